@@ -1,0 +1,30 @@
+import { EventfulError, ExitCode } from './exit-codes.js';
+import type { Logger } from './log.js';
+
+/** What a command returns: its JSON summary (last line on stdout) and exit code. */
+export interface CommandResult {
+  summary: Record<string, unknown>;
+  exitCode: ExitCode;
+}
+
+/**
+ * Runs a command's body and turns its outcome into one JSON summary line on stdout and an exit code.
+ * Errors never escape as a bare stack trace: they become a message on stderr and a summary with `error`.
+ */
+export async function runCommand(log: Logger, body: () => Promise<CommandResult>): Promise<never> {
+  let result: CommandResult;
+  try {
+    result = await body();
+  } catch (err) {
+    const e = err instanceof EventfulError ? err : undefined;
+    const message = err instanceof Error ? err.message : String(err);
+    log.error(message);
+    if (!e && err instanceof Error && process.env['EVENTFUL_DEBUG']) log.error(err.stack ?? '');
+    result = {
+      exitCode: e?.exitCode ?? ExitCode.Failure,
+      summary: { status: 'failed', error: { code: e?.code ?? 'failure', message } },
+    };
+  }
+  await new Promise<void>((resolve) => process.stdout.write(JSON.stringify(result.summary) + '\n', () => resolve()));
+  process.exit(result.exitCode);
+}

@@ -1,0 +1,288 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { RejectReason, ValidationIssue } from '../snapshot/format.js';
+import { identifierProblem } from './identifiers.js';
+
+// ajv-formats is CommonJS with a default export; under NodeNext the callable sits on `.default`.
+const addFormats = addFormatsModule.default;
+
+/** The vendor keyword a schema uses to say where its events go. */
+export const WAREHOUSE_KEYWORD = 'x-warehouse';
+/** Optional: values that must NOT validate (checked by `validate`). */
+export const COUNTEREXAMPLES_KEYWORD = 'x-counterexamples';
+export const SCHEMA_FILE_SUFFIX = '.schema.json';
+
+/** Where the package's own schemas live (`<package>/schemas`), the default of `--schemas`. */
+export const DEFAULT_SCHEMAS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
+
+/** An optional state table: one row per entity, updated only by newer events (event time, then offset). */
+export interface StateMapping {
+  table: string;
+  key: string[];
+}
+
+/** The `x-warehouse` keyword: which topics a schema applies to and the tables it defines. */
+export interface WarehouseMapping {
+  topics: string[];
+  /** The event table: one row per event, keyed by `key`. */
+  table: string;
+  /** Properties forming the event table's primary key (required by the schema). */
+  key: string[];
+  /** A date-time property giving the event's time (orders state updates); Kafka's timestamp when absent. */
+  eventTime?: string;
+  /** When one topic carries several event types: the property and the values that select this schema. */
+  match?: { property: string; values: string[] };
+  state?: StateMapping;
+}
+
+/** The parts of a JSON Schema property the warehouse reads. */
+export interface PropertySchema {
+  type?: string | string[];
+  format?: string;
+  default?: unknown;
+  [k: string]: unknown;
+}
+
+/** A schema file after loading and compiling. */
+export interface LoadedSchema {
+  /** File name without `.schema.json`. */
+  name: string;
+  file: string;
+  /** sha256 of the file's bytes. */
+  sha256: string;
+  json: Record<string, unknown>;
+  properties: Record<string, PropertySchema>;
+  required: string[];
+  mapping: WarehouseMapping;
+  validate: ValidateFunction;
+}
+
+/** A problem in a schema file: which file, where in it, and what is wrong. */
+export interface SchemaProblem {
+  file: string;
+  path: string;
+  message: string;
+}
+
+const identifierList = { type: 'array', minItems: 1, items: { type: 'string' } };
+const MAPPING_META_SCHEMA = {
+  type: 'object',
+  required: ['topics', 'table', 'key'],
+  additionalProperties: false,
+  properties: {
+    topics: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+    table: { type: 'string' },
+    key: identifierList,
+    eventTime: { type: 'string' },
+    match: {
+      type: 'object',
+      required: ['property', 'values'],
+      additionalProperties: false,
+      properties: { property: { type: 'string' }, values: { type: 'array', minItems: 1, items: { type: 'string' } } },
+    },
+    state: {
+      type: 'object',
+      required: ['table', 'key'],
+      additionalProperties: false,
+      properties: { table: { type: 'string' }, key: identifierList },
+    },
+  },
+};
+
+/** A fresh ajv in strict mode with formats and our vendor keywords. */
+export function createAjv(): Ajv2020 {
+  const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
+  addFormats(ajv);
+  ajv.addKeyword({ keyword: WAREHOUSE_KEYWORD, metaSchema: MAPPING_META_SCHEMA });
+  ajv.addKeyword({ keyword: COUNTEREXAMPLES_KEYWORD, metaSchema: { type: 'array' } });
+  return ajv;
+}
+
+/** ajv's errors as `{ code, path, message }` records that go into rejected lines and summaries verbatim. */
+export function issuesFromAjv(errors: ErrorObject[] | null | undefined): ValidationIssue[] {
+  return (errors ?? []).map((e) => ({
+    code: e.keyword,
+    path: e.instancePath || '/',
+    message:
+      e.keyword === 'required'
+        ? `missing required property "${String((e.params as { missingProperty: string }).missingProperty)}"`
+        : e.keyword === 'additionalProperties'
+          ? `unexpected property "${String((e.params as { additionalProperty: string }).additionalProperty)}"`
+          : (e.message ?? e.keyword),
+  }));
+}
+
+/** Checks that the mapping's identifiers are safe and its keys are required properties. */
+function mappingProblems(
+  mapping: WarehouseMapping,
+  properties: Record<string, PropertySchema>,
+  required: string[],
+): Array<{ path: string; message: string }> {
+  const out: Array<{ path: string; message: string }> = [];
+  const at = (p: string, message: string | undefined): void => {
+    if (message) out.push({ path: `/${WAREHOUSE_KEYWORD}${p}`, message });
+  };
+  at('/table', identifierProblem(mapping.table));
+  const checkKey = (keys: string[], where: string): void =>
+    keys.forEach((k, i) => {
+      at(`${where}/${i}`, identifierProblem(k));
+      if (!(k in properties)) at(`${where}/${i}`, `key "${k}" is not a property of the schema`);
+      else if (!required.includes(k)) at(`${where}/${i}`, `key "${k}" must be a required property`);
+    });
+  checkKey(mapping.key, '/key');
+  if (mapping.state) {
+    at('/state/table', identifierProblem(mapping.state.table));
+    if (mapping.state.table === mapping.table) at('/state/table', 'the state table must differ from the event table');
+    checkKey(mapping.state.key, '/state/key');
+  }
+  if (mapping.eventTime !== undefined) {
+    const p = properties[mapping.eventTime];
+    if (!p) at('/eventTime', `eventTime "${mapping.eventTime}" is not a property of the schema`);
+    else if (p.format !== 'date-time') at('/eventTime', `eventTime "${mapping.eventTime}" must have format date-time`);
+  }
+  if (mapping.match && !(mapping.match.property in properties))
+    at('/match/property', `match property "${mapping.match.property}" is not a property of the schema`);
+  for (const name of Object.keys(properties)) {
+    const problem = identifierProblem(name);
+    if (problem) out.push({ path: `/properties/${name}`, message: `property name cannot be a column: ${problem}` });
+  }
+  return out;
+}
+
+/** Loads one schema file; returns the schema or the problems that keep it from being used. */
+export async function loadSchemaFile(
+  file: string,
+): Promise<{ schema?: LoadedSchema; problems: SchemaProblem[] }> {
+  const problems: SchemaProblem[] = [];
+  const problem = (p: string, message: string): { problems: SchemaProblem[] } => {
+    problems.push({ file, path: p, message });
+    return { problems };
+  };
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    return problem('', `cannot read: ${(err as Error).message}`);
+  }
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  } catch (err) {
+    return problem('', `not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return problem('', 'not a JSON object');
+  if (json['type'] !== 'object') return problem('/type', 'a schema for events must have "type": "object"');
+  const mapping = json[WAREHOUSE_KEYWORD] as WarehouseMapping | undefined;
+  if (!mapping) return problem(`/${WAREHOUSE_KEYWORD}`, `missing: name the topics, table and key in "${WAREHOUSE_KEYWORD}"`);
+  let validate: ValidateFunction;
+  try {
+    validate = createAjv().compile(json);
+  } catch (err) {
+    return problem('', `does not compile in ajv strict mode: ${(err as Error).message}`);
+  }
+  const properties = (json['properties'] ?? {}) as Record<string, PropertySchema>;
+  const required = (json['required'] ?? []) as string[];
+  for (const p of mappingProblems(mapping, properties, required)) problem(p.path, p.message);
+  if (problems.length) return { problems };
+  const name = path.basename(file).slice(0, -SCHEMA_FILE_SUFFIX.length);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { schema: { name, file, sha256, json, properties, required, mapping, validate }, problems };
+}
+
+/** The schemas of a folder, routed by topic (and by the `match` property where a topic carries several types). */
+export class SchemaRegistry {
+  private readonly byTopic = new Map<string, LoadedSchema[]>();
+
+  constructor(readonly schemas: LoadedSchema[]) {
+    for (const s of schemas)
+      for (const t of s.mapping.topics) this.byTopic.set(t, [...(this.byTopic.get(t) ?? []), s]);
+  }
+
+  /** Loads every `*.schema.json` in `dir`. Problems are returned, not thrown, so `validate` can list them all. */
+  static async load(dir: string): Promise<{ registry: SchemaRegistry; problems: SchemaProblem[] }> {
+    let names: string[];
+    try {
+      names = (await readdir(dir)).filter((n) => n.endsWith(SCHEMA_FILE_SUFFIX)).sort();
+    } catch (err) {
+      return { registry: new SchemaRegistry([]), problems: [{ file: dir, path: '', message: (err as Error).message }] };
+    }
+    if (names.length === 0)
+      return {
+        registry: new SchemaRegistry([]),
+        problems: [{ file: dir, path: '', message: `no *${SCHEMA_FILE_SUFFIX} files in this folder` }],
+      };
+    const schemas: LoadedSchema[] = [];
+    const problems: SchemaProblem[] = [];
+    for (const n of names) {
+      const r = await loadSchemaFile(path.join(dir, n));
+      problems.push(...r.problems);
+      if (r.schema) schemas.push(r.schema);
+    }
+    problems.push(...crossSchemaProblems(schemas));
+    return { registry: new SchemaRegistry(schemas), problems };
+  }
+
+  /** Topics any schema applies to. */
+  topics(): string[] {
+    return [...this.byTopic.keys()].sort();
+  }
+
+  hasTopic(topic: string): boolean {
+    return this.byTopic.has(topic);
+  }
+
+  /** Finds the schema for an event of `topic` and validates `value` against it. */
+  check(topic: string, value: Record<string, unknown>): { schema: LoadedSchema } | { reason: RejectReason } {
+    const candidates = this.byTopic.get(topic);
+    if (!candidates?.length) return { reason: { code: 'no_schema', message: `no schema applies to topic "${topic}"` } };
+    const schema =
+      candidates.length === 1 && !candidates[0]!.mapping.match
+        ? candidates[0]
+        : candidates.find((s) => s.mapping.match?.values.includes(String(value[s.mapping.match.property])));
+    if (!schema)
+      return {
+        reason: {
+          code: 'no_schema',
+          message: `no schema for topic "${topic}" matches this event's ${candidates
+            .map((c) => c.mapping.match?.property)
+            .filter(Boolean)
+            .join('/')}`,
+        },
+      };
+    if (schema.validate(value)) return { schema };
+    const issues = issuesFromAjv(schema.validate.errors);
+    return {
+      reason: {
+        code: 'schema_violation',
+        message: `does not match schema ${schema.name}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+        issues,
+      },
+    };
+  }
+}
+
+/** Two schemas must not claim one table, nor share a topic without `match` telling them apart. */
+function crossSchemaProblems(schemas: LoadedSchema[]): SchemaProblem[] {
+  const out: SchemaProblem[] = [];
+  const tables = new Map<string, string>();
+  for (const s of schemas)
+    for (const t of [s.mapping.table, s.mapping.state?.table].filter((x): x is string => !!x)) {
+      const other = tables.get(t);
+      if (other) out.push({ file: s.file, path: `/${WAREHOUSE_KEYWORD}`, message: `table "${t}" is also defined by ${other}` });
+      else tables.set(t, s.file);
+    }
+  const byTopic = new Map<string, LoadedSchema[]>();
+  for (const s of schemas) for (const t of s.mapping.topics) byTopic.set(t, [...(byTopic.get(t) ?? []), s]);
+  for (const [topic, list] of byTopic)
+    if (list.length > 1 && list.some((s) => !s.mapping.match))
+      out.push({
+        file: list.map((s) => s.file).join(', '),
+        path: `/${WAREHOUSE_KEYWORD}/match`,
+        message: `topic "${topic}" is claimed by several schemas: each needs "match" to tell its events apart`,
+      });
+  return out;
+}

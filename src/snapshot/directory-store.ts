@@ -1,0 +1,146 @@
+import { constants as fsConstants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { MANIFEST_FILE, parseManifest } from './format.js';
+import type { SnapshotListing, SnapshotRef, SnapshotStore, SnapshotWriter } from './store.js';
+
+/** Snapshot files hold raw events: readable by the owner and group (a shared Airflow volume), nobody else. */
+const FILE_MODE = 0o640;
+const DIR_MODE = 0o750;
+const TEMP_PREFIX = '.tmp-';
+
+/** fsyncs a file or a directory by path. */
+async function fsyncPath(p: string, isDir: boolean): Promise<void> {
+  const handle = await open(p, isDir ? fsConstants.O_RDONLY | fsConstants.O_DIRECTORY : fsConstants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
+ * Snapshots as folders under a root directory: written into `<root>/.tmp-<id>`, every file fsynced,
+ * the manifest written last, then the folder renamed to `<root>/<id>` and the root fsynced.
+ * `location` may also name a single snapshot folder (one holding a manifest): then only that one is listed.
+ */
+export class DirectorySnapshotStore implements SnapshotStore {
+  private constructor(
+    readonly root: string,
+    private readonly only: string | undefined,
+  ) {}
+
+  get location(): string {
+    return this.only ? path.join(this.root, this.only) : this.root;
+  }
+
+  /** Opens a store at `location`: a snapshot root, or one snapshot folder. */
+  static async open(location: string): Promise<DirectorySnapshotStore> {
+    const abs = path.resolve(location);
+    if (await exists(path.join(abs, MANIFEST_FILE))) return new DirectorySnapshotStore(path.dirname(abs), path.basename(abs));
+    return new DirectorySnapshotStore(abs, undefined);
+  }
+
+  async list(): Promise<SnapshotListing> {
+    const listing: SnapshotListing = { complete: [], incomplete: [], unreadable: [] };
+    let names: string[];
+    if (this.only) names = [this.only];
+    else {
+      try {
+        const entries = await readdir(this.root, { withFileTypes: true });
+        names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return listing;
+        throw err;
+      }
+    }
+    for (const id of names.sort()) {
+      const manifestPath = path.join(this.root, id, MANIFEST_FILE);
+      let text: string;
+      try {
+        text = await readFile(manifestPath, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') listing.incomplete.push(id);
+        else listing.unreadable.push({ id, reason: (err as Error).message });
+        continue;
+      }
+      try {
+        const manifest = parseManifest(text, manifestPath);
+        const ref: SnapshotRef = { id, manifest, manifestText: text };
+        listing.complete.push(ref);
+      } catch (err) {
+        listing.unreadable.push({ id, reason: (err as Error).message });
+      }
+    }
+    listing.complete.sort((a, b) =>
+      a.manifest.startedAt === b.manifest.startedAt
+        ? a.id.localeCompare(b.id)
+        : a.manifest.startedAt.localeCompare(b.manifest.startedAt),
+    );
+    return listing;
+  }
+
+  openRead(id: string, name: string): Readable {
+    return createReadStream(path.join(this.root, id, name));
+  }
+
+  async beginWrite(id: string): Promise<SnapshotWriter> {
+    await mkdir(this.root, { recursive: true, mode: DIR_MODE });
+    const final = path.join(this.root, id);
+    if (await exists(final)) throw new Error(`snapshot ${final} already exists; refusing to overwrite it`);
+    const temp = path.join(this.root, TEMP_PREFIX + id);
+    await mkdir(temp, { mode: DIR_MODE });
+    return new DirectorySnapshotWriter(this.root, temp, final);
+  }
+}
+
+class DirectorySnapshotWriter implements SnapshotWriter {
+  private readonly files: WriteStream[] = [];
+
+  constructor(
+    private readonly root: string,
+    private readonly temp: string,
+    private readonly final: string,
+  ) {}
+
+  openFile(name: string): Writable {
+    const stream = createWriteStream(path.join(this.temp, name), { flags: 'wx', mode: FILE_MODE });
+    this.files.push(stream);
+    return stream;
+  }
+
+  async publish(manifestText: string): Promise<void> {
+    for (const f of this.files) {
+      if (!f.closed) await new Promise<void>((resolve, reject) => f.once('close', resolve).once('error', reject));
+      await fsyncPath(String(f.path), false);
+    }
+    const manifestPath = path.join(this.temp, MANIFEST_FILE);
+    const handle = await open(manifestPath, 'wx', FILE_MODE);
+    try {
+      await handle.writeFile(manifestText);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsyncPath(this.temp, true);
+    if (await exists(this.final)) throw new Error(`snapshot ${this.final} already exists; refusing to overwrite it`);
+    await rename(this.temp, this.final);
+    await fsyncPath(this.root, true);
+  }
+
+  async abort(): Promise<void> {
+    for (const f of this.files) f.destroy();
+    await rm(this.temp, { recursive: true, force: true });
+  }
+}
