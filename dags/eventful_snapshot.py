@@ -1,0 +1,61 @@
+"""
+eventful: snapshot the train-arrival and incident topics from Kafka and load them into PostgreSQL.
+
+Two tasks, each a compiled Node script of the eventful package run by a BashOperator:
+
+1. ``extract`` drains everything new from the topics (as of the start of the task) into a durable
+   snapshot folder under the snapshot root, then commits the consumer group's offsets.
+   Exit 99 (nothing new) marks it *skipped*.
+2. ``load`` upserts every complete snapshot under the root that the warehouse has not recorded yet,
+   oldest first, each in one transaction with its ledger row. It runs after a skipped extract too
+   (trigger rule ``none_failed``), so a load that failed or was missed earlier catches up by itself.
+   Exit 99 (nothing pending) marks it *skipped*.
+
+Settings: Airflow Variables ``eventful_home`` (the package folder, default ``/opt/eventful``),
+``eventful_snapshot_root``, ``eventful_topics``, ``eventful_group_id``, ``eventful_db_schema``;
+connections ``eventful_kafka`` (extra JSON = librdkafka properties, e.g. ``bootstrap.servers``,
+``security.protocol``, ``sasl.*``) and ``eventful_postgres`` (its "schema" field is the database).
+Secrets reach the scripts through the task's environment only, never the command line.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pendulum
+from eventful_common import DAG, DEFAULT_ARGS, EXTRACT_ENV, FAILURE_DOC, HOME, LOAD_ENV, BashOperator
+
+
+with DAG(
+    dag_id="eventful_snapshot",
+    description="Snapshot Kafka train arrivals and incidents into the PostgreSQL warehouse",
+    schedule="@hourly",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=datetime.timedelta(hours=2),
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__ + FAILURE_DOC,
+    tags=["eventful", "kafka", "warehouse"],
+) as dag:
+    extract = BashOperator(
+        task_id="extract",
+        bash_command=f"node {HOME}/dist/extract.js",
+        env=EXTRACT_ENV,
+        append_env=True,
+        skip_on_exit_code=99,
+    )
+
+    load = BashOperator(
+        task_id="load",
+        bash_command=f"node {HOME}/dist/load.js",
+        env=LOAD_ENV,
+        append_env=True,
+        skip_on_exit_code=99,
+        trigger_rule="none_failed",
+    )
+
+    extract >> load
+
+if __name__ == "__main__":
+    dag.test()
