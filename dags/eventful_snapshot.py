@@ -21,8 +21,13 @@ Secrets reach the scripts through the task's environment only, never the command
 from __future__ import annotations
 
 import datetime
+import os
+import sys
 
 import pendulum
+
+# The shared settings module sits beside this file, wherever the dags folder was copied to.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from eventful_common import DAG, DEFAULT_ARGS, EXTRACT_ENV, FAILURE_DOC, HOME, LOAD_ENV, BashOperator
 
 

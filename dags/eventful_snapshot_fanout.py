@@ -1,5 +1,5 @@
 """
-eventful, fanned out: one ``extract`` task per partition group (dynamic task mapping), then one ``load``.
+An Airflow DAG, eventful fanned out: one ``extract`` task per partition group (dynamic task mapping), then one ``load``.
 
 Use it instead of ``eventful_snapshot`` when one extract cannot keep up: many partitions, a backlog
 after an outage, or workers too small for one drain. Each mapped task assigns itself its partitions
@@ -15,9 +15,14 @@ Each mapped extract writes its own snapshot; ``load`` loads all pending snapshot
 from __future__ import annotations
 
 import datetime
+import os
+import sys
 
 import pendulum
-from eventful_common import (
+
+# The shared settings module sits beside this file, wherever the dags folder was copied to.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from eventful_common import (  # noqa: E402
     DAG,
     DEFAULT_ARGS,
     EXTRACT_ENV,
