@@ -3,7 +3,16 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { MANIFEST_FILE, parseManifest } from './format.js';
-import type { SnapshotListing, SnapshotRef, SnapshotStore, SnapshotWriter } from './store.js';
+import {
+  compareSnapshotRefs,
+  SnapshotExistsError,
+  type PrunableSnapshotStore,
+  type PruneCandidate,
+  type PruneReport,
+  type SnapshotListing,
+  type SnapshotRef,
+  type SnapshotWriter,
+} from './store.js';
 
 /** Snapshot files hold raw events: readable by the owner and group (a shared Airflow volume), nobody else. */
 const FILE_MODE = 0o640;
@@ -35,7 +44,7 @@ async function exists(p: string): Promise<boolean> {
  * the manifest written last, then the folder renamed to `<root>/<id>` and the root fsynced.
  * `location` may also name a single snapshot folder (one holding a manifest): then only that one is listed.
  */
-export class DirectorySnapshotStore implements SnapshotStore {
+export class DirectorySnapshotStore implements PrunableSnapshotStore {
   private constructor(
     readonly root: string,
     private readonly only: string | undefined,
@@ -83,11 +92,7 @@ export class DirectorySnapshotStore implements SnapshotStore {
         listing.unreadable.push({ id, reason: (err as Error).message });
       }
     }
-    listing.complete.sort((a, b) =>
-      a.manifest.startedAt === b.manifest.startedAt
-        ? a.id.localeCompare(b.id)
-        : a.manifest.startedAt.localeCompare(b.manifest.startedAt),
-    );
+    listing.complete.sort(compareSnapshotRefs);
     return listing;
   }
 
@@ -98,10 +103,70 @@ export class DirectorySnapshotStore implements SnapshotStore {
   async beginWrite(id: string): Promise<SnapshotWriter> {
     await mkdir(this.root, { recursive: true, mode: DIR_MODE });
     const final = path.join(this.root, id);
-    if (await exists(final)) throw new Error(`snapshot ${final} already exists; refusing to overwrite it`);
+    if (await exists(final)) throw new SnapshotExistsError(id, final);
     const temp = path.join(this.root, TEMP_PREFIX + id);
-    await mkdir(temp, { mode: DIR_MODE });
-    return new DirectorySnapshotWriter(this.root, temp, final);
+    try {
+      await mkdir(temp, { mode: DIR_MODE });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      throw new Error(
+        `${temp} exists: another attempt is writing snapshot ${id}, or a killed one left it behind ` +
+          `(the prune command removes such folders once they are older than its grace period)`,
+      );
+    }
+    return new DirectorySnapshotWriter(this.root, temp, final, id);
+  }
+
+  /** Removes `.tmp-*` folders (attempts that never published) last written more than `graceMs` ago. */
+  async prune(graceMs: number, dryRun: boolean, now: Date = new Date()): Promise<PruneReport> {
+    const cutoff = now.getTime() - graceMs;
+    const report: PruneReport = { dryRun, cutoff: new Date(cutoff).toISOString(), candidates: [], removed: 0 };
+    // A store opened on one snapshot folder owns nothing else.
+    if (this.only) return report;
+    let entries;
+    try {
+      entries = await readdir(this.root, { withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return report;
+      throw err;
+    }
+    for (const e of entries
+      .filter((d) => d.isDirectory() && d.name.startsWith(TEMP_PREFIX))
+      .sort((a, b) => a.name.localeCompare(b.name))) {
+      const folder = path.join(this.root, e.name);
+      const candidate = await describeTempFolder(folder, e.name.slice(TEMP_PREFIX.length));
+      if (!candidate || Date.parse(candidate.lastModified) >= cutoff) continue;
+      report.candidates.push(candidate);
+      if (!dryRun) {
+        await rm(folder, { recursive: true, force: true });
+        report.removed += 1;
+      }
+    }
+    return report;
+  }
+}
+
+/**
+ * Size and last write of an attempt's folder: the newest mtime of the folder and its files (a file being
+ * appended to changes its own mtime, not the folder's). Undefined when the folder vanished meanwhile.
+ */
+async function describeTempFolder(folder: string, id: string): Promise<PruneCandidate | undefined> {
+  try {
+    let newest = (await stat(folder)).mtimeMs;
+    let bytes = 0;
+    let objects = 0;
+    for (const f of await readdir(folder, { withFileTypes: true })) {
+      const st = await stat(path.join(folder, f.name));
+      newest = Math.max(newest, st.mtimeMs);
+      if (f.isFile()) {
+        bytes += st.size;
+        objects += 1;
+      }
+    }
+    return { id, location: folder, objects, bytes, lastModified: new Date(newest).toISOString() };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }
 
@@ -112,6 +177,7 @@ class DirectorySnapshotWriter implements SnapshotWriter {
     private readonly root: string,
     private readonly temp: string,
     private readonly final: string,
+    private readonly id: string,
   ) {}
 
   openFile(name: string): Writable {
@@ -134,7 +200,7 @@ class DirectorySnapshotWriter implements SnapshotWriter {
       await handle.close();
     }
     await fsyncPath(this.temp, true);
-    if (await exists(this.final)) throw new Error(`snapshot ${this.final} already exists; refusing to overwrite it`);
+    if (await exists(this.final)) throw new SnapshotExistsError(this.id, this.final);
     await rename(this.temp, this.final);
     await fsyncPath(this.root, true);
   }

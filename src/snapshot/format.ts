@@ -5,6 +5,8 @@
  *   events.ndjson    one {@link EventLine} per valid event
  *   rejected.ndjson  one {@link RejectedLine} per quarantined message
  *   manifest.json    a {@link Manifest}, written last: a snapshot is complete iff it has one
+ * Data files written with gzip compression are named `events.ndjson.gz` / `rejected.ndjson.gz`, and their
+ * manifest entries say `compression: 'gzip'`.
  */
 
 /** Bumped on any change a reader of an older version could misread. */
@@ -12,6 +14,18 @@ export const SNAPSHOT_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'manifest.json';
 export const EVENTS_FILE = 'events.ndjson';
 export const REJECTED_FILE = 'rejected.ndjson';
+/** Appended to a data file's name when it is stored gzip-compressed. */
+export const GZIP_SUFFIX = '.gz';
+
+/** The name a data file is stored under: `events.ndjson`, or `events.ndjson.gz` when compressed. */
+export function storedFileName(name: string, compression: 'gzip' | undefined): string {
+  return compression === 'gzip' ? name + GZIP_SUFFIX : name;
+}
+
+/** The uncompressed name of a manifest entry (`events.ndjson` for `events.ndjson.gz`), to tell the files apart. */
+export function plainFileName(file: ManifestFile): string {
+  return file.compression === 'gzip' && file.name.endsWith(GZIP_SUFFIX) ? file.name.slice(0, -GZIP_SUFFIX.length) : file.name;
+}
 
 /** Where a message sat in Kafka. Offsets are numbers: Kafka's int64 offsets stay far below 2^53 in practice. */
 export interface Coordinates {
@@ -85,9 +99,19 @@ export interface PartitionRange {
 /** One data file of the snapshot, with its checksum. */
 export interface ManifestFile {
   name: string;
+  /** Size of the file as stored (compressed, when it is). */
   bytes: number;
+  /** NDJSON lines in the file (after decompression). */
   lines: number;
+  /** sha256 of the bytes as stored (compressed, when it is): what a reader can check before decompressing. */
   sha256: string;
+  /** How the stored bytes are compressed; absent: plain NDJSON. */
+  compression?: 'gzip';
+  /**
+   * Where the file is stored, relative to the snapshot, when that is not `name`: an object store keeps each
+   * attempt's data files under their own folder, so a losing attempt never overwrites the winner's files.
+   */
+  path?: string;
 }
 
 export interface SnapshotCounts {
@@ -129,6 +153,13 @@ export function snapshotId(startedAt: Date, runId: string, random: string): stri
   return `${stamp}_${safeRun}_${random}`;
 }
 
+const PATH_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/** A relative path of plain segments (no `..`, no leading `/`): a manifest cannot point outside its snapshot. */
+function isSafeRelativePath(p: unknown): boolean {
+  return typeof p === 'string' && p.split('/').every((seg) => PATH_SEGMENT.test(seg) && seg !== '..');
+}
+
 /** Checks that `value` has the manifest's shape, so a hand-edited or truncated manifest is refused clearly. */
 export function parseManifest(text: string, where: string): Manifest {
   let raw: unknown;
@@ -149,6 +180,10 @@ export function parseManifest(text: string, where: string): Manifest {
       for (const f of m.files)
         if (typeof f?.name !== 'string' || !/^[a-f0-9]{64}$/.test(String(f?.sha256)) || typeof f.bytes !== 'number')
           problems.push(`file entry ${JSON.stringify(f)} is malformed`);
+        else if (f.compression !== undefined && f.compression !== 'gzip')
+          problems.push(`file ${f.name}: unknown compression ${JSON.stringify(f.compression)}`);
+        else if (f.path !== undefined && !isSafeRelativePath(f.path))
+          problems.push(`file ${f.name}: path ${JSON.stringify(f.path)} is not a plain relative path`);
     if (!Array.isArray(m.partitions)) problems.push('partitions missing');
     if (typeof m.counts !== 'object' || m.counts === null) problems.push('counts missing');
   }

@@ -2,6 +2,7 @@ import {
   EVENTS_FILE,
   REJECTED_FILE,
   SNAPSHOT_FORMAT_VERSION,
+  storedFileName,
   type EventLine,
   type Manifest,
   type PartitionRange,
@@ -9,7 +10,7 @@ import {
   type SnapshotCounts,
 } from './format.js';
 import { LineFileWriter } from './line-file.js';
-import type { SnapshotStore, SnapshotWriter } from './store.js';
+import { withStoredPath, type SnapshotStore, type SnapshotWriter } from './store.js';
 
 /** Who wrote a snapshot and when. */
 export interface SnapshotMeta {
@@ -18,6 +19,15 @@ export interface SnapshotMeta {
   groupId: string;
   startedAt: Date;
   topics: string[];
+}
+
+/** How a snapshot's data files are written. */
+export interface SnapshotBuilderOptions {
+  /**
+   * Compress the data files (`events.ndjson.gz`, `rejected.ndjson.gz`); recorded per file in the manifest, whose
+   * sizes and sha256 are then those of the compressed bytes. Absent: plain NDJSON.
+   */
+  compress?: 'gzip' | undefined;
 }
 
 /** Bookkeeping of the offset ranges and counts of a snapshot being written. Pure: no I/O. */
@@ -77,14 +87,22 @@ export class SnapshotBuilder {
     private readonly rejects: LineFileWriter,
   ) {}
 
-  static async begin(store: SnapshotStore, meta: SnapshotMeta): Promise<SnapshotBuilder> {
+  static async begin(
+    store: SnapshotStore,
+    meta: SnapshotMeta,
+    options: SnapshotBuilderOptions = {},
+  ): Promise<SnapshotBuilder> {
     const writer = await store.beginWrite(meta.snapshotId);
-    return new SnapshotBuilder(
-      meta,
-      writer,
-      new LineFileWriter(EVENTS_FILE, writer.openFile(EVENTS_FILE)),
-      new LineFileWriter(REJECTED_FILE, writer.openFile(REJECTED_FILE)),
-    );
+    const file = (base: string): LineFileWriter => {
+      const name = storedFileName(base, options.compress);
+      return new LineFileWriter(name, writer.openFile(name), { compression: options.compress });
+    };
+    try {
+      return new SnapshotBuilder(meta, writer, file(EVENTS_FILE), file(REJECTED_FILE));
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
   }
 
   async addEvent(line: EventLine, highWatermark: number): Promise<void> {
@@ -99,7 +117,7 @@ export class SnapshotBuilder {
 
   /** Closes the data files, writes the manifest last and makes the snapshot complete. Returns the manifest. */
   async publish(now: Date = new Date()): Promise<Manifest> {
-    const files = [await this.events.close(), await this.rejects.close()];
+    const files = [await this.events.close(), await this.rejects.close()].map((f) => withStoredPath(f, this.writer));
     const manifest: Manifest = {
       formatVersion: SNAPSHOT_FORMAT_VERSION,
       snapshotId: this.meta.snapshotId,

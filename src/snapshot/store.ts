@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import type { Manifest } from './format.js';
+import { EventfulError, ExitCode } from '../cli/exit-codes.js';
+import type { Manifest, ManifestFile } from './format.js';
 
 /** A complete snapshot found in a store: its manifest and the manifest's exact bytes. */
 export interface SnapshotRef {
@@ -25,6 +26,11 @@ export interface SnapshotWriter {
   publish(manifestText: string): Promise<void>;
   /** Removes whatever the attempt wrote. Safe to call after a failure at any point. */
   abort(): Promise<void>;
+  /**
+   * Where `openFile(name)` stores the file, relative to the snapshot, when that is not `name` itself
+   * (an object store keeps each attempt's files apart). The builder records it as the manifest entry's `path`.
+   */
+  pathOf?(name: string): string;
 }
 
 /**
@@ -37,4 +43,73 @@ export interface SnapshotStore {
   list(): Promise<SnapshotListing>;
   openRead(id: string, name: string): Readable;
   beginWrite(id: string): Promise<SnapshotWriter>;
+}
+
+/**
+ * A data file's manifest entry with where the writer stored it, when that is not its name (see
+ * {@link SnapshotWriter.pathOf}). Every snapshot builder must pass its entries through this: an object store
+ * refuses to publish a manifest that does not say where its files are.
+ */
+export function withStoredPath(file: ManifestFile, writer: SnapshotWriter): ManifestFile {
+  const stored = writer.pathOf?.(file.name);
+  return stored !== undefined && stored !== file.name ? { ...file, path: stored } : file;
+}
+
+/** The order every store lists complete snapshots in: oldest first by start time, then by id. */
+export function compareSnapshotRefs(a: SnapshotRef, b: SnapshotRef): number {
+  return a.manifest.startedAt === b.manifest.startedAt
+    ? a.id.localeCompare(b.id)
+    : a.manifest.startedAt.localeCompare(b.manifest.startedAt);
+}
+
+/**
+ * `publish()` found the snapshot already complete: an earlier attempt with the same id published it (the
+ * directory exists, or the object store refused the conditional create of the manifest). Nothing of this
+ * attempt was made visible; its offsets must not be committed. `abort()` cleans up after it as usual.
+ */
+export class SnapshotExistsError extends EventfulError {
+  constructor(
+    readonly snapshotId: string,
+    where: string,
+  ) {
+    super(
+      `snapshot ${snapshotId} already exists at ${where}: another attempt with the same id completed it first; ` +
+        `refusing to overwrite it (this attempt's data is discarded and nothing is committed)`,
+      ExitCode.Failure,
+      'snapshot_exists',
+    );
+    this.name = 'SnapshotExistsError';
+  }
+}
+
+/** Leftovers of one failed or killed write attempt that `prune` lists and removes. */
+export interface PruneCandidate {
+  /** The snapshot id the attempt wrote. */
+  id: string;
+  /** What is removed: a folder path, or an object key prefix as `s3://bucket/prefix/` (never credentials). */
+  location: string;
+  /** Files or objects under it (multipart uploads never completed count as one each). */
+  objects: number;
+  bytes: number;
+  /** When it was last written to, ISO 8601 UTC: older than the grace period, or it would not be listed. */
+  lastModified: string;
+}
+
+/** What `prune` found and did. */
+export interface PruneReport {
+  dryRun: boolean;
+  /** Only leftovers last written before this time were considered, ISO 8601 UTC. */
+  cutoff: string;
+  candidates: PruneCandidate[];
+  /** Candidates removed (0 in a dry run). */
+  removed: number;
+}
+
+/** A store that can find and remove what failed or killed write attempts left behind. */
+export interface PrunableSnapshotStore extends SnapshotStore {
+  /**
+   * Lists (and unless `dryRun`, removes) the leftovers of write attempts that never completed and were last
+   * written more than `graceMs` ago. Never touches a complete snapshot's data.
+   */
+  prune(graceMs: number, dryRun: boolean, now?: Date): Promise<PruneReport>;
 }

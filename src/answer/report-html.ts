@@ -1,0 +1,366 @@
+/**
+ * The wait-time report as one self-contained HTML page: inline CSS and SVG, no script, no network
+ * (a Content-Security-Policy forbids loading anything), readable at a glance. Pure: data in, text out.
+ */
+import {
+  formatClock,
+  formatExcess,
+  formatWait,
+  stationLabel,
+  worstBy,
+  type ReportData,
+  type StationWait,
+} from './report-model.js';
+import { esc, histogram, horizontalBars, hourColumns, timeline, type BarRow } from './svg-charts.js';
+
+/** About how many platforms the "waits by station" chart shows, shared among the lines. */
+export const CHART_STATIONS = 24;
+/** …but at least this many of each line. */
+const CHART_STATIONS_PER_LINE_MIN = 5;
+/** The incident list shows the latest this many. */
+const INCIDENT_LIST_MAX = 20;
+
+const plural = (count: number, one: string, many = `${one}s`): string =>
+  `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+
+const COLORS = {
+  actual: '#0b7285',
+  scheduled: '#adb5bd',
+  excess: '#e8590c',
+  mean: '#495057',
+} as const;
+const LINE_COLORS: Readonly<Record<string, string>> = {
+  blue: '#1c7ed6',
+  red: '#e03131',
+  green: '#2f9e44',
+  yellow: '#f59f00',
+  orange: '#f76707',
+  purple: '#7048e8',
+};
+const PALETTE = ['#7048e8', '#f08c00', '#0c8599', '#d6336c', '#5c940d', '#495057'];
+export const SEVERITY_COLORS: Readonly<Record<string, string>> = {
+  minor: '#fab005',
+  major: '#f76707',
+  critical: '#c92a2a',
+};
+const UNKNOWN_SEVERITY_COLOR = '#868e96';
+
+/** A colour for a line: its own when its name is a colour, else a stable pick from a palette. */
+export function lineColor(line: string): string {
+  const key = line.toLowerCase();
+  if (Object.hasOwn(LINE_COLORS, key)) return LINE_COLORS[key]!;
+  let h = 0;
+  for (const c of line) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return PALETTE[h % PALETTE.length]!;
+}
+
+/** The colour of a severity (a lookup on data: own keys only, so "constructor" is just unknown). */
+export function severityColor(severity: string): string {
+  return Object.hasOwn(SEVERITY_COLORS, severity) ? SEVERITY_COLORS[severity]! : UNKNOWN_SEVERITY_COLOR;
+}
+
+const utc = (d: Date): string => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+const platform = (s: StationWait): string => `${s.line} ${s.direction}`;
+
+const STYLE = `
+  :root { color-scheme: light; }
+  body { margin: 0; background: #f5f7fa; color: #1f2933;
+    font: 15px/1.45 -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif; }
+  main { max-width: 1160px; margin: 0 auto; padding: 24px 24px 48px; }
+  h1 { font-size: 28px; margin: 0 0 4px; }
+  h2 { font-size: 20px; margin: 0 0 4px; }
+  h3 { font-size: 16px; margin: 0 0 2px; }
+  .meta, .note { color: #616e7c; margin: 0 0 12px; }
+  section { background: #fff; border: 1px solid #e4e7eb; border-radius: 10px; padding: 18px 20px; margin: 18px 0; }
+  .headline { border-left: 6px solid ${COLORS.actual}; }
+  .answer { display: flex; align-items: baseline; gap: 16px; flex-wrap: wrap; }
+  .big { font-size: 56px; font-weight: 700; color: ${COLORS.actual}; line-height: 1.1; }
+  .answer .what { font-size: 18px; max-width: 640px; }
+  .explain { font-size: 16px; margin: 10px 0 14px; }
+  .cards { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; }
+  .card { background: #f8f9fb; border: 1px solid #e4e7eb; border-radius: 8px; padding: 10px 12px; }
+  .card .label { color: #616e7c; font-size: 13px; text-transform: uppercase; letter-spacing: .03em; }
+  .card .value { font-size: 22px; font-weight: 700; }
+  .card .sub { color: #3e4c59; font-size: 14px; }
+  .excess { color: ${COLORS.excess}; }
+  svg { max-width: 100%; height: auto; display: block; }
+  .panels { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+  .tables { display: grid; grid-template-columns: 1fr 1fr; gap: 20px; }
+  table { border-collapse: collapse; width: 100%; font-size: 14px; }
+  th, td { padding: 4px 6px; border-bottom: 1px solid #e4e7eb; text-align: left; }
+  th { color: #616e7c; font-weight: 600; }
+  td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+  .id { color: #616e7c; font-size: 12px; }
+  .nowrap { white-space: nowrap; }
+  .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; }
+  footer { color: #3e4c59; font-size: 14px; }
+  code { background: #f0f2f5; padding: 1px 4px; border-radius: 4px; }
+`;
+
+function card(label: string, value: string, sub: string, valueClass = ''): string {
+  return (
+    `<div class="card"><div class="label">${esc(label)}</div>` +
+    `<div class="value${valueClass ? ' ' + valueClass : ''}">${esc(value)}</div><div class="sub">${esc(sub)}</div></div>`
+  );
+}
+
+function headline(data: ReportData): string {
+  const n = data.network;
+  const worst = data.stations.find((s) => s.expectedWaitSeconds !== null);
+  const worstHour = [...data.hours].sort((a, b) => (b.expectedWaitSeconds ?? 0) - (a.expectedWaitSeconds ?? 0))[0];
+  const even = n.meanHeadwaySeconds !== null ? n.meanHeadwaySeconds / 2 : null;
+  const byIncident = data.lineIncidents
+    .filter((l) => l.expectedWaitDuringSeconds !== null && l.expectedWaitOtherwiseSeconds)
+    .map((l) => ({ ...l, ratio: l.expectedWaitDuringSeconds! / l.expectedWaitOtherwiseSeconds! }))
+    .sort((a, b) => b.ratio - a.ratio)[0];
+  const explain =
+    `Trains come every <strong>${esc(formatWait(n.meanHeadwaySeconds))}</strong> on average; evenly spaced, that would mean ` +
+    `${esc(formatWait(even))} of waiting. Uneven gaps make it longer, because more passengers turn up during the long gaps.` +
+    (n.scheduledExpectedWaitSeconds !== null
+      ? ` The timetable promises <strong>${esc(formatWait(n.scheduledExpectedWaitSeconds))}</strong>: ` +
+        `the excess wait is <strong class="excess">${esc(formatExcess(n.excessWaitSeconds))}</strong> (min:s).`
+      : '');
+  const cards = [
+    worst
+      ? card(
+          'Worst platform',
+          formatWait(worst.expectedWaitSeconds),
+          `${stationLabel(worst.stationId, worst.stationName)} · ${platform(worst)}`,
+        )
+      : '',
+    worstHour
+      ? card(
+          'Worst hour of the day',
+          formatWait(worstHour.expectedWaitSeconds),
+          `${String(worstHour.hour).padStart(2, '0')}:00–${String((worstHour.hour + 1) % 24).padStart(2, '0')}:00 UTC`,
+        )
+      : '',
+    byIncident
+      ? card(
+          'During incidents',
+          formatWait(byIncident.expectedWaitDuringSeconds),
+          `${byIncident.line} line, vs ${formatWait(byIncident.expectedWaitOtherwiseSeconds)} otherwise (${byIncident.ratio.toFixed(1)}×)`,
+        )
+      : card('Incidents', String(data.incidents.length), 'in this period'),
+    card(
+      'Measured',
+      `${n.arrivals.toLocaleString('en-US')} arrivals`,
+      `${n.stations} stations, ${n.lines} lines, ${n.days} days`,
+    ),
+  ];
+  return `<section class="headline">
+  <div class="answer"><span class="big">${esc(formatWait(n.expectedWaitSeconds))}</span>
+    <span class="what">is how long a passenger who turns up at a random moment waits for a train, on average over all stations and hours.</span></div>
+  <p class="explain">${explain}</p>
+  <div class="cards">${cards.join('')}</div>
+</section>`;
+}
+
+/** The worst platforms of each line, lines in order of their worst platform: every line shows. */
+export function chartPlatforms(stations: readonly StationWait[]): StationWait[] {
+  const lines = [...new Set(worstBy(stations, 'expectedWaitSeconds', stations.length).map((s) => s.line))];
+  const perLine = Math.max(CHART_STATIONS_PER_LINE_MIN, Math.ceil(CHART_STATIONS / Math.max(lines.length, 1)));
+  return lines.flatMap((line) =>
+    worstBy(
+      stations.filter((s) => s.line === line),
+      'expectedWaitSeconds',
+      perLine,
+    ),
+  );
+}
+
+function stationsChart(data: ReportData): string {
+  const rows: BarRow[] = chartPlatforms(data.stations).map((s) => ({
+    label: stationLabel(s.stationId, s.stationName),
+    sublabel: `${platform(s)} · excess ${formatExcess(s.excessWaitSeconds)}`,
+    mark: lineColor(s.line),
+    values: [s.expectedWaitSeconds, s.scheduledExpectedWaitSeconds],
+    title:
+      `${stationLabel(s.stationId, s.stationName)}, ${platform(s)}: expected wait ${formatWait(s.expectedWaitSeconds)}, ` +
+      `timetable ${formatWait(s.scheduledExpectedWaitSeconds)}, ${s.arrivals} arrivals`,
+  }));
+  return `<section><h2>Waits by station</h2>
+  <p class="note">The platforms with the longest expected wait on each line (${rows.length} of ${data.stations.length});
+    grey: what the timetable promises. A long teal bar over a short grey one is unreliable service.</p>
+  ${horizontalBars({
+    title: 'Expected wait by station, against the timetable',
+    rows,
+    series: [
+      { name: 'Expected wait (actual)', color: COLORS.actual },
+      { name: 'Expected wait (timetable)', color: COLORS.scheduled },
+    ],
+    format: formatWait,
+  })}
+</section>`;
+}
+
+function stationRows(rows: readonly StationWait[]): string {
+  return rows
+    .map(
+      (s, i) =>
+        `<tr><td class="num">${i + 1}</td><td><span class="dot" style="background:${lineColor(s.line)}"></span>` +
+        `${esc(s.stationName ?? s.stationId)}${s.stationName ? ` <span class="id">${esc(s.stationId)}</span>` : ''}</td>` +
+        `<td class="nowrap">${esc(platform(s))}</td>` +
+        `<td class="num">${esc(formatClock(s.expectedWaitSeconds))}</td><td class="num">${esc(formatClock(s.scheduledExpectedWaitSeconds))}</td>` +
+        `<td class="num excess">${esc(formatExcess(s.excessWaitSeconds))}</td></tr>`,
+    )
+    .join('');
+}
+
+function worstTables(data: ReportData): string {
+  const head =
+    '<tr><th class="num">#</th><th>Station</th><th>Line</th><th class="num">Wait</th><th class="num">Timetable</th><th class="num">Excess</th></tr>';
+  const byExpected = worstBy(data.stations, 'expectedWaitSeconds', data.top);
+  const byExcess = worstBy(data.stations, 'excessWaitSeconds', data.top);
+  return `<section><h2>Worst stations</h2>
+  <p class="note">Expected waits in min:s over the whole period.</p>
+  <div class="tables">
+    <div><h3>By expected wait</h3><table>${head}${stationRows(byExpected)}</table></div>
+    <div><h3>By excess wait over the timetable</h3>${
+      byExcess.length
+        ? `<table>${head}${stationRows(byExcess)}</table>`
+        : '<p class="note">No scheduled times in the data.</p>'
+    }</div>
+  </div>
+</section>`;
+}
+
+function hoursChart(data: ReportData): string {
+  return `<section><h2>Waits by hour of day</h2>
+  <p class="note">Expected wait of passengers arriving in each hour (UTC), all stations and days together.</p>
+  ${hourColumns({
+    title: 'Expected wait by hour of day',
+    points: data.hours.map((h) => ({
+      hour: h.hour,
+      values: [h.expectedWaitSeconds, h.scheduledExpectedWaitSeconds],
+      title: `${String(h.hour).padStart(2, '0')}:00: expected wait ${formatWait(h.expectedWaitSeconds)}, timetable ${formatWait(
+        h.scheduledExpectedWaitSeconds,
+      )}, mean headway ${formatWait(h.meanHeadwaySeconds)}`,
+    })),
+    series: [
+      { name: 'Expected wait (actual)', color: COLORS.actual },
+      { name: 'Expected wait (timetable)', color: COLORS.mean },
+    ],
+  })}
+</section>`;
+}
+
+function headwayPanels(data: ReportData): string {
+  const { chosen } = data;
+  const panels = chosen.panels.map((p) => {
+    const f = p.figures;
+    const markers =
+      f.meanHeadwaySeconds !== null ? [{ seconds: f.meanHeadwaySeconds, label: 'mean', color: COLORS.mean }] : [];
+    return `<div><h3><span class="dot" style="background:${lineColor(p.line)}"></span>${esc(`${p.line} ${p.direction}`)}</h3>
+    <p class="note">${f.headways} headways · mean ${esc(formatClock(f.meanHeadwaySeconds))} · expected wait
+      <strong>${esc(formatClock(f.expectedWaitSeconds))}</strong> · timetable ${esc(formatClock(f.scheduledExpectedWaitSeconds))}</p>
+    ${histogram({ title: `Headways at ${stationLabel(chosen.stationId, chosen.stationName)}, ${p.line} ${p.direction}`, bins: p.bins, color: lineColor(p.line), markers })}</div>`;
+  });
+  return `<section><h2>Headways at ${esc(stationLabel(chosen.stationId, chosen.stationName))}</h2>
+  <p class="note">How often each gap between trains occurs (1-minute bins). A long tail of long gaps is what makes waits long.</p>
+  <div class="panels">${panels.join('')}</div>
+</section>`;
+}
+
+function incidentsSection(data: ReportData): string {
+  const lines = [...new Set([...data.stations.map((s) => s.line), ...data.incidents.map((i) => i.line)])].sort();
+  const spans = data.incidents.map((i) => ({
+    row: i.line,
+    from: i.reportedAt,
+    to: i.resolvedAt,
+    color: severityColor(i.severity),
+    title:
+      `${i.incidentId} (${i.severity}) ${utc(i.reportedAt)} – ${i.resolvedAt ? utc(i.resolvedAt) : 'still open'}` +
+      (i.stationId ? ` at ${i.stationId}` : '') +
+      (i.description ? `: ${i.description}` : ''),
+  }));
+  const chart = timeline({
+    title: 'Incidents by line over time',
+    from: data.period.from,
+    to: data.period.to,
+    rows: lines.map((l) => ({ name: l, mark: lineColor(l) })),
+    spans,
+    legend: Object.entries(SEVERITY_COLORS).map(([name, color]) => ({ name, color })),
+  });
+  // Waits differ by hour anyway (night service is sparse): the excess over the timetable is the fair comparison.
+  const effect = data.lineIncidents.filter((l) => l.headwaysDuring > 0);
+  const effectChart = effect.length
+    ? horizontalBars({
+        title: 'Expected wait during incidents and otherwise, by line',
+        rows: effect.map((l) => ({
+          label: `${l.line} line`,
+          sublabel:
+            `${plural(l.incidents, 'incident')} · excess ${formatExcess(l.excessWaitDuringSeconds)} during, ` +
+            `${formatExcess(l.excessWaitOtherwiseSeconds)} otherwise`,
+          mark: lineColor(l.line),
+          values: [l.expectedWaitDuringSeconds, l.expectedWaitOtherwiseSeconds],
+          title: `${l.line}: ${formatWait(l.expectedWaitDuringSeconds)} during incidents, ${formatWait(l.expectedWaitOtherwiseSeconds)} otherwise`,
+        })),
+        series: [
+          { name: 'During an open incident', color: SEVERITY_COLORS['major']! },
+          { name: 'Otherwise', color: COLORS.scheduled },
+        ],
+        format: formatWait,
+        labelWidth: 300,
+      })
+    : '';
+  const note = data.incidents.length
+    ? `<p class="note">${plural(data.incidents.length, 'incident')}, by line; colour: worst severity reached.</p>`
+    : '<p class="note">No incidents in this period.</p>';
+  const latest = data.incidents.slice(-INCIDENT_LIST_MAX);
+  const table = latest.length
+    ? `<table><tr><th>Incident</th><th>Line</th><th>Severity</th><th>Open</th><th class="num">Lasted</th><th>Where, what</th></tr>${latest
+        .map(
+          (i) =>
+            `<tr><td class="nowrap">${esc(i.incidentId)}</td><td class="nowrap"><span class="dot" style="background:${lineColor(i.line)}"></span>${esc(i.line)}</td>` +
+            `<td><span class="dot" style="background:${severityColor(i.severity)}"></span>${esc(i.severity)}</td>` +
+            `<td class="nowrap">${esc(utc(i.reportedAt))} – ${i.resolvedAt ? esc(utc(i.resolvedAt).slice(11)) : 'still open'}</td>` +
+            `<td class="num">${i.resolvedAt ? esc(formatWait((i.resolvedAt.getTime() - i.reportedAt.getTime()) / 1000)) : '–'}</td>` +
+            `<td>${esc([i.stationId, i.description].filter(Boolean).join(': '))}</td></tr>`,
+        )
+        .join('')}</table>${
+        data.incidents.length > latest.length
+          ? `<p class="note">The latest ${latest.length} of ${data.incidents.length} are listed.</p>`
+          : ''
+      }`
+    : '';
+  return `<section><h2>Incidents</h2>${note}${chart}${
+    effectChart ? `<h3 style="margin-top:16px">Waits while an incident is open</h3>${effectChart}` : ''
+  }${table ? `<h3 style="margin-top:16px">Incident list</h3>${table}` : ''}</section>`;
+}
+
+/** Renders the whole report page. */
+export function renderReportHtml(data: ReportData): string {
+  const meta =
+    `${utc(data.period.from)} – ${utc(data.period.to)} · schema <code>${esc(data.dbSchema)}</code> · ` +
+    `generated ${utc(data.generatedAt)}`;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>How long do passengers wait? · eventful</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+<header><h1>How long do passengers wait for a train?</h1><p class="meta">${meta}</p></header>
+${headline(data)}
+${stationsChart(data)}
+${worstTables(data)}
+${hoursChart(data)}
+${headwayPanels(data)}
+${incidentsSection(data)}
+<footer><p><strong>How the wait is computed.</strong> A passenger who turns up at a random moment lands in a gap
+between trains (a headway <em>h</em>) with a chance proportional to its length, and then waits half of it on
+average. Over the headways of a period the expected wait is therefore <code>Σh² / (2·Σh)</code>, not half the mean
+headway: headways alternating 2 and 10 minutes have a mean of 6 minutes but an expected wait of 4 min 20 s, not 3
+minutes. The timetable's expected wait is the same formula over scheduled times; the excess wait is the difference.
+Figures come from the warehouse views <code>station_wait_times</code>, <code>station_wait_times_hourly</code>,
+<code>station_headways</code>, <code>incident_periods</code> and <code>line_incident_waits</code>.</p></footer>
+</main>
+</body>
+</html>
+`;
+}

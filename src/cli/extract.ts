@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import yargs from 'yargs';
+import { EXTRACT_DEFAULTS, EXTRACT_ENV, resolveExtractSettings, type ExtractFlags } from '../config/extract-settings.js';
+import { BOOTSTRAP_SERVERS_ENV, KAFKA_CONFIG_ENV, KAFKA_PROPERTY_ENV_PREFIX, redactKafkaConfig } from '../config/kafka-config.js';
+import { formatDurationMs } from '../config/duration.js';
+import { KafkaConsumerSource } from '../kafka/consumer-adapter.js';
+import { runExtract, type CrashPoint } from '../extract/run-extract.js';
+import { StopSignal } from '../extract/stop-signal.js';
+import { DEFAULT_SCHEMAS_DIR, SchemaRegistry } from '../schema/registry.js';
+import { openSnapshotStore } from '../snapshot/open-store.js';
+import { ExitCode, UsageError } from './exit-codes.js';
+import { stderrLogger, type Logger } from './log.js';
+import { runCommand } from './run-command.js';
+
+/**
+ * TEST ONLY: `EVENTFUL_TEST_CRASH_AT=mid-drain|before-publish|after-publish|after-commit` makes extract kill itself
+ * with SIGKILL at that point, so integration tests can check what a crash there leaves behind. Never set it in
+ * production.
+ */
+export const TEST_CRASH_ENV = 'EVENTFUL_TEST_CRASH_AT';
+const CRASH_POINTS: readonly CrashPoint[] = ['mid-drain', 'before-publish', 'after-publish', 'after-commit'];
+/** The same librdkafka error is logged at most once per this interval (a down broker repeats it many times a second). */
+const CLIENT_ERROR_LOG_INTERVAL_MS = 10_000;
+
+function env(name: keyof typeof EXTRACT_ENV): string {
+  return `[env ${EXTRACT_ENV[name]}]`;
+}
+
+function parser(argv: string[]) {
+  return yargs(argv)
+    .scriptName('eventful-extract')
+    .usage(
+      '$0 [options]\n\nDrains everything new in Kafka topics (up to each partition\'s high watermark at the start) into a ' +
+        'snapshot folder, then commits the consumer group\'s offsets.\nExit codes: 0 done, 99 nothing new, 2 bad usage or ' +
+        'configuration, 1 any other failure (nothing committed). The last stdout line is a JSON summary.',
+    )
+    .option('topics', { type: 'string', describe: `Comma-separated topics to drain ${env('topics')}` })
+    .option('partitions', {
+      type: 'string',
+      describe: `Only these partitions, e.g. orders:0-2,refunds:1 (names its topics; for fanned-out tasks) ${env('partitions')}`,
+    })
+    .option('group-id', { type: 'string', describe: `Consumer group whose committed offsets mark what was snapshotted ${env('groupId')}` })
+    .option('out', { type: 'string', describe: `Snapshot root: a folder, or s3://bucket/prefix ${env('out')}` })
+    .option('bootstrap-servers', { type: 'string', describe: `Kafka brokers host:port,... [env ${BOOTSTRAP_SERVERS_ENV}]` })
+    .option('kafka', {
+      type: 'string',
+      array: true,
+      describe:
+        `librdkafka property key=value, repeatable (no secrets: put those in ${KAFKA_PROPERTY_ENV_PREFIX}<PROP> ` +
+        `variables, e.g. ${KAFKA_PROPERTY_ENV_PREFIX}SASL_PASSWORD, or in the JSON object ${KAFKA_CONFIG_ENV})`,
+    })
+    .option('schemas', { type: 'string', describe: `Folder of *.schema.json files (default: the package's schemas/) ${env('schemas')}` })
+    .option('run-id', { type: 'string', describe: `Run id recorded in the snapshot (Airflow: {{ run_id }}-try{{ ti.try_number }}; default from the time) ${env('runId')}` })
+    .option('max-messages', { type: 'string', describe: `Stop after this many messages; the rest is left for the next run ${env('maxMessages')}` })
+    .option('max-duration', { type: 'string', describe: `Stop draining after this long (90s, 5m, 1h or ms) and publish what was read ${env('maxDuration')}` })
+    .option('max-rejected-ratio', {
+      type: 'string',
+      describe: `Fail without committing when more than this share (0-1) of the messages, tombstones aside, is quarantined (default ${EXTRACT_DEFAULTS.maxRejectedRatio}) ${env('maxRejectedRatio')}`,
+    })
+    .option('dry-run', { type: 'boolean', describe: `Read and count, but write no snapshot and commit nothing ${env('dryRun')}` })
+    .option('compress', { type: 'string', describe: `gzip the snapshot's data files: gzip or none (default none) ${env('compress')}` })
+    .option('connect-timeout', {
+      type: 'string',
+      describe: `Give up when the broker does not answer within this long (default ${formatDurationMs(EXTRACT_DEFAULTS.connectTimeoutMs)}) ${env('connectTimeout')}`,
+    })
+    .option('stall-timeout', {
+      type: 'string',
+      describe: `Fail when the drain makes no progress for this long (default ${formatDurationMs(EXTRACT_DEFAULTS.stallTimeoutMs)}) ${env('stallTimeout')}`,
+    })
+    .option('progress-interval', {
+      type: 'string',
+      describe: `How often progress is logged on stderr (default ${formatDurationMs(EXTRACT_DEFAULTS.progressIntervalMs)}) ${env('progressInterval')}`,
+    })
+    .option('batch-size', { type: 'string', describe: `Messages per consume call (default ${EXTRACT_DEFAULTS.batchSize}) ${env('batchSize')}` })
+    .epilogue(`Default schemas folder: ${DEFAULT_SCHEMAS_DIR}`)
+    .strict()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw new UsageError(msg ?? err?.message ?? 'bad usage');
+    })
+    .help()
+    .version(false)
+    .wrap(Math.min(120, process.stdout.columns || 120));
+}
+
+/** Logs librdkafka's errors, each distinct one at most once per interval. */
+function clientErrorLogger(log: Logger): (message: string) => void {
+  const last = new Map<string, number>();
+  return (message) => {
+    const now = Date.now();
+    if (now - (last.get(message) ?? 0) < CLIENT_ERROR_LOG_INTERVAL_MS) return;
+    last.set(message, now);
+    log.warn(`kafka client: ${message}`);
+  };
+}
+
+/** The test-only crash hook (see {@link TEST_CRASH_ENV}). */
+function crashHook(log: Logger): ((point: CrashPoint) => void) | undefined {
+  const at = process.env[TEST_CRASH_ENV];
+  if (!at) return undefined;
+  if (!CRASH_POINTS.includes(at as CrashPoint)) throw new UsageError(`${TEST_CRASH_ENV} must be one of ${CRASH_POINTS.join(', ')}`);
+  log.warn(`${TEST_CRASH_ENV}=${at}: this process will kill itself there (test only)`);
+  return (point) => {
+    if (point === at) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
+/** `eventful-extract`: flags → settings → drain → summary line → exit code. */
+export async function main(argv: string[]): Promise<never> {
+  const log = stderrLogger('extract');
+  const stop = new StopSignal();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stop.reason !== undefined) {
+      log.error(`${signal} again: exiting at once (a temporary snapshot folder may be left; it is never loaded)`);
+      process.exit(ExitCode.Failure);
+    }
+    log.warn(`${signal}: stopping; the unpublished snapshot is discarded and nothing is committed`);
+    stop.request(signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  let flags: ExtractFlags & { help?: unknown };
+  try {
+    flags = (await parser(argv).parseAsync()) as ExtractFlags & { help?: unknown };
+  } catch (err) {
+    return runCommand(log, () => Promise.reject(err));
+  }
+  if (flags.help) process.exit(ExitCode.Ok);
+
+  return runCommand(log, async () => {
+    const settings = resolveExtractSettings(flags, process.env);
+    const checkpoint = crashHook(log);
+    log.info(
+      `group "${settings.groupId}", topics ${settings.topics.join(',')}, run id "${settings.runId}", ` +
+        `kafka ${JSON.stringify(redactKafkaConfig(settings.kafka))}`,
+    );
+    const { registry, problems } = await SchemaRegistry.load(settings.schemasDir);
+    if (problems.length)
+      throw new UsageError(
+        `the schemas in ${settings.schemasDir} have problems (run eventful-validate):\n` +
+          problems.map((p) => `  ${p.file}${p.path ? ` at ${p.path}` : ''}: ${p.message}`).join('\n'),
+      );
+    const store = settings.dryRun ? undefined : await openSnapshotStore(settings.out!);
+    const source = new KafkaConsumerSource({
+      properties: settings.kafka,
+      groupId: settings.groupId,
+      timeoutMs: settings.connectTimeoutMs,
+      onClientError: clientErrorLogger(log),
+      onOverride: (m) => log.warn(m),
+    });
+    return runExtract(settings, {
+      source,
+      store,
+      schemas: registry,
+      log,
+      stop,
+      random: () => randomBytes(4).toString('hex'),
+      ...(checkpoint ? { checkpoint } : {}),
+    });
+  });
+}

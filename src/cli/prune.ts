@@ -1,0 +1,162 @@
+import yargs from 'yargs';
+import { formatDurationMs, parseDurationMs } from '../config/duration.js';
+import { openSnapshotStore } from '../snapshot/open-store.js';
+import type { PruneCandidate, PruneReport } from '../snapshot/store.js';
+import { ExitCode, UsageError } from './exit-codes.js';
+import { stderrLogger } from './log.js';
+import { runCommand, type CommandResult } from './run-command.js';
+
+/** The environment variable behind each flag (flags win over them). */
+export const PRUNE_ENV = {
+  snapshots: 'EVENTFUL_SNAPSHOTS',
+  grace: 'EVENTFUL_PRUNE_GRACE',
+  dryRun: 'EVENTFUL_DRY_RUN',
+} as const;
+
+/** Leftovers younger than this are left alone: an extract may still be writing them. */
+export const DEFAULT_GRACE = '24h';
+/** Leftovers named one by one in the summary line; the counts cover all of them. */
+const SUMMARY_ITEMS = 100;
+const DAY_MS = 86_400_000;
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off', '']);
+
+/** What `prune` does, validated once. */
+export interface PruneSettings {
+  readonly snapshots: string;
+  readonly graceMs: number;
+  readonly dryRun: boolean;
+}
+
+/** The flags as yargs parses them. */
+export interface PruneFlags {
+  snapshots?: unknown;
+  grace?: unknown;
+  dryRun?: unknown;
+}
+
+/** A grace period: `90s`, `30m`, `24h`, `7d` or milliseconds; zero is allowed (remove every leftover now). */
+export function parseGraceMs(text: string): number | undefined {
+  const days = /^\s*(\d+(?:\.\d+)?)\s*d\s*$/.exec(text);
+  if (days) return Math.round(Number(days[1]) * DAY_MS);
+  return parseDurationMs(text);
+}
+
+/** Flags, then environment variables, then defaults. Throws {@link UsageError} on anything unusable. */
+export function resolvePruneSettings(flags: PruneFlags, env: NodeJS.ProcessEnv): PruneSettings {
+  for (const [name, value] of Object.entries(flags))
+    if (Array.isArray(value)) throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is given more than once`);
+  const snapshots = typeof flags.snapshots === 'string' && flags.snapshots !== '' ? flags.snapshots : env[PRUNE_ENV.snapshots];
+  if (!snapshots)
+    throw new UsageError(`say where the snapshots are: --snapshots /path or s3://bucket/prefix (or ${PRUNE_ENV.snapshots})`);
+  const graceFrom = typeof flags.grace === 'string' ? '--grace' : env[PRUNE_ENV.grace] ? PRUNE_ENV.grace : undefined;
+  const graceText = graceFrom === '--grace' ? String(flags.grace) : (env[PRUNE_ENV.grace] ?? DEFAULT_GRACE);
+  const graceMs = parseGraceMs(graceText);
+  if (graceMs === undefined || graceMs < 0)
+    throw new UsageError(`${graceFrom ?? '--grace'} must be a duration such as 30m, 24h, 7d or milliseconds, got "${graceText}"`);
+  let dryRun: boolean;
+  if (typeof flags.dryRun === 'boolean') dryRun = flags.dryRun;
+  else {
+    const v = (env[PRUNE_ENV.dryRun] ?? '').trim().toLowerCase();
+    if (!TRUE.has(v) && !FALSE.has(v)) throw new UsageError(`${PRUNE_ENV.dryRun} must be true or false, got "${v}"`);
+    dryRun = TRUE.has(v);
+  }
+  return Object.freeze({ snapshots, graceMs, dryRun });
+}
+
+/** prune's JSON summary: the last line on stdout (Airflow pushes it to XCom). */
+export interface PruneSummary {
+  command: 'prune';
+  status: 'ok' | 'nothing_to_prune';
+  dryRun: boolean;
+  location: string;
+  graceMs: number;
+  cutoff: string;
+  /** Leftovers found older than the grace period. */
+  found: number;
+  removed: number;
+  objects: number;
+  bytes: number;
+  /** The first leftovers, one by one. */
+  leftovers: PruneCandidate[];
+}
+
+/** The summary of a prune run, and its exit code: 99 when there was nothing to prune. */
+export function pruneResult(location: string, graceMs: number, report: PruneReport): CommandResult {
+  const found = report.candidates.length;
+  const summary: PruneSummary = {
+    command: 'prune',
+    status: found ? 'ok' : 'nothing_to_prune',
+    dryRun: report.dryRun,
+    location,
+    graceMs,
+    cutoff: report.cutoff,
+    found,
+    removed: report.removed,
+    objects: report.candidates.reduce((n, c) => n + c.objects, 0),
+    bytes: report.candidates.reduce((n, c) => n + c.bytes, 0),
+    leftovers: report.candidates.slice(0, SUMMARY_ITEMS),
+  };
+  return { summary: summary as unknown as Record<string, unknown>, exitCode: found ? ExitCode.Ok : ExitCode.NothingToDo };
+}
+
+function parser(argv: string[]) {
+  return yargs(argv)
+    .scriptName('eventful-prune')
+    .usage(
+      '$0 [options]\n\nLists and removes what failed or killed extract attempts left behind: temporary snapshot folders ' +
+        '(.tmp-*) in a directory, or data objects that no manifest names and unfinished multipart uploads in an ' +
+        's3:// location, once last written longer ago than the grace period. Complete snapshots are never touched.\n' +
+        'Exit codes: 0 done, 99 nothing to prune, 2 bad usage or configuration, 1 any other failure. ' +
+        'The last stdout line is a JSON summary.',
+    )
+    .option('snapshots', {
+      type: 'string',
+      describe: `Snapshot root: a folder, or s3://bucket/prefix (credentials from AWS_* variables) [env ${PRUNE_ENV.snapshots}]`,
+    })
+    .option('grace', {
+      type: 'string',
+      describe: `Leave leftovers younger than this (30m, 24h, 7d; longer than any extract run) (default ${DEFAULT_GRACE}) [env ${PRUNE_ENV.grace}]`,
+    })
+    .option('dry-run', { type: 'boolean', describe: `List what would be removed, remove nothing [env ${PRUNE_ENV.dryRun}]` })
+    .strict()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw new UsageError(msg ?? err?.message ?? 'bad usage');
+    })
+    .help()
+    .version(false)
+    .wrap(Math.min(120, process.stdout.columns || 120));
+}
+
+/** `eventful-prune`: flags → settings → store.prune → summary line → exit code. */
+export async function main(argv: string[]): Promise<never> {
+  const log = stderrLogger('prune');
+  let flags: PruneFlags & { help?: unknown };
+  try {
+    flags = (await parser(argv).parseAsync()) as PruneFlags & { help?: unknown };
+  } catch (err) {
+    return runCommand(log, () => Promise.reject(err));
+  }
+  if (flags.help) process.exit(ExitCode.Ok);
+
+  return runCommand(log, async () => {
+    const settings = resolvePruneSettings(flags, process.env);
+    const store = await openSnapshotStore(settings.snapshots);
+    log.info(
+      `${settings.dryRun ? 'listing' : 'removing'} leftovers older than ${formatDurationMs(settings.graceMs)} in ${store.location}`,
+    );
+    const report = await store.prune(settings.graceMs, settings.dryRun);
+    for (const c of report.candidates)
+      log.info(
+        `${settings.dryRun ? 'would remove' : 'removed'} ${c.location}: ${c.objects} object(s), ${c.bytes} bytes, ` +
+          `last written ${c.lastModified}`,
+      );
+    log.info(
+      report.candidates.length === 0
+        ? 'nothing to prune'
+        : `${settings.dryRun ? 'would remove' : 'removed'} ${report.candidates.length} leftover(s)`,
+    );
+    return pruneResult(store.location, settings.graceMs, report);
+  });
+}

@@ -1,0 +1,250 @@
+import path from 'node:path';
+import { UsageError } from '../cli/exit-codes.js';
+import { DEFAULT_SCHEMAS_DIR } from '../schema/registry.js';
+import { parseDurationMs } from './duration.js';
+import { resolveKafkaConfig, type KafkaProperties } from './kafka-config.js';
+import { parsePartitionSelection, topicNameProblem, type PartitionSelection } from './partition-selection.js';
+
+/** Defaults of extract's settings, in one place (shown by `--help`). */
+export const EXTRACT_DEFAULTS = {
+  /**
+   * Fail (exit 1, nothing committed) when more than 10% of the messages read, tombstones aside, are quarantined:
+   * a few bad events are normal, a tenth means a producer or a schema is broken and a person should look.
+   */
+  maxRejectedRatio: 0.1,
+  /** How long to wait for the broker when connecting and for each metadata or offset request. */
+  connectTimeoutMs: 30_000,
+  /** Fail when the drain has made no progress at all for this long (a broker gone away mid-run). */
+  stallTimeoutMs: 300_000,
+  /** How often progress is logged on stderr. */
+  progressIntervalMs: 5_000,
+  /** Messages asked of the client per `consume(n)` call. */
+  batchSize: 5_000,
+} as const;
+
+const MAX_BATCH_SIZE = 100_000;
+const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/** extract's settings after validation; frozen. */
+export interface ExtractSettings {
+  /** Topics to drain (from `--topics`, or the topics named by `--partitions`). */
+  readonly topics: readonly string[];
+  /** Only these partitions (`--partitions`); all partitions of `topics` when undefined. */
+  readonly partitions: PartitionSelection | undefined;
+  /** The consumer group whose committed offsets say where the last snapshot ended. */
+  readonly groupId: string;
+  /** Snapshot root (absolute); undefined only in a dry run. */
+  readonly out: string | undefined;
+  /** Folder of `*.schema.json` files. */
+  readonly schemasDir: string;
+  /** Airflow's run id (plus try number), recorded in the manifest and the snapshot id. */
+  readonly runId: string;
+  /** Stop after this many messages (the rest is left for the next run). */
+  readonly maxMessages: number | undefined;
+  /** Stop draining after this long and publish what was read. */
+  readonly maxDurationMs: number | undefined;
+  /** Fail when quarantined messages (tombstones aside) exceed this share of the messages read. */
+  readonly maxRejectedRatio: number;
+  /** Read and count, but write no snapshot and commit nothing. */
+  readonly dryRun: boolean;
+  /** Compress the snapshot's data files (`gzip`), or not (undefined). */
+  readonly compress: 'gzip' | undefined;
+  readonly connectTimeoutMs: number;
+  readonly stallTimeoutMs: number;
+  readonly progressIntervalMs: number;
+  readonly batchSize: number;
+  /** librdkafka properties from the user (may hold secrets: log only through `redactKafkaConfig`). */
+  readonly kafka: Readonly<KafkaProperties>;
+}
+
+/** extract's flags as the command line parser hands them over (repeated single flags arrive as arrays). */
+export interface ExtractFlags {
+  topics?: unknown;
+  partitions?: unknown;
+  groupId?: unknown;
+  out?: unknown;
+  schemas?: unknown;
+  runId?: unknown;
+  maxMessages?: unknown;
+  maxDuration?: unknown;
+  maxRejectedRatio?: unknown;
+  dryRun?: unknown;
+  compress?: unknown;
+  connectTimeout?: unknown;
+  stallTimeout?: unknown;
+  progressInterval?: unknown;
+  batchSize?: unknown;
+  bootstrapServers?: unknown;
+  kafka?: unknown;
+}
+
+/** The environment variable behind each flag (flags win over them). */
+export const EXTRACT_ENV = {
+  topics: 'EVENTFUL_TOPICS',
+  partitions: 'EVENTFUL_PARTITIONS',
+  groupId: 'EVENTFUL_GROUP_ID',
+  out: 'EVENTFUL_OUT',
+  schemas: 'EVENTFUL_SCHEMAS',
+  runId: 'EVENTFUL_RUN_ID',
+  maxMessages: 'EVENTFUL_MAX_MESSAGES',
+  maxDuration: 'EVENTFUL_MAX_DURATION',
+  maxRejectedRatio: 'EVENTFUL_MAX_REJECTED_RATIO',
+  dryRun: 'EVENTFUL_DRY_RUN',
+  compress: 'EVENTFUL_COMPRESS',
+  connectTimeout: 'EVENTFUL_CONNECT_TIMEOUT',
+  stallTimeout: 'EVENTFUL_STALL_TIMEOUT',
+  progressInterval: 'EVENTFUL_PROGRESS_INTERVAL',
+  batchSize: 'EVENTFUL_BATCH_SIZE',
+} as const satisfies Partial<Record<keyof ExtractFlags, string>>;
+
+type SettingName = keyof typeof EXTRACT_ENV;
+
+/** `maxMessages` → `--max-messages`. */
+export function flagName(name: string): string {
+  return '--' + name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** One text setting: the flag if given, else its environment variable; says which one it came from. */
+function pick(flags: ExtractFlags, env: NodeJS.ProcessEnv, name: SettingName): { value: string; from: string } | undefined {
+  const flag = flags[name];
+  if (Array.isArray(flag)) throw new UsageError(`${flagName(name)} is given more than once`);
+  if (flag !== undefined && flag !== null && typeof flag !== 'boolean') return { value: String(flag), from: flagName(name) };
+  const fromEnv = env[EXTRACT_ENV[name]];
+  if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: EXTRACT_ENV[name] };
+  return undefined;
+}
+
+function positiveInteger(v: { value: string; from: string } | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (!v) return undefined;
+  const n = Number(v.value.trim());
+  if (!/^\s*\d+\s*$/.test(v.value) || !Number.isSafeInteger(n) || n < 1 || n > max)
+    throw new UsageError(`${v.from} must be a positive integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got "${v.value}"`);
+  return n;
+}
+
+function duration(v: { value: string; from: string } | undefined): number | undefined {
+  if (!v) return undefined;
+  const ms = parseDurationMs(v.value);
+  if (ms === undefined || ms <= 0)
+    throw new UsageError(`${v.from} must be a positive duration such as 90s, 5m, 1h or a number of milliseconds, got "${v.value}"`);
+  return ms;
+}
+
+function ratio(v: { value: string; from: string } | undefined): number | undefined {
+  if (!v) return undefined;
+  const n = Number(v.value.trim());
+  if (v.value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1)
+    throw new UsageError(`${v.from} must be a number from 0 to 1 (a share of the messages read), got "${v.value}"`);
+  return n;
+}
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off']);
+
+function boolean(flags: ExtractFlags, env: NodeJS.ProcessEnv, name: 'dryRun'): boolean {
+  if (typeof flags[name] === 'boolean') return flags[name] as boolean;
+  const text = env[EXTRACT_ENV[name]]?.trim().toLowerCase();
+  if (text === undefined || text === '') return false;
+  if (TRUE.has(text)) return true;
+  if (FALSE.has(text)) return false;
+  throw new UsageError(`${EXTRACT_ENV[name]} must be true or false, got "${text}"`);
+}
+
+function compression(v: { value: string; from: string } | undefined): 'gzip' | undefined {
+  const text = v?.value.trim().toLowerCase();
+  if (text === undefined || text === 'none') return undefined;
+  if (text === 'gzip') return 'gzip';
+  throw new UsageError(`${v!.from} must be gzip or none, got "${v!.value}"`);
+}
+
+function topicList(v: { value: string; from: string }): string[] {
+  const topics = [
+    ...new Set(
+      v.value
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== ''),
+    ),
+  ];
+  if (topics.length === 0) throw new UsageError(`${v.from} names no topic: give a comma-separated list`);
+  for (const t of topics) {
+    const problem = topicNameProblem(t);
+    if (problem) throw new UsageError(`${v.from}: ${problem}`);
+  }
+  return topics;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** Which topics and partitions to drain: a flag wins over the environment, `--partitions` over `--topics`. */
+function selection(flags: ExtractFlags, env: NodeJS.ProcessEnv): { topics: string[]; partitions: PartitionSelection | undefined } {
+  const hint = 'name the topics to drain: --topics a,b (or EVENTFUL_TOPICS), or --partitions a:0-2,b:1';
+  const topicsFlag = pick(flags, {}, 'topics');
+  const partitionsFlag = pick(flags, {}, 'partitions');
+  const topicsAny = topicsFlag ?? pick({}, env, 'topics');
+  const partitionsAny = partitionsFlag ?? (topicsFlag ? undefined : pick({}, env, 'partitions'));
+  if (partitionsAny) {
+    const partitions = parsePartitionSelection(partitionsAny.value, partitionsAny.from);
+    const topics = [...partitions.keys()];
+    if (topicsFlag && partitionsFlag && !sameSet(topicList(topicsFlag), topics))
+      throw new UsageError(`--topics and --partitions name different topics: give only --partitions (it names its topics)`);
+    return { topics, partitions };
+  }
+  if (!topicsAny) throw new UsageError(hint);
+  return { topics: topicList(topicsAny), partitions: undefined };
+}
+
+/** A run id for a run that was given none: the start time, so ids sort by time. */
+export function defaultRunId(now: Date): string {
+  return 'manual-' + now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * Resolves extract's settings from flags, then environment variables, then defaults; validates them once
+ * and freezes them. Throws {@link UsageError} (exit 2) with a message naming the flag or variable at fault.
+ */
+export function resolveExtractSettings(flags: ExtractFlags, env: NodeJS.ProcessEnv, now: Date = new Date()): ExtractSettings {
+  const { topics, partitions } = selection(flags, env);
+  const kafkaFlags = flags.kafka === undefined ? [] : Array.isArray(flags.kafka) ? flags.kafka.map(String) : [String(flags.kafka)];
+  if (Array.isArray(flags.bootstrapServers)) throw new UsageError('--bootstrap-servers is given more than once');
+  const kafka = resolveKafkaConfig({
+    env,
+    kafkaFlags,
+    bootstrapServers: flags.bootstrapServers === undefined ? undefined : String(flags.bootstrapServers),
+  });
+  // A group.id in the passthrough config (Airflow's kafka connection often has one) serves as the default.
+  const groupFromKafka = kafka['group.id'] === undefined ? undefined : String(kafka['group.id']);
+  delete kafka['group.id'];
+  const groupId = (pick(flags, env, 'groupId')?.value ?? groupFromKafka)?.trim();
+  if (!groupId)
+    throw new UsageError('--group-id is required (or EVENTFUL_GROUP_ID): the consumer group whose offsets mark what was snapshotted');
+
+  const dryRun = boolean(flags, env, 'dryRun');
+  const outText = pick(flags, env, 'out')?.value.trim();
+  if (!outText && !dryRun)
+    throw new UsageError('--out is required (or EVENTFUL_OUT): the snapshot root folder, e.g. a volume shared by the Airflow workers');
+
+  const runId = pick(flags, env, 'runId')?.value.trim() || defaultRunId(now);
+  const settings: ExtractSettings = {
+    topics,
+    partitions,
+    groupId,
+    // A folder is made absolute (Airflow runs tasks in a throwaway cwd); a URL such as s3://bucket/prefix is kept.
+    out: outText ? (URL_LIKE.test(outText) ? outText : path.resolve(outText)) : undefined,
+    schemasDir: path.resolve(pick(flags, env, 'schemas')?.value.trim() || DEFAULT_SCHEMAS_DIR),
+    runId,
+    maxMessages: positiveInteger(pick(flags, env, 'maxMessages')),
+    maxDurationMs: duration(pick(flags, env, 'maxDuration')),
+    maxRejectedRatio: ratio(pick(flags, env, 'maxRejectedRatio')) ?? EXTRACT_DEFAULTS.maxRejectedRatio,
+    dryRun,
+    compress: compression(pick(flags, env, 'compress')),
+    connectTimeoutMs: duration(pick(flags, env, 'connectTimeout')) ?? EXTRACT_DEFAULTS.connectTimeoutMs,
+    stallTimeoutMs: duration(pick(flags, env, 'stallTimeout')) ?? EXTRACT_DEFAULTS.stallTimeoutMs,
+    progressIntervalMs: duration(pick(flags, env, 'progressInterval')) ?? EXTRACT_DEFAULTS.progressIntervalMs,
+    batchSize: positiveInteger(pick(flags, env, 'batchSize'), MAX_BATCH_SIZE) ?? EXTRACT_DEFAULTS.batchSize,
+    kafka: Object.freeze(kafka),
+  };
+  return Object.freeze(settings);
+}

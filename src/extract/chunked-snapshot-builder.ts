@@ -1,0 +1,222 @@
+import { createHash, type Hash } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import { GzipMeter } from '../snapshot/line-file.js';
+import {
+  EVENTS_FILE,
+  REJECTED_FILE,
+  SNAPSHOT_FORMAT_VERSION,
+  storedFileName,
+  type EventLine,
+  type Manifest,
+  type ManifestFile,
+  type RejectedLine,
+} from '../snapshot/format.js';
+import { SnapshotTally, type SnapshotBuilderOptions, type SnapshotMeta } from '../snapshot/snapshot-builder.js';
+import type { SnapshotStore, SnapshotWriter } from '../snapshot/store.js';
+
+/**
+ * extract's snapshot writer: the same files and manifest as `SnapshotBuilder` (same tally, same manifest fields,
+ * same store seam: data files first, manifest last, atomic publish), tuned for a drain of millions of events:
+ * - an event line is spliced from its coordinates and the value's original JSON text (already parsed and
+ *   validated) instead of serialising the parsed value again, which also keeps the producer's exact digits;
+ * - lines are gathered into chunks of {@link CHUNK_CHARS} and hashed and written a chunk at a time, with one
+ *   backpressure check per consumed batch instead of one await per line.
+ * On a 2-core machine this roughly halves the per-event cost of writing (see bench/extract.sh).
+ */
+
+/** Lines are written to the file once this many characters have gathered. */
+const CHUNK_CHARS = 256 * 1024;
+
+/** Serialises an event line around the value's JSON text. `valueText` must be one line of valid JSON. */
+export function eventLineText(line: EventLine, valueText: string): string {
+  return (
+    `{"topic":${JSON.stringify(line.topic)},"partition":${line.partition},"offset":${line.offset},` +
+    `"timestamp":${line.timestamp === null ? 'null' : line.timestamp},"key":${line.key === null ? 'null' : JSON.stringify(line.key)},` +
+    (line.key_base64 === undefined ? '' : `"key_base64":${JSON.stringify(line.key_base64)},`) +
+    `"headers":${line.headers.length === 0 ? '[]' : JSON.stringify(line.headers)},"value":${valueText}}\n`
+  );
+}
+
+/**
+ * Gathers NDJSON lines into chunks; counts lines, and bytes and sha256 of what is stored (after gzip when
+ * compressing, like `LineFileWriter`).
+ */
+export class ChunkedLineWriter {
+  private readonly hash: Hash = createHash('sha256');
+  private parts: string[] = [];
+  private chars = 0;
+  private bytes = 0;
+  private lines = 0;
+  private failure: Error | undefined;
+  private readonly gzip: GzipMeter | undefined;
+  /** Where chunks go: the file, or the compressor in front of it. */
+  private readonly sink: Writable;
+
+  constructor(
+    readonly name: string,
+    private readonly out: Writable,
+    compression: 'gzip' | undefined = undefined,
+  ) {
+    out.on('error', (err) => (this.failure ??= err));
+    this.gzip = compression === 'gzip' ? new GzipMeter(out) : undefined;
+    this.sink = this.gzip?.input ?? out;
+  }
+
+  /** Appends one line (ending in a newline). */
+  add(text: string): void {
+    this.parts.push(text);
+    this.chars += text.length;
+    this.lines += 1;
+    if (this.chars >= CHUNK_CHARS) this.flushChunk();
+  }
+
+  private flushChunk(): void {
+    if (this.parts.length === 0) return;
+    const buf = Buffer.from(this.parts.join(''), 'utf8');
+    this.parts = [];
+    this.chars = 0;
+    if (!this.gzip) {
+      this.hash.update(buf);
+      this.bytes += buf.length;
+    }
+    this.sink.write(buf);
+  }
+
+  /** Resolves when the stream can take more (call once per batch); throws the stream's error, if any. */
+  async drained(): Promise<void> {
+    const failed = (): Error | undefined => this.failure ?? this.gzip?.error;
+    if (failed()) throw failed();
+    // Asks the stream itself: a 'drain' may already have been emitted while nobody listened.
+    if (!this.sink.writableNeedDrain) return;
+    await new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        this.sink.off('drain', onDrain).off('error', onError).off('close', onClose);
+      };
+      const onDrain = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onError = (err: Error): void => {
+        cleanup();
+        reject(err);
+      };
+      // A stream destroyed by its pipeline may close without an error event of its own.
+      const onClose = (): void => {
+        cleanup();
+        reject(failed() ?? new Error(`${this.name}: the output stream closed before it could take more data`));
+      };
+      this.sink.once('drain', onDrain).once('error', onError).once('close', onClose);
+    });
+  }
+
+  /** Writes what is left, ends the stream and returns the file's manifest entry. */
+  async close(): Promise<ManifestFile> {
+    this.flushChunk();
+    if (this.failure) throw this.failure;
+    if (this.gzip) {
+      const stored = await this.gzip.finish();
+      return { name: this.name, ...stored, lines: this.lines, compression: 'gzip' };
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.out.once('error', reject);
+      this.out.end(() => resolve());
+    });
+    return { name: this.name, bytes: this.bytes, lines: this.lines, sha256: this.hash.digest('hex') };
+  }
+}
+
+/** Where a drain puts its lines: a snapshot being written, or (dry run) only the tally. */
+export interface SnapshotSink {
+  readonly tally: SnapshotTally;
+  /** Adds a valid event; `valueText` is the value's JSON text (one line). */
+  event(line: EventLine, valueText: string, highWatermark: number): void;
+  rejected(line: RejectedLine, highWatermark: number): void;
+  /** Call after each batch: waits while the files' buffers are full. */
+  drained(): Promise<void>;
+}
+
+/** The dry run's sink: counts and ranges only. */
+export class CountingSink implements SnapshotSink {
+  readonly tally = new SnapshotTally();
+  event(line: EventLine, _valueText: string, highWatermark: number): void {
+    this.tally.event(line, highWatermark);
+  }
+  rejected(line: RejectedLine, highWatermark: number): void {
+    this.tally.rejected(line, highWatermark);
+  }
+  async drained(): Promise<void> {}
+}
+
+/** Writes one snapshot through a {@link SnapshotStore}; `publish()` writes the manifest last. Call `abort()` on failure. */
+export class ChunkedSnapshotBuilder implements SnapshotSink {
+  readonly tally = new SnapshotTally();
+
+  private constructor(
+    private readonly meta: SnapshotMeta,
+    private readonly writer: SnapshotWriter,
+    private readonly events: ChunkedLineWriter,
+    private readonly rejects: ChunkedLineWriter,
+  ) {}
+
+  static async begin(
+    store: SnapshotStore,
+    meta: SnapshotMeta,
+    options: SnapshotBuilderOptions = {},
+  ): Promise<ChunkedSnapshotBuilder> {
+    const writer = await store.beginWrite(meta.snapshotId);
+    const file = (base: string): ChunkedLineWriter => {
+      const name = storedFileName(base, options.compress);
+      return new ChunkedLineWriter(name, writer.openFile(name), options.compress);
+    };
+    try {
+      return new ChunkedSnapshotBuilder(meta, writer, file(EVENTS_FILE), file(REJECTED_FILE));
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+  }
+
+  event(line: EventLine, valueText: string, highWatermark: number): void {
+    this.tally.event(line, highWatermark);
+    this.events.add(eventLineText(line, valueText));
+  }
+
+  rejected(line: RejectedLine, highWatermark: number): void {
+    this.tally.rejected(line, highWatermark);
+    this.rejects.add(JSON.stringify(line) + '\n');
+  }
+
+  async drained(): Promise<void> {
+    await this.events.drained();
+    await this.rejects.drained();
+  }
+
+  /** Closes the data files, writes the manifest last and makes the snapshot complete (as `SnapshotBuilder.publish`). */
+  async publish(now: Date = new Date()): Promise<Manifest> {
+    const files = [await this.events.close(), await this.rejects.close()].map((f) => this.withPath(f));
+    const manifest: Manifest = {
+      formatVersion: SNAPSHOT_FORMAT_VERSION,
+      snapshotId: this.meta.snapshotId,
+      runId: this.meta.runId,
+      groupId: this.meta.groupId,
+      startedAt: this.meta.startedAt.toISOString(),
+      completedAt: now.toISOString(),
+      topics: [...this.meta.topics].sort(),
+      partitions: this.tally.partitions(),
+      counts: this.tally.counts,
+      files,
+    };
+    await this.writer.publish(JSON.stringify(manifest, null, 2) + '\n');
+    return manifest;
+  }
+
+  async abort(): Promise<void> {
+    await this.writer.abort();
+  }
+
+  /** Records where the store put the file when that is not its name (see `SnapshotWriter.pathOf`). */
+  private withPath(file: ManifestFile): ManifestFile {
+    const stored = this.writer.pathOf?.(file.name);
+    return stored !== undefined && stored !== file.name ? { ...file, path: stored } : file;
+  }
+}

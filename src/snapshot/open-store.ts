@@ -1,0 +1,29 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { DirectorySnapshotStore } from './directory-store.js';
+import { isS3Location, parseS3Location } from './s3-location.js';
+import { describeEndpoint, s3ClientConfig, s3SettingsFromEnv } from './s3-settings.js';
+import { S3SnapshotStore } from './s3-store.js';
+import type { PrunableSnapshotStore } from './store.js';
+
+/**
+ * Opens the snapshot store a location names: `s3://bucket/prefix` is a bucket in an S3-compatible object store
+ * (configured from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL_S3 or
+ * AWS_ENDPOINT_URL in `env`); anything else is a directory. A malformed location or S3 setting throws
+ * UsageError (exit 2); an object store that refuses the key pair, lacks the bucket or cannot be reached fails
+ * here (exit 1) within a bounded time, with a message that says what to fix.
+ */
+export async function openSnapshotStore(
+  location: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<PrunableSnapshotStore> {
+  if (!isS3Location(location)) return DirectorySnapshotStore.open(location);
+  const where = parseS3Location(location);
+  const settings = s3SettingsFromEnv(env);
+  const client = new S3Client(s3ClientConfig(settings));
+  try {
+    return await S3SnapshotStore.open(client, where, describeEndpoint(settings));
+  } catch (err) {
+    client.destroy();
+    throw err;
+  }
+}

@@ -1,0 +1,15 @@
+import type { ManifestFile } from './format.js';
+import { readVerifiedLines } from './line-file.js';
+import type { SnapshotStore } from './store.js';
+
+/**
+ * The lines of one data file of a complete snapshot, from any store: streamed, sha256 and size checked over
+ * the stored bytes, gunzipped when the manifest entry says `compression: 'gzip'`. Throws
+ * {@link ChecksumMismatchError} after the last line when the file does not match its entry, so callers must
+ * treat the lines as untrusted until the iteration has finished without error (load: inside its transaction).
+ */
+export function openSnapshotLines(store: SnapshotStore, id: string, file: ManifestFile): AsyncGenerator<string> {
+  return readVerifiedLines(store.openRead(id, file.path ?? file.name), file);
+}
+
+export { ChecksumMismatchError } from './line-file.js';

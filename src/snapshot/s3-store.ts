@@ -1,0 +1,372 @@
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { randomBytes } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import { MANIFEST_FILE, parseManifest } from './format.js';
+import { describeS3Error, httpStatus, isNotFound } from './s3-errors.js';
+import { formatS3Location, type S3Location } from './s3-location.js';
+import { S3SnapshotWriter } from './s3-writer.js';
+import {
+  compareSnapshotRefs,
+  SnapshotExistsError,
+  type PrunableSnapshotStore,
+  type PruneCandidate,
+  type PruneReport,
+  type SnapshotListing,
+  type SnapshotRef,
+  type SnapshotWriter,
+} from './store.js';
+
+/** Manifests fetched at once while listing, and objects deleted at once while pruning. */
+const CONCURRENCY = 16;
+/** Each write attempt's data files live in `<id>/attempt-<random>/`. */
+export const ATTEMPT_DIR_PREFIX = 'attempt-';
+const ATTEMPT_RANDOM_BYTES = 6;
+const HTTP_NOT_IMPLEMENTED = 501;
+// A snapshot id or file name becomes part of a key: plain segments only, never `..`.
+const SAFE_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+function checkSegments(what: string, value: string): void {
+  if (!value.split('/').every((s) => SAFE_SEGMENT.test(s)))
+    throw new Error(`${what} '${value}' is not a plain name (letters, digits, '.', '_', '-')`);
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** One object, as listing returns it. */
+interface ObjectEntry {
+  key: string;
+  bytes: number;
+  lastModified: number;
+}
+
+/**
+ * Snapshots in an S3-compatible bucket under a key prefix (`s3://bucket/prefix/`), with the directory store's
+ * guarantees: `<prefix><id>/manifest.json` exists iff the snapshot is complete; it is written last, by a
+ * conditional create, after every data file of the attempt is stored (see {@link S3SnapshotWriter}).
+ * `location` may also name one snapshot (a prefix holding a manifest): then only that one is listed.
+ */
+export class S3SnapshotStore implements PrunableSnapshotStore {
+  /** Where list() found each complete snapshot's files, so `openRead(id, name)` works with names too. */
+  private readonly paths = new Map<string, Map<string, string>>();
+
+  private constructor(
+    private readonly client: S3Client,
+    readonly bucket: string,
+    /** The key prefix that holds snapshot folders: '' or ending in '/'. */
+    readonly root: string,
+    private readonly only: string | undefined,
+    /** Where requests go, for messages. */
+    private readonly endpoint: string,
+  ) {}
+
+  get location(): string {
+    return formatS3Location(this.bucket, this.only ? `${this.root}${this.only}/` : this.root);
+  }
+
+  /**
+   * Opens the store at `location`. Makes one listing request, so that a wrong key pair, a missing bucket or an
+   * unreachable endpoint fails here, before any work, with a message that says what to fix.
+   */
+  static async open(client: S3Client, location: S3Location, endpoint: string): Promise<S3SnapshotStore> {
+    const { bucket, prefix } = location;
+    const manifestKey = prefix + MANIFEST_FILE;
+    let isSnapshot: boolean;
+    try {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: manifestKey, MaxKeys: 1 }));
+      isSnapshot = (page.Contents ?? []).some((o) => o.Key === manifestKey);
+    } catch (err) {
+      throw describeS3Error(err, `opening ${formatS3Location(bucket, prefix)}`, endpoint);
+    }
+    if (isSnapshot && prefix !== '') {
+      const parts = prefix.slice(0, -1).split('/');
+      const id = parts.pop()!;
+      return new S3SnapshotStore(client, bucket, parts.length ? parts.join('/') + '/' : '', id, endpoint);
+    }
+    return new S3SnapshotStore(client, bucket, prefix, undefined, endpoint);
+  }
+
+  /** Closes the client's connections. */
+  close(): void {
+    this.client.destroy();
+  }
+
+  private fail(err: unknown, what: string, key = this.root): Error {
+    return describeS3Error(err, `${what} ${formatS3Location(this.bucket, key)}`, this.endpoint);
+  }
+
+  /** Pages through ListObjectsV2 under `prefix`, with `/` as delimiter or without. */
+  private async *listPages(
+    prefix: string,
+    delimited: boolean,
+  ): AsyncGenerator<{ objects: ObjectEntry[]; folders: string[] }> {
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            ...(delimited ? { Delimiter: '/' } : {}),
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+      } catch (err) {
+        throw this.fail(err, 'listing', prefix);
+      }
+      yield {
+        objects: (page.Contents ?? []).map((o) => ({
+          key: o.Key ?? '',
+          bytes: o.Size ?? 0,
+          lastModified: o.LastModified?.getTime() ?? 0,
+        })),
+        folders: (page.CommonPrefixes ?? []).map((p) => p.Prefix ?? '').filter((p) => p !== ''),
+      };
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  /** Snapshot ids: the folders right under the root (one request per 1,000), hidden ones left out. */
+  private async listIds(): Promise<string[]> {
+    const ids: string[] = [];
+    for await (const page of this.listPages(this.root, true))
+      for (const folder of page.folders) {
+        const id = folder.slice(this.root.length, -1);
+        if (id && !id.startsWith('.')) ids.push(id);
+      }
+    return ids;
+  }
+
+  /** A manifest's text, or undefined when there is none. */
+  private async readManifest(id: string): Promise<string | undefined> {
+    const key = `${this.root}${id}/${MANIFEST_FILE}`;
+    try {
+      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return (await got.Body?.transformToString('utf8')) ?? '';
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw this.fail(err, 'reading', key);
+    }
+  }
+
+  async list(): Promise<SnapshotListing> {
+    const listing: SnapshotListing = { complete: [], incomplete: [], unreadable: [] };
+    const ids = this.only ? [this.only] : await this.listIds();
+    await forEachLimit(ids, CONCURRENCY, async (id) => {
+      const text = await this.readManifest(id);
+      if (text === undefined) {
+        listing.incomplete.push(id);
+        return;
+      }
+      try {
+        const manifest = parseManifest(text, formatS3Location(this.bucket, `${this.root}${id}/${MANIFEST_FILE}`));
+        const ref: SnapshotRef = { id, manifest, manifestText: text };
+        listing.complete.push(ref);
+        this.paths.set(id, new Map(manifest.files.filter((f) => f.path).map((f) => [f.name, f.path!])));
+      } catch (err) {
+        listing.unreadable.push({ id, reason: (err as Error).message });
+      }
+    });
+    listing.complete.sort(compareSnapshotRefs);
+    listing.incomplete.sort();
+    listing.unreadable.sort((a, b) => a.id.localeCompare(b.id));
+    return listing;
+  }
+
+  /**
+   * Streams one stored file. `name` is the manifest entry's `path` (or its `name`, which works for snapshots
+   * that list() returned). Errors, a missing object included, arrive as the stream's error.
+   */
+  openRead(id: string, name: string): Readable {
+    const out = new PassThrough();
+    const stored = this.paths.get(id)?.get(name) ?? name;
+    let key: string;
+    try {
+      checkSegments('snapshot id', id);
+      checkSegments('file', stored);
+      key = `${this.root}${id}/${stored}`;
+    } catch (err) {
+      process.nextTick(() => out.destroy(err as Error));
+      return out;
+    }
+    this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })).then(
+      (got) => {
+        const body = got.Body as Readable | undefined;
+        if (!body) return out.end();
+        // A broken download becomes a described error; a reader that stops early releases the connection.
+        body.once('error', (err) => out.destroy(this.fail(err, 'reading', key)));
+        out.once('close', () => body.destroy());
+        body.pipe(out);
+        return undefined;
+      },
+      (err: unknown) => out.destroy(this.fail(err, 'reading', key)),
+    );
+    return out;
+  }
+
+  async beginWrite(id: string): Promise<SnapshotWriter> {
+    checkSegments('snapshot id', id);
+    const snapshotPrefix = `${this.root}${id}/`;
+    const manifestKey = snapshotPrefix + MANIFEST_FILE;
+    // Refuse at once when an earlier attempt completed this id (the conditional create would refuse it at the end).
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: manifestKey }));
+      throw new SnapshotExistsError(id, formatS3Location(this.bucket, snapshotPrefix));
+    } catch (err) {
+      if (err instanceof SnapshotExistsError) throw err;
+      if (!isNotFound(err)) throw this.fail(err, 'checking', manifestKey);
+    }
+    return new S3SnapshotWriter({
+      client: this.client,
+      bucket: this.bucket,
+      snapshotPrefix,
+      snapshotId: id,
+      attemptDir: ATTEMPT_DIR_PREFIX + randomBytes(ATTEMPT_RANDOM_BYTES).toString('hex'),
+      endpoint: this.endpoint,
+    });
+  }
+
+  /**
+   * Lists (and unless `dryRun`, deletes) what failed or killed attempts left: data objects of an attempt folder
+   * that no manifest names (snapshots never completed, or attempts that lost the race for a manifest), and
+   * multipart uploads never completed, when last written more than `graceMs` ago. A complete snapshot's
+   * manifest and the files it names are never touched.
+   */
+  async prune(graceMs: number, dryRun: boolean, now: Date = new Date()): Promise<PruneReport> {
+    const cutoff = now.getTime() - graceMs;
+    const report: PruneReport = { dryRun, cutoff: new Date(cutoff).toISOString(), candidates: [], removed: 0 };
+    // A store opened on one snapshot owns nothing else.
+    if (this.only) return report;
+
+    // Every object under the root, by snapshot id, then by the folder below it ('' for files right in it).
+    const byId = new Map<string, { manifest: boolean; folders: Map<string, ObjectEntry[]> }>();
+    for await (const page of this.listPages(this.root, false))
+      for (const o of page.objects) {
+        const parts = o.key.slice(this.root.length).split('/');
+        const id = parts[0]!;
+        if (parts.length < 2 || id === '' || id.startsWith('.')) continue;
+        const entry = byId.get(id) ?? { manifest: false, folders: new Map<string, ObjectEntry[]>() };
+        byId.set(id, entry);
+        if (parts.length === 2 && parts[1] === MANIFEST_FILE) entry.manifest = true;
+        else {
+          const folder = parts.length > 2 ? parts[1]! : '';
+          entry.folders.set(folder, [...(entry.folders.get(folder) ?? []), o]);
+        }
+      }
+
+    const doomed: Array<{ candidate: PruneCandidate; keys: string[]; uploads: Array<{ key: string; id: string }> }> =
+      [];
+    for (const [id, entry] of [...byId].sort(([a], [b]) => a.localeCompare(b))) {
+      let keep = new Set<string>();
+      if (entry.manifest) {
+        // One folder beside a manifest is the winner's; with more, the manifest says which files are its.
+        if (entry.folders.size <= 1) continue;
+        const text = await this.readManifest(id);
+        if (text === undefined) continue;
+        try {
+          const manifest = parseManifest(text, id);
+          keep = new Set(manifest.files.map((f) => `${this.root}${id}/${f.path ?? f.name}`));
+        } catch {
+          continue; // never delete beside a manifest that cannot be read
+        }
+      }
+      for (const [folder, objects] of entry.folders) {
+        const orphans = objects.filter((o) => !keep.has(o.key));
+        if (orphans.length === 0 || orphans.length < objects.length) continue;
+        const newest = Math.max(...orphans.map((o) => o.lastModified));
+        if (newest >= cutoff) continue;
+        const where = folder ? `${this.root}${id}/${folder}/` : `${this.root}${id}/`;
+        doomed.push({
+          candidate: {
+            id,
+            location: formatS3Location(this.bucket, where),
+            objects: orphans.length,
+            bytes: orphans.reduce((n, o) => n + o.bytes, 0),
+            lastModified: new Date(newest).toISOString(),
+          },
+          keys: orphans.map((o) => o.key),
+          uploads: [],
+        });
+      }
+    }
+    for (const stale of await this.staleUploads(cutoff))
+      doomed.push({
+        candidate: {
+          id: stale.key.slice(this.root.length).split('/')[0] ?? '',
+          location: formatS3Location(this.bucket, stale.key) + ' (unfinished multipart upload)',
+          objects: 1,
+          bytes: 0,
+          lastModified: new Date(stale.initiated).toISOString(),
+        },
+        keys: [],
+        uploads: [{ key: stale.key, id: stale.uploadId }],
+      });
+
+    report.candidates = doomed.map((d) => d.candidate);
+    if (dryRun) return report;
+    await forEachLimit(doomed, CONCURRENCY, async (d) => {
+      for (const key of d.keys)
+        try {
+          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+        } catch (err) {
+          if (!isNotFound(err)) throw this.fail(err, 'deleting', key);
+        }
+      for (const u of d.uploads)
+        try {
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.key, UploadId: u.id }));
+        } catch (err) {
+          if (!isNotFound(err)) throw this.fail(err, 'aborting the upload of', u.key);
+        }
+      report.removed += 1;
+    });
+    return report;
+  }
+
+  /**
+   * Multipart uploads under the root started before `cutoff` and never completed (a killed extract's).
+   * Stores that do not list them (answering NotImplemented) have none to report.
+   */
+  private async staleUploads(cutoff: number): Promise<Array<{ key: string; uploadId: string; initiated: number }>> {
+    const stale: Array<{ key: string; uploadId: string; initiated: number }> = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: this.root,
+            ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+            ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
+          }),
+        );
+      } catch (err) {
+        if ((err as Error).name === 'NotImplemented' || httpStatus(err) === HTTP_NOT_IMPLEMENTED) return stale;
+        throw this.fail(err, 'listing multipart uploads under');
+      }
+      for (const u of page.Uploads ?? []) {
+        const initiated = u.Initiated?.getTime() ?? 0;
+        if (u.Key && u.UploadId && initiated < cutoff) stale.push({ key: u.Key, uploadId: u.UploadId, initiated });
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return stale;
+  }
+}

@@ -1,0 +1,45 @@
+/** Reads which of the warehouse's tables exist in a Postgres schema, with their columns and primary keys. */
+import type { WarehouseConnection } from './connection.js';
+import type { ExistingTable } from './evolution.js';
+
+interface CatalogRow {
+  table_name: string;
+  column_name: string;
+  type: string;
+  not_null: boolean;
+  key_position: number | null;
+}
+
+/** The tables named `names` that exist in `dbSchema` (ordinary or partitioned tables), by name. */
+export async function readExistingTables(
+  conn: WarehouseConnection,
+  dbSchema: string,
+  names: string[],
+): Promise<Map<string, ExistingTable>> {
+  const { rows } = await conn.query<CatalogRow>(
+    `SELECT c.relname AS table_name, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS type,
+            a.attnotnull AS not_null, array_position(i.indkey::int2[], a.attnum) AS key_position
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+       LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
+      ORDER BY c.relname, a.attnum`,
+    [dbSchema, names],
+  );
+  const tables = new Map<string, ExistingTable & { keyed: Array<{ name: string; pos: number }> }>();
+  for (const r of rows) {
+    let t = tables.get(r.table_name);
+    if (!t) tables.set(r.table_name, (t = { name: r.table_name, columns: [], primaryKey: [], keyed: [] }));
+    t.columns.push({ name: r.column_name, type: r.type, notNull: r.not_null });
+    if (r.key_position !== null) t.keyed.push({ name: r.column_name, pos: r.key_position });
+  }
+  const out = new Map<string, ExistingTable>();
+  for (const [name, t] of tables)
+    out.set(name, {
+      name,
+      columns: t.columns,
+      primaryKey: t.keyed.sort((a, b) => a.pos - b.pos).map((k) => k.name),
+    });
+  return out;
+}

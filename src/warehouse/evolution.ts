@@ -1,0 +1,192 @@
+/**
+ * Additive evolution: what to change so the warehouse matches the schemas, or why that is refused. Pure.
+ *
+ * Applied: a missing table is created; a missing column is added (nullable, or NOT NULL with the schema's
+ * `default` filling existing rows); a NOT NULL column that the schemas no longer require loses NOT NULL (relaxing
+ * a constraint never touches rows); a new state table next to an existing event table is backfilled from it.
+ * Refused, before anything is written: a column whose type changed, a new required property without a default,
+ * a different primary key. Never done: dropping a table or a column, narrowing a type.
+ */
+import { canonicalText, ValueProblem } from './copy-text.js';
+import {
+  addColumnSql,
+  createSchemaSql,
+  createTableSql,
+  dropNotNullSql,
+  literalSql,
+  type ColumnDef,
+  type TableDef,
+} from '../schema/ddl.js';
+
+/** A column as the catalog describes it (`format_type()` spelling). */
+export interface ExistingColumn {
+  name: string;
+  type: string;
+  notNull: boolean;
+}
+
+/** A table found in the warehouse. */
+export interface ExistingTable {
+  name: string;
+  columns: ExistingColumn[];
+  /** Primary key columns in key order; [] when the table has none. */
+  primaryKey: string[];
+}
+
+/** One change of the plan. */
+export type PlanStep =
+  | { kind: 'create_table'; table: TableDef }
+  | { kind: 'add_column'; table: string; column: ColumnDef; defaultLiteral?: string }
+  | { kind: 'drop_not_null'; table: string; column: string; reason: string }
+  | { kind: 'backfill_state'; table: TableDef; from: string };
+
+/** A change that cannot be applied safely, with what to do about it. */
+export interface Refusal {
+  table: string;
+  column?: string;
+  message: string;
+}
+
+export interface EvolutionPlan {
+  steps: PlanStep[];
+  refusals: Refusal[];
+  /** Differences left alone on purpose (e.g. a column kept nullable), for the log. */
+  notes: string[];
+}
+
+function keyText(cols: string[]): string {
+  return `(${cols.join(', ')})`;
+}
+
+/** The default of a new NOT NULL column as a literal, or why there is none. */
+function defaultFor(column: ColumnDef): { literal: string } | { problem: string } {
+  if (column.defaultSql) return { literal: column.defaultSql };
+  if (column.defaultValue === undefined || column.defaultValue === null) return { problem: 'it has no "default"' };
+  const text = canonicalText(column.type, column.defaultValue);
+  if (text instanceof ValueProblem) return { problem: `its "default" does not fit ${column.type}: ${text.message}` };
+  if (text === null || text.includes('\u0000')) return { problem: 'its "default" cannot be stored' };
+  return { literal: literalSql(column.type, text) };
+}
+
+/**
+ * Compares the tables the schemas want (`desired`) with those in the warehouse (`existing`, by name).
+ * The plan is applied only when `refusals` is empty.
+ */
+export function planEvolution(desired: TableDef[], existing: ReadonlyMap<string, ExistingTable>): EvolutionPlan {
+  const plan: EvolutionPlan = { steps: [], refusals: [], notes: [] };
+  const createdNow = new Set<string>();
+  for (const table of desired) {
+    const cur = existing.get(table.name);
+    if (!cur) {
+      plan.steps.push({ kind: 'create_table', table });
+      createdNow.add(table.name);
+      continue;
+    }
+    const curCols = new Map(cur.columns.map((c) => [c.name, c]));
+    if (keyText(cur.primaryKey) !== keyText(table.primaryKey))
+      plan.refusals.push({
+        table: table.name,
+        message:
+          `the primary key of ${table.name} is ${cur.primaryKey.length ? keyText(cur.primaryKey) : 'missing'} in the ` +
+          `warehouse but the schema says ${keyText(table.primaryKey)}: a key change is not additive. Keep the key, ` +
+          `or load into a new table (rename "table" in x-warehouse) and migrate by hand.`,
+      });
+    for (const col of table.columns) {
+      const have = curCols.get(col.name);
+      if (!have) {
+        if (!col.notNull) {
+          plan.steps.push({ kind: 'add_column', table: table.name, column: col });
+          continue;
+        }
+        const d = defaultFor(col);
+        if ('literal' in d)
+          plan.steps.push({
+            kind: 'add_column',
+            table: table.name,
+            column: col,
+            ...(col.defaultSql ? {} : { defaultLiteral: d.literal }),
+          });
+        else
+          plan.refusals.push({
+            table: table.name,
+            column: col.name,
+            message:
+              `${table.name}.${col.name}: a new required property cannot be added because ${d.problem}, so the ` +
+              `rows already loaded would have no value. Make it optional, or give it a "default".`,
+          });
+        continue;
+      }
+      if (have.type !== col.type) {
+        plan.refusals.push({
+          table: table.name,
+          column: col.name,
+          message:
+            `${table.name}.${col.name} is ${have.type} in the warehouse but the schema now maps it to ${col.type}: ` +
+            `a type change is not additive. Restore the old type, or add a new property instead.`,
+        });
+        continue;
+      }
+      if (have.notNull && !col.notNull && !table.primaryKey.includes(col.name))
+        plan.steps.push({
+          kind: 'drop_not_null',
+          table: table.name,
+          column: col.name,
+          reason: 'the schema no longer requires it',
+        });
+      else if (!have.notNull && col.notNull)
+        plan.notes.push(
+          `${table.name}.${col.name} stays nullable: the schema now requires it, but rows loaded earlier may lack it`,
+        );
+    }
+    const wanted = new Set(table.columns.map((c) => c.name));
+    for (const have of cur.columns) {
+      if (wanted.has(have.name)) continue;
+      if (have.notNull && !cur.primaryKey.includes(have.name))
+        plan.steps.push({
+          kind: 'drop_not_null',
+          table: table.name,
+          column: have.name,
+          reason: 'no schema property fills it any more',
+        });
+      else plan.notes.push(`${table.name}.${have.name} is kept although no schema property fills it any more`);
+    }
+  }
+  for (const table of desired)
+    if (table.kind === 'state' && table.state && createdNow.has(table.name) && existing.has(table.state.eventTable))
+      plan.steps.push({ kind: 'backfill_state', table, from: table.state.eventTable });
+  return plan;
+}
+
+/** A short, JSON-friendly description of the plan for the summary. */
+export function describePlan(plan: EvolutionPlan): {
+  tablesCreated: string[];
+  columnsAdded: Array<{ table: string; column: string; type: string }>;
+  notNullDropped: Array<{ table: string; column: string; reason: string }>;
+  stateBackfilled: string[];
+} {
+  const out = {
+    tablesCreated: [] as string[],
+    columnsAdded: [] as Array<{ table: string; column: string; type: string }>,
+    notNullDropped: [] as Array<{ table: string; column: string; reason: string }>,
+    stateBackfilled: [] as string[],
+  };
+  for (const s of plan.steps) {
+    if (s.kind === 'create_table') out.tablesCreated.push(s.table.name);
+    else if (s.kind === 'add_column') out.columnsAdded.push({ table: s.table, column: s.column.name, type: s.column.type });
+    else if (s.kind === 'drop_not_null') out.notNullDropped.push({ table: s.table, column: s.column, reason: s.reason });
+    else out.stateBackfilled.push(s.table.name);
+  }
+  return out;
+}
+
+/** The DDL statements of a plan, in order (state backfills are run separately: they are DML). */
+export function planDdl(dbSchema: string, plan: EvolutionPlan): string[] {
+  const out: string[] = [];
+  if (plan.steps.length) out.push(createSchemaSql(dbSchema));
+  for (const s of plan.steps) {
+    if (s.kind === 'create_table') out.push(createTableSql(dbSchema, s.table));
+    else if (s.kind === 'add_column') out.push(addColumnSql(dbSchema, s.table, s.column, s.defaultLiteral));
+    else if (s.kind === 'drop_not_null') out.push(dropNotNullSql(dbSchema, s.table, s.column));
+  }
+  return out;
+}

@@ -1,0 +1,349 @@
+/**
+ * One `load` run: schemas → tables → evolution plan → pending snapshots, each in its own transaction with
+ * its ledger row, oldest first. Returns a summary in the style of Kysely's Migrator: one result per snapshot
+ * with status Success / Error / NotExecuted; the first snapshot that fails stops the run.
+ *
+ * Transactions: the evolution plan (CREATE/ALTER) is applied in the transaction of the first pending snapshot,
+ * so a run that fails or is killed before its first commit leaves the warehouse exactly as it was. With
+ * `dryRun`, the plan and every snapshot run in one transaction that is rolled back at the end.
+ */
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import type { Logger } from '../cli/log.js';
+import { schemaTables, type TableDef } from '../schema/ddl.js';
+import { identifierProblem } from '../schema/identifiers.js';
+import { SchemaRegistry, type SchemaProblem } from '../schema/registry.js';
+import { openSnapshotStore } from '../snapshot/open-store.js';
+import { isS3Location } from '../snapshot/s3-location.js';
+import type { SnapshotRef } from '../snapshot/store.js';
+import { ChecksumMismatchError } from '../snapshot/line-file.js';
+import { acquireLoadLock, releaseLoadLock } from './advisory-lock.js';
+import { readExistingTables } from './catalog.js';
+import type { WarehouseConnection } from './connection.js';
+import { describePlan, planEvolution, type EvolutionPlan, type Refusal } from './evolution.js';
+import { insertLedgerEntry, LEDGER_TABLE, ledgerTable, readLedger } from './ledger.js';
+import { applyPlan } from './migrate.js';
+import { quarantineTable } from './quarantine.js';
+import {
+  InterruptedError,
+  SnapshotLoader,
+  SnapshotRefusedError,
+  type SchemaTables,
+  type SnapshotLoadCounts,
+} from './snapshot-loader.js';
+import type { BatchLimits } from './table-writer.js';
+
+/** Settings of a load, validated by the CLI. */
+export interface LoadSettings {
+  /** A snapshot folder, a root holding many, or an `s3://bucket/prefix` location. */
+  snapshots: string;
+  /** Folder of `*.schema.json` files. */
+  schemasDir: string;
+  /** Postgres schema the tables live in. */
+  dbSchema: string;
+  dryRun: boolean;
+  limits: BatchLimits;
+  progressIntervalMs: number;
+}
+
+/** What the run needs from outside: a logger, a connection, and whether SIGTERM arrived. */
+export interface LoadDeps {
+  log: Logger;
+  connect: () => Promise<WarehouseConnection>;
+  shouldStop: () => boolean;
+}
+
+export type SnapshotStatus = 'Success' | 'Error' | 'NotExecuted';
+
+/** The outcome of one snapshot. */
+export interface SnapshotResult {
+  snapshotId: string;
+  status: SnapshotStatus;
+  startedAt?: string;
+  events?: number;
+  rejected?: number;
+  rejectedByLoad?: number;
+  tables?: SnapshotLoadCounts['tables'];
+  durationMs?: number;
+  eventsPerSecond?: number;
+  error?: { code: string; message: string };
+}
+
+/**
+ * `loaded`: every pending snapshot committed; `dry_run`: the same, rolled back; `nothing_pending`: nothing to
+ * load; `refused`: schemas, settings or an evolution that cannot be applied (nothing written); `failed`: a
+ * snapshot could not be loaded (those before it are committed).
+ */
+export type LoadStatus = 'loaded' | 'dry_run' | 'nothing_pending' | 'refused' | 'failed';
+
+export interface LoadSummary {
+  status: LoadStatus;
+  dryRun: boolean;
+  dbSchema: string;
+  snapshots: string;
+  schemas: string;
+  /** What the evolution plan changes (applied, or in a dry run would apply). */
+  migration?: ReturnType<typeof describePlan> & { notes: string[] };
+  results: SnapshotResult[];
+  skipped: { incomplete: string[]; alreadyLoaded: number };
+  totals: { snapshots: number; events: number; inserted: number; updated: number; unchanged: number; quarantined: number };
+  durationMs: number;
+  problems?: SchemaProblem[];
+  refusals?: Refusal[];
+  error?: { code: string; message: string };
+}
+
+/** Test-only: `EVENTFUL_TEST_CRASH_AT=<point>` kills the process with SIGKILL there, to test crash safety. */
+function testCrashPoint(point: 'before-ledger' | 'before-commit'): void {
+  if (process.env['EVENTFUL_TEST_CRASH_AT'] === point) process.kill(process.pid, 'SIGKILL');
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+function errorOf(err: unknown): { code: string; message: string } {
+  if (err instanceof ChecksumMismatchError) return { code: 'checksum_mismatch', message: err.message };
+  if (err instanceof SnapshotRefusedError || err instanceof InterruptedError)
+    return { code: err.code, message: err.message };
+  const e = err as { code?: unknown; message?: unknown; detail?: unknown; where?: unknown };
+  const pgCode = typeof e.code === 'string' ? e.code : undefined;
+  const detail = typeof e.detail === 'string' ? ` (${e.detail})` : '';
+  const message = `${err instanceof Error ? err.message : String(err)}${detail}`;
+  return { code: pgCode ? `postgres_${pgCode}` : 'failure', message };
+}
+
+/** Loads every pending snapshot. Never throws for a snapshot's failure: it becomes a result with status Error. */
+export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<LoadSummary> {
+  const started = Date.now();
+  const { log } = deps;
+  const summary: LoadSummary = {
+    status: 'nothing_pending',
+    dryRun: settings.dryRun,
+    dbSchema: settings.dbSchema,
+    snapshots: settings.snapshots,
+    schemas: settings.schemasDir,
+    results: [],
+    skipped: { incomplete: [], alreadyLoaded: 0 },
+    totals: { snapshots: 0, events: 0, inserted: 0, updated: 0, unchanged: 0, quarantined: 0 },
+    durationMs: 0,
+  };
+  const finish = (status: LoadStatus): LoadSummary => {
+    summary.status = status;
+    summary.durationMs = Date.now() - started;
+    return summary;
+  };
+  const refuse = (message: string): LoadSummary => {
+    log.error(message);
+    summary.error = { code: 'refused', message };
+    return finish('refused');
+  };
+
+  const schemaProblem = identifierProblem(settings.dbSchema);
+  if (schemaProblem) return refuse(`--db-schema: ${schemaProblem}`);
+
+  // Schemas → tables. Any problem refuses the run before the warehouse is touched.
+  const { registry, problems } = await SchemaRegistry.load(settings.schemasDir);
+  const tablesBySchema = new Map<string, SchemaTables>();
+  const desired: TableDef[] = [ledgerTable(), quarantineTable()];
+  for (const s of registry.schemas) {
+    const r = schemaTables(s);
+    for (const p of r.problems) problems.push({ file: s.file, path: p.path, message: p.message });
+    if (r.tables.length) {
+      const [event, state] = r.tables;
+      tablesBySchema.set(s.name, { event: event!, ...(state ? { state } : {}) });
+      desired.push(...r.tables);
+    }
+  }
+  if (problems.length) {
+    summary.problems = problems;
+    for (const p of problems) log.error(`${p.file}${p.path ? ` ${p.path}` : ''}: ${p.message}`);
+    return refuse(`${problems.length} problem(s) in the schemas under ${settings.schemasDir}; run validate for details`);
+  }
+
+  // Snapshots.
+  if (!isS3Location(settings.snapshots))
+    try {
+      await stat(settings.snapshots);
+    } catch {
+      return refuse(`--snapshots: ${settings.snapshots} does not exist`);
+    }
+  const store = await openSnapshotStore(settings.snapshots);
+  summary.snapshots = store.location;
+  const listing = await store.list();
+  for (const id of listing.incomplete) log.warn(`skipping incomplete snapshot ${id} (no manifest yet)`);
+  summary.skipped.incomplete = listing.incomplete;
+  for (const u of listing.unreadable) {
+    log.error(`snapshot ${u.id} is unreadable: ${u.reason}`);
+    summary.results.push({ snapshotId: u.id, status: 'Error', error: { code: 'unreadable_manifest', message: u.reason } });
+  }
+  if (listing.complete.length === 0) return finish(summary.results.length ? 'failed' : 'nothing_pending');
+
+  const conn = await deps.connect();
+  let locked = false;
+  try {
+    await acquireLoadLock(conn, settings.dbSchema, () =>
+      log.info(`another load holds the lock on schema ${settings.dbSchema}; waiting for it to finish`),
+    );
+    locked = true;
+
+    const existing = await readExistingTables(
+      conn,
+      settings.dbSchema,
+      desired.map((t) => t.name),
+    );
+    const plan = planEvolution(desired, existing);
+    summary.migration = { ...describePlan(plan), notes: plan.notes };
+    for (const n of plan.notes) log.info(n);
+    if (plan.refusals.length) {
+      summary.refusals = plan.refusals;
+      for (const r of plan.refusals) log.error(r.message);
+      return refuse(`the schemas ask for ${plan.refusals.length} change(s) that cannot be applied safely; nothing was written`);
+    }
+
+    // Pending = complete snapshots the ledger has not recorded. Same id, other manifest: an error.
+    const ledger = existing.has(LEDGER_TABLE)
+      ? await readLedger(
+          conn,
+          settings.dbSchema,
+          listing.complete.map((r) => r.id),
+        )
+      : new Map<string, string>();
+    const pending: Array<{ ref: SnapshotRef; sha: string }> = [];
+    for (const ref of listing.complete) {
+      const sha = sha256(ref.manifestText);
+      const recorded = ledger.get(ref.id);
+      if (recorded === undefined) pending.push({ ref, sha });
+      else if (recorded === sha) summary.skipped.alreadyLoaded += 1;
+      else {
+        const message =
+          `snapshot ${ref.id} was loaded with manifest sha256 ${recorded}, but its manifest now hashes to ${sha}: ` +
+          `the snapshot changed after it was loaded. Restore it, or give the new data a new snapshot id.`;
+        log.error(message);
+        summary.results.push({ snapshotId: ref.id, status: 'Error', error: { code: 'ledger_mismatch', message } });
+      }
+    }
+    if (pending.length === 0) return finish(summary.results.length ? 'failed' : 'nothing_pending');
+    log.info(
+      `${pending.length} snapshot(s) to load into schema ${settings.dbSchema}` +
+        `${summary.skipped.alreadyLoaded ? ` (${summary.skipped.alreadyLoaded} already loaded)` : ''}` +
+        `${settings.dryRun ? ' (dry run: everything will be rolled back)' : ''}`,
+    );
+
+    const loader = new SnapshotLoader({
+      conn,
+      store,
+      dbSchema: settings.dbSchema,
+      registry,
+      tables: tablesBySchema,
+      limits: settings.limits,
+      log,
+      shouldStop: deps.shouldStop,
+      progressIntervalMs: settings.progressIntervalMs,
+    });
+    const schemaHashes = Object.fromEntries(registry.schemas.map((s) => [s.name, s.sha256]));
+    const failed = await loadPending(conn, settings, plan, pending, loader, schemaHashes, summary, log);
+    return finish(failed || summary.results.some((r) => r.status === 'Error') ? 'failed' : settings.dryRun ? 'dry_run' : 'loaded');
+  } finally {
+    if (locked) await releaseLoadLock(conn, settings.dbSchema).catch(() => undefined);
+    await conn.close().catch(() => undefined);
+  }
+}
+
+/** Runs the pending snapshots' transactions; returns true when one failed. */
+async function loadPending(
+  conn: WarehouseConnection,
+  settings: LoadSettings,
+  plan: EvolutionPlan,
+  pending: Array<{ ref: SnapshotRef; sha: string }>,
+  loader: SnapshotLoader,
+  schemaHashes: Record<string, string>,
+  summary: LoadSummary,
+  log: Logger,
+): Promise<boolean> {
+  let failedAt = -1;
+  if (settings.dryRun) await conn.query('BEGIN');
+  try {
+    for (let i = 0; i < pending.length; i++) {
+      const { ref, sha } = pending[i]!;
+      const t0 = Date.now();
+      try {
+        if (!settings.dryRun) await conn.query('BEGIN');
+        if (i === 0) await applyPlan(conn, settings.dbSchema, plan);
+        const counts = await loader.load(ref);
+        testCrashPoint('before-ledger');
+        await insertLedgerEntry(conn, settings.dbSchema, {
+          snapshotId: ref.id,
+          manifestSha256: sha,
+          runId: ref.manifest.runId ?? null,
+          groupId: ref.manifest.groupId ?? null,
+          startedAt: ref.manifest.startedAt ?? null,
+          messages: counts.events + counts.rejected,
+          events: counts.events,
+          rejected: counts.rejected,
+          rejectedByLoad: counts.rejectedByLoad,
+          tables: counts.tables,
+          schemas: schemaHashes,
+        });
+        testCrashPoint('before-commit');
+        log.info(`TIMING check ${(globalThis as any).__tCheck} copy ${(globalThis as any).__tCopy}`);
+        if (!settings.dryRun) await conn.query('COMMIT');
+        const durationMs = Date.now() - t0;
+        const result: SnapshotResult = {
+          snapshotId: ref.id,
+          status: 'Success',
+          startedAt: ref.manifest.startedAt,
+          events: counts.events,
+          rejected: counts.rejected,
+          rejectedByLoad: counts.rejectedByLoad,
+          tables: counts.tables,
+          durationMs,
+          eventsPerSecond: Math.round((counts.events * 1000) / Math.max(durationMs, 1)),
+        };
+        summary.results.push(result);
+        addTotals(summary, counts);
+        log.info(`${settings.dryRun ? 'would load' : 'loaded'} snapshot ${ref.id}: ${describeCounts(counts)} in ${durationMs} ms`);
+        if (counts.rejectedByLoad)
+          log.warn(
+            `snapshot ${ref.id}: ${counts.rejectedByLoad} event(s) quarantined by load in eventful_rejected ` +
+              `(${Object.entries(counts.rejectedByLoadReasons)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join(', ')})`,
+          );
+      } catch (err) {
+        if (!settings.dryRun) await conn.query('ROLLBACK').catch(() => undefined);
+        const error = errorOf(err);
+        log.error(`snapshot ${ref.id} not loaded, nothing of it was written: ${error.message}`);
+        summary.results.push({ snapshotId: ref.id, status: 'Error', startedAt: ref.manifest.startedAt, error });
+        failedAt = i;
+        break;
+      }
+    }
+  } finally {
+    if (settings.dryRun) await conn.query('ROLLBACK').catch(() => undefined);
+  }
+  if (failedAt >= 0)
+    for (const { ref } of pending.slice(failedAt + 1))
+      summary.results.push({ snapshotId: ref.id, status: 'NotExecuted', startedAt: ref.manifest.startedAt });
+  return failedAt >= 0;
+}
+
+function addTotals(summary: LoadSummary, counts: SnapshotLoadCounts): void {
+  const t = summary.totals;
+  t.snapshots += 1;
+  t.events += counts.events;
+  t.quarantined += counts.rejectedByLoad + counts.rejected;
+  for (const [table, c] of Object.entries(counts.tables)) {
+    if (table === quarantineTable().name) continue;
+    t.inserted += c.inserted;
+    t.updated += c.updated ?? 0;
+    t.unchanged += c.unchanged;
+  }
+}
+
+function describeCounts(counts: SnapshotLoadCounts): string {
+  const parts = Object.entries(counts.tables)
+    .filter(([, c]) => c.inserted || c.updated || c.unchanged)
+    .map(([t, c]) => `${t} +${c.inserted}${c.updated ? ` ~${c.updated}` : ''}${c.unchanged ? ` =${c.unchanged}` : ''}`);
+  return `${counts.events} events, ${counts.rejected} rejected by extract, ${counts.rejectedByLoad} by load; ${parts.join(', ') || 'no rows'}`;
+}

@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { bootstrap } from '../helpers/kafka.js';
+import { ROOT, runCommand, type RunResult } from '../helpers/run.js';
+import { DirectorySnapshotStore } from '../../src/snapshot/directory-store.js';
+import type { EventLine, Manifest, RejectedLine } from '../../src/snapshot/format.js';
+
+// Debian's python3-confluent-kafka lives in the system Python; a pyenv shim first on PATH would hide it from
+// the helpers that run `python3` (committedOffsets, produceWithPython).
+process.env['PYENV_VERSION'] ??= 'system';
+
+/** A valid train-arrival event (see schemas/train_arrival.schema.json). */
+export function arrival(i: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    event_id: randomUUID(),
+    event_type: 'train_arrival',
+    occurred_at: new Date(Date.UTC(2026, 10, 27, 6, 0, i % 3600)).toISOString(),
+    train_id: `BL-${1000 + (i % 50)}`,
+    line: 'Blue',
+    direction: i % 2 ? 'northbound' : 'southbound',
+    station_id: `STN-${String(i % 40).padStart(3, '0')}`,
+    ...extra,
+  };
+}
+
+/** A temp folder of its own for a test. */
+export function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), `eventful-${prefix}-`));
+}
+
+/** A schemas folder whose train-arrival schema applies to `topics` (so tests can use topics of their own). */
+export async function schemasFor(topics: string[]): Promise<string> {
+  const dir = await tempDir('schemas');
+  const schema = JSON.parse(await readFile(path.join(ROOT, 'schemas/train_arrival.schema.json'), 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  schema['x-warehouse']!['topics'] = topics;
+  await writeFile(path.join(dir, 'train_arrival.schema.json'), JSON.stringify(schema, null, 2));
+  return dir;
+}
+
+/** Runs `dist/extract.js` against the test broker (unless the flags name another) with the given flags. */
+export function extract(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  const broker = args.includes('--bootstrap-servers') ? [] : ['--bootstrap-servers', bootstrap()];
+  return runCommand('extract', [...broker, ...args], options);
+}
+
+/** Starts `dist/extract.js` and hands back the child, to signal it while it runs. */
+export function startExtract(args: string[]): { child: ChildProcess; done: Promise<RunResult> } {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'extract.js'), '--bootstrap-servers', bootstrap(), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<RunResult>((resolve) =>
+    child.on('close', (code, signal) => {
+      let summary: Record<string, unknown> | undefined;
+      try {
+        summary = JSON.parse(stdout.trimEnd().split('\n').pop() ?? '') as Record<string, unknown>;
+      } catch {
+        summary = undefined;
+      }
+      resolve({ code, signal, stdout, stderr, summary });
+    }),
+  );
+  return { child, done };
+}
+
+/** The complete snapshots under a root, oldest first. */
+export async function snapshots(root: string): Promise<Manifest[]> {
+  const store = await DirectorySnapshotStore.open(root);
+  return (await store.list()).complete.map((s) => s.manifest);
+}
+
+async function lines<T>(root: string, id: string, file: string): Promise<T[]> {
+  const text = await readFile(path.join(root, id, file), 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as T);
+}
+
+export const eventLines = (root: string, id: string): Promise<EventLine[]> => lines(root, id, 'events.ndjson');
+export const rejectedLines = (root: string, id: string): Promise<RejectedLine[]> => lines(root, id, 'rejected.ndjson');
+
+/** `run.summary` typed loosely for assertions. */
+export function summaryOf(run: RunResult): Record<string, any> {
+  if (!run.summary) throw new Error(`no JSON summary; exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  return run.summary as Record<string, any>;
+}
