@@ -62,14 +62,8 @@ for (let i = 0; i < events; i++) {
   await first.addEvent(ev, events);
   await replay.addEvent(ev, events);
   csvChunk.push(
-    [
-      ...Object.values(value),
-      'train-arrivals',
-      partition,
-      offset,
-      new Date(at).toISOString(),
-      firstId,
-    ].join(',') + '\n',
+    [...Object.values(value), 'train-arrivals', partition, offset, new Date(at).toISOString(), firstId].join(',') +
+      '\n',
   );
   if (csvChunk.length === 10_000) {
     if (!csv.write(csvChunk.join(''))) await once(csv, 'drain');

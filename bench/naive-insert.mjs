@@ -8,9 +8,22 @@ import pg from 'pg';
 const [csvPath, table, rowsText] = process.argv.slice(2);
 const limit = Number(rowsText);
 const columns = [
-  'event_id', 'event_type', 'occurred_at', 'train_id', 'line', 'direction', 'station_id', 'station_name',
-  'scheduled_at', 'dwell_seconds', 'checkpoint_type', '_kafka_topic', '_kafka_partition', '_kafka_offset',
-  '_kafka_timestamp', '_eventful_snapshot_id',
+  'event_id',
+  'event_type',
+  'occurred_at',
+  'train_id',
+  'line',
+  'direction',
+  'station_id',
+  'station_name',
+  'scheduled_at',
+  'dwell_seconds',
+  'checkpoint_type',
+  '_kafka_topic',
+  '_kafka_partition',
+  '_kafka_offset',
+  '_kafka_timestamp',
+  '_eventful_snapshot_id',
 ];
 const rows = [];
 for await (const line of createInterface({ input: createReadStream(csvPath) })) {

@@ -289,9 +289,7 @@ function incidentsSection(data: ReportData): string {
         title: 'Expected wait during incidents and otherwise, by line',
         rows: effect.map((l) => ({
           label: `${l.line} line`,
-          sublabel:
-            `${plural(l.incidents, 'incident')} · excess ${formatExcess(l.excessWaitDuringSeconds)} during, ` +
-            `${formatExcess(l.excessWaitOtherwiseSeconds)} otherwise`,
+          sublabel: `${plural(l.incidents, 'incident')} · excess ${formatExcess(l.excessWaitDuringSeconds)} vs ${formatExcess(l.excessWaitOtherwiseSeconds)}`,
           mark: lineColor(l.line),
           values: [l.expectedWaitDuringSeconds, l.expectedWaitOtherwiseSeconds],
           title: `${l.line}: ${formatWait(l.expectedWaitDuringSeconds)} during incidents, ${formatWait(l.expectedWaitOtherwiseSeconds)} otherwise`,
@@ -301,7 +299,6 @@ function incidentsSection(data: ReportData): string {
           { name: 'Otherwise', color: COLORS.scheduled },
         ],
         format: formatWait,
-        labelWidth: 300,
       })
     : '';
   const note = data.incidents.length

@@ -82,45 +82,43 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
         `or check --db-schema`,
     );
 
-  const [networkRow] = (
+  // One pass over the views gives every platform and, as the grand-total grouping set, the whole network.
+  const rows = (
     await db.query(
-      `SELECT ${FIGURES},
+      `SELECT GROUPING(station_id, line, direction) = 7 AS is_total,
+         station_id, max(station_name) AS station_name, line, direction, ${FIGURES},
+         max(max_headway_seconds) AS max_headway,
          count(DISTINCT station_id)::int AS stations, count(DISTINCT line)::int AS lines,
-         count(DISTINCT service_date)::int AS days
-       FROM ${v('station_wait_times')}`,
+         count(DISTINCT service_date)::int AS days,
+         min(first_arrival_at) AS from_at, max(last_arrival_at) AS to_at
+       FROM ${v('station_wait_times')}
+       GROUP BY GROUPING SETS ((station_id, line, direction), ())
+       ORDER BY is_total DESC, expected DESC NULLS LAST, station_id, line, direction`,
     )
   ).rows;
-  const network = { ...figures(networkRow ?? {}), stations: 0, lines: 0, days: 0 };
-  network.stations = num(networkRow?.['stations']) ?? 0;
-  network.lines = num(networkRow?.['lines']) ?? 0;
-  network.days = num(networkRow?.['days']) ?? 0;
+  const total = rows.find((r) => r['is_total'] === true) ?? {};
+  const network = {
+    ...figures(total),
+    stations: num(total['stations']) ?? 0,
+    lines: num(total['lines']) ?? 0,
+    days: num(total['days']) ?? 0,
+  };
   if (network.headways === 0 || network.expectedWaitSeconds === null)
     throw new EventfulError(
       `no headways in schema "${query.dbSchema}" yet (a station needs two arrivals): nothing to report`,
       ExitCode.NothingToDo,
       'no_data',
     );
-
-  const [periodRow] = (
-    await db.query(`SELECT min(arrived_at) AS from_at, max(arrived_at) AS to_at FROM ${v('station_headways')}`)
-  ).rows;
-
-  const stations: StationWait[] = (
-    await db.query(
-      `SELECT station_id, max(station_name) AS station_name, line, direction, ${FIGURES},
-         max(max_headway_seconds) AS max_headway
-       FROM ${v('station_wait_times')}
-       GROUP BY station_id, line, direction
-       ORDER BY expected DESC NULLS LAST, station_id, line, direction`,
-    )
-  ).rows.map((r) => ({
-    stationId: String(r['station_id']),
-    stationName: str(r['station_name']),
-    line: String(r['line']),
-    direction: String(r['direction']),
-    maxHeadwaySeconds: num(r['max_headway']),
-    ...figures(r),
-  }));
+  const stations: StationWait[] = rows
+    .filter((r) => r['is_total'] !== true)
+    .map((r) => ({
+      stationId: String(r['station_id']),
+      stationName: str(r['station_name']),
+      line: String(r['line']),
+      direction: String(r['direction']),
+      maxHeadwaySeconds: num(r['max_headway']),
+      ...figures(r),
+    }));
 
   const hours: HourWait[] = (
     await db.query(
@@ -186,7 +184,7 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
   return {
     dbSchema: query.dbSchema,
     generatedAt: new Date(),
-    period: { from: periodRow!['from_at'] as Date, to: periodRow!['to_at'] as Date },
+    period: { from: total['from_at'] as Date, to: total['to_at'] as Date },
     network,
     stations,
     hours,

@@ -1,9 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import yargs from 'yargs';
-import { EXTRACT_DEFAULTS, EXTRACT_ENV, resolveExtractSettings, type ExtractFlags } from '../config/extract-settings.js';
-import { BOOTSTRAP_SERVERS_ENV, KAFKA_CONFIG_ENV, KAFKA_PROPERTY_ENV_PREFIX, redactKafkaConfig } from '../config/kafka-config.js';
+import {
+  EXTRACT_DEFAULTS,
+  EXTRACT_ENV,
+  resolveExtractSettings,
+  type ExtractFlags,
+} from '../config/extract-settings.js';
+import {
+  BOOTSTRAP_SERVERS_ENV,
+  KAFKA_CONFIG_ENV,
+  KAFKA_PROPERTY_ENV_PREFIX,
+  redactKafkaConfig,
+} from '../config/kafka-config.js';
 import { formatDurationMs } from '../config/duration.js';
 import { KafkaConsumerSource } from '../kafka/consumer-adapter.js';
+import { DecodePool, InlineDecoder } from '../extract/decode-pool.js';
 import { runExtract, type CrashPoint } from '../extract/run-extract.js';
 import { StopSignal } from '../extract/stop-signal.js';
 import { DEFAULT_SCHEMAS_DIR, SchemaRegistry } from '../schema/registry.js';
@@ -30,8 +41,8 @@ function parser(argv: string[]) {
   return yargs(argv)
     .scriptName('eventful-extract')
     .usage(
-      '$0 [options]\n\nDrains everything new in Kafka topics (up to each partition\'s high watermark at the start) into a ' +
-        'snapshot folder, then commits the consumer group\'s offsets.\nExit codes: 0 done, 99 nothing new, 2 bad usage or ' +
+      "$0 [options]\n\nDrains everything new in Kafka topics (up to each partition's high watermark at the start) into a " +
+        "snapshot folder, then commits the consumer group's offsets.\nExit codes: 0 done, 99 nothing new, 2 bad usage or " +
         'configuration, 1 any other failure (nothing committed). The last stdout line is a JSON summary.',
     )
     .option('topics', { type: 'string', describe: `Comma-separated topics to drain ${env('topics')}` })
@@ -39,9 +50,15 @@ function parser(argv: string[]) {
       type: 'string',
       describe: `Only these partitions, e.g. orders:0-2,refunds:1 (names its topics; for fanned-out tasks) ${env('partitions')}`,
     })
-    .option('group-id', { type: 'string', describe: `Consumer group whose committed offsets mark what was snapshotted ${env('groupId')}` })
+    .option('group-id', {
+      type: 'string',
+      describe: `Consumer group whose committed offsets mark what was snapshotted ${env('groupId')}`,
+    })
     .option('out', { type: 'string', describe: `Snapshot root: a folder, or s3://bucket/prefix ${env('out')}` })
-    .option('bootstrap-servers', { type: 'string', describe: `Kafka brokers host:port,... [env ${BOOTSTRAP_SERVERS_ENV}]` })
+    .option('bootstrap-servers', {
+      type: 'string',
+      describe: `Kafka brokers host:port,... [env ${BOOTSTRAP_SERVERS_ENV}]`,
+    })
     .option('kafka', {
       type: 'string',
       array: true,
@@ -49,16 +66,34 @@ function parser(argv: string[]) {
         `librdkafka property key=value, repeatable (no secrets: put those in ${KAFKA_PROPERTY_ENV_PREFIX}<PROP> ` +
         `variables, e.g. ${KAFKA_PROPERTY_ENV_PREFIX}SASL_PASSWORD, or in the JSON object ${KAFKA_CONFIG_ENV})`,
     })
-    .option('schemas', { type: 'string', describe: `Folder of *.schema.json files (default: the package's schemas/) ${env('schemas')}` })
-    .option('run-id', { type: 'string', describe: `Run id recorded in the snapshot (Airflow: {{ run_id }}-try{{ ti.try_number }}; default from the time) ${env('runId')}` })
-    .option('max-messages', { type: 'string', describe: `Stop after this many messages; the rest is left for the next run ${env('maxMessages')}` })
-    .option('max-duration', { type: 'string', describe: `Stop draining after this long (90s, 5m, 1h or ms) and publish what was read ${env('maxDuration')}` })
+    .option('schemas', {
+      type: 'string',
+      describe: `Folder of *.schema.json files (default: the package's schemas/) ${env('schemas')}`,
+    })
+    .option('run-id', {
+      type: 'string',
+      describe: `Run id recorded in the snapshot (Airflow: {{ run_id }}-try{{ ti.try_number }}; default from the time) ${env('runId')}`,
+    })
+    .option('max-messages', {
+      type: 'string',
+      describe: `Stop after this many messages; the rest is left for the next run ${env('maxMessages')}`,
+    })
+    .option('max-duration', {
+      type: 'string',
+      describe: `Stop draining after this long (90s, 5m, 1h or ms) and publish what was read ${env('maxDuration')}`,
+    })
     .option('max-rejected-ratio', {
       type: 'string',
       describe: `Fail without committing when more than this share (0-1) of the messages, tombstones aside, is quarantined (default ${EXTRACT_DEFAULTS.maxRejectedRatio}) ${env('maxRejectedRatio')}`,
     })
-    .option('dry-run', { type: 'boolean', describe: `Read and count, but write no snapshot and commit nothing ${env('dryRun')}` })
-    .option('compress', { type: 'string', describe: `gzip the snapshot's data files: gzip or none (default none) ${env('compress')}` })
+    .option('dry-run', {
+      type: 'boolean',
+      describe: `Read and count, but write no snapshot and commit nothing ${env('dryRun')}`,
+    })
+    .option('compress', {
+      type: 'string',
+      describe: `gzip the snapshot's data files: gzip or none (default none) ${env('compress')}`,
+    })
     .option('connect-timeout', {
       type: 'string',
       describe: `Give up when the broker does not answer within this long (default ${formatDurationMs(EXTRACT_DEFAULTS.connectTimeoutMs)}) ${env('connectTimeout')}`,
@@ -71,7 +106,14 @@ function parser(argv: string[]) {
       type: 'string',
       describe: `How often progress is logged on stderr (default ${formatDurationMs(EXTRACT_DEFAULTS.progressIntervalMs)}) ${env('progressInterval')}`,
     })
-    .option('batch-size', { type: 'string', describe: `Messages per consume call (default ${EXTRACT_DEFAULTS.batchSize}) ${env('batchSize')}` })
+    .option('decode-threads', {
+      type: 'string',
+      describe: `Threads that parse and validate events; 0: none, all on the main thread (default ${EXTRACT_DEFAULTS.decodeThreads}) ${env('decodeThreads')}`,
+    })
+    .option('batch-size', {
+      type: 'string',
+      describe: `Messages per consume call (default ${EXTRACT_DEFAULTS.batchSize}) ${env('batchSize')}`,
+    })
     .epilogue(`Default schemas folder: ${DEFAULT_SCHEMAS_DIR}`)
     .strict()
     .exitProcess(false)
@@ -98,7 +140,8 @@ function clientErrorLogger(log: Logger): (message: string) => void {
 function crashHook(log: Logger): ((point: CrashPoint) => void) | undefined {
   const at = process.env[TEST_CRASH_ENV];
   if (!at) return undefined;
-  if (!CRASH_POINTS.includes(at as CrashPoint)) throw new UsageError(`${TEST_CRASH_ENV} must be one of ${CRASH_POINTS.join(', ')}`);
+  if (!CRASH_POINTS.includes(at as CrashPoint))
+    throw new UsageError(`${TEST_CRASH_ENV} must be one of ${CRASH_POINTS.join(', ')}`);
   log.warn(`${TEST_CRASH_ENV}=${at}: this process will kill itself there (test only)`);
   return (point) => {
     if (point === at) process.kill(process.pid, 'SIGKILL');
@@ -149,14 +192,24 @@ export async function main(argv: string[]): Promise<never> {
       onClientError: clientErrorLogger(log),
       onOverride: (m) => log.warn(m),
     });
-    return runExtract(settings, {
-      source,
-      store,
-      schemas: registry,
-      log,
-      stop,
-      random: () => randomBytes(4).toString('hex'),
-      ...(checkpoint ? { checkpoint } : {}),
-    });
+    const decoder =
+      settings.decodeThreads > 0
+        ? await DecodePool.start(settings.decodeThreads, { schemasDir: settings.schemasDir, serialise: !settings.dryRun })
+        : new InlineDecoder(registry, !settings.dryRun);
+    try {
+      return await runExtract(settings, {
+        source,
+        store,
+        schemas: registry,
+        log,
+        stop,
+        decoder,
+        decodeDepth: Math.max(2, 2 * settings.decodeThreads),
+        random: () => randomBytes(4).toString('hex'),
+        ...(checkpoint ? { checkpoint } : {}),
+      });
+    } finally {
+      await decoder.close();
+    }
   });
 }

@@ -44,8 +44,12 @@ export function parseGraceMs(text: string): number | undefined {
 
 /** Flags, then environment variables, then defaults. Throws {@link UsageError} on anything unusable. */
 export function resolvePruneSettings(flags: PruneFlags, env: NodeJS.ProcessEnv): PruneSettings {
-  for (const [name, value] of Object.entries(flags))
-    if (Array.isArray(value)) throw new UsageError(`--${name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} is given more than once`);
+  for (const [name, flag] of [
+    ['snapshots', '--snapshots'],
+    ['grace', '--grace'],
+    ['dryRun', '--dry-run'],
+  ] as const)
+    if (Array.isArray(flags[name])) throw new UsageError(`${flag} is given more than once`);
   const snapshots = typeof flags.snapshots === 'string' && flags.snapshots !== '' ? flags.snapshots : env[PRUNE_ENV.snapshots];
   if (!snapshots)
     throw new UsageError(`say where the snapshots are: --snapshots /path or s3://bucket/prefix (or ${PRUNE_ENV.snapshots})`);

@@ -90,7 +90,9 @@ export function parseKafkaFlags(flags: readonly string[]): KafkaProperties {
     const eq = flag.indexOf('=');
     const key = (eq === -1 ? flag : flag.slice(0, eq)).trim();
     if (eq === -1 || !key || !PROPERTY_NAME.test(key))
-      throw new UsageError(`--kafka expects key=value with a librdkafka property name, e.g. --kafka security.protocol=SASL_SSL`);
+      throw new UsageError(
+        `--kafka expects key=value with a librdkafka property name, e.g. --kafka security.protocol=SASL_SSL`,
+      );
     if (isSecretKey(key))
       throw new UsageError(
         `--kafka ${key}=... refused: secrets must not be passed on the command line; ` +

@@ -27,7 +27,8 @@ export function parsePartitionSelection(text: string, flag = '--partitions'): Pa
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (items.length === 0) throw new UsageError(`${flag} is empty: give topic:partitions, e.g. ${flag} orders:0-2,refunds:1`);
+  if (items.length === 0)
+    throw new UsageError(`${flag} is empty: give topic:partitions, e.g. ${flag} orders:0-2,refunds:1`);
   for (const item of items) {
     const colon = item.lastIndexOf(':');
     let spec = item;
@@ -57,7 +58,7 @@ export function formatPartitionSelection(selection: PartitionSelection): string 
   const parts: string[] = [];
   for (const [topic, partitions] of selection) {
     const ranges: string[] = [];
-    for (let i = 0; i < partitions.length; ) {
+    for (let i = 0; i < partitions.length;) {
       let j = i;
       while (j + 1 < partitions.length && partitions[j + 1] === partitions[j]! + 1) j++;
       ranges.push(i === j ? `${partitions[i]}` : `${partitions[i]}-${partitions[j]}`);

@@ -70,6 +70,19 @@ export class ChunkedLineWriter {
     if (this.chars >= CHUNK_CHARS) this.flushChunk();
   }
 
+  /** Appends lines already encoded as UTF-8 (`lines` of them, each ending in a newline). */
+  addEncoded(bytes: Uint8Array, lines: number): void {
+    if (lines === 0) return;
+    this.flushChunk();
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.lines += lines;
+    if (!this.gzip) {
+      this.hash.update(buf);
+      this.bytes += buf.length;
+    }
+    this.sink.write(buf);
+  }
+
   private flushChunk(): void {
     if (this.parts.length === 0) return;
     const buf = Buffer.from(this.parts.join(''), 'utf8');
@@ -125,12 +138,14 @@ export class ChunkedLineWriter {
   }
 }
 
-/** Where a drain puts its lines: a snapshot being written, or (dry run) only the tally. */
+/**
+ * Where a drain puts a decoded batch: a snapshot being written, or (dry run) nowhere. The caller records each
+ * message in `tally` and hands over the batch's lines, already serialised and UTF-8 encoded.
+ */
 export interface SnapshotSink {
   readonly tally: SnapshotTally;
-  /** Adds a valid event; `valueText` is the value's JSON text (one line). */
-  event(line: EventLine, valueText: string, highWatermark: number): void;
-  rejected(line: RejectedLine, highWatermark: number): void;
+  /** Appends encoded lines to events.ndjson and rejected.ndjson. */
+  encoded(events: Uint8Array, eventLines: number, rejected: Uint8Array, rejectedLines: number): void;
   /** Call after each batch: waits while the files' buffers are full. */
   drained(): Promise<void>;
 }
@@ -138,12 +153,7 @@ export interface SnapshotSink {
 /** The dry run's sink: counts and ranges only. */
 export class CountingSink implements SnapshotSink {
   readonly tally = new SnapshotTally();
-  event(line: EventLine, _valueText: string, highWatermark: number): void {
-    this.tally.event(line, highWatermark);
-  }
-  rejected(line: RejectedLine, highWatermark: number): void {
-    this.tally.rejected(line, highWatermark);
-  }
+  encoded(): void {}
   async drained(): Promise<void> {}
 }
 
@@ -184,6 +194,11 @@ export class ChunkedSnapshotBuilder implements SnapshotSink {
   rejected(line: RejectedLine, highWatermark: number): void {
     this.tally.rejected(line, highWatermark);
     this.rejects.add(JSON.stringify(line) + '\n');
+  }
+
+  encoded(events: Uint8Array, eventLines: number, rejected: Uint8Array, rejectedLines: number): void {
+    this.events.addEncoded(events, eventLines);
+    this.rejects.addEncoded(rejected, rejectedLines);
   }
 
   async drained(): Promise<void> {

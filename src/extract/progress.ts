@@ -57,7 +57,9 @@ export class ProgressReporter {
   private drawBar(s: DrainStatus): void {
     const share = this.total > 0 ? Math.min(1, (this.total - s.lagLeft) / this.total) : 1;
     const filled = Math.round(share * BAR_WIDTH);
-    this.tty!.write(`\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${Math.floor(share * 100)}% ${n(s.messages)} messages`);
+    this.tty!.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${Math.floor(share * 100)}% ${n(s.messages)} messages`,
+    );
     this.barShown = true;
   }
 

@@ -3,12 +3,20 @@ import type { Logger } from '../cli/log.js';
 import type { CommandResult } from '../cli/run-command.js';
 import type { ExtractSettings } from '../config/extract-settings.js';
 import { formatDurationMs } from '../config/duration.js';
-import { decodeMessage, type EventChecker } from '../kafka/decode.js';
-import { DrainTracker, planDrain, type DrainPlan, type PartitionStart, type TopicPartition } from '../kafka/drain-plan.js';
-import type { ConsumedBatch, EventSource } from '../kafka/event-source.js';
-import { snapshotId, type RejectedLine } from '../snapshot/format.js';
+import type { EventChecker } from '../kafka/decode.js';
+import {
+  DrainTracker,
+  planDrain,
+  type DrainPlan,
+  type PartitionStart,
+  type TopicPartition,
+} from '../kafka/drain-plan.js';
+import type { ConsumedBatch, EventSource, RawMessage } from '../kafka/event-source.js';
+import { snapshotId, type EventLine, type RejectedLine } from '../snapshot/format.js';
 import type { SnapshotStore } from '../snapshot/store.js';
 import { ChunkedSnapshotBuilder, CountingSink, type SnapshotSink } from './chunked-snapshot-builder.js';
+import type { DecodedBatch } from './decode-batch.js';
+import { InlineDecoder, type BatchDecoder } from './decode-pool.js';
 import {
   partitionSummaries,
   rejectedRatio,
@@ -44,6 +52,10 @@ export interface ExtractDeps {
   random: () => string;
   /** Called at each {@link CrashPoint} (tests kill the process there). */
   checkpoint?: (point: CrashPoint) => void;
+  /** Decodes batches (decode threads); defaults to decoding on this thread. The caller closes it. */
+  decoder?: BatchDecoder;
+  /** Batches being decoded at once before the oldest is written (default 2). */
+  decodeDepth?: number;
   /** Progress output (defaults to a reporter on `log`). */
   progress?: (total: number) => ProgressReporter;
 }
@@ -125,7 +137,10 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
     const partitions = await partitionsToDrain(settings, deps);
     const drain = await plan(settings, deps, partitions);
 
-    const base: Omit<ExtractSummary, 'status' | 'counts' | 'partitions' | 'lagLeft' | 'durationMs' | 'messagesPerSecond'> = {
+    const base: Omit<
+      ExtractSummary,
+      'status' | 'counts' | 'partitions' | 'lagLeft' | 'durationMs' | 'messagesPerSecond'
+    > = {
       command: 'extract',
       dryRun: settings.dryRun,
       runId: settings.runId,
@@ -151,7 +166,9 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
     };
 
     if (drain.toRead.length === 0) {
-      log.info(`nothing new: all ${drain.partitions.length} partitions are at their high watermark for group "${settings.groupId}"`);
+      log.info(
+        `nothing new: all ${drain.partitions.length} partitions are at their high watermark for group "${settings.groupId}"`,
+      );
       const summary: ExtractSummary = {
         ...base,
         status: 'nothing_new',
@@ -167,13 +184,17 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
     const id = snapshotId(startedAt, settings.runId, deps.random());
     const topicsRead = [...new Set(drain.toRead.map((p) => p.topic))];
     if (deps.store)
-      builder = await ChunkedSnapshotBuilder.begin(deps.store, {
-        snapshotId: id,
-        runId: settings.runId,
-        groupId: settings.groupId,
-        startedAt,
-        topics: [...settings.topics],
-      }, { compress: settings.compress });
+      builder = await ChunkedSnapshotBuilder.begin(
+        deps.store,
+        {
+          snapshotId: id,
+          runId: settings.runId,
+          groupId: settings.groupId,
+          startedAt,
+          topics: [...settings.topics],
+        },
+        { compress: settings.compress },
+      );
     const sink: SnapshotSink = builder ?? new CountingSink();
     const tally = sink.tally;
     log.info(
@@ -184,9 +205,10 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
 
     source.assign(drain.toRead.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.start })));
     const tracker = new DrainTracker(drain.toRead);
-    const progress = deps.progress?.(drain.pending) ?? new ProgressReporter(log, settings.progressIntervalMs, drain.pending);
+    const progress =
+      deps.progress?.(drain.pending) ?? new ProgressReporter(log, settings.progressIntervalMs, drain.pending);
     const samples: NonNullable<ExtractSummary['rejectedSamples']> = [];
-    const sample = (line: RejectedLine): void => {
+    const sample = (line: Pick<RejectedLine, 'topic' | 'partition' | 'offset' | 'reason'>): void => {
       if (samples.length < MAX_REJECTED_SAMPLES && line.reason.code !== 'tombstone')
         samples.push({
           topic: line.topic,
@@ -199,13 +221,42 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
 
     let stoppedBy: StopCause = 'watermark';
     let beyondWatermark = 0;
+    let taken = 0;
     let lastAdvance = Date.now();
     let firstBatchWritten = false;
+    const decoder = deps.decoder ?? new InlineDecoder(deps.schemas, !settings.dryRun);
+    const inFlight: Array<{ messages: RawMessage[]; decoded: Promise<DecodedBatch> }> = [];
+    /** Records a decoded batch in the tally and hands its lines to the sink, in submission order. */
+    const applyOldest = async (): Promise<void> => {
+      const job = inFlight.shift()!;
+      const d = await job.decoded;
+      let r = 0;
+      for (let i = 0; i < job.messages.length; i++) {
+        const m = job.messages[i]!;
+        const high = tracker.highWatermark(m.topic, m.partition);
+        // The tally reads only the coordinates (and a reject's code).
+        if (d.isEvent[i] === 1) tally.event(m as unknown as EventLine, high);
+        else {
+          const reject = d.rejects[r++]!;
+          const line = { topic: m.topic, partition: m.partition, offset: m.offset, reason: { code: reject.code, message: reject.message } };
+          tally.rejected(line as RejectedLine, high);
+          sample(line);
+        }
+      }
+      sink.encoded(d.events, d.eventLines, d.rejected, d.rejectedLines);
+      await sink.drained();
+      if (builder && !firstBatchWritten && tally.counts.messages > 0) {
+        firstBatchWritten = true;
+        deps.checkpoint?.('mid-drain');
+      }
+    };
     // One consume call is always in flight: the client fetches the next batch (in its own thread) while this one
-    // is decoded and written. Calls stay sequential, so each partition's messages arrive in order.
+    // is decoded and written; and up to `maxInFlight` batches are being decoded (in decode threads) at once.
+    // Consume calls stay sequential and batches are applied in order, so each partition stays in order.
+    const maxInFlight = Math.max(1, deps.decodeDepth ?? 2);
     let next: Promise<ConsumedBatch> | undefined = source.consume(settings.batchSize);
     try {
-      drain: while (!tracker.done) {
+      while (!tracker.done) {
         if (stop.reason !== undefined) break;
         if (settings.maxDurationMs !== undefined && Date.now() - t0 >= settings.maxDurationMs) {
           stoppedBy = 'max-duration';
@@ -215,31 +266,27 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
         const batch: ConsumedBatch = await next!;
         next = undefined;
         next = source.consume(settings.batchSize);
+        const take: RawMessage[] = [];
+        let full = false;
         for (const m of batch.messages) {
-          if (settings.maxMessages !== undefined && tally.counts.messages >= settings.maxMessages) {
-            stoppedBy = 'max-messages';
-            break drain;
+          if (settings.maxMessages !== undefined && taken >= settings.maxMessages) {
+            full = true;
+            break;
           }
-          if (!tracker.offer(m.topic, m.partition, m.offset)) {
-            beyondWatermark += 1;
-            continue;
-          }
-          const high = tracker.highWatermark(m.topic, m.partition);
-          const decoded = decodeMessage(m, deps.schemas);
-          if (decoded.ok) sink.event(decoded.line, decoded.valueText, high);
-          else {
-            sample(decoded.line);
-            sink.rejected(decoded.line, high);
-          }
+          if (tracker.offer(m.topic, m.partition, m.offset)) {
+            take.push(m);
+            taken += 1;
+          } else beyondWatermark += 1;
         }
-        await sink.drained();
+        if (take.length) inFlight.push({ messages: take, decoded: decoder.decode(take) });
+        while (inFlight.length > (full ? 0 : maxInFlight)) await applyOldest();
+        if (full) {
+          stoppedBy = 'max-messages';
+          break;
+        }
         // End-of-partition events follow the partition's messages in a batch: apply them after the messages.
         for (const e of batch.endOfPartition) tracker.endOfPartition(e.topic, e.partition, e.offset);
         source.pause(tracker.takeNewlyDone());
-        if (builder && !firstBatchWritten && tally.counts.messages > 0) {
-          firstBatchWritten = true;
-          deps.checkpoint?.('mid-drain');
-        }
         if (tracker.lagLeft < lagBefore || tracker.done) lastAdvance = Date.now();
         else if (Date.now() - lastAdvance >= settings.stallTimeoutMs)
           throw new EventfulError(
@@ -249,15 +296,16 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
             ExitCode.Failure,
             'stalled',
           );
-        progress.update({ messages: tally.counts.messages, rejected: tally.counts.rejected, lagLeft: tracker.lagLeft });
+        progress.update({ messages: taken, rejected: tally.counts.rejected, lagLeft: tracker.lagLeft });
       }
+      if (stop.reason === undefined) while (inFlight.length) await applyOldest();
     } finally {
-      // Let the call in flight finish before committing or disconnecting; what it read is not used.
+      // Let the calls in flight finish before committing or disconnecting; what they read is not used.
       await next?.catch(() => undefined);
+      await Promise.all(inFlight.map((j) => j.decoded.catch(() => undefined)));
     }
-    if (settings.maxMessages !== undefined && tally.counts.messages >= settings.maxMessages && !tracker.done)
-      stoppedBy = 'max-messages';
-    progress.update({ messages: tally.counts.messages, rejected: tally.counts.rejected, lagLeft: tracker.lagLeft }, true);
+    if (settings.maxMessages !== undefined && taken >= settings.maxMessages && !tracker.done) stoppedBy = 'max-messages';
+    progress.update({ messages: taken, rejected: tally.counts.rejected, lagLeft: tracker.lagLeft }, true);
     progress.close();
     stop.check();
 
@@ -277,16 +325,25 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
     };
     if (samples.length) summary.rejectedSamples = samples;
     if (stoppedBy !== 'watermark')
-      log.info(`stopped by --${stoppedBy} with ${tracker.lagLeft.toLocaleString('en-US')} offsets left for the next run`);
+      log.info(
+        `stopped by --${stoppedBy} with ${tracker.lagLeft.toLocaleString('en-US')} offsets left for the next run`,
+      );
     const countsLine =
       `${counts.messages} messages: ${counts.events} events, ${counts.rejected} rejected` +
-      (counts.rejected ? ` (${Object.entries(counts.rejectedByReason).map(([k, v]) => `${k} ${v}`).join(', ')})` : '');
+      (counts.rejected
+        ? ` (${Object.entries(counts.rejectedByReason)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')})`
+        : '');
 
     if (tally.counts.messages === 0) {
       log.info('nothing new: the offsets below the watermarks held no message (compaction or transaction markers)');
       await builder?.abort();
       builder = undefined;
-      return { exitCode: ExitCode.NothingToDo, summary: { ...summary, status: 'nothing_new' } as unknown as Record<string, unknown> };
+      return {
+        exitCode: ExitCode.NothingToDo,
+        summary: { ...summary, status: 'nothing_new' } as unknown as Record<string, unknown>,
+      };
     }
 
     if (ratio > settings.maxRejectedRatio) {
@@ -296,7 +353,8 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
         `offset was committed. See rejectedSamples in the summary (or run with --dry-run) for what was refused; fix the ` +
         `producer or the schema, or raise --max-rejected-ratio to let them through to the quarantine file`;
       log.error(message);
-      for (const s of samples) log.error(`  rejected ${s.topic}[${s.partition}]@${s.offset}: ${s.reason}: ${s.message}`);
+      for (const s of samples)
+        log.error(`  rejected ${s.topic}[${s.partition}]@${s.offset}: ${s.reason}: ${s.message}`);
       await builder?.abort();
       builder = undefined;
       const failed: ExtractSummary = { ...summary, status: 'failed', error: { code: 'too_many_rejected', message } };
@@ -306,7 +364,9 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
       log.warn(`${counts.rejected - tombstones} messages quarantined (${pct(ratio)}) and ${tombstones} tombstones`);
 
     if (!builder) {
-      log.info(`dry run: would have written a snapshot of ${countsLine} and committed ${summary.partitions.filter((p) => p.commitOffset !== null).length} partitions`);
+      log.info(
+        `dry run: would have written a snapshot of ${countsLine} and committed ${summary.partitions.filter((p) => p.commitOffset !== null).length} partitions`,
+      );
       return { exitCode: ExitCode.Ok, summary: summary as unknown as Record<string, unknown> };
     }
 

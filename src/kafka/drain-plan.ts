@@ -81,7 +81,9 @@ export function planPartition(p: PartitionStart): PartitionPlan {
 
 /** Plans a drain over the given partitions. */
 export function planDrain(starts: readonly PartitionStart[]): DrainPlan {
-  const partitions = starts.map(planPartition).sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  const partitions = starts
+    .map(planPartition)
+    .sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   return {
     partitions,
     toRead: partitions.filter((p) => p.pending > 0),

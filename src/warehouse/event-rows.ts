@@ -3,7 +3,7 @@
  */
 import { META, type ColumnDef, type PgType, type TableDef } from '../schema/ddl.js';
 import type { EventLine, RejectReason } from '../snapshot/format.js';
-import { canonicalText, copyField, escapeCopyText, ValueProblem } from './copy-text.js';
+import { canonicalText, COPY_NULL, copyField, escapeCopyText, ValueProblem } from './copy-text.js';
 
 /** One event as a COPY text line, with its key values (unescaped canonical text, in key order). */
 export interface EncodedRow {
@@ -86,8 +86,12 @@ export class EventRowEncoder {
     this.snapshotField = escapeCopyText(snapshotId);
   }
 
-  /** The event as a row, or the reason it cannot go into the table (the event is then quarantined). */
-  encode(line: EventLine): EncodedRow | { reason: RejectReason } {
+  /**
+   * The event as a row, or the reason it cannot go into the table (the event is then quarantined).
+   * `rawHasBackslash`: whether the NDJSON line held a backslash. JSON writes backslash, tab, newline and CR
+   * inside strings as escapes that start with one, so a line without any needs no COPY escaping at all.
+   */
+  encode(line: EventLine, rawHasBackslash = true): EncodedRow | { reason: RejectReason } {
     const fields: string[] = new Array<string>(this.props.length + 5);
     const keys: string[] = new Array<string>(this.keyIndexes.length);
     const value = line.value;
@@ -96,14 +100,14 @@ export class EventRowEncoder {
       const text = canonicalText(p.type, value[p.name]);
       if (text instanceof ValueProblem) return this.reject(p, text.message);
       if (text === null && p.notNull) return this.reject(p, 'a value is required');
-      fields[i] = copyField(text);
+      fields[i] = text === null ? COPY_NULL : rawHasBackslash ? escapeCopyText(text) : text;
     }
     for (let k = 0; k < this.keyIndexes.length; k++) {
       const p = this.props[this.keyIndexes[k]!]!;
       keys[k] = canonicalText(p.type, value[p.name]) as string;
     }
     const n = this.props.length;
-    fields[n] = escapeCopyText(line.topic);
+    fields[n] = rawHasBackslash ? escapeCopyText(line.topic) : line.topic;
     fields[n + 1] = String(line.partition);
     fields[n + 2] = String(line.offset);
     fields[n + 3] = copyField(kafkaTimestampText(line.timestamp));

@@ -120,8 +120,12 @@ function isRejectedLine(v: unknown): v is RejectedLine {
 export class SnapshotLoader {
   constructor(private readonly o: SnapshotLoaderOptions) {}
 
-  /** Streams, verifies and writes one snapshot; returns its counts. Throws on anything that must roll it back. */
-  async load(ref: SnapshotRef): Promise<SnapshotLoadCounts> {
+  /**
+   * Streams, verifies and writes one snapshot; returns its counts. Throws on anything that must roll it back.
+   * `checked`: look event keys up before copying (see table-writer); when false, a key that is already stored
+   * throws a unique violation (23505) and the caller retries checked.
+   */
+  async load(ref: SnapshotRef, checked: boolean): Promise<SnapshotLoadCounts> {
     const { conn, dbSchema, log } = this.o;
     // parseManifest already refused entries whose stored path leaves the snapshot.
     const files = ref.manifest.files;
@@ -141,7 +145,7 @@ export class SnapshotLoader {
           `CREATE TEMP TABLE ${quoteIdent(temp)} (LIKE ${qualified(dbSchema, t.event.name)} INCLUDING DEFAULTS) ON COMMIT DROP`,
         );
       }
-      const writer = new TableWriter(conn, dbSchema, t.event, encoder.columns, queue, this.o.limits, temp);
+      const writer = new TableWriter(conn, dbSchema, t.event, encoder.columns, queue, this.o.limits, temp, checked);
       writers.set(name, { encoder, writer, ...(t.state ? { state: t.state } : {}), ...(temp ? { temp } : {}) });
     }
     const quarantine = new TableWriter(conn, dbSchema, quarantineTable(), QUARANTINE_COLUMNS, queue, this.o.limits);
@@ -226,7 +230,7 @@ export class SnapshotLoader {
         }
         const w = writers.get(checked.schema.name);
         if (!w) throw new Error(`no tables for schema ${checked.schema.name}`);
-        const encoded = w.encoder.encode(parsed);
+        const encoded = w.encoder.encode(parsed, raw.includes('\\'));
         if ('reason' in encoded) await quarantineEvent(parsed, encoded.reason);
         else await w.writer.add(encoded);
       }

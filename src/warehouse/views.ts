@@ -78,7 +78,9 @@ const WAIT_AGGREGATES = `
     sum(h) AS sum_headway_seconds,
     sum(h * h) AS sum_headway_seconds_squared,
     sum(hs) AS sum_scheduled_headway_seconds,
-    sum(hs * hs) AS sum_scheduled_headway_seconds_squared`;
+    sum(hs * hs) AS sum_scheduled_headway_seconds_squared,
+    min(arrived_at) AS first_arrival_at,
+    max(arrived_at) AS last_arrival_at`;
 
 /**
  * The `CREATE OR REPLACE VIEW` statements of the wait-time views in Postgres schema `dbSchema`,
@@ -90,7 +92,7 @@ const WAIT_AGGREGATES = `
  * - `station_wait_times`: per station, line, direction and service_date: `arrivals`, `headways`,
  *   `mean_headway_seconds`, `expected_wait_seconds`, `scheduled_expected_wait_seconds`,
  *   `excess_wait_seconds`, and the sums Σh, Σh² (actual and scheduled) so that any roll-up stays exact:
- *   expected wait over several rows = Σ(Σh²) / (2 · Σ(Σh)).
+ *   expected wait over several rows = Σ(Σh²) / (2 · Σ(Σh)); `first_arrival_at`, `last_arrival_at`.
  * - `station_wait_times_hourly`: the same per hour (`service_hour`, `hour_start`).
  * - `incident_periods`: one row per incident from `incident_events`: line, station, description,
  *   worst severity, `reported_at` (first event), `resolved_at` (first resolution; NULL while open).
@@ -184,7 +186,8 @@ GROUP BY incident_id`,
     line_incident_waits: `CREATE OR REPLACE VIEW ${q('line_incident_waits')} AS
 WITH periods AS MATERIALIZED (
   SELECT line, reported_at, resolved_at FROM ${q('incident_periods')}
-), counted AS (
+), counted AS MATERIALIZED (
+  -- Materialized so the overlap test runs once per headway, not once per aggregate that reads it.
   SELECT hw.line, ${counted('hw.headway_seconds')} AS h, ${counted('hw.scheduled_headway_seconds')} AS hs,
     EXISTS (
       SELECT 1 FROM periods p

@@ -9,8 +9,8 @@ import { viewStatements } from '../../src/warehouse/views.js';
  * Written out by hand here so the views' tests do not depend on `load`.
  */
 const METADATA_COLUMNS = `
-  _topic text, _partition integer, _offset bigint, _kafka_timestamp timestamptz,
-  _snapshot_id text, _loaded_at timestamptz NOT NULL DEFAULT now()`;
+  _kafka_topic text, _kafka_partition integer, _kafka_offset bigint, _kafka_timestamp timestamptz,
+  _eventful_snapshot_id text, _eventful_loaded_at timestamptz NOT NULL DEFAULT now()`;
 
 /** Creates `train_arrivals`, `incident_events` and `incidents` in `schema`. */
 export async function createWaitTables(client: pg.Client, schema: string): Promise<void> {
@@ -43,7 +43,7 @@ export async function insertArrivals(client: pg.Client, schema: string, rows: re
   await client.query(
     `INSERT INTO "${schema}".train_arrivals
        (event_id, event_type, occurred_at, train_id, line, direction, station_id, station_name, scheduled_at,
-        dwell_seconds, checkpoint_type, _topic)
+        dwell_seconds, checkpoint_type, _kafka_topic)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
                           $8::text[], $9::timestamptz[], $10::bigint[], $11::text[], $12::text[])`,
     [
@@ -72,7 +72,7 @@ export async function insertIncidentEvents(
   for (const r of rows)
     await client.query(
       `INSERT INTO "${schema}".incident_events
-         (event_id, event_type, occurred_at, incident_id, line, severity, status, station_id, description, _topic)
+         (event_id, event_type, occurred_at, incident_id, line, severity, status, station_id, description, _kafka_topic)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'incidents')`,
       [
         r.event_id ?? randomUUID(),

@@ -37,8 +37,16 @@ describe('docker-compose.yml', () => {
     dagSettings = await readFile(path.join(ROOT, 'dags/eventful_common.py'), 'utf8');
   });
 
-  it('should define Kafka, kafka-ui, the warehouse, Airflow and a one-shot simulator', () => {
-    expect(Object.keys(services).sort()).toEqual(['airflow', 'kafka', 'kafka-ui', 'simulate', 'warehouse']);
+  it('should define Kafka, kafka-ui, the warehouse, the lake, Airflow and a one-shot simulator', () => {
+    expect(Object.keys(services).sort()).toEqual([
+      'airflow',
+      'kafka',
+      'kafka-ui',
+      'lake',
+      'lake-init',
+      'simulate',
+      'warehouse',
+    ]);
     expect(services['kafka']!.image).toMatch(/^apache\/kafka:4\./);
     expect(services['warehouse']!.image).toMatch(/^postgres:/);
     expect(services['airflow']!.build).toEqual({ context: '.', target: 'airflow' });
@@ -55,7 +63,35 @@ describe('docker-compose.yml', () => {
   it('should publish the UI and client ports on distinct host ports', () => {
     const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
-    expect(hostPorts).toEqual(expect.arrayContaining(['9092', '8080', '8081', '5432']));
+    expect(hostPorts).toEqual(expect.arrayContaining(['9092', '8080', '8081', '5432', '9000']));
+  });
+
+  it('should give Airflow an aws connection to the lake, whose bucket exists before it starts', () => {
+    const lake = services['lake']!;
+    const lakeEnv = lake.environment as Record<string, string>;
+    expect(lake.image).toMatch(/^andrewgaul\/s3proxy:/);
+    expect(lakeEnv['S3PROXY_AUTHORIZATION']).toBe('aws-v2-or-v4');
+    expect(lakeEnv['JCLOUDS_PROVIDER']).toBe('filesystem-nio2');
+    expect(lake.depends_on).toEqual({ 'lake-init': { condition: 'service_completed_successfully' } });
+    const init = services['lake-init']!;
+    expect(init.command).toEqual(['mkdir', '-p', `${lakeEnv['JCLOUDS_FILESYSTEM_BASEDIR']}/eventful-snapshots`]);
+    expect(init.volumes).toEqual(lake.volumes);
+
+    const env = services['airflow']!.environment as Record<string, string>;
+    const conn = JSON.parse(env['AIRFLOW_CONN_EVENTFUL_S3']!) as {
+      conn_type: string;
+      login: string;
+      password: string;
+      extra: { endpoint_url: string; region_name: string };
+    };
+    expect(conn.conn_type).toBe('aws');
+    expect(conn.login).toBe(lakeEnv['S3PROXY_IDENTITY']);
+    expect(conn.password).toBe(lakeEnv['S3PROXY_CREDENTIAL']);
+    const containerPort = lake.ports![0]!.split(':')[1];
+    expect(conn.extra.endpoint_url).toBe(`http://lake:${containerPort}`);
+    expect(lakeEnv['S3PROXY_ENDPOINT']).toBe(`http://0.0.0.0:${containerPort}`);
+    expect(conn.extra.region_name).toBe('us-east-1');
+    expect(services['airflow']!.depends_on).toHaveProperty('lake');
   });
 
   it('should declare every named volume it mounts', () => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -24,6 +24,27 @@ export function arrival(i: number, extra: Record<string, unknown> = {}): Record<
     station_id: `STN-${String(i % 40).padStart(3, '0')}`,
     ...extra,
   };
+}
+
+/**
+ * Produces raw values with python3-confluent-kafka, which (unlike the JS producer, which sends an empty buffer as
+ * null) can send an empty value. `null` is a tombstone.
+ */
+export async function produceRawWithPython(topic: string, values: Array<Buffer | null>): Promise<void> {
+  const script = `
+import sys
+from confluent_kafka import Producer
+p = Producer({'bootstrap.servers': sys.argv[1]})
+for line in sys.stdin:
+    line = line.strip()
+    p.produce(sys.argv[2], None if line == '-' else bytes.fromhex(line))
+p.flush(30)
+`;
+  const child = execFile('python3', ['-c', script, bootstrap(), topic]);
+  child.stdin!.end(values.map((v) => (v === null ? '-' : v.toString('hex'))).join('\n') + '\n');
+  await new Promise<void>((resolve, reject) =>
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`python producer exited ${code}`)))),
+  );
 }
 
 /** A temp folder of its own for a test. */
@@ -54,9 +75,13 @@ export function extract(
 
 /** Starts `dist/extract.js` and hands back the child, to signal it while it runs. */
 export function startExtract(args: string[]): { child: ChildProcess; done: Promise<RunResult> } {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'extract.js'), '--bootstrap-servers', bootstrap(), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'dist', 'extract.js'), '--bootstrap-servers', bootstrap(), ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -94,6 +119,7 @@ export const rejectedLines = (root: string, id: string): Promise<RejectedLine[]>
 
 /** `run.summary` typed loosely for assertions. */
 export function summaryOf(run: RunResult): Record<string, any> {
-  if (!run.summary) throw new Error(`no JSON summary; exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
+  if (!run.summary)
+    throw new Error(`no JSON summary; exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
   return run.summary as Record<string, any>;
 }

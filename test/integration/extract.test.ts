@@ -15,6 +15,7 @@ import {
   arrival,
   eventLines,
   extract,
+  produceRawWithPython,
   rejectedLines,
   schemasFor,
   snapshots,
@@ -56,7 +57,18 @@ describe('extract against the real broker', () => {
       const values = arrivals(300, run * 300);
       produced.push(...values);
       await produce(topic, keyed(values, run * 300));
-      const r = await extract(['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas, '--run-id', `run-${run}`]);
+      const r = await extract([
+        '--topics',
+        topic,
+        '--group-id',
+        group,
+        '--out',
+        root,
+        '--schemas',
+        schemas,
+        '--run-id',
+        `run-${run}`,
+      ]);
       expect(r.code, r.stderr).toBe(0);
       expect(summaryOf(r).counts.events).toBe(300);
     }
@@ -73,7 +85,9 @@ describe('extract against the real broker', () => {
       }
       expect(committed[p]).toBe(next);
     }
-    const ids = (await Promise.all(manifests.map((m) => eventLines(root, m.snapshotId)))).flat().map((e) => e.value['event_id']);
+    const ids = (await Promise.all(manifests.map((m) => eventLines(root, m.snapshotId))))
+      .flat()
+      .map((e) => e.value['event_id']);
     expect(ids.length).toBe(900);
     expect(new Set(ids)).toEqual(new Set(produced.map((v) => (JSON.parse(v) as { event_id: string }).event_id)));
   });
@@ -135,7 +149,18 @@ describe('extract against the real broker', () => {
         extra += 50;
       }
     })();
-    const r = await extract(['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas, '--batch-size', '25']);
+    const r = await extract([
+      '--topics',
+      topic,
+      '--group-id',
+      group,
+      '--out',
+      root,
+      '--schemas',
+      schemas,
+      '--batch-size',
+      '25',
+    ]);
     producing = false;
     await producer;
     expect(r.code, r.stderr).toBe(0);
@@ -156,20 +181,25 @@ describe('extract against the real broker', () => {
     const big = JSON.stringify(arrival(1, { station_name: 'x'.repeat(900_000) }));
     const noStation = arrival(2);
     delete noStation['station_id'];
-    const js: Array<[TestMessage, string | undefined]> = [
+    const js: Array<[TestMessage | 'python-empty', string | undefined]> = [
       [{ value: JSON.stringify(arrival(0)), key: 'BL-1', headers: [{ trace: Buffer.from([0xff, 0x00]) }] }, undefined],
       [{ value: Buffer.from([0xff, 0xfe, 0x7b, 0x7d]) }, 'not_utf8'],
       [{ value: 'not json {' }, 'not_json'],
       [{ value: '[1,2,3]' }, 'not_object'],
-      [{ value: Buffer.alloc(0) }, 'empty_value'],
+      ['python-empty', 'empty_value'],
       [{ value: null, key: 'BL-gone' }, 'tombstone'],
       [{ value: JSON.stringify(noStation) }, 'schema_violation'],
       [{ value: JSON.stringify(arrival(3, { station_name: 'nul\u0000here' })) }, 'nul_character'],
       [{ value: big }, undefined],
     ];
     // One message at a time, so offsets follow the order above.
-    for (const [m] of js) await produce(topic, [m]);
-    await produceWithKcat(topic, [JSON.stringify(arrival(4)), 'kcat: not json', JSON.stringify({ event_type: 'train_arrival' })]);
+    for (const [m] of js)
+      await (m === 'python-empty' ? produceRawWithPython(topic, [Buffer.alloc(0)]) : produce(topic, [m]));
+    await produceWithKcat(topic, [
+      JSON.stringify(arrival(4)),
+      'kcat: not json',
+      JSON.stringify({ event_type: 'train_arrival' }),
+    ]);
     await produceWithPython(topic, [arrival(5), [1, 2], { x: 1 }]);
     const expected = [
       ...js.map(([, reason]) => reason),
@@ -177,7 +207,18 @@ describe('extract against the real broker', () => {
       ...[undefined, 'not_object', 'schema_violation'],
     ];
 
-    const r = await extract(['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas, '--max-rejected-ratio', '1']);
+    const r = await extract([
+      '--topics',
+      topic,
+      '--group-id',
+      group,
+      '--out',
+      root,
+      '--schemas',
+      schemas,
+      '--max-rejected-ratio',
+      '1',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const s = summaryOf(r);
     expect(s.counts).toMatchObject({
@@ -185,7 +226,15 @@ describe('extract against the real broker', () => {
       events: 4,
       rejected: expected.length - 4,
       tombstones: 1,
-      rejectedByReason: { not_utf8: 1, not_json: 2, not_object: 2, empty_value: 1, tombstone: 1, schema_violation: 3, nul_character: 1 },
+      rejectedByReason: {
+        not_utf8: 1,
+        not_json: 2,
+        not_object: 2,
+        empty_value: 1,
+        tombstone: 1,
+        schema_violation: 3,
+        nul_character: 1,
+      },
     });
     const [m] = await snapshots(root);
     const events = await eventLines(root, m!.snapshotId);
@@ -206,7 +255,10 @@ describe('extract against the real broker', () => {
     ]);
     // The big event and the binary header come through intact.
     expect(JSON.stringify(events.find((e) => e.offset === 8)!.value)).toBe(big);
-    expect(events.find((e) => e.offset === 0)).toMatchObject({ key: 'BL-1', headers: [{ key: 'trace', value: '/wA=', encoding: 'base64' }] });
+    expect(events.find((e) => e.offset === 0)).toMatchObject({
+      key: 'BL-1',
+      headers: [{ key: 'trace', value: '/wA=', encoding: 'base64' }],
+    });
   });
 
   it('should fail without committing or publishing when rejects exceed --max-rejected-ratio', async () => {
@@ -238,7 +290,9 @@ describe('extract against the real broker', () => {
     expect(dry.code, dry.stderr).toBe(0);
     const s = summaryOf(dry);
     expect(s).toMatchObject({ status: 'ok', dryRun: true, committed: false, snapshot: null, counts: { events: 120 } });
-    expect(s.partitions.reduce((n: number, p: { commitOffset: number | null }) => n + (p.commitOffset ?? 0), 0)).toBe(120);
+    expect(s.partitions.reduce((n: number, p: { commitOffset: number | null }) => n + (p.commitOffset ?? 0), 0)).toBe(
+      120,
+    );
     expect(await listRoot(root)).toEqual([]);
     expect(await committedOffsets(group, topic, 6)).toEqual(Array(6).fill(NO_COMMIT));
     const real = await extract(args);
@@ -304,7 +358,16 @@ describe('extract against the real broker', () => {
     const negative = await extract(['--topics', 't', '--group-id', 'g', '--out', root, '--max-messages', '-5']);
     expect(negative.code).toBe(2);
     expect(negative.stderr).toMatch(/--max-messages must be a positive integer/);
-    const secret = await extract(['--topics', 't', '--group-id', 'g', '--out', root, '--kafka', 'sasl.password=hunter2']);
+    const secret = await extract([
+      '--topics',
+      't',
+      '--group-id',
+      'g',
+      '--out',
+      root,
+      '--kafka',
+      'sasl.password=hunter2',
+    ]);
     expect(secret.code).toBe(2);
     expect(secret.stderr).toMatch(/EVENTFUL_KAFKA__SASL_PASSWORD/);
   });
@@ -312,7 +375,18 @@ describe('extract against the real broker', () => {
   it('should exit 1 within a bounded time, committing nothing, when the broker is unreachable', async () => {
     const root = await tempDir('snapshots');
     const started = Date.now();
-    const r = await extract(['--bootstrap-servers', '127.0.0.1:1', '--connect-timeout', '5s', '--topics', 't', '--group-id', 'g', '--out', root]);
+    const r = await extract([
+      '--bootstrap-servers',
+      '127.0.0.1:1',
+      '--connect-timeout',
+      '5s',
+      '--topics',
+      't',
+      '--group-id',
+      'g',
+      '--out',
+      root,
+    ]);
     expect(r.code).toBe(1);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(r.stderr).toMatch(/cannot reach the Kafka broker at 127\.0\.0\.1:1 within 5000 ms/);
@@ -323,7 +397,18 @@ describe('extract against the real broker', () => {
   it('should stop on SIGTERM, discard the snapshot and commit nothing', async () => {
     const { topic, schemas, root, group } = await setup(6, 'extract-sigterm');
     await produceWithKcat(topic, arrivals(20_000));
-    const { child, done } = startExtract(['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas, '--batch-size', '10']);
+    const { child, done } = startExtract([
+      '--topics',
+      topic,
+      '--group-id',
+      group,
+      '--out',
+      root,
+      '--schemas',
+      schemas,
+      '--batch-size',
+      '10',
+    ]);
     await new Promise<void>((resolve) => {
       child.stderr!.on('data', (d: Buffer) => d.toString().includes('draining') && resolve());
     });

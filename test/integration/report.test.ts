@@ -132,7 +132,10 @@ describe('report', () => {
     expect(shot.console).toEqual([]);
     expect((await stat(png)).size).toBeGreaterThan(50_000); // a blank page is a few kB
     // The whole page too, for people who look at the test's output.
-    const full = await chromium(html, [`--screenshot=${path.join(OUTPUT_DIR, 'report-full.png')}`, '--window-size=1280,5600']);
+    const full = await chromium(html, [
+      `--screenshot=${path.join(OUTPUT_DIR, 'report-full.png')}`,
+      '--window-size=1280,5600',
+    ]);
     expect(full.console).toEqual([]);
   });
 

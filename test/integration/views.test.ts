@@ -1,14 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { connect, freshSchema } from '../helpers/pg.js';
-import { applyViews, createWaitTables, insertArrivals, insertIncidentEvents, type ArrivalRow } from '../helpers/warehouse-fixtures.js';
+import {
+  applyViews,
+  createWaitTables,
+  insertArrivals,
+  insertIncidentEvents,
+  type ArrivalRow,
+} from '../helpers/warehouse-fixtures.js';
 import { viewStatements } from '../../src/warehouse/views.js';
 
 const MIN = 60;
 const at = (base: string, seconds: number): string => new Date(Date.parse(base) + seconds * 1000).toISOString();
 
 /** Arrivals at one station at the given offsets (seconds) from `base`, scheduled at `scheduledEvery` if given. */
-function arrivalsAt(base: string, offsets: number[], extra: Partial<ArrivalRow> = {}, scheduledEvery?: number): ArrivalRow[] {
+function arrivalsAt(
+  base: string,
+  offsets: number[],
+  extra: Partial<ArrivalRow> = {},
+  scheduledEvery?: number,
+): ArrivalRow[] {
   return offsets.map((o, i) => ({
     occurred_at: at(base, o),
     ...(scheduledEvery !== undefined && { scheduled_at: at(base, i * scheduledEvery) }),
@@ -45,7 +56,9 @@ describe('the wait-time views on the real PostgreSQL', () => {
   it('should give 4 min 20 s of expected wait, not 3 min, for headways alternating 2 and 10 minutes', async () => {
     await freshWarehouse();
     await insertArrivals(client, schema, arrivalsAt('2026-11-27T07:00:00Z', ALTERNATING, {}, 6 * MIN));
-    const [row] = await rows(`SELECT *, to_char(service_date, 'YYYY-MM-DD') AS day FROM "${schema}".station_wait_times`);
+    const [row] = await rows(
+      `SELECT *, to_char(service_date, 'YYYY-MM-DD') AS day FROM "${schema}".station_wait_times`,
+    );
     expect(row).toMatchObject({
       day: '2026-11-27',
       station_id: 'STN-001',
@@ -65,7 +78,11 @@ describe('the wait-time views on the real PostgreSQL', () => {
     const [row] = await rows(
       `SELECT scheduled_expected_wait_seconds, excess_wait_seconds, mean_scheduled_headway_seconds FROM "${schema}".station_wait_times`,
     );
-    expect(row).toEqual({ scheduled_expected_wait_seconds: 180, excess_wait_seconds: 80, mean_scheduled_headway_seconds: 360 });
+    expect(row).toEqual({
+      scheduled_expected_wait_seconds: 180,
+      excess_wait_seconds: 80,
+      mean_scheduled_headway_seconds: 360,
+    });
   });
 
   it('should leave the scheduled and excess waits empty where arrivals have no scheduled_at', async () => {
@@ -74,7 +91,11 @@ describe('the wait-time views on the real PostgreSQL', () => {
     const [row] = await rows(
       `SELECT expected_wait_seconds, scheduled_expected_wait_seconds, excess_wait_seconds FROM "${schema}".station_wait_times`,
     );
-    expect(row).toEqual({ expected_wait_seconds: 260, scheduled_expected_wait_seconds: null, excess_wait_seconds: null });
+    expect(row).toEqual({
+      expected_wait_seconds: 260,
+      scheduled_expected_wait_seconds: null,
+      excess_wait_seconds: null,
+    });
   });
 
   it('should show each arrival with the previous one at the same station, line and direction', async () => {
@@ -150,8 +171,14 @@ describe('the wait-time views on the real PostgreSQL', () => {
 
   it('should treat a headway longer than three hours as a gap in service, not a wait', async () => {
     await freshWarehouse();
-    await insertArrivals(client, schema, arrivalsAt('2026-11-27T00:30:00Z', [0, 10 * MIN, 5 * 3600, 5 * 3600 + 10 * MIN]));
-    const [row] = await rows(`SELECT headways::int, expected_wait_seconds, max_headway_seconds FROM "${schema}".station_wait_times`);
+    await insertArrivals(
+      client,
+      schema,
+      arrivalsAt('2026-11-27T00:30:00Z', [0, 10 * MIN, 5 * 3600, 5 * 3600 + 10 * MIN]),
+    );
+    const [row] = await rows(
+      `SELECT headways::int, expected_wait_seconds, max_headway_seconds FROM "${schema}".station_wait_times`,
+    );
     expect(row).toEqual({ headways: 2, expected_wait_seconds: 300, max_headway_seconds: 600 });
     const gaps = await rows(`SELECT count(*)::int AS n FROM "${schema}".station_headways WHERE is_service_gap`);
     expect(gaps[0]!['n']).toBe(1);
@@ -160,8 +187,19 @@ describe('the wait-time views on the real PostgreSQL', () => {
   it('should summarise each incident from its events: line, worst severity, reported and resolved times', async () => {
     await freshWarehouse();
     await insertIncidentEvents(client, schema, [
-      { incident_id: 'INC-A', occurred_at: '2026-11-27T08:02:00Z', severity: 'minor', station_id: 'STN-003', description: 'Signal failure' },
-      { incident_id: 'INC-A', occurred_at: '2026-11-27T08:10:00Z', event_type: 'incident_updated', severity: 'critical' },
+      {
+        incident_id: 'INC-A',
+        occurred_at: '2026-11-27T08:02:00Z',
+        severity: 'minor',
+        station_id: 'STN-003',
+        description: 'Signal failure',
+      },
+      {
+        incident_id: 'INC-A',
+        occurred_at: '2026-11-27T08:10:00Z',
+        event_type: 'incident_updated',
+        severity: 'critical',
+      },
       { incident_id: 'INC-A', occurred_at: '2026-11-27T08:32:00Z', event_type: 'incident_resolved', severity: 'major' },
       { incident_id: 'INC-B', occurred_at: '2026-11-27T09:00:00Z', line: 'Red', severity: 'major' },
     ]);
@@ -204,7 +242,16 @@ describe('the wait-time views on the real PostgreSQL', () => {
     const disrupted = [70, 100, 102, 107, 112].map((m) => m * MIN);
     await insertArrivals(client, schema, arrivalsAt(base, [...regular, ...disrupted], {}, 5 * MIN));
     // Red, without incidents, every 4 minutes.
-    await insertArrivals(client, schema, arrivalsAt(base, [0, 4, 8, 12].map((m) => m * MIN), { line: 'Red' }, 4 * MIN));
+    await insertArrivals(
+      client,
+      schema,
+      arrivalsAt(
+        base,
+        [0, 4, 8, 12].map((m) => m * MIN),
+        { line: 'Red' },
+        4 * MIN,
+      ),
+    );
     await insertIncidentEvents(client, schema, [
       { incident_id: 'INC-1', occurred_at: at(base, 62 * MIN), severity: 'critical' },
       { incident_id: 'INC-1', occurred_at: at(base, 92 * MIN), event_type: 'incident_resolved', severity: 'critical' },
@@ -252,7 +299,13 @@ describe('the wait-time views on the real PostgreSQL', () => {
     await client.query(`CREATE TABLE "${schema}".train_arrivals (event_id uuid PRIMARY KEY, occurred_at timestamptz NOT NULL,
       train_id text, line text, direction text, station_id text, station_name text, scheduled_at timestamptz, checkpoint_type text)`);
     for (const sql of viewStatements(schema, { tables: ['train_arrivals'] })) await client.query(sql);
-    const views = await rows(`SELECT table_name FROM information_schema.views WHERE table_schema = '${schema}' ORDER BY 1`);
-    expect(views.map((v) => v['table_name'])).toEqual(['station_headways', 'station_wait_times', 'station_wait_times_hourly']);
+    const views = await rows(
+      `SELECT table_name FROM information_schema.views WHERE table_schema = '${schema}' ORDER BY 1`,
+    );
+    expect(views.map((v) => v['table_name'])).toEqual([
+      'station_headways',
+      'station_wait_times',
+      'station_wait_times_hourly',
+    ]);
   });
 });

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChunkedSnapshotBuilder, eventLineText } from '../../src/extract/chunked-snapshot-builder.js';
 import { DirectorySnapshotStore } from '../../src/snapshot/directory-store.js';
-import { EVENTS_FILE, MANIFEST_FILE, REJECTED_FILE, type EventLine, type RejectedLine } from '../../src/snapshot/format.js';
+import {
+  EVENTS_FILE,
+  MANIFEST_FILE,
+  REJECTED_FILE,
+  type EventLine,
+  type RejectedLine,
+} from '../../src/snapshot/format.js';
 import { SnapshotBuilder, type SnapshotMeta } from '../../src/snapshot/snapshot-builder.js';
 
 const dirs: string[] = [];

@@ -83,7 +83,9 @@ describe('decoding a message', () => {
       reason: { code: 'not_utf8' },
     });
     const v = decodeMessage(msg('{"x":1}'), schemas);
-    expect(!v.ok && v.line.reason.issues).toEqual([{ code: 'required', path: '/', message: 'missing required property "id"' }]);
+    expect(!v.ok && v.line.reason.issues).toEqual([
+      { code: 'required', path: '/', message: 'missing required property "id"' },
+    ]);
     expect(!v.ok && Buffer.from(v.line.value_base64!, 'base64').toString()).toBe('{"x":1}');
   });
 
@@ -100,7 +102,10 @@ describe('decoding a message', () => {
   it('should serialise a value that spans lines again so that it fits on one NDJSON line, and drop a byte order mark', () => {
     const d = decodeMessage(msg('{\n  "id": "a"\n}'), schemas);
     expect(d.ok && d.valueText).toBe('{"id":"a"}');
-    const bom = decodeMessage(msg(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"id":"b"}')])), schemas);
+    const bom = decodeMessage(
+      msg(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"id":"b"}')])),
+      schemas,
+    );
     expect(bom.ok && bom.valueText).toBe('{"id":"b"}');
   });
 

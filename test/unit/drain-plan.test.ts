@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { DrainTracker, planDrain, planPartition } from '../../src/kafka/drain-plan.js';
 
-const p = (partition: number, low: number, high: number, committed: number | null) => ({ topic: 't', partition, low, high, committed });
+const p = (partition: number, low: number, high: number, committed: number | null) => ({
+  topic: 't',
+  partition,
+  low,
+  high,
+  committed,
+});
 
 describe('drain plan', () => {
   it('should start a group without a commit at the log start', () => {

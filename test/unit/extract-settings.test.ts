@@ -1,7 +1,12 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/exit-codes.js';
-import { EXTRACT_DEFAULTS, defaultRunId, resolveExtractSettings, type ExtractFlags } from '../../src/config/extract-settings.js';
+import {
+  EXTRACT_DEFAULTS,
+  defaultRunId,
+  resolveExtractSettings,
+  type ExtractFlags,
+} from '../../src/config/extract-settings.js';
 import { DEFAULT_SCHEMAS_DIR } from '../../src/schema/registry.js';
 
 const NOW = new Date('2026-11-27T06:15:00.123Z');
@@ -57,7 +62,11 @@ describe('extract settings', () => {
       connectTimeoutMs: 5_000,
       kafka: { 'bootstrap.servers': 'env:9092' },
     });
-    expect(resolve({ ...base, maxMessages: '7', dryRun: false }, env)).toMatchObject({ topics: ['train-arrivals'], maxMessages: 7, dryRun: false });
+    expect(resolve({ ...base, maxMessages: '7', dryRun: false }, env)).toMatchObject({
+      topics: ['train-arrivals'],
+      maxMessages: 7,
+      dryRun: false,
+    });
   });
 
   it('should refuse a negative, zero or fractional --max-messages with a message naming the flag', () => {
@@ -110,6 +119,8 @@ describe('extract settings for the snapshot store', () => {
     const s = resolveExtractSettings({ ...base, out: 's3://lake/eventful', compress: 'gzip' }, {}, NOW);
     expect([s.out, s.compress]).toEqual(['s3://lake/eventful', 'gzip']);
     expect(resolveExtractSettings(base, { EVENTFUL_COMPRESS: 'none' }, NOW).compress).toBeUndefined();
-    expect(() => resolveExtractSettings({ ...base, compress: 'zip' }, {}, NOW)).toThrow(/--compress must be gzip or none/);
+    expect(() => resolveExtractSettings({ ...base, compress: 'zip' }, {}, NOW)).toThrow(
+      /--compress must be gzip or none/,
+    );
   });
 });

@@ -41,7 +41,13 @@ describe('kafka config', () => {
   });
 
   it('should refuse secrets in --kafka flags and name the variable to use instead', () => {
-    for (const key of ['sasl.password', 'ssl.key.password', 'ssl.key.pem', 'sasl.jaas.config', 'sasl.oauthbearer.client.secret'])
+    for (const key of [
+      'sasl.password',
+      'ssl.key.password',
+      'ssl.key.pem',
+      'sasl.jaas.config',
+      'sasl.oauthbearer.client.secret',
+    ])
       expect(() => parseKafkaFlags([`${key}=x`])).toThrow(new RegExp(envNameFor(key)));
     expect(parseKafkaFlags(['security.protocol=SASL_SSL', 'ssl.key.location=/etc/k.pem', 'client.id=a=b'])).toEqual({
       'security.protocol': 'SASL_SSL',
@@ -57,7 +63,11 @@ describe('kafka config', () => {
       KAFKA_BOOTSTRAP_SERVERS: 'env:2',
       EVENTFUL_KAFKA__CLIENT_ID: 'var',
     };
-    expect(resolveKafkaConfig({ env })).toEqual({ 'bootstrap.servers': 'env:2', 'client.id': 'var', 'fetch.min.bytes': 1 });
+    expect(resolveKafkaConfig({ env })).toEqual({
+      'bootstrap.servers': 'env:2',
+      'client.id': 'var',
+      'fetch.min.bytes': 1,
+    });
     expect(resolveKafkaConfig({ env, kafkaFlags: ['client.id=flag'], bootstrapServers: 'flag:3' })).toEqual({
       'bootstrap.servers': 'flag:3',
       'client.id': 'flag',

@@ -23,7 +23,13 @@ const figures = (expected: number | null, scheduled: number | null = 180): WaitF
   excessWaitSeconds: expected !== null && scheduled !== null ? expected - scheduled : null,
 });
 
-const station = (id: string, name: string | null, line: string, expected: number | null, scheduled: number | null = 180): StationWait => ({
+const station = (
+  id: string,
+  name: string | null,
+  line: string,
+  expected: number | null,
+  scheduled: number | null = 180,
+): StationWait => ({
   stationId: id,
   stationName: name,
   line,
@@ -59,7 +65,13 @@ function reportData(overrides: Partial<ReportData> = {}): ReportData {
         {
           line: 'Red',
           direction: `west"bound`,
-          bins: fillBins(new Map([[2, 3], [10, 3], [40, 1]])),
+          bins: fillBins(
+            new Map([
+              [2, 3],
+              [10, 3],
+              [40, 1],
+            ]),
+          ),
           figures: figures(500, 120),
         },
       ],
@@ -171,7 +183,9 @@ describe('the HTML report', () => {
   });
 
   it('should load nothing from anywhere: no script, no link, no URL, and a policy that forbids it', () => {
-    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`);
+    expect(html).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    );
     // No tag refers to anything outside the page; the only URL is the SVG namespace, a name never fetched.
     const tags = html.replaceAll('xmlns="http://www.w3.org/2000/svg"', '').match(/<[^>]*>/g) ?? [];
     expect(tags.filter((t) => /\b(?:src|href|action|srcset)\s*=|https?:|url\(/i.test(t))).toEqual([]);
@@ -184,7 +198,8 @@ describe('the HTML report', () => {
     expect(svgs.length).toBeGreaterThanOrEqual(5); // stations, hours, one headway panel, timeline, incident effect
     expect((html.match(/<\/svg>/g) ?? []).length).toBe(svgs.length);
     expect((html.match(/<g>/g) ?? []).length).toBe((html.match(/<\/g>/g) ?? []).length);
-    for (const heading of ['Waits by station', 'Waits by hour of day', 'Headways at', 'Incidents']) expect(html).toContain(heading);
+    for (const heading of ['Waits by station', 'Waits by hour of day', 'Headways at', 'Incidents'])
+      expect(html).toContain(heading);
   });
 
   it('should take colours only from its own palettes, whatever a line or severity is called', () => {
@@ -209,7 +224,12 @@ describe('the HTML report', () => {
 
 describe('the chart builders', () => {
   it('should bin headways by the minute with an open last bin', () => {
-    const bins = fillBins(new Map([[0, 2], [HEADWAY_BINS, 5]]));
+    const bins = fillBins(
+      new Map([
+        [0, 2],
+        [HEADWAY_BINS, 5],
+      ]),
+    );
     expect(bins).toHaveLength(HEADWAY_BINS + 1);
     expect(bins[0]).toEqual({ fromSeconds: 0, toSeconds: 60, count: 2 });
     expect(bins[HEADWAY_BINS]).toEqual({ fromSeconds: HEADWAY_BINS * 60, toSeconds: null, count: 5 });

@@ -64,7 +64,14 @@ class ScriptedSource implements EventSource {
       let at = pos;
       while (at < values.length && messages.length < Math.min(max, this.batch)) {
         const v = values[at]!;
-        messages.push({ topic, partition: Number(p), offset: at, timestamp: 1_000 + at, key: null, value: v === null ? null : Buffer.from(v) });
+        messages.push({
+          topic,
+          partition: Number(p),
+          offset: at,
+          timestamp: 1_000 + at,
+          key: null,
+          value: v === null ? null : Buffer.from(v),
+        });
         at += 1;
       }
       this.position.set(k, at);
@@ -101,7 +108,13 @@ async function run(source: ScriptedSource, flags: ExtractFlags = {}, stop = new 
   const out = await mkdtemp(path.join(os.tmpdir(), 'eventful-run-extract-'));
   dirs.push(out);
   const settings = resolveExtractSettings(
-    { topics: [...new Set([...source.log.keys()].map((k) => k.split('/')[0]))].join(','), groupId: 'g', out, bootstrapServers: 'x:1', ...flags },
+    {
+      topics: [...new Set([...source.log.keys()].map((k) => k.split('/')[0]))].join(','),
+      groupId: 'g',
+      out,
+      bootstrapServers: 'x:1',
+      ...flags,
+    },
     {},
   );
   const store = settings.dryRun ? undefined : await DirectorySnapshotStore.open(out);
@@ -121,7 +134,12 @@ describe('the extract core', () => {
     expect(r.exitCode).toBe(ExitCode.Ok);
     expect(r.summary).toMatchObject({ status: 'ok', committed: true, stoppedBy: 'watermark', lagLeft: 0 });
     expect(r.summary.counts).toMatchObject({ messages: 5, events: 5, rejected: 0 });
-    expect(source.commits).toEqual([[{ topic: 't', partition: 0, offset: 4 }, { topic: 't', partition: 1, offset: 1 }]]);
+    expect(source.commits).toEqual([
+      [
+        { topic: 't', partition: 0, offset: 4 },
+        { topic: 't', partition: 1, offset: 1 },
+      ],
+    ]);
     expect((await r.store!.list()).complete.map((s) => s.id)).toEqual([r.summary.snapshot!.id]);
     expect(source.disconnected).toBe(true);
   });
@@ -161,7 +179,10 @@ describe('the extract core', () => {
     expect(r.summary.status).toBe('failed');
     expect(r.summary.error?.code).toBe('too_many_rejected');
     expect(r.summary.rejectedRatio).toBeCloseTo(2 / 3);
-    expect(r.summary.counts).toMatchObject({ tombstones: 3, rejectedByReason: { schema_violation: 1, not_json: 1, tombstone: 3 } });
+    expect(r.summary.counts).toMatchObject({
+      tombstones: 3,
+      rejectedByReason: { schema_violation: 1, not_json: 1, tombstone: 3 },
+    });
     expect(r.summary.rejectedSamples?.map((s) => s.offset)).toEqual([1, 2]);
     expect(source.commits).toEqual([]);
     expect(await readdir(r.out)).toEqual([]);
@@ -206,14 +227,25 @@ describe('the extract core', () => {
   });
 
   it('should refuse unknown topics, topics without a schema and missing partitions with exit 2', async () => {
-    const source = new ScriptedSource(new Map([['t/0', [good(0)]], ['schemaless/0', [good(0)]]]));
+    const source = new ScriptedSource(
+      new Map([
+        ['t/0', [good(0)]],
+        ['schemaless/0', [good(0)]],
+      ]),
+    );
     await expect(run(source, { topics: 'nope' })).rejects.toThrow(/unknown topic "nope"/);
     await expect(run(source, { topics: 'schemaless' })).rejects.toThrow(/no schema applies to topic "schemaless"/);
     await expect(run(source, { topics: undefined, partitions: 't:0-1' })).rejects.toThrow(UsageError);
   });
 
   it('should read only the partitions named by --partitions', async () => {
-    const source = new ScriptedSource(new Map([['t/0', [good(0)]], ['t/1', [good(1)]], ['t/2', [good(2)]]]));
+    const source = new ScriptedSource(
+      new Map([
+        ['t/0', [good(0)]],
+        ['t/1', [good(1)]],
+        ['t/2', [good(2)]],
+      ]),
+    );
     const r = await run(source, { topics: undefined, partitions: 't:1-2' });
     expect(source.assigned?.map((a) => a.partition)).toEqual([1, 2]);
     expect(r.summary.partitions.map((p) => p.partition)).toEqual([1, 2]);

@@ -22,7 +22,8 @@ const hourOf = (iso: string): number => new Date(iso).getUTCHours() + new Date(i
 /** Station arrivals at one station, line and direction, in time order. */
 function stationArrivals(events: TrainArrivalEvent[], stationId: string, line: string, direction: string) {
   return events.filter(
-    (a) => a.station_id === stationId && a.line === line && a.direction === direction && a.checkpoint_type === 'station',
+    (a) =>
+      a.station_id === stationId && a.line === line && a.direction === direction && a.checkpoint_type === 'station',
   );
 }
 
@@ -38,7 +39,8 @@ describe('the seeded random stream', () => {
 
   it('should make version-4 shaped UUIDs', () => {
     const r = new Random('uuid');
-    for (let i = 0; i < 100; i++) expect(r.uuid()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (let i = 0; i < 100; i++)
+      expect(r.uuid()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
 
@@ -93,7 +95,8 @@ describe('the simulator', () => {
       const ofLine = all.filter((a) => a.line === line.name);
       expect(new Set(ofLine.map((a) => a.direction))).toEqual(new Set(line.directions));
       const directionsByTrain = new Map<string, Set<string>>();
-      for (const a of ofLine) directionsByTrain.set(a.train_id, (directionsByTrain.get(a.train_id) ?? new Set()).add(a.direction));
+      for (const a of ofLine)
+        directionsByTrain.set(a.train_id, (directionsByTrain.get(a.train_id) ?? new Set()).add(a.direction));
       const both = [...directionsByTrain.values()].filter((d) => d.size === 2).length;
       expect(both / directionsByTrain.size).toBeGreaterThan(0.8);
       for (const id of directionsByTrain.keys()) expect(id).toMatch(new RegExp(`^${line.code}-\\d{4}$`));
@@ -103,7 +106,8 @@ describe('the simulator', () => {
   it('should visit stations in line order and report a checkpoint between every two stations', () => {
     const blue = NETWORK[0]!;
     const byTrain = new Map<string, TrainArrivalEvent[]>();
-    for (const a of arrivals(day)) if (a.line === blue.name) byTrain.set(a.train_id, [...(byTrain.get(a.train_id) ?? []), a]);
+    for (const a of arrivals(day))
+      if (a.line === blue.name) byTrain.set(a.train_id, [...(byTrain.get(a.train_id) ?? []), a]);
     const trip = [...byTrain.values()][5]!.slice(0, 6);
     const forward = blue.stations.map((s) => s.id);
     const path = trip.filter((a) => a.checkpoint_type === 'station').map((a) => a.station_id);
@@ -115,7 +119,9 @@ describe('the simulator', () => {
         ? ['station', 'checkpoint', 'station', 'checkpoint', 'station', 'checkpoint']
         : ['checkpoint', 'station', 'checkpoint', 'station', 'checkpoint', 'station'],
     );
-    expect(trip.filter((a) => a.checkpoint_type === 'checkpoint').every((a) => a.station_id.startsWith('CHK-'))).toBe(true);
+    expect(trip.filter((a) => a.checkpoint_type === 'checkpoint').every((a) => a.station_id.startsWith('CHK-'))).toBe(
+      true,
+    );
   });
 
   it('should give station arrivals a name, a scheduled time and a dwell, and checkpoints none of them', () => {
@@ -147,8 +153,8 @@ describe('the simulator', () => {
       const offPeak = gaps(11, 15);
       const night = gaps(1, 4);
       expect(peak.length).toBeGreaterThan(10);
-      for (const g of peak) expect(g).toBeGreaterThanOrEqual(2.9), expect(g).toBeLessThanOrEqual(5.1);
-      for (const g of offPeak) expect(g).toBeGreaterThanOrEqual(7.9), expect(g).toBeLessThanOrEqual(12.1);
+      for (const g of peak) (expect(g).toBeGreaterThanOrEqual(2.9), expect(g).toBeLessThanOrEqual(5.1));
+      for (const g of offPeak) (expect(g).toBeGreaterThanOrEqual(7.9), expect(g).toBeLessThanOrEqual(12.1));
       for (const g of night) expect(g).toBeGreaterThanOrEqual(19.9);
     }
   });
@@ -193,9 +199,9 @@ describe('the simulator', () => {
       const times = list.map((e) => secondsOf(e.occurred_at));
       expect([...times].sort((a, b) => a - b)).toEqual(times);
     }
-    expect([...byId.values()].filter((l) => l[l.length - 1]!.event_type === 'incident_resolved').length).toBeGreaterThan(
-      byId.size / 2,
-    );
+    expect(
+      [...byId.values()].filter((l) => l[l.length - 1]!.event_type === 'incident_resolved').length,
+    ).toBeGreaterThan(byId.size / 2);
   });
 
   it('should stop a line while a critical incident is open and slow it while a lesser one is', () => {

@@ -1,0 +1,103 @@
+import { Worker } from 'node:worker_threads';
+import type { EventChecker } from '../kafka/decode.js';
+import type { RawMessage } from '../kafka/event-source.js';
+import { decodeBatch, packBatch, type DecodedBatch } from './decode-batch.js';
+import type { DecodeWorkerData } from './decode-worker.js';
+
+/** Decodes batches of messages; results are delivered in the order the batches were submitted. */
+export interface BatchDecoder {
+  decode(messages: readonly RawMessage[]): Promise<DecodedBatch>;
+  close(): Promise<void>;
+}
+
+/** Decodes on the calling thread (used with `--decode-threads 0` and by unit tests). */
+export class InlineDecoder implements BatchDecoder {
+  constructor(
+    private readonly schemas: EventChecker,
+    private readonly serialise: boolean,
+  ) {}
+
+  async decode(messages: readonly RawMessage[]): Promise<DecodedBatch> {
+    return decodeBatch(packBatch(messages).batch, this.schemas, this.serialise);
+  }
+
+  async close(): Promise<void> {}
+}
+
+type Reply = { type: 'ready' } | { type: 'decoded'; decoded: DecodedBatch } | { type: 'error'; message: string };
+
+interface Pending {
+  resolve: (d: DecodedBatch) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Decode threads: JSON parsing, schema validation and line serialisation move off the thread that talks to
+ * Kafka, which then only converts the client's messages and keeps the books. Each thread answers its batches in
+ * order, and batches go round-robin, so awaiting the promises in submission order keeps every partition in order.
+ */
+export class DecodePool implements BatchDecoder {
+  private readonly pending: Pending[][];
+  private next = 0;
+  private failure: Error | undefined;
+
+  private constructor(private readonly workers: Worker[]) {
+    this.pending = workers.map(() => []);
+  }
+
+  /** Starts `threads` decode threads and waits until each has compiled the schemas. */
+  static async start(threads: number, data: DecodeWorkerData): Promise<DecodePool> {
+    const url = new URL('./decode-worker.js', import.meta.url);
+    const workers = Array.from({ length: threads }, () => new Worker(url, { workerData: data }));
+    const pool = new DecodePool(workers);
+    try {
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve, reject) => {
+              w.once('message', (r: Reply) =>
+                r.type === 'ready' ? resolve() : reject(new Error(r.type === 'error' ? r.message : 'unexpected reply')),
+              );
+              w.once('error', reject);
+            }),
+        ),
+      );
+    } catch (err) {
+      await pool.close();
+      throw new Error(`decode threads failed to start: ${(err as Error).message}`);
+    }
+    workers.forEach((w, i) => {
+      w.on('message', (r: Reply) => {
+        const p = pool.pending[i]!.shift();
+        if (!p) return;
+        if (r.type === 'decoded') p.resolve(r.decoded);
+        else p.reject(new Error(`decode thread failed: ${r.type === 'error' ? r.message : 'unexpected reply'}`));
+      });
+      const fail = (err: Error): void => pool.fail(new Error(`decode thread failed: ${err.message}`));
+      w.on('error', fail);
+      w.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+    });
+    return pool;
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const queue of this.pending) for (const p of queue.splice(0)) p.reject(this.failure);
+  }
+
+  decode(messages: readonly RawMessage[]): Promise<DecodedBatch> {
+    if (this.failure) return Promise.reject(this.failure);
+    const i = this.next;
+    this.next = (this.next + 1) % this.workers.length;
+    const { batch, transfer } = packBatch(messages);
+    return new Promise((resolve, reject) => {
+      this.pending[i]!.push({ resolve, reject });
+      this.workers[i]!.postMessage(batch, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.failure ??= new Error('decode pool closed');
+    await Promise.all(this.workers.map((w) => w.terminate().catch(() => undefined)));
+  }
+}

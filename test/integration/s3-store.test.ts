@@ -1,0 +1,451 @@
+import {
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventfulError, ExitCode, UsageError } from '../../src/cli/exit-codes.js';
+import {
+  EVENTS_FILE,
+  MANIFEST_FILE,
+  plainFileName,
+  SNAPSHOT_FORMAT_VERSION,
+  type EventLine,
+  type Manifest,
+} from '../../src/snapshot/format.js';
+import { openSnapshotStore } from '../../src/snapshot/open-store.js';
+import { ChecksumMismatchError, openSnapshotLines } from '../../src/snapshot/read-lines.js';
+import { describeEndpoint, s3SettingsFromEnv } from '../../src/snapshot/s3-settings.js';
+import { S3SnapshotStore } from '../../src/snapshot/s3-store.js';
+import { UPLOAD_PART_BYTES } from '../../src/snapshot/s3-writer.js';
+import { SnapshotBuilder, type SnapshotBuilderOptions } from '../../src/snapshot/snapshot-builder.js';
+import { SnapshotExistsError, type SnapshotStore } from '../../src/snapshot/store.js';
+import { ROOT, runCommand } from '../helpers/run.js';
+import { clearPrefix, listKeys, testBucket, testS3Client, uniquePrefix } from '../helpers/s3.js';
+
+const execFileAsync = promisify(execFile);
+const HOUR = 3_600_000;
+const MiB = 1024 * 1024;
+
+function event(offset: number, payload = ''): EventLine {
+  return {
+    topic: 'train-arrivals',
+    partition: offset % 3,
+    offset,
+    timestamp: 1_764_224_100_000 + offset,
+    key: `st-${offset % 7}`,
+    headers: [],
+    value: { event_id: `e-${offset}`, station: 'Zürich HB', delay_s: offset % 120, payload },
+  };
+}
+
+/** Writes a snapshot of `count` events (offsets `first`..) through the store with the real SnapshotBuilder. */
+async function writeSnapshot(
+  store: SnapshotStore,
+  id: string,
+  count: number,
+  options: SnapshotBuilderOptions & { first?: number; startedAt?: Date; payload?: string } = {},
+): Promise<Manifest> {
+  const builder = await SnapshotBuilder.begin(
+    store,
+    { snapshotId: id, runId: `run-${id}`, groupId: 'g', startedAt: options.startedAt ?? new Date(), topics: ['train-arrivals'] },
+    { compress: options.compress },
+  );
+  try {
+    // Offsets per partition must rise: offset = first + i with partition = offset % 3 does.
+    for (let i = 0; i < count; i++) await builder.addEvent(event((options.first ?? 0) + i, options.payload), 1e9);
+    return await builder.publish();
+  } catch (err) {
+    await builder.abort();
+    throw err;
+  }
+}
+
+async function readEvents(store: SnapshotStore, id: string, manifest: Manifest): Promise<EventLine[]> {
+  const file = manifest.files.find((f) => plainFileName(f) === EVENTS_FILE)!;
+  const lines: EventLine[] = [];
+  for await (const line of openSnapshotLines(store, id, file)) lines.push(JSON.parse(line) as EventLine);
+  return lines;
+}
+
+async function drain(lines: AsyncIterable<string>): Promise<number> {
+  let n = 0;
+  for await (const _ of lines) n += 1;
+  return n;
+}
+
+describe('S3SnapshotStore against a real s3proxy', () => {
+  let client: S3Client;
+  const used: string[] = [];
+  const stores: S3SnapshotStore[] = [];
+  const bucket = (): string => testBucket();
+
+  /** A store on a fresh prefix (or on `prefix`), cleaned up after the file. */
+  async function open(prefix = uniquePrefix('s3store'), env: NodeJS.ProcessEnv = process.env): Promise<S3SnapshotStore> {
+    used.push(prefix);
+    const store = (await openSnapshotStore(`s3://${bucket()}/${prefix}`, env)) as S3SnapshotStore;
+    stores.push(store);
+    return store;
+  }
+
+  async function put(key: string, body: string | Buffer): Promise<void> {
+    await client.send(new PutObjectCommand({ Bucket: bucket(), Key: key, Body: body }));
+  }
+
+  beforeAll(() => {
+    client = testS3Client();
+  });
+
+  afterAll(async () => {
+    for (const p of used) await clearPrefix(client, p);
+    for (const s of stores) s.close();
+    client.destroy();
+  });
+
+  it('should write a snapshot with the SnapshotBuilder and read every line back verified, plain and gzip', async () => {
+    const store = await open();
+    expect(store).toBeInstanceOf(S3SnapshotStore);
+    const plain = await writeSnapshot(store, 'snap-plain', 500, { startedAt: new Date('2026-11-27T06:00:00Z') });
+    const gz = await writeSnapshot(store, 'snap-gz', 500, { compress: 'gzip', startedAt: new Date('2026-11-27T05:00:00Z') });
+
+    const listing = await store.list();
+    expect(listing.complete.map((c) => c.id)).toEqual(['snap-gz', 'snap-plain']); // oldest first
+    expect(listing.incomplete).toEqual([]);
+    expect(listing.unreadable).toEqual([]);
+    const stored = listing.complete.find((c) => c.id === 'snap-plain')!;
+    expect(stored.manifest).toEqual(plain);
+    expect(stored.manifestText).toBe(JSON.stringify(plain, null, 2) + '\n');
+
+    // Data files live in the attempt's own folder, which the manifest records; the manifest sits beside it.
+    const keys = await listKeys(client, `${store.root}snap-gz/`);
+    expect(keys).toHaveLength(3);
+    expect(keys).toContain(`${store.root}snap-gz/${MANIFEST_FILE}`);
+    for (const f of gz.files) {
+      expect(f.compression).toBe('gzip');
+      expect(f.path).toMatch(/^attempt-[0-9a-f]+\/(events|rejected)\.ndjson\.gz$/);
+      expect(keys).toContain(`${store.root}snap-gz/${f.path}`);
+    }
+
+    const expected = Array.from({ length: 500 }, (_, i) => event(i));
+    expect(await readEvents(store, 'snap-plain', plain)).toEqual(expected);
+    expect(await readEvents(store, 'snap-gz', gz)).toEqual(expected);
+    // After list(), a file is found by its plain manifest name too.
+    const byName = store.openRead('snap-plain', EVENTS_FILE);
+    let bytes = 0;
+    for await (const chunk of byName) bytes += (chunk as Buffer).length;
+    expect(bytes).toBe(plain.files[0]!.bytes);
+  });
+
+  it('should open a location that names one snapshot and list only that one', async () => {
+    const store = await open();
+    await writeSnapshot(store, 'one', 3);
+    await writeSnapshot(store, 'two', 3);
+    const single = await open(`${store.root}two`);
+    expect(single.location).toBe(`s3://${bucket()}/${store.root}two/`);
+    const listing = await single.list();
+    expect(listing.complete.map((c) => c.id)).toEqual(['two']);
+    expect(await readEvents(single, 'two', listing.complete[0]!.manifest)).toHaveLength(3);
+  });
+
+  it('should refuse to begin a snapshot id that an earlier attempt completed', async () => {
+    const store = await open();
+    await writeSnapshot(store, 'done', 2);
+    await expect(writeSnapshot(store, 'done', 5)).rejects.toBeInstanceOf(SnapshotExistsError);
+    const listing = await store.list();
+    expect(listing.complete[0]!.manifest.counts.events).toBe(2);
+  });
+
+  it('should let exactly one of several racing attempts publish a snapshot id, and keep the winner intact', async () => {
+    const prefix = uniquePrefix('race');
+    // Separate stores and clients, as separate extract processes would have.
+    const racers = await Promise.all(Array.from({ length: 5 }, () => open(prefix)));
+    const builders = await Promise.all(
+      racers.map((s, i) =>
+        SnapshotBuilder.begin(s, {
+          snapshotId: 'contested',
+          runId: `attempt-${i}`,
+          groupId: 'g',
+          startedAt: new Date(),
+          topics: ['train-arrivals'],
+        }),
+      ),
+    );
+    // Different content per attempt, so a mix of two attempts' files could not pass the checksums.
+    for (const [i, b] of builders.entries()) for (let o = 0; o < 200 + i * 10; o++) await b.addEvent(event(o), 1e9);
+    const results = await Promise.allSettled(builders.map((b) => b.publish()));
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(4);
+    for (const r of lost) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(SnapshotExistsError);
+    // The losers clean up their own attempt folders; the winner's files are untouched.
+    await Promise.all(builders.map((b, i) => (results[i]!.status === 'rejected' ? b.abort() : Promise.resolve())));
+
+    const winner = (won[0] as PromiseFulfilledResult<Manifest>).value;
+    const listing = await racers[0]!.list();
+    expect(listing.complete.map((c) => c.id)).toEqual(['contested']);
+    expect(listing.complete[0]!.manifest).toEqual(winner);
+    expect(await readEvents(racers[0]!, 'contested', winner)).toHaveLength(winner.counts.events);
+    const keys = await listKeys(client, `${prefix}contested/`);
+    expect(keys).toHaveLength(3); // the manifest and the winner's two files
+  });
+
+  it('should ignore orphan uploads in list() and prune them after the grace period, listing them first in a dry run', async () => {
+    const store = await open();
+    const root = store.root;
+    const complete = await writeSnapshot(store, 'complete', 20);
+    // What killed attempts leave: data without a manifest, a losing attempt's data beside a complete snapshot,
+    // and a multipart upload never completed.
+    await put(`${root}killed/attempt-dead01/events.ndjson`, '{"half":true}\n');
+    await put(`${root}killed/attempt-dead01/rejected.ndjson`, Buffer.alloc(0));
+    await put(`${root}complete/attempt-loser1/events.ndjson`, '{"loser":true}\n');
+    const mpu = await client.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket(), Key: `${root}crashed/attempt-dead02/events.ndjson` }),
+    );
+    await client.send(
+      new UploadPartCommand({
+        Bucket: bucket(),
+        Key: `${root}crashed/attempt-dead02/events.ndjson`,
+        UploadId: mpu.UploadId,
+        PartNumber: 1,
+        Body: Buffer.alloc(1024, 1),
+      }),
+    );
+
+    const listing = await store.list();
+    expect(listing.complete.map((c) => c.id)).toEqual(['complete']);
+    expect(listing.incomplete).toEqual(['killed']);
+
+    // Within the grace period: nothing.
+    expect((await store.prune(HOUR, true)).candidates).toEqual([]);
+    // `now` a little ahead: the objects' times have one-second resolution.
+    const later = new Date(Date.now() + 2_000);
+    const keysBefore = await listKeys(client, root);
+    const dry = await store.prune(0, true, later);
+    expect(dry.dryRun).toBe(true);
+    expect(dry.removed).toBe(0);
+    expect(dry.candidates.map((c) => c.location).sort()).toEqual(
+      [
+        `s3://${bucket()}/${root}complete/attempt-loser1/`,
+        `s3://${bucket()}/${root}crashed/attempt-dead02/events.ndjson (unfinished multipart upload)`,
+        `s3://${bucket()}/${root}killed/attempt-dead01/`,
+      ].sort(),
+    );
+    expect(dry.candidates.find((c) => c.id === 'killed')).toMatchObject({ objects: 2, bytes: 14 });
+    expect(await listKeys(client, root)).toEqual(keysBefore);
+
+    const done = await store.prune(0, false, later);
+    expect(done.removed).toBe(3);
+    const keysAfter = await listKeys(client, root);
+    expect(keysAfter).toEqual(
+      [`${root}complete/${MANIFEST_FILE}`, ...complete.files.map((f) => `${root}complete/${f.path}`)].sort(),
+    );
+    expect((await store.prune(0, false, later)).candidates).toEqual([]);
+    const after = await store.list();
+    expect(after.incomplete).toEqual([]);
+    expect(await readEvents(store, 'complete', after.complete[0]!.manifest)).toHaveLength(20);
+  });
+
+  it('should refuse a tampered object with a checksum mismatch', async () => {
+    const store = await open();
+    const plain = await writeSnapshot(store, 'plain', 50);
+    const gz = await writeSnapshot(store, 'gz', 50, { compress: 'gzip' });
+    const key = (id: string, m: Manifest): string => `${store.root}${id}/${m.files[0]!.path}`;
+
+    const original = await client.send(new GetObjectCommand({ Bucket: bucket(), Key: key('plain', plain) }));
+    const text = await original.Body!.transformToString('utf8');
+    await put(key('plain', plain), text.replace('"delay_s":7', '"delay_s":8'));
+    const gzBytes = Buffer.from(
+      await (await client.send(new GetObjectCommand({ Bucket: bucket(), Key: key('gz', gz) }))).Body!.transformToByteArray(),
+    );
+    gzBytes[gzBytes.length >> 1]! ^= 0x55;
+    await put(key('gz', gz), gzBytes);
+
+    await store.list();
+    await expect(drain(openSnapshotLines(store, 'plain', plain.files[0]!))).rejects.toBeInstanceOf(ChecksumMismatchError);
+    await expect(drain(openSnapshotLines(store, 'gz', gz.files[0]!))).rejects.toBeInstanceOf(ChecksumMismatchError);
+  });
+
+  it('should say which object is missing when a data file was deleted', async () => {
+    const store = await open();
+    const m = await writeSnapshot(store, 'gone', 5);
+    await client.send(new DeleteObjectCommand({ Bucket: bucket(), Key: `${store.root}gone/${m.files[0]!.path}` }));
+    await expect(drain(openSnapshotLines(store, 'gone', m.files[0]!))).rejects.toThrow(
+      /reading s3:\/\/.*\/gone\/attempt-[0-9a-f]+\/events\.ndjson failed: NoSuchKey/,
+    );
+  });
+
+  it('should fail fast with a clear message, and without the secret, on a wrong key pair', async () => {
+    const secret = 'definitely-not-the-secret-7f3a';
+    for (const env of [
+      { ...process.env, AWS_SECRET_ACCESS_KEY: secret },
+      { ...process.env, AWS_ACCESS_KEY_ID: 'nobody-known', AWS_SECRET_ACCESS_KEY: secret },
+    ]) {
+      const t0 = Date.now();
+      const err = (await open(uniquePrefix('creds'), env).catch((e: unknown) => e)) as EventfulError;
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(err).toBeInstanceOf(EventfulError);
+      expect(err.exitCode).toBe(ExitCode.Failure);
+      expect(err.code).toBe('s3_credentials');
+      expect(err.message).toMatch(/refused the key pair \((SignatureDoesNotMatch|InvalidAccessKeyId)\)/);
+      expect(err.message).toContain('AWS_SECRET_ACCESS_KEY');
+      expect(err.message).not.toContain(secret);
+    }
+  });
+
+  it('should fail fast with a clear message when the endpoint is unreachable', async () => {
+    const t0 = Date.now();
+    const err = (await open(uniquePrefix('down'), { ...process.env, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1' }).catch(
+      (e: unknown) => e,
+    )) as EventfulError;
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(err).toBeInstanceOf(EventfulError);
+    expect(err.code).toBe('s3_unreachable');
+    expect(err.message).toContain('cannot reach the object store at http://127.0.0.1:1 (ECONNREFUSED)');
+    expect(err.message).toContain('AWS_ENDPOINT_URL_S3');
+  });
+
+  it('should say so when the bucket does not exist', async () => {
+    const err = (await openSnapshotStore('s3://no-such-bucket-eventful/x').catch((e: unknown) => e)) as EventfulError;
+    expect(err.code).toBe('s3_no_such_bucket');
+    expect(err.message).toContain(describeEndpoint(s3SettingsFromEnv(process.env)));
+  });
+
+  it('should list more than a thousand snapshots across pages, oldest first', async () => {
+    const store = await open();
+    const COUNT = 1_100;
+    const base = Date.parse('2026-01-01T00:00:00Z');
+    const ids = Array.from({ length: COUNT }, (_, i) => `s${String(i).padStart(5, '0')}`);
+    // Manifests written directly (tiny snapshots with no data files): listing reads only manifests.
+    // Start times run backwards, so the order must come from the manifests, not from the keys.
+    const manifestOf = (id: string, i: number): Manifest => ({
+      formatVersion: SNAPSHOT_FORMAT_VERSION,
+      snapshotId: id,
+      runId: 'bulk',
+      groupId: 'g',
+      startedAt: new Date(base - i * 60_000).toISOString(),
+      completedAt: new Date(base).toISOString(),
+      topics: [],
+      partitions: [],
+      counts: { messages: 0, events: 0, rejected: 0, rejectedByReason: {}, eventsByTopic: {} },
+      files: [],
+    });
+    for (let i = 0; i < COUNT; i += 50)
+      await Promise.all(
+        ids.slice(i, i + 50).map((id, j) => put(`${store.root}${id}/${MANIFEST_FILE}`, JSON.stringify(manifestOf(id, i + j)))),
+      );
+    await put(`${store.root}zz-incomplete/attempt-x/events.ndjson`, '{}\n');
+    const t0 = Date.now();
+    const listing = await store.list();
+    const ms = Date.now() - t0;
+    expect(listing.complete).toHaveLength(COUNT);
+    expect(listing.complete[0]!.id).toBe(ids[COUNT - 1]);
+    expect(listing.complete.map((c) => c.id)).toEqual([...ids].reverse());
+    expect(listing.incomplete).toEqual(['zz-incomplete']);
+    expect(ms).toBeLessThan(60_000);
+  });
+
+  it('should upload a large file in parts and read it back verified', async () => {
+    const prefix = uniquePrefix('large');
+    used.push(prefix);
+    // Our own client, instrumented to count the requests the store makes.
+    const commands: string[] = [];
+    const counted = testS3Client();
+    counted.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCommands' },
+    );
+    const store = await S3SnapshotStore.open(
+      counted,
+      { bucket: bucket(), prefix },
+      describeEndpoint(s3SettingsFromEnv(process.env)),
+    );
+    stores.push(store);
+    const payload = 'x'.repeat(900);
+    const TARGET_BYTES = 40 * MiB;
+    const count = Math.ceil(TARGET_BYTES / (JSON.stringify(event(0, payload)).length + 1));
+    const manifest = await writeSnapshot(store, 'big', count, { payload });
+    const events = manifest.files.find((f) => f.name === EVENTS_FILE)!;
+    expect(events.bytes).toBeGreaterThanOrEqual(TARGET_BYTES);
+    expect(commands.filter((c) => c === 'UploadPartCommand').length).toBe(Math.ceil(events.bytes / UPLOAD_PART_BYTES));
+    expect(commands).toContain('CompleteMultipartUploadCommand');
+    const ref = (await store.list()).complete[0]!;
+    expect(await drain(openSnapshotLines(store, 'big', ref.manifest.files.find((f) => f.name === EVENTS_FILE)!))).toBe(count);
+  });
+
+  it('should keep memory flat while uploading a file several times larger than it', async () => {
+    const prefix = uniquePrefix('memory');
+    used.push(prefix);
+    const FILE_MIB = 160;
+    // A separate process, so that memory live after a full collection can be sampled (--expose-gc).
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      ['--expose-gc', path.join(ROOT, 'test/helpers/upload-memory.mjs'), `s3://${bucket()}/${prefix}`, String(FILE_MIB)],
+      { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, timeout: 110_000 },
+    );
+    const m = JSON.parse(stdout.trim().split('\n').pop()!) as { fileBytes: number; livePeakBytes: number; baselineBytes: number };
+    expect(m.fileBytes).toBeGreaterThanOrEqual(FILE_MIB * MiB);
+    // Parts in flight and being filled, never the file: about 50 MB live here, whatever the size.
+    expect(m.livePeakBytes - m.baselineBytes).toBeLessThan(80 * MiB);
+  });
+});
+
+describe('eventful-prune against a real s3proxy', () => {
+  let client: S3Client;
+  const prefix = uniquePrefix('prune-cli');
+
+  beforeAll(async () => {
+    client = testS3Client();
+    await client.send(
+      new PutObjectCommand({ Bucket: testBucket(), Key: `${prefix}killed/attempt-dead/events.ndjson`, Body: '{"a":1}\n' }),
+    );
+  });
+
+  afterAll(async () => {
+    await clearPrefix(client, prefix);
+    client.destroy();
+  });
+
+  it('should list in a dry run, then remove, then exit 99 with nothing left to prune', async () => {
+    const location = `s3://${testBucket()}/${prefix}`;
+    // The object was written just now: a grace of 0 with a moment's wait puts it past the cutoff.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const dry = await runCommand('prune', ['--snapshots', location, '--grace', '0', '--dry-run']);
+    expect(dry.code).toBe(ExitCode.Ok);
+    expect(dry.summary).toMatchObject({ command: 'prune', status: 'ok', dryRun: true, found: 1, removed: 0 });
+    expect(await listKeys(client, prefix)).toHaveLength(1);
+
+    const real = await runCommand('prune', ['--snapshots', location, '--grace', '0']);
+    expect(real.code).toBe(ExitCode.Ok);
+    expect(real.summary).toMatchObject({ status: 'ok', dryRun: false, found: 1, removed: 1 });
+    expect(await listKeys(client, prefix)).toEqual([]);
+
+    const again = await runCommand('prune', ['--snapshots', location, '--grace', '0']);
+    expect(again.code).toBe(ExitCode.NothingToDo);
+    expect(again.summary).toMatchObject({ status: 'nothing_to_prune' });
+  });
+
+  it('should exit 2 for a malformed location and 1 for a wrong key pair, never printing the secret', async () => {
+    const bad = await runCommand('prune', ['--snapshots', 's3://']);
+    expect(bad.code).toBe(ExitCode.Usage);
+    expect(bad.summary).toMatchObject({ status: 'failed', error: { code: new UsageError('x').code } });
+
+    const secret = 'wrong-secret-for-the-cli-91c2';
+    const denied = await runCommand('prune', ['--snapshots', `s3://${testBucket()}/${prefix}`], {
+      env: { AWS_SECRET_ACCESS_KEY: secret },
+      timeoutMs: 20_000,
+    });
+    expect(denied.code).toBe(ExitCode.Failure);
+    expect(denied.summary).toMatchObject({ status: 'failed', error: { code: 's3_credentials' } });
+    expect(denied.stderr + denied.stdout).not.toContain(secret);
+  });
+});
