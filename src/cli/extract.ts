@@ -194,7 +194,10 @@ export async function main(argv: string[]): Promise<never> {
     });
     const decoder =
       settings.decodeThreads > 0
-        ? await DecodePool.start(settings.decodeThreads, { schemasDir: settings.schemasDir, serialise: !settings.dryRun })
+        ? await DecodePool.start(settings.decodeThreads, {
+            schemasDir: settings.schemasDir,
+            serialise: !settings.dryRun,
+          })
         : new InlineDecoder(registry, !settings.dryRun);
     try {
       return await runExtract(settings, {

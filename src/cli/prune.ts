@@ -50,14 +50,19 @@ export function resolvePruneSettings(flags: PruneFlags, env: NodeJS.ProcessEnv):
     ['dryRun', '--dry-run'],
   ] as const)
     if (Array.isArray(flags[name])) throw new UsageError(`${flag} is given more than once`);
-  const snapshots = typeof flags.snapshots === 'string' && flags.snapshots !== '' ? flags.snapshots : env[PRUNE_ENV.snapshots];
+  const snapshots =
+    typeof flags.snapshots === 'string' && flags.snapshots !== '' ? flags.snapshots : env[PRUNE_ENV.snapshots];
   if (!snapshots)
-    throw new UsageError(`say where the snapshots are: --snapshots /path or s3://bucket/prefix (or ${PRUNE_ENV.snapshots})`);
+    throw new UsageError(
+      `say where the snapshots are: --snapshots /path or s3://bucket/prefix (or ${PRUNE_ENV.snapshots})`,
+    );
   const graceFrom = typeof flags.grace === 'string' ? '--grace' : env[PRUNE_ENV.grace] ? PRUNE_ENV.grace : undefined;
   const graceText = graceFrom === '--grace' ? String(flags.grace) : (env[PRUNE_ENV.grace] ?? DEFAULT_GRACE);
   const graceMs = parseGraceMs(graceText);
   if (graceMs === undefined || graceMs < 0)
-    throw new UsageError(`${graceFrom ?? '--grace'} must be a duration such as 30m, 24h, 7d or milliseconds, got "${graceText}"`);
+    throw new UsageError(
+      `${graceFrom ?? '--grace'} must be a duration such as 30m, 24h, 7d or milliseconds, got "${graceText}"`,
+    );
   let dryRun: boolean;
   if (typeof flags.dryRun === 'boolean') dryRun = flags.dryRun;
   else {
@@ -101,7 +106,10 @@ export function pruneResult(location: string, graceMs: number, report: PruneRepo
     bytes: report.candidates.reduce((n, c) => n + c.bytes, 0),
     leftovers: report.candidates.slice(0, SUMMARY_ITEMS),
   };
-  return { summary: summary as unknown as Record<string, unknown>, exitCode: found ? ExitCode.Ok : ExitCode.NothingToDo };
+  return {
+    summary: summary as unknown as Record<string, unknown>,
+    exitCode: found ? ExitCode.Ok : ExitCode.NothingToDo,
+  };
 }
 
 function parser(argv: string[]) {
@@ -122,7 +130,10 @@ function parser(argv: string[]) {
       type: 'string',
       describe: `Leave leftovers younger than this (30m, 24h, 7d; longer than any extract run) (default ${DEFAULT_GRACE}) [env ${PRUNE_ENV.grace}]`,
     })
-    .option('dry-run', { type: 'boolean', describe: `List what would be removed, remove nothing [env ${PRUNE_ENV.dryRun}]` })
+    .option('dry-run', {
+      type: 'boolean',
+      describe: `List what would be removed, remove nothing [env ${PRUNE_ENV.dryRun}]`,
+    })
     .strict()
     .exitProcess(false)
     .fail((msg, err) => {

@@ -144,7 +144,8 @@ function positiveInteger(
 function count(v: { value: string; from: string } | undefined, max: number): number | undefined {
   if (!v) return undefined;
   const n = Number(v.value.trim());
-  if (!/^\s*\d+\s*$/.test(v.value) || n > max) throw new UsageError(`${v.from} must be an integer from 0 to ${max}, got "${v.value}"`);
+  if (!/^\s*\d+\s*$/.test(v.value) || n > max)
+    throw new UsageError(`${v.from} must be an integer from 0 to ${max}, got "${v.value}"`);
   return n;
 }
 

@@ -118,9 +118,18 @@ export function packBatch(messages: readonly RawMessage[]): { batch: PackedBatch
     keyLengths,
     headers,
   };
-  const transfer = [topicIndex, partitions, offsets, timestamps, values, valueStarts, valueLengths, keys, keyStarts, keyLengths].map(
-    (a) => a.buffer as ArrayBuffer,
-  );
+  const transfer = [
+    topicIndex,
+    partitions,
+    offsets,
+    timestamps,
+    values,
+    valueStarts,
+    valueLengths,
+    keys,
+    keyStarts,
+    keyLengths,
+  ].map((a) => a.buffer as ArrayBuffer);
   return { batch, transfer };
 }
 

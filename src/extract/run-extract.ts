@@ -238,7 +238,12 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
         if (d.isEvent[i] === 1) tally.event(m as unknown as EventLine, high);
         else {
           const reject = d.rejects[r++]!;
-          const line = { topic: m.topic, partition: m.partition, offset: m.offset, reason: { code: reject.code, message: reject.message } };
+          const line = {
+            topic: m.topic,
+            partition: m.partition,
+            offset: m.offset,
+            reason: { code: reject.code, message: reject.message },
+          };
           tally.rejected(line as RejectedLine, high);
           sample(line);
         }
@@ -304,7 +309,8 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
       await next?.catch(() => undefined);
       await Promise.all(inFlight.map((j) => j.decoded.catch(() => undefined)));
     }
-    if (settings.maxMessages !== undefined && taken >= settings.maxMessages && !tracker.done) stoppedBy = 'max-messages';
+    if (settings.maxMessages !== undefined && taken >= settings.maxMessages && !tracker.done)
+      stoppedBy = 'max-messages';
     progress.update({ messages: taken, rejected: tally.counts.rejected, lagLeft: tracker.lagLeft }, true);
     progress.close();
     stop.check();

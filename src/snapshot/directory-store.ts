@@ -57,7 +57,8 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
   /** Opens a store at `location`: a snapshot root, or one snapshot folder. */
   static async open(location: string): Promise<DirectorySnapshotStore> {
     const abs = path.resolve(location);
-    if (await exists(path.join(abs, MANIFEST_FILE))) return new DirectorySnapshotStore(path.dirname(abs), path.basename(abs));
+    if (await exists(path.join(abs, MANIFEST_FILE)))
+      return new DirectorySnapshotStore(path.dirname(abs), path.basename(abs));
     return new DirectorySnapshotStore(abs, undefined);
   }
 

@@ -24,7 +24,9 @@ export function storedFileName(name: string, compression: 'gzip' | undefined): s
 
 /** The uncompressed name of a manifest entry (`events.ndjson` for `events.ndjson.gz`), to tell the files apart. */
 export function plainFileName(file: ManifestFile): string {
-  return file.compression === 'gzip' && file.name.endsWith(GZIP_SUFFIX) ? file.name.slice(0, -GZIP_SUFFIX.length) : file.name;
+  return file.compression === 'gzip' && file.name.endsWith(GZIP_SUFFIX)
+    ? file.name.slice(0, -GZIP_SUFFIX.length)
+    : file.name;
 }
 
 /** Where a message sat in Kafka. Offsets are numbers: Kafka's int64 offsets stay far below 2^53 in practice. */

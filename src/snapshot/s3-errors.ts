@@ -45,7 +45,9 @@ export function httpStatus(err: unknown): number | undefined {
 /** A missing key (GET/HEAD of an object that is not there). */
 export function isNotFound(err: unknown): boolean {
   const e = shape(err);
-  return e.name === 'NoSuchKey' || e.name === 'NotFound' || (httpStatus(err) === HTTP_NOT_FOUND && e.name !== 'NoSuchBucket');
+  return (
+    e.name === 'NoSuchKey' || e.name === 'NotFound' || (httpStatus(err) === HTTP_NOT_FOUND && e.name !== 'NoSuchBucket')
+  );
 }
 
 /** A conditional write refused because the key exists (`If-None-Match: *`). */
@@ -90,7 +92,11 @@ export function describeS3Error(err: unknown, what: string, endpoint: string): E
   } else if (code === 'NoSuchBucket') {
     kind = 's3_no_such_bucket';
     message = `${what} failed: the bucket does not exist at ${endpoint}: create it, or fix the location's bucket name`;
-  } else if (code === 'PermanentRedirect' || code === 'AuthorizationHeaderMalformed' || code === 'IllegalLocationConstraintException') {
+  } else if (
+    code === 'PermanentRedirect' ||
+    code === 'AuthorizationHeaderMalformed' ||
+    code === 'IllegalLocationConstraintException'
+  ) {
     kind = 's3_wrong_region';
     message = `${what} failed: the bucket is in another region than AWS_REGION (${code}): set AWS_REGION to the bucket's region`;
   } else if (code === 'CredentialsProviderError') {

@@ -50,6 +50,9 @@ interface UploadingFile {
 export class S3SnapshotWriter implements SnapshotWriter {
   private readonly files: UploadingFile[] = [];
   private state: 'open' | 'published' | 'aborted' = 'open';
+  /** The manifest publish() tried to create, once it got that far; and whether the store refused it (412). */
+  private manifestText: string | undefined;
+  private manifestRefused = false;
 
   constructor(private readonly target: S3WriteTarget) {}
 
@@ -100,6 +103,7 @@ export class S3SnapshotWriter implements SnapshotWriter {
     if (this.state !== 'open') throw new Error(`snapshot ${this.target.snapshotId}: publish after ${this.state}`);
     this.checkPaths(manifestText);
     for (const f of this.files) await f.done;
+    this.manifestText = manifestText;
     await this.createManifest(manifestText);
     this.state = 'published';
   }
@@ -137,6 +141,7 @@ export class S3SnapshotWriter implements SnapshotWriter {
         if (isPreconditionFailed(err)) {
           // The SDK retries a request whose answer was lost: our own first try may be what is there.
           if (await this.storedManifestIs(key, text)) return;
+          this.manifestRefused = true;
           throw new SnapshotExistsError(snapshotId, this.where);
         }
         if (isConditionalConflict(err) && conflicts < CONFLICT_RETRIES) {
@@ -162,12 +167,23 @@ export class S3SnapshotWriter implements SnapshotWriter {
   /**
    * Stops the uploads (an unfinished multipart upload is aborted) and deletes whatever this attempt stored.
    * Best effort: what cannot be deleted now stays in this attempt's folder, invisible to load, for `prune`.
+   * When the manifest write failed ambiguously (no answer, but it may have landed), the files are kept unless
+   * the manifest is known not to be this attempt's: a complete snapshot never loses its data.
    */
   async abort(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'aborted';
     for (const f of this.files) if (!f.body.destroyed) f.body.destroy(new Error('snapshot write aborted'));
     await Promise.allSettled(this.files.map((f) => f.done));
+    if (this.manifestText !== undefined && !this.manifestRefused) {
+      let ours: boolean;
+      try {
+        ours = await this.storedManifestIs(this.target.snapshotPrefix + MANIFEST_FILE, this.manifestText);
+      } catch {
+        ours = true; // cannot tell: keep the files; prune removes them later if no manifest names them
+      }
+      if (ours) return;
+    }
     const { client, bucket } = this.target;
     await Promise.allSettled(
       this.files.map((f) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: f.key }))),

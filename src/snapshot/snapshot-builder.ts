@@ -39,10 +39,13 @@ export class SnapshotTally {
   private see(topic: string, partition: number, offset: number, highWatermark: number): void {
     const k = `${topic}\u0000${partition}`;
     const r = this.ranges.get(k);
-    if (!r) this.ranges.set(k, { topic, partition, firstOffset: offset, lastOffset: offset, messages: 1, highWatermark });
+    if (!r)
+      this.ranges.set(k, { topic, partition, firstOffset: offset, lastOffset: offset, messages: 1, highWatermark });
     else {
       if (offset <= r.lastOffset)
-        throw new Error(`offset ${offset} of ${topic}[${partition}] is not after ${r.lastOffset}: messages out of order`);
+        throw new Error(
+          `offset ${offset} of ${topic}[${partition}] is not after ${r.lastOffset}: messages out of order`,
+        );
       r.lastOffset = offset;
       r.messages += 1;
     }

@@ -25,7 +25,11 @@ export async function listKeys(client: S3Client, prefix: string): Promise<string
   let token: string | undefined;
   do {
     const page = await client.send(
-      new ListObjectsV2Command({ Bucket: testBucket(), Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+      new ListObjectsV2Command({
+        Bucket: testBucket(),
+        Prefix: prefix,
+        ...(token ? { ContinuationToken: token } : {}),
+      }),
     );
     for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -37,5 +41,7 @@ export async function listKeys(client: S3Client, prefix: string): Promise<string
 export async function clearPrefix(client: S3Client, prefix: string): Promise<void> {
   const keys = await listKeys(client, prefix);
   for (let i = 0; i < keys.length; i += 32)
-    await Promise.all(keys.slice(i, i + 32).map((Key) => client.send(new DeleteObjectCommand({ Bucket: testBucket(), Key }))));
+    await Promise.all(
+      keys.slice(i, i + 32).map((Key) => client.send(new DeleteObjectCommand({ Bucket: testBucket(), Key }))),
+    );
 }

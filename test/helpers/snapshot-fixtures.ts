@@ -135,7 +135,8 @@ export async function dumpSchema(schema: string): Promise<string> {
   const { stdout } = await execFileP(bin, ['--schema', schema, '--no-owner', '--no-privileges'], {
     maxBuffer: 256 * 1024 * 1024,
   });
-  return stdout;
+  // pg_dump 15.14+ wraps its output in \restrict / \unrestrict lines with a random key: not content.
+  return stdout.replace(/^\\(un)?restrict .*$/gm, '');
 }
 
 /** The metadata columns that name the load (differ between two loads of the same events). */

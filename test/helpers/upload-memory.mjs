@@ -7,7 +7,15 @@ import { SnapshotBuilder } from '../../dist/snapshot/snapshot-builder.js';
 const [location, mib] = process.argv.slice(2);
 const store = await openSnapshotStore(location);
 const payload = 'x'.repeat(900);
-const event = (offset) => ({ topic: 't', partition: 0, offset, timestamp: 1, key: null, headers: [], value: { payload } });
+const event = (offset) => ({
+  topic: 't',
+  partition: 0,
+  offset,
+  timestamp: 1,
+  key: null,
+  headers: [],
+  value: { payload },
+});
 const count = Math.ceil((Number(mib) * 1024 * 1024) / (JSON.stringify(event(0)).length + 1));
 const live = () => {
   globalThis.gc();

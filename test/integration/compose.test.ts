@@ -102,7 +102,7 @@ describe('docker-compose.yml', () => {
       }
   });
 
-  it("should give Airflow exactly the connections and Variables the DAG reads", () => {
+  it('should give Airflow exactly the connections and Variables the DAG reads', () => {
     const env = services['airflow']!.environment as Record<string, string>;
     const connIds = [...new Set([...dagSettings.matchAll(/conn\.([a-z_]+)/g)].map((m) => m[1]!))];
     const varNames = [...new Set([...dagSettings.matchAll(/var\.value\.get\('([a-z_]+)'/g)].map((m) => m[1]!))];

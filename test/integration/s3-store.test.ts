@@ -54,7 +54,13 @@ async function writeSnapshot(
 ): Promise<Manifest> {
   const builder = await SnapshotBuilder.begin(
     store,
-    { snapshotId: id, runId: `run-${id}`, groupId: 'g', startedAt: options.startedAt ?? new Date(), topics: ['train-arrivals'] },
+    {
+      snapshotId: id,
+      runId: `run-${id}`,
+      groupId: 'g',
+      startedAt: options.startedAt ?? new Date(),
+      topics: ['train-arrivals'],
+    },
     { compress: options.compress },
   );
   try {
@@ -87,7 +93,10 @@ describe('S3SnapshotStore against a real s3proxy', () => {
   const bucket = (): string => testBucket();
 
   /** A store on a fresh prefix (or on `prefix`), cleaned up after the file. */
-  async function open(prefix = uniquePrefix('s3store'), env: NodeJS.ProcessEnv = process.env): Promise<S3SnapshotStore> {
+  async function open(
+    prefix = uniquePrefix('s3store'),
+    env: NodeJS.ProcessEnv = process.env,
+  ): Promise<S3SnapshotStore> {
     used.push(prefix);
     const store = (await openSnapshotStore(`s3://${bucket()}/${prefix}`, env)) as S3SnapshotStore;
     stores.push(store);
@@ -112,7 +121,10 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     const store = await open();
     expect(store).toBeInstanceOf(S3SnapshotStore);
     const plain = await writeSnapshot(store, 'snap-plain', 500, { startedAt: new Date('2026-11-27T06:00:00Z') });
-    const gz = await writeSnapshot(store, 'snap-gz', 500, { compress: 'gzip', startedAt: new Date('2026-11-27T05:00:00Z') });
+    const gz = await writeSnapshot(store, 'snap-gz', 500, {
+      compress: 'gzip',
+      startedAt: new Date('2026-11-27T05:00:00Z'),
+    });
 
     const listing = await store.list();
     expect(listing.complete.map((c) => c.id)).toEqual(['snap-gz', 'snap-plain']); // oldest first
@@ -196,6 +208,52 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     expect(keys).toHaveLength(3); // the manifest and the winner's two files
   });
 
+  /** A client whose answers to the first `times` manifest writes are lost after the store received them. */
+  function droppingManifestAnswers(times: number, step: 'deserialize' | 'initialize'): S3Client {
+    const flaky = testS3Client();
+    let dropped = 0;
+    flaky.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const key = String((args.input as { Key?: unknown }).Key ?? '');
+        if (context.commandName === 'PutObjectCommand' && key.endsWith(`/${MANIFEST_FILE}`) && dropped < times) {
+          dropped += 1;
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        }
+        return result;
+      },
+      // Both steps take the same middleware; the overloads just cannot see it through a union.
+      { step, name: 'dropManifestAnswer' } as { step: 'initialize'; name: string },
+    );
+    return flaky;
+  }
+
+  async function storeWith(c: S3Client, prefix: string): Promise<S3SnapshotStore> {
+    used.push(prefix);
+    const store = await S3SnapshotStore.open(c, { bucket: bucket(), prefix }, 'test endpoint');
+    stores.push(store);
+    return store;
+  }
+
+  it('should take a 412 on a retried manifest write for success when the manifest there is its own', async () => {
+    // The answer to the first try is lost; the SDK retries, and the store answers 412 to its own manifest.
+    const store = await storeWith(droppingManifestAnswers(1, 'deserialize'), uniquePrefix('retried'));
+    const manifest = await writeSnapshot(store, 'retried', 10);
+    const listing = await store.list();
+    expect(listing.complete.map((c) => c.manifest)).toEqual([manifest]);
+  });
+
+  it('should keep the files when the manifest write failed without an answer but landed', async () => {
+    // Every answer is lost (no retry can tell): publish fails, and abort must not delete a complete snapshot's files.
+    const store = await storeWith(droppingManifestAnswers(1, 'initialize'), uniquePrefix('ambiguous'));
+    const err = (await writeSnapshot(store, 'ambiguous', 10).catch((e: unknown) => e)) as EventfulError;
+    expect(err).toBeInstanceOf(EventfulError);
+    expect(err.code).toBe('s3_unreachable');
+    const listing = await store.list();
+    expect(listing.complete.map((c) => c.id)).toEqual(['ambiguous']);
+    expect(await readEvents(store, 'ambiguous', listing.complete[0]!.manifest)).toHaveLength(10);
+  });
+
   it('should ignore orphan uploads in list() and prune them after the grace period, listing them first in a dry run', async () => {
     const store = await open();
     const root = store.root;
@@ -252,6 +310,18 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     expect(await readEvents(store, 'complete', after.complete[0]!.manifest)).toHaveLength(20);
   });
 
+  it('should list a manifest that cannot be parsed as unreadable, and never prune beside it', async () => {
+    const store = await open();
+    await put(`${store.root}broken/${MANIFEST_FILE}`, '{"formatVersion": 1, "trunc');
+    await put(`${store.root}broken/attempt-a/events.ndjson`, '{}\n');
+    await put(`${store.root}broken/attempt-b/events.ndjson`, '{}\n');
+    const listing = await store.list();
+    expect(listing.complete).toEqual([]);
+    expect(listing.unreadable.map((u) => u.id)).toEqual(['broken']);
+    expect(listing.unreadable[0]!.reason).toMatch(/not valid JSON/);
+    expect((await store.prune(0, true, new Date(Date.now() + 2_000))).candidates).toEqual([]);
+  });
+
   it('should refuse a tampered object with a checksum mismatch', async () => {
     const store = await open();
     const plain = await writeSnapshot(store, 'plain', 50);
@@ -262,13 +332,17 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     const text = await original.Body!.transformToString('utf8');
     await put(key('plain', plain), text.replace('"delay_s":7', '"delay_s":8'));
     const gzBytes = Buffer.from(
-      await (await client.send(new GetObjectCommand({ Bucket: bucket(), Key: key('gz', gz) }))).Body!.transformToByteArray(),
+      await (
+        await client.send(new GetObjectCommand({ Bucket: bucket(), Key: key('gz', gz) }))
+      ).Body!.transformToByteArray(),
     );
     gzBytes[gzBytes.length >> 1]! ^= 0x55;
     await put(key('gz', gz), gzBytes);
 
     await store.list();
-    await expect(drain(openSnapshotLines(store, 'plain', plain.files[0]!))).rejects.toBeInstanceOf(ChecksumMismatchError);
+    await expect(drain(openSnapshotLines(store, 'plain', plain.files[0]!))).rejects.toBeInstanceOf(
+      ChecksumMismatchError,
+    );
     await expect(drain(openSnapshotLines(store, 'gz', gz.files[0]!))).rejects.toBeInstanceOf(ChecksumMismatchError);
   });
 
@@ -338,7 +412,9 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     });
     for (let i = 0; i < COUNT; i += 50)
       await Promise.all(
-        ids.slice(i, i + 50).map((id, j) => put(`${store.root}${id}/${MANIFEST_FILE}`, JSON.stringify(manifestOf(id, i + j)))),
+        ids
+          .slice(i, i + 50)
+          .map((id, j) => put(`${store.root}${id}/${MANIFEST_FILE}`, JSON.stringify(manifestOf(id, i + j)))),
       );
     await put(`${store.root}zz-incomplete/attempt-x/events.ndjson`, '{}\n');
     const t0 = Date.now();
@@ -379,7 +455,15 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     expect(commands.filter((c) => c === 'UploadPartCommand').length).toBe(Math.ceil(events.bytes / UPLOAD_PART_BYTES));
     expect(commands).toContain('CompleteMultipartUploadCommand');
     const ref = (await store.list()).complete[0]!;
-    expect(await drain(openSnapshotLines(store, 'big', ref.manifest.files.find((f) => f.name === EVENTS_FILE)!))).toBe(count);
+    expect(
+      await drain(
+        openSnapshotLines(
+          store,
+          'big',
+          ref.manifest.files.find((f) => f.name === EVENTS_FILE)!,
+        ),
+      ),
+    ).toBe(count);
   });
 
   it('should keep memory flat while uploading a file several times larger than it', async () => {
@@ -389,10 +473,19 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     // A separate process, so that memory live after a full collection can be sampled (--expose-gc).
     const { stdout } = await execFileAsync(
       process.execPath,
-      ['--expose-gc', path.join(ROOT, 'test/helpers/upload-memory.mjs'), `s3://${bucket()}/${prefix}`, String(FILE_MIB)],
+      [
+        '--expose-gc',
+        path.join(ROOT, 'test/helpers/upload-memory.mjs'),
+        `s3://${bucket()}/${prefix}`,
+        String(FILE_MIB),
+      ],
       { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, timeout: 110_000 },
     );
-    const m = JSON.parse(stdout.trim().split('\n').pop()!) as { fileBytes: number; livePeakBytes: number; baselineBytes: number };
+    const m = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      fileBytes: number;
+      livePeakBytes: number;
+      baselineBytes: number;
+    };
     expect(m.fileBytes).toBeGreaterThanOrEqual(FILE_MIB * MiB);
     // Parts in flight and being filled, never the file: about 50 MB live here, whatever the size.
     expect(m.livePeakBytes - m.baselineBytes).toBeLessThan(80 * MiB);
@@ -406,7 +499,11 @@ describe('eventful-prune against a real s3proxy', () => {
   beforeAll(async () => {
     client = testS3Client();
     await client.send(
-      new PutObjectCommand({ Bucket: testBucket(), Key: `${prefix}killed/attempt-dead/events.ndjson`, Body: '{"a":1}\n' }),
+      new PutObjectCommand({
+        Bucket: testBucket(),
+        Key: `${prefix}killed/attempt-dead/events.ndjson`,
+        Body: '{"a":1}\n',
+      }),
     );
   });
 

@@ -28,7 +28,13 @@ describe('DirectorySnapshotStore.prune', () => {
 
   async function complete(id: string): Promise<void> {
     const store = await DirectorySnapshotStore.open(root);
-    const b = await SnapshotBuilder.begin(store, { snapshotId: id, runId: 'r', groupId: 'g', startedAt: new Date(), topics: [] });
+    const b = await SnapshotBuilder.begin(store, {
+      snapshotId: id,
+      runId: 'r',
+      groupId: 'g',
+      startedAt: new Date(),
+      topics: [],
+    });
     await b.publish();
   }
 

@@ -10,9 +10,14 @@ describe('resolvePruneSettings', () => {
       dryRun: false,
     });
     expect(
-      resolvePruneSettings({}, { EVENTFUL_SNAPSHOTS: 's3://lake/raw', EVENTFUL_PRUNE_GRACE: '7d', EVENTFUL_DRY_RUN: 'true' }),
+      resolvePruneSettings(
+        {},
+        { EVENTFUL_SNAPSHOTS: 's3://lake/raw', EVENTFUL_PRUNE_GRACE: '7d', EVENTFUL_DRY_RUN: 'true' },
+      ),
     ).toEqual({ snapshots: 's3://lake/raw', graceMs: 7 * 86_400_000, dryRun: true });
-    expect(resolvePruneSettings({ snapshots: '/s', grace: '0', dryRun: false }, { EVENTFUL_DRY_RUN: '1' })).toMatchObject({
+    expect(
+      resolvePruneSettings({ snapshots: '/s', grace: '0', dryRun: false }, { EVENTFUL_DRY_RUN: '1' }),
+    ).toMatchObject({
       graceMs: 0,
       dryRun: false,
     });
@@ -21,7 +26,9 @@ describe('resolvePruneSettings', () => {
   it('should refuse a missing location and a bad grace with usage errors', () => {
     expect(() => resolvePruneSettings({}, {})).toThrow(UsageError);
     expect(() => resolvePruneSettings({ snapshots: '/s', grace: 'a day' }, {})).toThrow(/--grace must be a duration/);
-    expect(() => resolvePruneSettings({ snapshots: '/s' }, { EVENTFUL_PRUNE_GRACE: 'x' })).toThrow(/EVENTFUL_PRUNE_GRACE/);
+    expect(() => resolvePruneSettings({ snapshots: '/s' }, { EVENTFUL_PRUNE_GRACE: 'x' })).toThrow(
+      /EVENTFUL_PRUNE_GRACE/,
+    );
     expect(() => resolvePruneSettings({ snapshots: ['/a', '/b'] }, {})).toThrow(/more than once/);
   });
 

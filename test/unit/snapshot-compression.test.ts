@@ -32,7 +32,10 @@ function event(offset: number, station = 'Zürich HB ✓'): EventLine {
 }
 
 /** Writes values through a LineFileWriter into memory; returns the entry and the stored bytes. */
-async function writeToMemory(values: unknown[], compression?: 'gzip'): Promise<{ entry: ManifestFile; stored: Buffer }> {
+async function writeToMemory(
+  values: unknown[],
+  compression?: 'gzip',
+): Promise<{ entry: ManifestFile; stored: Buffer }> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
@@ -64,7 +67,12 @@ describe('gzip-compressed line files', () => {
     expect(entry.bytes).toBe(stored.length);
     expect(entry.sha256).toBe(createHash('sha256').update(stored).digest('hex'));
     const plain = gunzipSync(stored).toString('utf8');
-    expect(plain.split('\n').slice(0, -1).map((l) => JSON.parse(l) as unknown)).toEqual(values);
+    expect(
+      plain
+        .split('\n')
+        .slice(0, -1)
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual(values);
     expect(stored.length).toBeLessThan(Buffer.byteLength(plain) / 3);
   });
 
@@ -92,17 +100,23 @@ describe('gzip-compressed line files', () => {
   });
 
   it('should refuse a compressed file altered inside the gzip data as a checksum mismatch', async () => {
-    const { entry, stored } = await writeToMemory(Array.from({ length: 200 }, (_, i) => event(i)), 'gzip');
+    const { entry, stored } = await writeToMemory(
+      Array.from({ length: 200 }, (_, i) => event(i)),
+      'gzip',
+    );
     const tampered = Buffer.from(stored);
     tampered[Math.floor(tampered.length / 2)]! ^= 0xff;
     await expect(collect(readVerifiedLines(chunked(tampered), entry))).rejects.toBeInstanceOf(ChecksumMismatchError);
   });
 
   it('should refuse a truncated compressed file as a checksum mismatch', async () => {
-    const { entry, stored } = await writeToMemory(Array.from({ length: 200 }, (_, i) => event(i)), 'gzip');
-    await expect(collect(readVerifiedLines(chunked(stored.subarray(0, stored.length - 10)), entry))).rejects.toBeInstanceOf(
-      ChecksumMismatchError,
+    const { entry, stored } = await writeToMemory(
+      Array.from({ length: 200 }, (_, i) => event(i)),
+      'gzip',
     );
+    await expect(
+      collect(readVerifiedLines(chunked(stored.subarray(0, stored.length - 10)), entry)),
+    ).rejects.toBeInstanceOf(ChecksumMismatchError);
   });
 
   it('should refuse a valid gzip file that is not the one the manifest describes', async () => {
@@ -125,7 +139,13 @@ describe('SnapshotBuilder with compress: gzip', () => {
     const store = await DirectorySnapshotStore.open(root);
     const builder = await SnapshotBuilder.begin(
       store,
-      { snapshotId: id, runId: 'r1', groupId: 'g', startedAt: new Date('2026-11-27T06:00:00Z'), topics: ['train-arrivals'] },
+      {
+        snapshotId: id,
+        runId: 'r1',
+        groupId: 'g',
+        startedAt: new Date('2026-11-27T06:00:00Z'),
+        topics: ['train-arrivals'],
+      },
       { compress },
     );
     for (let i = 0; i < 100; i++) await builder.addEvent(event(i), 100);
@@ -196,7 +216,9 @@ describe('parseManifest and the new file fields', () => {
 
   it('should accept gzip and a plain relative path', () => {
     const files = [{ ...base.files[0], path: 'attempt-0a1b2c/events.ndjson.gz' }];
-    expect(parseManifest(JSON.stringify({ ...base, files }), 'm').files[0]!.path).toBe('attempt-0a1b2c/events.ndjson.gz');
+    expect(parseManifest(JSON.stringify({ ...base, files }), 'm').files[0]!.path).toBe(
+      'attempt-0a1b2c/events.ndjson.gz',
+    );
   });
 
   it('should refuse an unknown compression', () => {

@@ -1,0 +1,53 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, freshSchema } from '../helpers/pg.js';
+import { runCommand as run } from '../helpers/run.js';
+import { arrival, dumpSchema, incident, onPartition, tableExists, tempDir, writeSnapshot } from '../helpers/snapshot-fixtures.js';
+
+let client: pg.Client;
+beforeAll(async () => {
+  client = await connect();
+});
+afterAll(async () => {
+  await client.end();
+});
+
+// EVENTFUL_TEST_CRASH_AT is a test-only hook: load SIGKILLs itself at that point of a snapshot's transaction.
+describe('load: a killed load', () => {
+  for (const point of ['before-ledger', 'before-commit'])
+    it(`should leave the ledger and tables as before when killed ${point.replace('-', ' ')}, and the next run completes`, async () => {
+      const schema = await freshSchema(client, 'crash');
+      const root = await tempDir();
+      await writeSnapshot(root, [
+        ...onPartition('train-arrivals', 0, [arrival(), arrival()]),
+        ...onPartition('incidents', 0, [incident()]),
+      ]);
+
+      // Killed in the first snapshot, whose transaction also creates the tables: nothing may remain.
+      const killed = await run('load', ['--snapshots', root, '--db-schema', schema], { env: { EVENTFUL_TEST_CRASH_AT: point } });
+      expect(killed.signal).toBe('SIGKILL');
+      expect(await tableExists(client, schema, 'eventful_load_ledger')).toBe(false);
+      expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
+
+      expect((await run('load', ['--snapshots', root, '--db-schema', schema])).code).toBe(0);
+      const loaded = await dumpSchema(schema);
+
+      // Killed in a later snapshot: the tables and the ledger stay exactly as they were.
+      await writeSnapshot(root, [
+        ...onPartition('train-arrivals', 0, [arrival()], 2),
+        ...onPartition('incidents', 0, [incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' })], 1),
+      ]);
+      const again = await run('load', ['--snapshots', root, '--db-schema', schema], { env: { EVENTFUL_TEST_CRASH_AT: point } });
+      expect(again.signal).toBe('SIGKILL');
+      expect(await dumpSchema(schema)).toBe(loaded);
+
+      const next = await run('load', ['--snapshots', root, '--db-schema', schema]);
+      expect(next.code, next.stderr).toBe(0);
+      const { rows } = await client.query(
+        `SELECT (SELECT count(*) FROM "${schema}".train_arrivals)::int AS trains,
+                (SELECT status FROM "${schema}".incidents) AS status,
+                (SELECT count(*) FROM "${schema}".eventful_load_ledger)::int AS ledger`,
+      );
+      expect(rows).toEqual([{ trains: 3, status: 'resolved', ledger: 2 }]);
+    });
+});

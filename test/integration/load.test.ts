@@ -1,0 +1,403 @@
+import { createHash } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connect, freshSchema } from '../helpers/pg.js';
+import { runCommand as run } from '../helpers/run.js';
+import {
+  arrival,
+  dumpSchema,
+  incident,
+  LOAD_COLUMNS,
+  onPartition,
+  tableExists,
+  tableRows,
+  tempDir,
+  writeSnapshot,
+} from '../helpers/snapshot-fixtures.js';
+
+let client: pg.Client;
+let schema: string;
+let root: string;
+
+beforeAll(async () => {
+  client = await connect();
+});
+afterAll(async () => {
+  await client.end();
+});
+beforeEach(async () => {
+  schema = await freshSchema(client, 'load');
+  root = await tempDir();
+});
+
+const load = (args: string[] = [], env: Record<string, string> = {}): ReturnType<typeof run> =>
+  run('load', ['--snapshots', root, '--db-schema', schema, ...args], { env });
+
+type Results = Array<{ snapshotId: string; status: string; tables?: Record<string, Record<string, number>>; error?: { code: string; message: string } }>;
+
+async function count(table: string): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}"."${table}"`);
+  return Number(rows[0]!.n);
+}
+
+describe('load', () => {
+  it('should create the tables from the schemas and load a snapshot with its ledger row', async () => {
+    const trains = [arrival({ station_name: 'Harbour Square', dwell_seconds: 35 }), arrival(), arrival()];
+    const id = await writeSnapshot(root, [
+      ...onPartition('train-arrivals', 0, trains),
+      ...onPartition('incidents', 0, [incident({ event_type: 'incident_reported' })]),
+    ]);
+
+    const r = await load();
+
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary?.['status']).toBe('loaded');
+    const results = r.summary?.['results'] as Results;
+    expect(results).toMatchObject([
+      {
+        snapshotId: id,
+        status: 'Success',
+        tables: {
+          train_arrivals: { inserted: 3, unchanged: 0 },
+          incident_events: { inserted: 1, unchanged: 0 },
+          incidents: { inserted: 1, updated: 0, unchanged: 0 },
+        },
+      },
+    ]);
+    expect(r.summary?.['migration']).toMatchObject({
+      tablesCreated: ['eventful_load_ledger', 'eventful_rejected', 'incident_events', 'incidents', 'train_arrivals'],
+    });
+    const { rows } = await client.query(
+      `SELECT event_id, station_name, dwell_seconds, occurred_at, _kafka_topic, _kafka_partition, _kafka_offset, _eventful_snapshot_id
+         FROM "${schema}".train_arrivals ORDER BY _kafka_offset`,
+    );
+    expect(rows[0]).toEqual({
+      event_id: trains[0]!['event_id'],
+      station_name: 'Harbour Square',
+      dwell_seconds: '35',
+      occurred_at: new Date(trains[0]!['occurred_at'] as string),
+      _kafka_topic: 'train-arrivals',
+      _kafka_partition: 0,
+      _kafka_offset: '0',
+      _eventful_snapshot_id: id,
+    });
+    const ledger = await client.query(`SELECT snapshot_id, events, rejected, manifest_sha256 FROM "${schema}".eventful_load_ledger`);
+    const manifest = await readFile(path.join(root, id, 'manifest.json'));
+    expect(ledger.rows).toEqual([
+      { snapshot_id: id, events: '4', rejected: '0', manifest_sha256: createHash('sha256').update(manifest).digest('hex') },
+    ]);
+  });
+
+  it('should exit 99 when every snapshot is already in the ledger, changing nothing', async () => {
+    await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival(), arrival()]));
+    expect((await load()).code).toBe(0);
+    const before = await dumpSchema(schema);
+
+    const again = await load();
+
+    expect(again.code).toBe(99);
+    expect(again.summary).toMatchObject({ status: 'nothing_pending', skipped: { alreadyLoaded: 1 } });
+    expect(await dumpSchema(schema)).toBe(before);
+  });
+
+  it('should exit 99 when the snapshot root is empty, without creating anything', async () => {
+    const r = await load();
+    expect(r.code).toBe(99);
+    expect(await tableExists(client, schema, 'eventful_load_ledger')).toBe(false);
+  });
+
+  it('should leave identical tables when the same events are replayed as a new snapshot, or the same snapshot is loaded again', async () => {
+    const events = [
+      ...onPartition('train-arrivals', 0, [arrival(), arrival(), arrival()]),
+      ...onPartition('train-arrivals', 1, [arrival(), arrival()]),
+      ...onPartition('incidents', 0, [
+        incident({ occurred_at: '2026-11-27T08:00:00Z', status: 'open' }),
+        incident({ occurred_at: '2026-11-27T08:30:00Z', status: 'resolved' }),
+      ]),
+    ];
+    const first = await writeSnapshot(root, events);
+    expect((await load()).code).toBe(0);
+    const tables = ['train_arrivals', 'incident_events', 'incidents', 'eventful_rejected'];
+    const before = await Promise.all(tables.map((t) => tableRows(client, schema, t)));
+
+    await writeSnapshot(root, events); // same events, another snapshot id
+    const replay = await load();
+    expect(replay.code, replay.stderr).toBe(0);
+    expect((replay.summary?.['results'] as Results)[0]?.tables).toMatchObject({
+      train_arrivals: { inserted: 0, unchanged: 5 },
+      incident_events: { inserted: 0, unchanged: 2 },
+    });
+    expect(await Promise.all(tables.map((t) => tableRows(client, schema, t)))).toEqual(before);
+
+    // The very same snapshot again, once its ledger row is gone.
+    await client.query(`DELETE FROM "${schema}".eventful_load_ledger WHERE snapshot_id = $1`, [first]);
+    expect((await load()).code).toBe(0);
+    expect(await Promise.all(tables.map((t) => tableRows(client, schema, t)))).toEqual(before);
+    expect(await count('eventful_load_ledger')).toBe(2);
+  });
+
+  it('should load overlapping snapshots into the same tables as one snapshot of all their events', async () => {
+    const values = Array.from({ length: 100 }, () => arrival());
+    await writeSnapshot(root, onPartition('train-arrivals', 0, values.slice(0, 60)));
+    await writeSnapshot(root, onPartition('train-arrivals', 0, values.slice(40), 40));
+    const r = await load();
+    expect(r.code, r.stderr).toBe(0);
+    expect((r.summary?.['results'] as Results).map((x) => x.tables?.['train_arrivals'])).toEqual([
+      { inserted: 60, unchanged: 0 },
+      { inserted: 40, unchanged: 20 },
+    ]);
+
+    const other = await freshSchema(client, 'load');
+    const otherRoot = await tempDir();
+    await writeSnapshot(otherRoot, onPartition('train-arrivals', 0, values));
+    expect((await run('load', ['--snapshots', otherRoot, '--db-schema', other])).code).toBe(0);
+
+    expect(await tableRows(client, schema, 'train_arrivals', LOAD_COLUMNS)).toEqual(
+      await tableRows(client, other, 'train_arrivals', LOAD_COLUMNS),
+    );
+    expect(await count('train_arrivals')).toBe(100);
+  });
+
+  it('should keep the first copy of an event that a snapshot holds twice', async () => {
+    const dup = arrival();
+    await writeSnapshot(root, [
+      ...onPartition('train-arrivals', 0, [dup, arrival()]),
+      ...onPartition('train-arrivals', 1, [{ ...dup, station_id: 'STN-RETRY' }]),
+    ]);
+    const r = await load();
+    expect(r.code, r.stderr).toBe(0);
+    expect((r.summary?.['results'] as Results)[0]?.tables?.['train_arrivals']).toEqual({ inserted: 2, unchanged: 1 });
+    const { rows } = await client.query(`SELECT station_id, _kafka_partition FROM "${schema}".train_arrivals WHERE event_id = $1`, [
+      dup['event_id'],
+    ]);
+    expect(rows).toEqual([{ station_id: dup['station_id'], _kafka_partition: 0 }]);
+  });
+
+  it('should land strings with quotes, unicode, escapes and SQL fragments byte for byte', async () => {
+    const nasty = [
+      `it's "quoted" ''; DROP TABLE "${schema}".train_arrivals; --`,
+      'back\\slash \\N \\\\N \\t literal',
+      'tab\there\nnewline\r\ncrlf',
+      'ünïcödé 日本語 😀 e\u0301 \u2028 \u00a0',
+      '$$ $1 %s {} [] \\x00 E\'\\047\'',
+      '\\',
+      ' ',
+    ];
+    const values = nasty.map((s, i) => arrival({ station_name: s, train_id: `T-${i}-${s}` }));
+    await writeSnapshot(root, onPartition('train-arrivals', 0, values));
+    const r = await load();
+    expect(r.code, r.stderr).toBe(0);
+    const { rows } = await client.query<{ station_name: string; train_id: string; bytes: Buffer }>(
+      `SELECT station_name, train_id, convert_to(station_name, 'UTF8') AS bytes FROM "${schema}".train_arrivals ORDER BY _kafka_offset`,
+    );
+    expect(rows.map((x) => x.station_name)).toEqual(nasty);
+    expect(rows.map((x) => x.train_id)).toEqual(nasty.map((s, i) => `T-${i}-${s}`));
+    expect(rows.map((x) => x.bytes.toString('hex'))).toEqual(nasty.map((s) => Buffer.from(s, 'utf8').toString('hex')));
+  });
+
+  it('should quarantine events Postgres cannot store instead of failing the load', async () => {
+    const good = arrival();
+    const nul = arrival({ station_name: 'before\u0000after' });
+    const year0 = arrival({ occurred_at: '0000-01-01T00:00:00Z' });
+    const zone = arrival({ scheduled_at: '2026-11-27T07:00:00+23:00' });
+    const huge = arrival({ dwell_seconds: 2 ** 64 });
+    const noSchema = { topic: 'unknown-topic', partition: 0, offset: 0, value: { a: 1 } };
+    await writeSnapshot(root, [...onPartition('train-arrivals', 0, [good, nul, year0, zone, huge]), noSchema]);
+
+    const r = await load();
+
+    expect(r.code, r.stderr).toBe(0);
+    expect((r.summary?.['results'] as Results)[0]).toMatchObject({ status: 'Success', rejectedByLoad: 5 });
+    expect(await tableRows(client, schema, 'train_arrivals')).toHaveLength(1);
+    const { rows } = await client.query(
+      `SELECT kafka_topic, kafka_offset, reason_code, reason->>'message' AS message, rejected_by,
+              convert_from(decode(value_base64, 'base64'), 'UTF8') AS value
+         FROM "${schema}".eventful_rejected ORDER BY kafka_topic, kafka_offset`,
+    );
+    expect(rows.map((x) => [x.kafka_topic, x.kafka_offset, x.reason_code, x.rejected_by])).toEqual([
+      ['train-arrivals', '1', 'nul_character', 'load'],
+      ['train-arrivals', '2', 'schema_violation', 'load'],
+      ['train-arrivals', '3', 'schema_violation', 'load'],
+      ['train-arrivals', '4', 'schema_violation', 'load'],
+      ['unknown-topic', '0', 'no_schema', 'load'],
+    ]);
+    expect(rows[1].message).toMatch(/year 0000/);
+    expect(rows[2].message).toMatch(/zone offset/);
+    expect(rows[3].message).toMatch(/does not fit a bigint/);
+    expect(JSON.parse(rows[2].value)).toEqual(zone);
+    expect(JSON.parse(rows[0].value)).toEqual(nul);
+  });
+
+  it("should quarantine the snapshot's rejected lines once, even when replayed", async () => {
+    const rejected = [
+      {
+        topic: 'train-arrivals',
+        partition: 0,
+        offset: 1,
+        timestamp: 1_700_000_000_000,
+        key_base64: Buffer.from('BL-1').toString('base64'),
+        value_base64: Buffer.from('{not json').toString('base64'),
+        headers: [{ key: 'h', value: 'nul\u0000inside' }],
+        reason: { code: 'not_json' as const, message: 'Unexpected token n' },
+      },
+    ];
+    const events = onPartition('train-arrivals', 0, [arrival()]);
+    await writeSnapshot(root, events, { rejected });
+    await writeSnapshot(root, events, { rejected });
+    const r = await load();
+    expect(r.code, r.stderr).toBe(0);
+    const { rows } = await client.query(
+      `SELECT kafka_offset, reason_code, reason, rejected_by, key_base64, value_base64, headers FROM "${schema}".eventful_rejected`,
+    );
+    expect(rows).toEqual([
+      {
+        kafka_offset: '1',
+        reason_code: 'not_json',
+        reason: { code: 'not_json', message: 'Unexpected token n' },
+        rejected_by: 'extract',
+        key_base64: rejected[0]!.key_base64,
+        value_base64: rejected[0]!.value_base64,
+        headers: [{ key: 'h', value: Buffer.from('nul\u0000inside').toString('base64'), encoding: 'base64' }],
+      },
+    ]);
+  });
+
+  it('should refuse a snapshot with a tampered file and write nothing of it', async () => {
+    const id = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival({ station_name: 'Aaaa' }), arrival()]));
+    const file = path.join(root, id, 'events.ndjson');
+    await writeFile(file, (await readFile(file, 'utf8')).replace('Aaaa', 'Bbbb'));
+
+    const r = await load();
+
+    expect(r.code).toBe(1);
+    expect(r.summary?.['status']).toBe('failed');
+    expect((r.summary?.['results'] as Results)[0]).toMatchObject({ snapshotId: id, status: 'Error', error: { code: 'checksum_mismatch' } });
+    expect(r.stderr).toMatch(/does not match the manifest/);
+    expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
+    expect(await tableExists(client, schema, 'eventful_load_ledger')).toBe(false);
+  });
+
+  it('should stop at the first failing snapshot and not execute the later ones', async () => {
+    const first = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
+    const bad = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()], 1));
+    const third = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()], 2));
+    const file = path.join(root, bad, 'events.ndjson');
+    await writeFile(file, (await readFile(file, 'utf8')) + '\n');
+
+    const r = await load();
+
+    expect(r.code).toBe(1);
+    expect((r.summary?.['results'] as Results).map((x) => [x.snapshotId, x.status])).toEqual([
+      [first, 'Success'],
+      [bad, 'Error'],
+      [third, 'NotExecuted'],
+    ]);
+    expect(await count('train_arrivals')).toBe(1);
+    expect(await count('eventful_load_ledger')).toBe(1);
+  });
+
+  it('should refuse a snapshot whose manifest changed after it was loaded', async () => {
+    const id = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
+    expect((await load()).code).toBe(0);
+    const manifestPath = path.join(root, id, 'manifest.json');
+    await writeFile(manifestPath, (await readFile(manifestPath, 'utf8')).replace('"groupId": "test"', '"groupId": "other"'));
+
+    const r = await load();
+
+    expect(r.code).toBe(1);
+    expect((r.summary?.['results'] as Results)[0]).toMatchObject({ snapshotId: id, status: 'Error', error: { code: 'ledger_mismatch' } });
+  });
+
+  it('should skip an incomplete snapshot with a warning', async () => {
+    await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(path.join(root, 'zz_incomplete'));
+    const r = await load();
+    expect(r.code).toBe(0);
+    expect(r.summary?.['skipped']).toMatchObject({ incomplete: ['zz_incomplete'] });
+    expect(r.stderr).toMatch(/WARN skipping incomplete snapshot zz_incomplete/);
+  });
+
+  it('should load pending snapshots oldest first and report each one', async () => {
+    const a = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]), { startedAt: new Date('2026-11-27T05:00:00Z') });
+    const b = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()], 1), { startedAt: new Date('2026-11-27T04:00:00Z') });
+    const r = await load();
+    expect(r.code).toBe(0);
+    expect((r.summary?.['results'] as Results).map((x) => x.snapshotId)).toEqual([b, a]);
+    const { rows } = await client.query(`SELECT snapshot_id FROM "${schema}".eventful_load_ledger ORDER BY loaded_at`);
+    expect(rows.map((x) => x.snapshot_id)).toEqual([b, a]);
+  });
+
+  it('should change nothing in a dry run and report what it would do', async () => {
+    await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival(), arrival()]));
+    expect((await load()).code).toBe(0);
+    await writeSnapshot(root, [
+      ...onPartition('train-arrivals', 0, [arrival()], 2),
+      ...onPartition('incidents', 0, [incident(), incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' })]),
+    ]);
+    const before = await dumpSchema(schema);
+
+    const r = await load(['--dry-run']);
+
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ status: 'dry_run', dryRun: true, totals: { snapshots: 1, inserted: 4 } });
+    expect((r.summary?.['results'] as Results)[0]?.tables).toMatchObject({
+      train_arrivals: { inserted: 1 },
+      incident_events: { inserted: 2 },
+      incidents: { inserted: 1, updated: 0 },
+    });
+    expect(await dumpSchema(schema)).toBe(before);
+  });
+
+  it('should create nothing in a dry run on an empty database schema, yet report the tables it would create', async () => {
+    await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
+    const before = await dumpSchema(schema);
+    const r = await load(['--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.summary?.['migration']).toMatchObject({ tablesCreated: expect.arrayContaining(['train_arrivals', 'incidents']) });
+    expect(await dumpSchema(schema)).toBe(before);
+  });
+
+  it('should wait for another load of the same database schema to release its lock', async () => {
+    await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
+    await client.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', ['eventful.load', schema]);
+    const pending = load();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
+    await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', ['eventful.load', schema]);
+    const r = await pending;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/another load holds the lock/);
+  });
+
+  it('should refuse a db-schema that is not a safe identifier, and bad flags, with exit 2', async () => {
+    const r = await run('load', ['--snapshots', root, '--db-schema', 'x"; DROP SCHEMA public; --']);
+    expect(r.code).toBe(2);
+    expect((await run('load', ['--db-schema', schema])).code).toBe(2);
+    expect((await run('load', ['--snapshots', root, '--password', 'x'])).code).toBe(2);
+  });
+
+  it('should take its settings from EVENTFUL_* variables when flags are absent', async () => {
+    await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
+    const r = await run('load', [], { env: { EVENTFUL_SNAPSHOTS: root, EVENTFUL_DB_SCHEMA: schema, EVENTFUL_DRY_RUN: 'true' } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ status: 'dry_run', dbSchema: schema });
+  });
+
+  it('should load many events through several batches', async () => {
+    const n = 2_500;
+    const values = Array.from({ length: n }, () => arrival());
+    await writeSnapshot(root, [
+      ...onPartition('train-arrivals', 0, values.slice(0, 1_300)),
+      ...onPartition('train-arrivals', 1, values.slice(1_300)),
+    ]);
+    const r = await load(['--batch-size', '400']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await count('train_arrivals')).toBe(n);
+    await writeSnapshot(root, onPartition('train-arrivals', 0, values.slice(1_000, 1_300), 1_000));
+    const again = await load(['--batch-size', '64']);
+    expect((again.summary?.['results'] as Results)[0]?.tables?.['train_arrivals']).toEqual({ inserted: 0, unchanged: 300 });
+  });
+});

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { eventLineText } from '../../src/extract/chunked-snapshot-builder.js';
+import { decodeBatch, packBatch, unpackMessage } from '../../src/extract/decode-batch.js';
+import { decodeMessage, type EventChecker } from '../../src/kafka/decode.js';
+import type { RawMessage } from '../../src/kafka/event-source.js';
+
+const schemas: EventChecker = {
+  check: (_t, v) =>
+    typeof v['id'] === 'string' ? {} : { reason: { code: 'schema_violation', message: 'missing id' } },
+};
+
+const messages: RawMessage[] = [
+  { topic: 'a', partition: 0, offset: 7, timestamp: 1_000, key: Buffer.from('k1'), value: Buffer.from('{"id":"x"}') },
+  { topic: 'b', partition: 3, offset: 9, timestamp: -1, key: null, value: null },
+  {
+    topic: 'a',
+    partition: 1,
+    offset: 2,
+    key: 'text key',
+    value: Buffer.from('{"n":1}'),
+    headers: [{ h: Buffer.from('v') }],
+  },
+  { topic: 'a', partition: 1, offset: 3, key: Buffer.alloc(0), value: Buffer.alloc(0) },
+  { topic: 'b', partition: 0, offset: 0, key: null, value: Buffer.from('{"id":"ünï \\u2028"}') },
+];
+
+describe('packed batches', () => {
+  it('should unpack every message as it was packed', () => {
+    const { batch, transfer } = packBatch(messages);
+    expect(transfer.every((b) => b instanceof ArrayBuffer)).toBe(true);
+    const back = messages.map((_, i) => unpackMessage(batch, i, new Map(batch.headers).get(i)));
+    expect(back.map((m) => [m.topic, m.partition, m.offset, m.timestamp])).toEqual([
+      ['a', 0, 7, 1_000],
+      ['b', 3, 9, -1],
+      ['a', 1, 2, -1],
+      ['a', 1, 3, -1],
+      ['b', 0, 0, -1],
+    ]);
+    expect(back.map((m) => (m.value === null ? null : m.value.toString()))).toEqual(
+      messages.map((m) => (m.value === null ? null : m.value.toString())),
+    );
+    expect(back.map((m) => (m.key === null || m.key === undefined ? null : m.key.toString()))).toEqual([
+      'k1',
+      null,
+      'text key',
+      '',
+      null,
+    ]);
+    expect(back[2]!.headers).toEqual([{ h: Buffer.from('v') }]);
+  });
+
+  it('should decode a batch into the same lines as decoding message by message', () => {
+    const { batch } = packBatch(messages);
+    const d = decodeBatch(batch, schemas, true);
+    const one = messages.map((m) => decodeMessage(m, schemas));
+    expect([...d.isEvent]).toEqual(one.map((x) => (x.ok ? 1 : 0)));
+    expect(Buffer.from(d.events).toString()).toBe(
+      one.map((x) => (x.ok ? eventLineText(x.line, x.valueText) : '')).join(''),
+    );
+    expect(Buffer.from(d.rejected).toString()).toBe(
+      one.map((x) => (x.ok ? '' : JSON.stringify(x.line) + '\n')).join(''),
+    );
+    expect([d.eventLines, d.rejectedLines]).toEqual([2, 3]);
+    expect(d.rejects.map((r) => [r.index, r.code])).toEqual([
+      [1, 'tombstone'],
+      [2, 'schema_violation'],
+      [3, 'empty_value'],
+    ]);
+  });
+
+  it('should only classify when not serialising (dry run)', () => {
+    const d = decodeBatch(packBatch(messages).batch, schemas, false);
+    expect([d.events.length, d.rejected.length, d.eventLines]).toEqual([0, 0, 2]);
+  });
+
+  it('should hand over results in buffers of their own (transferable without detaching a shared pool)', () => {
+    const d = decodeBatch(packBatch(messages.slice(0, 1)).batch, schemas, true);
+    expect(d.events.byteOffset).toBe(0);
+    expect(d.events.byteLength).toBe(d.events.buffer.byteLength);
+  });
+});
