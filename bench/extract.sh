@@ -3,19 +3,22 @@
 #
 #   bench/extract.sh                 1,000,000 train-arrival events, 6 partitions
 #   EVENTS=5000000 bench/extract.sh  another size
+#   REPEAT=5 bench/extract.sh        runs per tool (default 3; medians are reported)
 #
 # Produces EVENTS events (~250 B of JSON each) with kcat to a fresh 6-partition topic on the local broker
 # (scripts/services up), then times, one after another on the same data:
 #   extract  node dist/extract.js (decode, schema validation, snapshot files fsynced, manifest, commit)
 #   kcat     kcat -C -e -o beginning to a file (no decoding at all)
 #   python   python3-confluent-kafka: poll(1.0) until None, decode, json.loads, write a line, close
-# and prints wall time, throughput, peak RSS (GNU time's "Maximum resident set size") and the ratios.
+# each REPEAT times, taking turns, and prints the median wall time, throughput, peak RSS (GNU time's "Maximum
+# resident set size") and the ratios.
 # Targets: extract >= 0.7x kcat, >= 3x the Python loop, peak RSS < 256 MB.
 # Needs: dist/ built (npm run build), kcat, Debian's python3-confluent-kafka, GNU time (/usr/bin/time).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EVENTS="${EVENTS:-1000000}"
+REPEAT="${REPEAT:-3}"
 PARTITIONS="${PARTITIONS:-6}"
 PYTHON="${EVENTFUL_BENCH_PYTHON:-/usr/bin/python3}"
 TIME=/usr/bin/time
@@ -69,46 +72,54 @@ c.close()
 print(n)
 PY
 
-# run NAME COMMAND...: times COMMAND with GNU time; leaves seconds and peak RSS (kB) in $WORK/NAME.time
+# run NAME COMMAND...: times COMMAND with GNU time; appends "seconds peak-RSS-kB" to $WORK/NAME.times
 run() {
   local name="$1"
   shift
   echo "bench: $name" >&2
-  "$TIME" -f '%e %M' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
+  "$TIME" -f '%e %M' -o "$WORK/time.tmp" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
     echo "bench: $name failed:" >&2
     tail -20 "$WORK/$name.err" >&2
     exit 1
   }
+  tail -1 "$WORK/time.tmp" >>"$WORK/$name.times"
 }
 
-run extract node "$ROOT/dist/extract.js" --bootstrap-servers "$BROKER" --topics "$TOPIC" --group-id "bench-$STAMP" \
-  --out "$WORK/snapshots" --schemas "$WORK/schemas" --progress-interval 10s
-run kcat sh -c "kcat -C -b '$BROKER' -t '$TOPIC' -o beginning -e -q > '$WORK/kcat.ndjson'"
-run python "$PYTHON" "$WORK/textbook.py" "$BROKER" "$TOPIC" "bench-py-$STAMP" "$WORK/python.ndjson"
+check() {
+  local name="$1" got="$2"
+  if [[ "$got" != "$EVENTS" ]]; then
+    echo "bench: $name read $got events, not $EVENTS" >&2
+    exit 1
+  fi
+}
 
-extract_events="$(tail -1 "$WORK/extract.out" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).counts.events))')"
-kcat_events="$(wc -l <"$WORK/kcat.ndjson")"
-python_events="$(tail -1 "$WORK/python.out")"
-for pair in "extract:$extract_events" "kcat:$kcat_events" "python:$python_events"; do
-  if [[ "${pair#*:}" != "$EVENTS" ]]; then echo "bench: ${pair%%:*} read ${pair#*:} events, not $EVENTS" >&2; exit 1; fi
+for ((i = 1; i <= REPEAT; i++)); do
+  rm -rf "$WORK/snapshots"
+  run extract node "$ROOT/dist/extract.js" --bootstrap-servers "$BROKER" --topics "$TOPIC" --group-id "bench-$STAMP-$i" \
+    --out "$WORK/snapshots" --schemas "$WORK/schemas" --progress-interval 10s
+  check extract "$(tail -1 "$WORK/extract.out" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).counts.events))')"
+  run kcat sh -c "kcat -C -b '$BROKER' -t '$TOPIC' -o beginning -e -q > '$WORK/kcat.ndjson'"
+  check kcat "$(wc -l <"$WORK/kcat.ndjson")"
+  run python "$PYTHON" "$WORK/textbook.py" "$BROKER" "$TOPIC" "bench-py-$STAMP-$i" "$WORK/python.ndjson"
+  check python "$(tail -1 "$WORK/python.out")"
 done
 
-node - "$WORK" "$EVENTS" "$BYTES" <<'JS'
+node - "$WORK" "$EVENTS" "$BYTES" "$REPEAT" <<'JS'
 const fs = require('fs');
-const [work, events, bytes] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+const [work, events, bytes, repeat] = process.argv.slice(2).map((x, i) => (i ? Number(x) : x));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const t = {};
 for (const name of ['extract', 'kcat', 'python']) {
-  const [s, kb] = fs.readFileSync(`${work}/${name}.time`, 'utf8').trim().split('\n').pop().split(' ').map(Number);
-  t[name] = { s, rate: events / s, rssMB: kb / 1024 };
+  const runs = fs.readFileSync(`${work}/${name}.times`, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number));
+  const s = median(runs.map((r) => r[0]));
+  t[name] = { s, all: runs.map((r) => r[0].toFixed(2)).join(' '), rate: events / s, rssMB: Math.max(...runs.map((r) => r[1])) / 1024 };
 }
 const row = (name) =>
-  `${name.padEnd(8)} ${t[name].s.toFixed(2).padStart(8)} s ${Math.round(t[name].rate).toLocaleString('en-US').padStart(10)} events/s ` +
-  `${t[name].rssMB.toFixed(0).padStart(6)} MB peak RSS`;
-console.log(`${events.toLocaleString('en-US')} events, ${(bytes / events).toFixed(0)} B each on average, 6 partitions`);
+  `${name.padEnd(8)} ${t[name].s.toFixed(2).padStart(7)} s ${Math.round(t[name].rate).toLocaleString('en-US').padStart(10)} events/s ` +
+  `${t[name].rssMB.toFixed(0).padStart(5)} MB peak RSS   (runs: ${t[name].all} s)`;
+console.log(`${events.toLocaleString('en-US')} events, ${(bytes / events).toFixed(0)} B each on average, 6 partitions, median of ${repeat} runs`);
 for (const name of ['extract', 'kcat', 'python']) console.log(row(name));
-const vsKcat = t.extract.rate / t.kcat.rate;
-const vsPython = t.extract.rate / t.python.rate;
-console.log(`extract/kcat   ${vsKcat.toFixed(2)}x (target >= 0.7x)`);
-console.log(`extract/python ${vsPython.toFixed(2)}x (target >= 3x)`);
+console.log(`extract/kcat   ${(t.extract.rate / t.kcat.rate).toFixed(2)}x (target >= 0.7x)`);
+console.log(`extract/python ${(t.extract.rate / t.python.rate).toFixed(2)}x (target >= 3x)`);
 console.log(`extract RSS    ${t.extract.rssMB.toFixed(0)} MB (target < 256 MB)`);
 JS

@@ -3,6 +3,7 @@
  * Settings come from flags, then `EVENTFUL_*` environment variables, then defaults. The connection comes only
  * from the environment (`DATABASE_URL` or `PG*`), so no password ever appears in argv.
  */
+import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_SCHEMAS_DIR } from '../schema/registry.js';
@@ -16,6 +17,14 @@ import { runCommand } from './run-command.js';
 /** Seconds between progress lines on stderr during a long snapshot. */
 const DEFAULT_PROGRESS_SECONDS = 10;
 const MIN_BATCH_ROWS = 1;
+const MAX_WORKERS = 16;
+/**
+ * Encoder threads: with 4 cores or more, one per core but one (at most 4); on 2 cores none, because Postgres and
+ * the loader's own thread already keep both busy and threads only add the cost of handing rows over.
+ */
+const MIN_CORES_FOR_WORKERS = 4;
+const DEFAULT_WORKERS =
+  availableParallelism() >= MIN_CORES_FOR_WORKERS ? Math.min(4, availableParallelism() - 1) : 0;
 const MAX_BATCH_ROWS = 1_000_000;
 
 const EXIT_CODES: Record<LoadStatus, ExitCode> = {
@@ -71,6 +80,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   dryRun: boolean;
   batchSize: number;
   progressSeconds: number;
+  workers: number;
 }> {
   // Only the flags' own variables are read: other EVENTFUL_* variables belong to other commands.
   const snapshotsEnv = envString('snapshots');
@@ -102,6 +112,11 @@ export async function parseLoadArgs(argv: string[]): Promise<{
       default: envNumber('batch-size') ?? DEFAULT_BATCH_ROWS,
       describe: `rows per COPY batch and table (also capped at ${DEFAULT_BATCH_BYTES / 1024 / 1024} MiB)`,
     })
+    .option('workers', {
+      type: 'number',
+      default: envNumber('workers') ?? DEFAULT_WORKERS,
+      describe: `threads that parse and validate events of big snapshots (0: none, encode in the main thread)`,
+    })
     .option('progress-seconds', {
       type: 'number',
       default: envNumber('progress-seconds') ?? DEFAULT_PROGRESS_SECONDS,
@@ -120,6 +135,9 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   const batchSize = parsed['batch-size'];
   if (!Number.isInteger(batchSize) || batchSize < MIN_BATCH_ROWS || batchSize > MAX_BATCH_ROWS)
     throw new UsageError(`--batch-size must be an integer from ${MIN_BATCH_ROWS} to ${MAX_BATCH_ROWS}`);
+  const workers = parsed.workers;
+  if (!Number.isInteger(workers) || workers < 0 || workers > MAX_WORKERS)
+    throw new UsageError(`--workers must be an integer from 0 to ${MAX_WORKERS}`);
   const progressSeconds = parsed['progress-seconds'];
   if (!Number.isFinite(progressSeconds) || progressSeconds <= 0)
     throw new UsageError('--progress-seconds must be a positive number');
@@ -130,6 +148,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
     dryRun: parsed['dry-run'],
     batchSize,
     progressSeconds,
+    workers,
   };
 }
 
@@ -151,6 +170,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
         dryRun: args.dryRun,
         limits: { rows: args.batchSize, bytes: DEFAULT_BATCH_BYTES },
         progressIntervalMs: args.progressSeconds * 1000,
+        workers: args.workers,
       },
       { log, connect: () => connectWarehouse('eventful-load'), shouldStop: () => stopRequested },
     );

@@ -19,7 +19,7 @@ export const EXTRACT_DEFAULTS = {
   /** How often progress is logged on stderr. */
   progressIntervalMs: 5_000,
   /** Messages asked of the client per `consume(n)` call (smaller batches keep the heap young: less GC, less RSS). */
-  batchSize: 2_000,
+  batchSize: 1_000,
   /**
    * Threads that parse, validate and serialise events while the main thread talks to Kafka; 0 does it all on the
    * main thread. One is best on 2 cores (the main thread, the client's threads and the broker share them).

@@ -27,14 +27,22 @@ import type { SnapshotStore, SnapshotWriter } from '../snapshot/store.js';
 /** Lines are written to the file once this many characters have gathered. */
 const CHUNK_CHARS = 256 * 1024;
 
-/** Serialises an event line around the value's JSON text. `valueText` must be one line of valid JSON. */
-export function eventLineText(line: EventLine, valueText: string): string {
+/** An event line up to its value: `{"topic":...,"value":`. See {@link eventLineText}. */
+export function eventLinePrefix(line: EventLine): string {
   return (
     `{"topic":${JSON.stringify(line.topic)},"partition":${line.partition},"offset":${line.offset},` +
     `"timestamp":${line.timestamp === null ? 'null' : line.timestamp},"key":${line.key === null ? 'null' : JSON.stringify(line.key)},` +
     (line.key_base64 === undefined ? '' : `"key_base64":${JSON.stringify(line.key_base64)},`) +
-    `"headers":${line.headers.length === 0 ? '[]' : JSON.stringify(line.headers)},"value":${valueText}}\n`
+    `"headers":${line.headers.length === 0 ? '[]' : JSON.stringify(line.headers)},"value":`
   );
+}
+
+/** What follows an event line's value. */
+export const EVENT_LINE_END = '}\n';
+
+/** Serialises an event line around the value's JSON text. `valueText` must be one line of valid JSON. */
+export function eventLineText(line: EventLine, valueText: string): string {
+  return eventLinePrefix(line) + valueText + EVENT_LINE_END;
 }
 
 /**

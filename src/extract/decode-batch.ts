@@ -1,7 +1,7 @@
 import { decodeMessage, type EventChecker } from '../kafka/decode.js';
 import type { RawMessage } from '../kafka/event-source.js';
 import type { RejectCode } from '../snapshot/format.js';
-import { eventLineText } from './chunked-snapshot-builder.js';
+import { EVENT_LINE_END, eventLinePrefix } from './chunked-snapshot-builder.js';
 
 /**
  * A batch of messages packed into a few typed arrays, so it can move to a decode thread without copying each
@@ -38,12 +38,6 @@ export interface DecodedBatch {
   /** rejected.ndjson lines of the batch (empty when not serialising). */
   rejected: Uint8Array;
   rejectedLines: number;
-}
-
-/** Bytes in an ArrayBuffer of their own (safe to transfer: Buffer.from may hand out a slice of a shared pool). */
-function owned(buf: Buffer): Uint8Array {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength) return buf;
-  return new Uint8Array(buf);
 }
 
 function keyBytes(key: RawMessage['key']): Buffer | null {
@@ -148,6 +142,34 @@ export function unpackMessage(b: PackedBatch, i: number, headers?: RawMessage['h
   };
 }
 
+/** Bytes written as UTF-8 into one growing buffer of its own (transferable), instead of one long string. */
+class Utf8Sink {
+  private buf: Buffer;
+  private at = 0;
+
+  constructor(sizeHint: number) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1024, sizeHint));
+  }
+
+  write(text: string): void {
+    // UTF-8 needs at most 3 bytes per UTF-16 unit.
+    if (this.at + text.length * 3 > this.buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.at + text.length * 3));
+      this.buf.copy(bigger, 0, 0, this.at);
+      this.buf = bigger;
+    }
+    this.at += this.buf.write(text, this.at, 'utf8');
+  }
+
+  /** The bytes written, as a view on a buffer of their own. */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.at);
+  }
+}
+
+/** Room per line beyond its value: coordinates, key, headers (a guess; the sink grows if it is short). */
+const LINE_OVERHEAD_BYTES = 160;
+
 /**
  * Decodes a packed batch (what a decode thread does): each message through `decodeMessage`, and, when
  * `serialise`, the lines of both files encoded as UTF-8. Pure apart from allocating.
@@ -156,26 +178,31 @@ export function decodeBatch(b: PackedBatch, schemas: EventChecker, serialise: bo
   const isEvent = new Uint8Array(b.count);
   const rejects: DecodedBatch['rejects'] = [];
   const headersOf = new Map(b.headers);
-  let events = '';
-  let rejected = '';
+  const events = serialise ? new Utf8Sink(b.values.length + b.count * LINE_OVERHEAD_BYTES) : undefined;
+  let rejected: Utf8Sink | undefined;
   let eventLines = 0;
   for (let i = 0; i < b.count; i++) {
     const d = decodeMessage(unpackMessage(b, i, headersOf.get(i)), schemas);
     if (d.ok) {
       isEvent[i] = 1;
       eventLines += 1;
-      if (serialise) events += eventLineText(d.line, d.valueText);
+      if (events) {
+        // Written in pieces: the value's text is never copied into a longer string.
+        events.write(eventLinePrefix(d.line));
+        events.write(d.valueText);
+        events.write(EVENT_LINE_END);
+      }
     } else {
       rejects.push({ index: i, code: d.line.reason.code, message: d.line.reason.message });
-      if (serialise) rejected += JSON.stringify(d.line) + '\n';
+      if (serialise) (rejected ??= new Utf8Sink(1024)).write(JSON.stringify(d.line) + '\n');
     }
   }
   return {
     isEvent,
     rejects,
-    events: owned(Buffer.from(events, 'utf8')),
+    events: events?.bytes() ?? new Uint8Array(0),
     eventLines,
-    rejected: owned(Buffer.from(rejected, 'utf8')),
+    rejected: rejected?.bytes() ?? new Uint8Array(0),
     rejectedLines: rejects.length,
   };
 }

@@ -52,8 +52,8 @@ export interface ExtractDeps {
   random: () => string;
   /** Called at each {@link CrashPoint} (tests kill the process there). */
   checkpoint?: (point: CrashPoint) => void;
-  /** Decodes batches (decode threads); defaults to decoding on this thread. The caller closes it. */
-  decoder?: BatchDecoder;
+  /** Decodes batches (decode threads; may still be starting); defaults to decoding on this thread. The caller closes it. */
+  decoder?: BatchDecoder | Promise<BatchDecoder>;
   /** Batches being decoded at once before the oldest is written (default 2). */
   decodeDepth?: number;
   /** Progress output (defaults to a reporter on `log`). */
@@ -224,7 +224,7 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
     let taken = 0;
     let lastAdvance = Date.now();
     let firstBatchWritten = false;
-    const decoder = deps.decoder ?? new InlineDecoder(deps.schemas, !settings.dryRun);
+    const decoder = await stop.race(Promise.resolve(deps.decoder ?? new InlineDecoder(deps.schemas, !settings.dryRun)));
     const inFlight: Array<{ messages: RawMessage[]; decoded: Promise<DecodedBatch> }> = [];
     /** Records a decoded batch in the tally and hands its lines to the sink, in submission order. */
     const applyOldest = async (): Promise<void> => {

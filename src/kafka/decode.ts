@@ -43,8 +43,14 @@ export function decodeHeaders(headers: RawMessage['headers']): HeaderEntry[] {
         out.push({ key, value: raw });
         continue;
       }
-      const text = decodeUtf8(raw);
-      out.push(text === undefined ? { key, value: raw.toString('base64'), encoding: 'base64' } : { key, value: text });
+      // A Buffer from the client, or a plain Uint8Array once a batch crossed to a decode thread.
+      const bytes = Buffer.isBuffer(raw)
+        ? raw
+        : Buffer.from((raw as Uint8Array).buffer, (raw as Uint8Array).byteOffset, (raw as Uint8Array).byteLength);
+      const text = decodeUtf8(bytes);
+      out.push(
+        text === undefined ? { key, value: bytes.toString('base64'), encoding: 'base64' } : { key, value: text },
+      );
     }
   return out;
 }

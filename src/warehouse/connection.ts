@@ -18,25 +18,41 @@ export interface WarehouseConnection {
   close(): Promise<void>;
 }
 
-/** The pg.Client adapter. */
+/**
+ * The pg.Client adapter. Calls may overlap (the loader looks keys up while a COPY runs): they are queued here
+ * and run one after another on the session, in call order.
+ */
 export class PgWarehouseConnection implements WarehouseConnection {
+  private tail: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly client: pg.Client) {}
 
-  async query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResultLike<R>> {
-    const r = await this.client.query(text, params);
-    return { rows: r.rows as R[], rowCount: r.rowCount };
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(op, op);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryResultLike<R>> {
+    return this.serial(async () => {
+      const r = await this.client.query(text, params);
+      return { rows: r.rows as R[], rowCount: r.rowCount };
+    });
   }
 
   copyIn(sql: string, data: Buffer): Promise<number> {
-    const stream = this.client.query(copyFrom(sql));
-    return new Promise((resolve, reject) => {
-      stream.once('error', reject);
-      stream.once('finish', () => resolve(stream.rowCount));
-      stream.end(data);
+    return this.serial(() => {
+      const stream = this.client.query(copyFrom(sql));
+      return new Promise<number>((resolve, reject) => {
+        stream.once('error', reject);
+        stream.once('finish', () => resolve(stream.rowCount));
+        stream.end(data);
+      });
     });
   }
 
   async close(): Promise<void> {
+    await this.tail;
     await this.client.end();
   }
 }

@@ -49,13 +49,48 @@ function dateProblem(y: number, mo: number, d: number): string | undefined {
 
 const STRING_EXPECTED = new ValueProblem('expected a string');
 
+/** Year 0000, which ajv's date formats accept and Postgres does not. */
+const YEAR_ZERO = '0000';
+/** Where a date-time's time begins (`YYYY-MM-DDT`): a zone sign can only come after it. */
+const TIME_START = 11;
+
+/**
+ * For a date-time that ajv has validated (RFC 3339 with a zone): only what ajv allows and Postgres refuses,
+ * year 0000 and zone offsets beyond ±15:59.
+ */
+function validatedDateTimeProblem(s: string): string | undefined {
+  if (s.startsWith(YEAR_ZERO)) return 'year 0000 does not exist in Postgres';
+  const last = s.charCodeAt(s.length - 1);
+  if (last === 0x5a || last === 0x7a) return undefined; // Z or z
+  const sign = Math.max(s.lastIndexOf('+'), s.lastIndexOf('-'));
+  if (sign < TIME_START) return undefined;
+  const hours = Number(s.slice(sign + 1, sign + 3));
+  return hours > MAX_ZONE_HOURS ? `zone offset ${s.slice(sign)} is beyond ±${MAX_ZONE_HOURS}:59` : undefined;
+}
+
 /**
  * The text Postgres will parse for `value` in a column of `type` (not yet COPY-escaped), `null` for SQL NULL
  * (JSON null or an absent property), or a {@link ValueProblem}. Strings are kept exactly; only a UUID loses an
  * `urn:uuid:` prefix, which Postgres does not accept.
+ *
+ * `validated`: the value already passed ajv with the property's own `format` (uuid, date, date-time), so only
+ * the differences between ajv's formats and Postgres' input are checked, not the whole shape again.
  */
-export function canonicalText(type: PgType, value: unknown): string | null | ValueProblem {
+export function canonicalText(type: PgType, value: unknown, validated = false): string | null | ValueProblem {
   if (value === undefined || value === null) return null;
+  if (validated && typeof value === 'string')
+    switch (type) {
+      case 'uuid':
+        return value.startsWith(UUID_URN_PREFIX) ? value.slice(UUID_URN_PREFIX.length) : value;
+      case 'timestamp with time zone': {
+        const p = validatedDateTimeProblem(value);
+        return p ? new ValueProblem(`"${value}": ${p}`) : value;
+      }
+      case 'date':
+        return value.startsWith(YEAR_ZERO) ? new ValueProblem(`"${value}": year 0000 does not exist in Postgres`) : value;
+      default:
+        break;
+    }
   switch (type) {
     case 'text':
       return typeof value === 'string' ? value : STRING_EXPECTED;

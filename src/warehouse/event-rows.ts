@@ -90,21 +90,22 @@ export class EventRowEncoder {
    * The event as a row, or the reason it cannot go into the table (the event is then quarantined).
    * `rawHasBackslash`: whether the NDJSON line held a backslash. JSON writes backslash, tab, newline and CR
    * inside strings as escapes that start with one, so a line without any needs no COPY escaping at all.
+   * `validated`: the value passed the schema's validator, formats included (see {@link canonicalText}).
    */
-  encode(line: EventLine, rawHasBackslash = true): EncodedRow | { reason: RejectReason } {
+  encode(line: EventLine, rawHasBackslash = true, validated = false): EncodedRow | { reason: RejectReason } {
     const fields: string[] = new Array<string>(this.props.length + 5);
     const keys: string[] = new Array<string>(this.keyIndexes.length);
     const value = line.value;
     for (let i = 0; i < this.props.length; i++) {
       const p = this.props[i]!;
-      const text = canonicalText(p.type, value[p.name]);
+      const text = canonicalText(p.type, value[p.name], validated);
       if (text instanceof ValueProblem) return this.reject(p, text.message);
       if (text === null && p.notNull) return this.reject(p, 'a value is required');
       fields[i] = text === null ? COPY_NULL : rawHasBackslash ? escapeCopyText(text) : text;
     }
     for (let k = 0; k < this.keyIndexes.length; k++) {
       const p = this.props[this.keyIndexes[k]!]!;
-      keys[k] = canonicalText(p.type, value[p.name]) as string;
+      keys[k] = canonicalText(p.type, value[p.name], validated) as string;
     }
     const n = this.props.length;
     fields[n] = rawHasBackslash ? escapeCopyText(line.topic) : line.topic;

@@ -32,6 +32,7 @@ import {
   type SnapshotLoadCounts,
 } from './snapshot-loader.js';
 import type { BatchLimits } from './table-writer.js';
+import { InlineEncoder, WorkerEncoderPool, type BlockEncoder } from './encoder-pool.js';
 
 /** Settings of a load, validated by the CLI. */
 export interface LoadSettings {
@@ -44,7 +45,12 @@ export interface LoadSettings {
   dryRun: boolean;
   limits: BatchLimits;
   progressIntervalMs: number;
+  /** Encoder worker threads for big snapshots; 0 encodes in the loader's own thread. */
+  workers: number;
 }
+
+/** Snapshots with fewer lines are encoded in the loader's thread: starting workers costs more than it saves. */
+export const WORKER_MIN_LINES = 20_000;
 
 /** What the run needs from outside: a logger, a connection, and whether SIGTERM arrived. */
 export interface LoadDeps {
@@ -154,14 +160,14 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
 
   // Schemas → tables. Any problem refuses the run before the warehouse is touched.
   const { registry, problems } = await SchemaRegistry.load(settings.schemasDir);
-  const tablesBySchema = new Map<string, SchemaTables>();
+  const tablesBySchema: Array<[string, SchemaTables]> = [];
   const desired: TableDef[] = [ledgerTable(), quarantineTable()];
   for (const s of registry.schemas) {
     const r = schemaTables(s);
     for (const p of r.problems) problems.push({ file: s.file, path: p.path, message: p.message });
     if (r.tables.length) {
       const [event, state] = r.tables;
-      tablesBySchema.set(s.name, { event: event!, ...(state ? { state } : {}) });
+      tablesBySchema.push([s.name, { event: event!, ...(state ? { state } : {}) }]);
       desired.push(...r.tables);
     }
   }
@@ -191,6 +197,7 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
 
   const conn = await deps.connect();
   let locked = false;
+  let pool: Promise<WorkerEncoderPool> | undefined;
   try {
     await acquireLoadLock(conn, settings.dbSchema, () =>
       log.info(`another load holds the lock on schema ${settings.dbSchema}; waiting for it to finish`),
@@ -240,21 +247,29 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
         `${settings.dryRun ? ' (dry run: everything will be rolled back)' : ''}`,
     );
 
+    const schemaHashes = Object.fromEntries(registry.schemas.map((s) => [s.name, s.sha256]));
+    const eventTables = tablesBySchema.map(([name, t]): [string, TableDef] => [name, t.event]);
+    const inline = new InlineEncoder(registry, eventTables);
+    const encoderFor = async (lines: number): Promise<BlockEncoder> => {
+      if (settings.workers === 0 || lines < WORKER_MIN_LINES) return inline;
+      pool ??= WorkerEncoderPool.start(settings.workers, { schemasDir: settings.schemasDir, schemaHashes, eventTables });
+      return pool;
+    };
     const loader = new SnapshotLoader({
       conn,
       store,
       dbSchema: settings.dbSchema,
-      registry,
       tables: tablesBySchema,
+      encoderFor,
       limits: settings.limits,
       log,
       shouldStop: deps.shouldStop,
       progressIntervalMs: settings.progressIntervalMs,
     });
-    const schemaHashes = Object.fromEntries(registry.schemas.map((s) => [s.name, s.sha256]));
     const failed = await loadPending(conn, settings, plan, pending, loader, schemaHashes, summary, log);
     return finish(failed || summary.results.some((r) => r.status === 'Error') ? 'failed' : settings.dryRun ? 'dry_run' : 'loaded');
   } finally {
+    if (pool) await (await pool.catch(() => undefined))?.close();
     if (locked) await releaseLoadLock(conn, settings.dbSchema).catch(() => undefined);
     await conn.close().catch(() => undefined);
   }
@@ -312,7 +327,6 @@ async function loadPending(
           schemas: schemaHashes,
         });
         testCrashPoint('before-commit');
-        log.info(`TIMING check ${(globalThis as any).__tCheck} copy ${(globalThis as any).__tCopy}`);
         if (!settings.dryRun) await conn.query('COMMIT');
         const durationMs = Date.now() - t0;
         const result: SnapshotResult = {

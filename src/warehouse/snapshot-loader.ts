@@ -1,34 +1,26 @@
 /**
  * Loads one snapshot inside a transaction the caller opened (and commits or rolls back).
  *
- * Every data file is streamed through {@link openSnapshotLines} (gunzipped when stored compressed): rows go into the tables as they come, and the
- * file's size, line count and sha256 are checked when it ends. A mismatch throws, so the caller rolls the
- * whole transaction back and nothing of the snapshot is written. Events are validated again with the schema
- * registry (load is the second guard); an event that fails, or holds a value Postgres cannot store (a NUL
- * character, year 0000...), is quarantined with its reason instead of failing the load.
+ * Every data file is streamed through {@link openSnapshotLines} (gunzipped when stored compressed) in blocks of
+ * lines; a {@link BlockEncoder} turns them into rows (in worker threads for big snapshots) and the rows go into
+ * the tables as they come, in file order. The file's size, line count and sha256 are checked when it ends: a
+ * mismatch throws, so the caller rolls the whole transaction back and nothing of the snapshot is written.
+ * Events are validated again with the schema registry (load is the second guard); see line-encoder.
  */
-import {
-  EVENTS_FILE,
-  plainFileName,
-  REJECTED_FILE,
-  type EventLine,
-  type RejectedLine,
-  type RejectReason,
-} from '../snapshot/format.js';
-import { openSnapshotLines } from '../snapshot/read-lines.js';
-import type { SnapshotRef, SnapshotStore } from '../snapshot/store.js';
-import type { SchemaRegistry } from '../schema/registry.js';
-import type { TableDef } from '../schema/ddl.js';
-import { quoteIdent } from '../schema/identifiers.js';
-import { qualified } from '../schema/ddl.js';
 import type { Logger } from '../cli/log.js';
 import { Throttle } from '../cli/log.js';
+import { qualified, type TableDef } from '../schema/ddl.js';
+import { quoteIdent } from '../schema/identifiers.js';
+import { EVENTS_FILE, plainFileName, REJECTED_FILE } from '../snapshot/format.js';
+import { openSnapshotLines } from '../snapshot/read-lines.js';
+import type { SnapshotRef, SnapshotStore } from '../snapshot/store.js';
 import type { WarehouseConnection } from './connection.js';
-import { findTextProblem, mayHoldTextProblem } from './copy-text.js';
-import { EventRowEncoder } from './event-rows.js';
-import { QUARANTINE_COLUMNS, quarantineRowFromEvent, quarantineRowFromRejected, quarantineTable } from './quarantine.js';
+import { InlineEncoder, type BlockEncoder } from './encoder-pool.js';
+import type { EncodedBlock, LineKind } from './line-encoder.js';
+import { QUARANTINE_COLUMNS, quarantineTable } from './quarantine.js';
+import { copyColumns } from './event-rows.js';
 import { mergeStateSql } from './state-order.js';
-import { FlushQueue, TableWriter, type BatchLimits } from './table-writer.js';
+import { FlushQueue, storedKeysSql, TableWriter, type BatchLimits } from './table-writer.js';
 
 /** The tables of one schema. */
 export interface SchemaTables {
@@ -77,44 +69,21 @@ export interface SnapshotLoaderOptions {
   conn: WarehouseConnection;
   store: SnapshotStore;
   dbSchema: string;
-  registry: SchemaRegistry;
-  /** Tables by schema name. */
-  tables: ReadonlyMap<string, SchemaTables>;
+  /** Tables by schema name, in a fixed order (the encoder's table slots). */
+  tables: ReadonlyArray<readonly [schemaName: string, tables: SchemaTables]>;
+  /** Picks the encoder for a snapshot of `lines` lines (in-thread for small ones, workers for big ones). */
+  encoderFor: (lines: number) => Promise<BlockEncoder>;
   limits: BatchLimits;
   log: Logger;
-  /** Checked between lines: true once SIGTERM arrived. */
+  /** Checked between blocks: true once SIGTERM arrived. */
   shouldStop: () => boolean;
   progressIntervalMs: number;
 }
 
-const STOP_CHECK_EVERY_LINES = 1_000;
-
-function isEventLine(v: unknown): v is EventLine {
-  const e = v as EventLine;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof e.topic === 'string' &&
-    Number.isSafeInteger(e.partition) &&
-    Number.isSafeInteger(e.offset) &&
-    typeof e.value === 'object' &&
-    e.value !== null &&
-    !Array.isArray(e.value)
-  );
-}
-
-function isRejectedLine(v: unknown): v is RejectedLine {
-  const r = v as RejectedLine;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof r.topic === 'string' &&
-    Number.isSafeInteger(r.partition) &&
-    Number.isSafeInteger(r.offset) &&
-    typeof r.reason === 'object' &&
-    r.reason !== null
-  );
-}
+/** Lines per block handed to the encoder: big enough to amortise a thread hop, small enough to interleave. */
+export const BLOCK_LINES = 2_000;
+/** Blocks being encoded ahead of the one being written, per encoder thread. */
+const BLOCKS_AHEAD_PER_THREAD = 2;
 
 /** Loads snapshots one at a time into the open transaction of its connection. */
 export class SnapshotLoader {
@@ -131,33 +100,29 @@ export class SnapshotLoader {
     const files = ref.manifest.files;
     if (!files.some((f) => plainFileName(f) === EVENTS_FILE))
       throw new SnapshotRefusedError(`manifest lists no ${EVENTS_FILE}`);
+    const totalLines = files.reduce((n, f) => n + f.lines, 0);
+    const encoder = await this.o.encoderFor(totalLines);
 
+    // One writer per event table (slot order), then the quarantine's; state tables get candidate temp tables.
     const queue = new FlushQueue();
-    const writers = new Map<string, { encoder: EventRowEncoder; writer: TableWriter; state?: TableDef; temp?: string }>();
-    let tempIndex = 0;
-    for (const [name, t] of this.o.tables) {
-      const encoder = new EventRowEncoder(t.event, ref.id);
+    const writers: TableWriter[] = [];
+    const states: Array<{ state: TableDef; temp: string; writer: TableWriter }> = [];
+    for (const [i, [, t]] of this.o.tables.entries()) {
       let temp: string | undefined;
       if (t.state) {
-        temp = `eventful_state_candidates_${tempIndex++}`;
+        temp = `eventful_state_candidates_${i}`;
         await conn.query(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(temp)}`);
         await conn.query(
           `CREATE TEMP TABLE ${quoteIdent(temp)} (LIKE ${qualified(dbSchema, t.event.name)} INCLUDING DEFAULTS) ON COMMIT DROP`,
         );
       }
-      const writer = new TableWriter(conn, dbSchema, t.event, encoder.columns, queue, this.o.limits, temp, checked);
-      writers.set(name, { encoder, writer, ...(t.state ? { state: t.state } : {}), ...(temp ? { temp } : {}) });
+      const writer = new TableWriter(conn, dbSchema, t.event, copyColumns(t.event), queue, this.o.limits, temp, checked);
+      writers.push(writer);
+      if (t.state && temp) states.push({ state: t.state, temp, writer });
     }
-    const quarantine = new TableWriter(conn, dbSchema, quarantineTable(), QUARANTINE_COLUMNS, queue, this.o.limits);
+    writers.push(new TableWriter(conn, dbSchema, quarantineTable(), QUARANTINE_COLUMNS, queue, this.o.limits));
 
-    const counts: SnapshotLoadCounts = {
-      events: 0,
-      rejected: 0,
-      rejectedByLoad: 0,
-      rejectedByLoadReasons: {},
-      tables: {},
-    };
-    const totalLines = files.reduce((n, f) => n + f.lines, 0);
+    const counts: SnapshotLoadCounts = { events: 0, rejected: 0, rejectedByLoad: 0, rejectedByLoadReasons: {}, tables: {} };
     let linesDone = 0;
     const started = Date.now();
     const throttle = new Throttle(this.o.progressIntervalMs);
@@ -171,89 +136,88 @@ export class SnapshotLoader {
       );
     };
 
-    const quarantineEvent = async (line: EventLine, reason: RejectReason): Promise<void> => {
-      counts.rejectedByLoad += 1;
-      counts.rejectedByLoadReasons[reason.code] = (counts.rejectedByLoadReasons[reason.code] ?? 0) + 1;
-      await quarantine.add(quarantineRowFromEvent(line, reason, ref.id));
+    // Blocks are encoded ahead (maybe in parallel) and applied strictly in file order.
+    const ahead: Array<Promise<EncodedBlock>> = [];
+    const maxAhead = BLOCKS_AHEAD_PER_THREAD * encoder.threads;
+    let malformed: string | undefined;
+    const apply = async (block: EncodedBlock): Promise<void> => {
+      if (malformed) return;
+      if (block.malformed) malformed = block.malformed;
+      counts.events += block.events;
+      counts.rejected += block.rejected;
+      counts.rejectedByLoad += block.rejectedByLoad;
+      for (const [code, n] of Object.entries(block.rejectedByLoadReasons))
+        counts.rejectedByLoadReasons[code] = (counts.rejectedByLoadReasons[code] ?? 0) + n;
+      for (let slot = 0; slot < block.tables.length; slot++) {
+        writers[slot]!.counts.unchanged += block.unchanged[slot] ?? 0;
+        const rows = block.tables[slot];
+        if (rows) await writers[slot]!.add(rows);
+      }
+    };
+    // Checked (a replay, or a dry run): look each block's keys up first, so stored events are not encoded again.
+    const storedSql = this.o.tables.map(([, t]) => storedKeysSql(dbSchema, t.event));
+    const lookUpFirst = async (inline: InlineEncoder, kind: LineKind, lines: string[], first: number): Promise<EncodedBlock> => {
+      const prepared = inline.prepare(ref.id, kind, lines);
+      const stored = await Promise.all(
+        prepared.lookups.map(async (l, slot) => {
+          if (!l) return undefined;
+          const { rows } = await conn.query<{ found: string }>(storedSql[slot]!, l.keys);
+          const found = rows[0]?.found ?? '';
+          return new Set(found === '' ? [] : found.split(',').map((i) => l.lines[Number(i) - 1]!));
+        }),
+      );
+      return inline.encodePrepared(ref.id, prepared, first, stored);
+    };
+    const submit = async (kind: LineKind, lines: string[], firstLineNo: number): Promise<void> => {
+      if (this.o.shouldStop()) throw new InterruptedError();
+      if (!malformed) {
+        const p =
+          checked && encoder instanceof InlineEncoder
+            ? lookUpFirst(encoder, kind, lines, firstLineNo)
+            : encoder.encode(ref.id, kind, lines, firstLineNo);
+        p.catch(() => undefined); // observed when applied
+        ahead.push(p);
+      }
+      while (ahead.length > maxAhead || (ahead.length > 0 && malformed)) await apply(await ahead.shift()!);
+      progress();
     };
 
     for (const file of files) {
-      // A malformed line is remembered, not thrown at once: the checksum at the end tells tampering apart.
-      let malformed: string | undefined;
+      const name = plainFileName(file);
+      const kind: LineKind | undefined = name === EVENTS_FILE ? 'events' : name === REJECTED_FILE ? 'rejected' : undefined;
+      let lines: string[] = [];
+      let first = 1;
       let lineNo = 0;
-      const kind = plainFileName(file);
+      // Other files are only verified. A malformed line is not thrown at once: the checksum tells tampering apart.
       for await (const raw of openSnapshotLines(this.o.store, ref.id, file)) {
         lineNo += 1;
         linesDone += 1;
-        if (lineNo % STOP_CHECK_EVERY_LINES === 0) {
-          if (this.o.shouldStop()) throw new InterruptedError();
-          progress();
+        if (!kind) continue;
+        lines.push(raw);
+        if (lines.length === BLOCK_LINES) {
+          await submit(kind, lines, first);
+          lines = [];
+          first = lineNo + 1;
         }
-        if (malformed || (kind !== EVENTS_FILE && kind !== REJECTED_FILE)) continue;
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(raw);
-        } catch {
-          malformed = `${file.name} line ${lineNo} is not JSON`;
-          continue;
-        }
-        if (kind === REJECTED_FILE) {
-          if (!isRejectedLine(parsed)) malformed = `${file.name} line ${lineNo} is not a rejected-message line`;
-          else {
-            counts.rejected += 1;
-            await quarantine.add(quarantineRowFromRejected(parsed, ref.id));
-          }
-          continue;
-        }
-        if (!isEventLine(parsed)) {
-          malformed = `${file.name} line ${lineNo} is not an event line`;
-          continue;
-        }
-        counts.events += 1;
-        if (mayHoldTextProblem(raw)) {
-          const found = findTextProblem(parsed.value);
-          if (found) {
-            await quarantineEvent(parsed, {
-              code: found.problem === 'nul_character' ? 'nul_character' : 'not_utf8',
-              message:
-                found.problem === 'nul_character'
-                  ? `${found.path} holds a NUL character, which Postgres text cannot store`
-                  : `${found.path} holds a lone UTF-16 surrogate, which is not valid Unicode`,
-            });
-            continue;
-          }
-        }
-        const checked = this.o.registry.check(parsed.topic, parsed.value);
-        if ('reason' in checked) {
-          await quarantineEvent(parsed, checked.reason);
-          continue;
-        }
-        const w = writers.get(checked.schema.name);
-        if (!w) throw new Error(`no tables for schema ${checked.schema.name}`);
-        const encoded = w.encoder.encode(parsed, raw.includes('\\'));
-        if ('reason' in encoded) await quarantineEvent(parsed, encoded.reason);
-        else await w.writer.add(encoded);
       }
-      if (malformed) throw new SnapshotRefusedError(`${malformed}, although the file matches its manifest checksum`);
+      if (kind && lines.length) await submit(kind, lines, first);
     }
-    for (const w of writers.values()) await w.writer.finish();
-    await quarantine.finish();
+    while (ahead.length) await apply(await ahead.shift()!);
+    if (malformed) throw new SnapshotRefusedError(`${malformed}, although the file matches its manifest checksum`);
+    for (const w of writers) await w.finish();
     await queue.drain();
     progress(true);
 
-    for (const w of writers.values()) {
-      counts.tables[w.writer.table.name] = { ...w.writer.counts };
-      if (w.state && w.temp) {
-        const { rows } = await conn.query<{ candidates: string; inserted: string; updated: string }>(
-          mergeStateSql(dbSchema, w.state, `pg_temp.${quoteIdent(w.temp)}`),
-        );
-        const r = rows[0]!;
-        const inserted = Number(r.inserted);
-        const updated = Number(r.updated);
-        counts.tables[w.state.name] = { inserted, updated, unchanged: Number(r.candidates) - inserted - updated };
-      }
+    for (const w of writers) counts.tables[w.table.name] = { ...w.counts };
+    for (const { state, temp } of states) {
+      const { rows } = await conn.query<{ candidates: string; inserted: string; updated: string }>(
+        mergeStateSql(dbSchema, state, `pg_temp.${quoteIdent(temp)}`),
+      );
+      const r = rows[0]!;
+      const inserted = Number(r.inserted);
+      const updated = Number(r.updated);
+      counts.tables[state.name] = { inserted, updated, unchanged: Number(r.candidates) - inserted - updated };
     }
-    counts.tables[quarantine.table.name] = { ...quarantine.counts };
     return counts;
   }
 }

@@ -17,7 +17,7 @@
 import { qualified, type PgType, type TableDef } from '../schema/ddl.js';
 import { quoteIdent } from '../schema/identifiers.js';
 import type { WarehouseConnection } from './connection.js';
-import type { EncodedRow } from './event-rows.js';
+import type { EncodedRows } from './line-encoder.js';
 
 /** Batch limits: a batch is written when it reaches either. */
 export interface BatchLimits {
@@ -76,9 +76,6 @@ export function skipQuerySql(dbSchema: string, table: TableDef): string {
 WHERE u.rn > 1 OR EXISTS (SELECT 1 FROM ${qualified(dbSchema, table.name)} t WHERE ${match})`;
 }
 
-/** Bytes a UTF-16 code unit can take in UTF-8, at most. */
-const MAX_UTF8_BYTES_PER_UNIT = 3;
-
 /** One batch being filled: COPY text in a byte buffer (outside the JS heap, so long-lived batches cost no GC). */
 class Batch {
   readonly data: Buffer;
@@ -94,15 +91,31 @@ class Batch {
     this.keys = Array.from({ length: keyCount }, () => []);
   }
 
-  fits(row: string): boolean {
-    return this.rows < this.starts.length - 1 && this.data.length - this.used >= row.length * MAX_UTF8_BYTES_PER_UNIT;
+  get full(): boolean {
+    return this.rows === this.starts.length - 1 || this.used === this.data.length;
   }
 
-  push(r: EncodedRow): void {
-    this.used += this.data.write(r.row, this.used, 'utf8');
-    this.rows += 1;
-    this.starts[this.rows] = this.used;
-    for (let k = 0; k < r.keys.length; k++) this.keys[k]!.push(r.keys[k]!);
+  /** How many rows of `enc` from `from` on fit (at most `enc.rows - from`). */
+  fitting(enc: EncodedRows, from: number): number {
+    const base = from === 0 ? 0 : enc.ends[from - 1]!;
+    const roomBytes = this.data.length - this.used;
+    const last = Math.min(enc.rows, from + (this.starts.length - 1 - this.rows));
+    let to = from;
+    while (to < last && enc.ends[to]! - base <= roomBytes) to++;
+    return to - from;
+  }
+
+  /** Appends rows `from` to `to` (exclusive) of `enc`. */
+  push(enc: EncodedRows, from: number, to: number): void {
+    const base = from === 0 ? 0 : enc.ends[from - 1]!;
+    enc.data.copy(this.data, this.used, base, enc.ends[to - 1]);
+    for (let i = from; i < to; i++) this.starts[++this.rows] = this.used + enc.ends[i]! - base;
+    this.used = this.starts[this.rows]!;
+    for (let k = 0; k < this.keys.length; k++) {
+      const dst = this.keys[k]!;
+      const src = enc.keys[k]!;
+      for (let i = from; i < to; i++) dst.push(src[i]!);
+    }
   }
 
   /** The COPY data without the rows at the given 0-based positions (sorted ascending). */
@@ -117,6 +130,19 @@ class Batch {
     if (this.used > from) parts.push(this.data.subarray(from, this.used));
     return Buffer.concat(parts);
   }
+}
+
+/**
+ * The query returning, as one comma-separated text, the 1-based positions of keys (one array per key column)
+ * that the table already holds: the look-up a checked load makes before encoding a block.
+ */
+export function storedKeysSql(dbSchema: string, table: TableDef): string {
+  const types = table.primaryKey.map((k) => table.columns.find((c) => c.name === k)!.type);
+  const aliases = types.map((_, i) => `k${i + 1}`);
+  const match = table.primaryKey.map((k, i) => `t.${quoteIdent(k)} = b.${aliases[i]}`).join(' AND ');
+  return `SELECT coalesce(string_agg(b.i::text, ','), '') AS found
+FROM unnest(${types.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) WITH ORDINALITY AS b(${aliases.join(', ')}, i)
+WHERE EXISTS (SELECT 1 FROM ${qualified(dbSchema, table.name)} t WHERE ${match})`;
 }
 
 /** Buffers rows of one table and writes them in batches through a {@link FlushQueue}. */
@@ -148,16 +174,22 @@ export class TableWriter {
     this.alsoCopySql = alsoInto ? `COPY pg_temp.${quoteIdent(alsoInto)} (${cols}) FROM STDIN` : undefined;
   }
 
-  /** Adds a row; when the batch is full, waits for the previous write and starts this one. */
-  async add(r: EncodedRow): Promise<void> {
-    if (this.batch && !this.batch.fits(r.row)) await this.startFlush();
-    if (!this.batch) {
-      // A row larger than a whole batch gets a batch of its own.
-      const bytes = Math.max(this.limits.bytes, r.row.length * MAX_UTF8_BYTES_PER_UNIT);
-      this.batch = new Batch(bytes, this.limits.rows, this.table.primaryKey.length);
+  /** Adds encoded rows; whenever a batch is full, waits for the previous write and starts this one. */
+  async add(enc: EncodedRows): Promise<void> {
+    let i = 0;
+    while (i < enc.rows) {
+      if (!this.batch) {
+        // A row larger than a whole batch gets a batch big enough for it.
+        const rowBytes = enc.ends[i]! - (i === 0 ? 0 : enc.ends[i - 1]!);
+        this.batch = new Batch(Math.max(this.limits.bytes, rowBytes), this.limits.rows, this.table.primaryKey.length);
+      }
+      const n = this.batch.fitting(enc, i);
+      if (n > 0) {
+        this.batch.push(enc, i, i + n);
+        i += n;
+      }
+      if (n === 0 || this.batch.full) await this.startFlush();
     }
-    this.batch.push(r);
-    if (this.batch.rows >= this.limits.rows) await this.startFlush();
   }
 
   /** Starts writing whatever is buffered. Call {@link FlushQueue.drain} afterwards to wait for it. */
@@ -166,17 +198,15 @@ export class TableWriter {
   }
 
   private async startFlush(): Promise<void> {
-    const batch = this.batch!;
+    const batch = this.batch;
     this.batch = undefined;
-    await this.queue.enqueue(() => this.write(batch));
+    if (batch?.rows) await this.queue.enqueue(() => this.write(batch));
   }
 
   private async write(batch: Batch): Promise<void> {
     let skip: number[] = [];
     if (this.checked) {
-      const T0 = performance.now();
       const { rows: found } = await this.conn.query<{ skip: string }>(this.skipSql, batch.keys);
-      (globalThis as any).__tCheck = ((globalThis as any).__tCheck ?? 0) + performance.now() - T0;
       const text = found[0]?.skip ?? '';
       if (text !== '') skip = text.split(',').map((i) => Number(i) - 1);
       skip.sort((a, b) => a - b);
@@ -184,9 +214,7 @@ export class TableWriter {
     const kept = batch.rows - skip.length;
     if (kept > 0) {
       const data = batch.without(skip);
-      const T1 = performance.now();
       const copied = await this.conn.copyIn(this.copySql, data);
-      (globalThis as any).__tCopy = ((globalThis as any).__tCopy ?? 0) + performance.now() - T1;
       if (copied !== kept) throw new Error(`COPY into ${this.table.name} wrote ${copied} rows, expected ${kept}`);
       if (this.alsoCopySql) await this.conn.copyIn(this.alsoCopySql, data);
     }

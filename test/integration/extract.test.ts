@@ -57,17 +57,11 @@ describe('extract against the real broker', () => {
       const values = arrivals(300, run * 300);
       produced.push(...values);
       await produce(topic, keyed(values, run * 300));
+      // Each run decodes differently: one decode thread (the default), two, none.
+      const threads = ['1', '2', '0'][run]!;
       const r = await extract([
-        '--topics',
-        topic,
-        '--group-id',
-        group,
-        '--out',
-        root,
-        '--schemas',
-        schemas,
-        '--run-id',
-        `run-${run}`,
+        ...['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas],
+        ...['--run-id', `run-${run}`, '--decode-threads', threads, '--batch-size', '40'],
       ]);
       expect(r.code, r.stderr).toBe(0);
       expect(summaryOf(r).counts.events).toBe(300);

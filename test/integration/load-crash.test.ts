@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, freshSchema } from '../helpers/pg.js';
-import { runCommand as run } from '../helpers/run.js';
+import { ROOT, runCommand as run } from '../helpers/run.js';
 import { arrival, dumpSchema, incident, onPartition, tableExists, tempDir, writeSnapshot } from '../helpers/snapshot-fixtures.js';
 
 let client: pg.Client;
@@ -50,4 +52,30 @@ describe('load: a killed load', () => {
       );
       expect(rows).toEqual([{ trains: 3, status: 'resolved', ledger: 2 }]);
     });
+});
+
+describe('load: SIGTERM (Airflow timeout or manual stop)', () => {
+  it('should roll back the snapshot in progress, exit 1 and leave it pending', async () => {
+    const schema = await freshSchema(client, 'crash');
+    const root = await tempDir();
+    await writeSnapshot(root, onPartition('train-arrivals', 0, Array.from({ length: 60_000 }, () => arrival())));
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'load.js'), '--snapshots', root, '--db-schema', schema, '--batch-size', '500'], {
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (/snapshot\(s\) to load/.test(stderr)) child.kill('SIGTERM');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+
+    expect(code, stderr).toBe(1);
+    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { results: Array<{ status: string; error?: { code: string } }> };
+    expect(summary.results[0]).toMatchObject({ status: 'Error', error: { code: 'interrupted' } });
+    expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
+    expect((await run('load', ['--snapshots', root, '--db-schema', schema])).code).toBe(0);
+  });
 });

@@ -400,4 +400,33 @@ describe('load', () => {
     const again = await load(['--batch-size', '64']);
     expect((again.summary?.['results'] as Results)[0]?.tables?.['train_arrivals']).toEqual({ inserted: 0, unchanged: 300 });
   });
+
+  it('should load the same rows with encoder worker threads as without', async () => {
+    const values = Array.from({ length: 24_000 }, (_, i) => arrival(i % 1000 === 0 ? { station_name: 'tab\there \\ é' } : {}));
+    const events = [
+      ...onPartition('train-arrivals', 0, values.slice(0, 12_000)),
+      ...onPartition('train-arrivals', 1, values.slice(12_000)),
+      ...onPartition('incidents', 0, [incident(), incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' })]),
+      { topic: 'train-arrivals', partition: 2, offset: 0, value: arrival({ station_name: 'nul\u0000' }) },
+    ];
+    await writeSnapshot(root, events);
+    const threaded = await load(['--workers', '2']);
+    expect(threaded.code, threaded.stderr).toBe(0);
+    expect((threaded.summary?.['results'] as Results)[0]).toMatchObject({ status: 'Success', rejectedByLoad: 1 });
+
+    const other = await freshSchema(client, 'load');
+    const inline = await run('load', ['--snapshots', root, '--db-schema', other, '--workers', '0']);
+    expect(inline.code, inline.stderr).toBe(0);
+    for (const table of ['train_arrivals', 'incident_events', 'incidents', 'eventful_rejected'])
+      expect(await tableRows(client, schema, table, [...LOAD_COLUMNS, 'loaded_at'])).toEqual(
+        await tableRows(client, other, table, [...LOAD_COLUMNS, 'loaded_at']),
+      );
+    expect(await count('train_arrivals')).toBe(24_000);
+
+    // A replay with workers takes the checked path after its first optimistic batch meets stored keys.
+    await writeSnapshot(root, events);
+    const replay = await load(['--workers', '2']);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect((replay.summary?.['results'] as Results)[0]?.tables?.['train_arrivals']).toEqual({ inserted: 0, unchanged: 24_000 });
+  });
 });

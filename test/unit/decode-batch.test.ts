@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventLineText } from '../../src/extract/chunked-snapshot-builder.js';
-import { decodeBatch, packBatch, unpackMessage } from '../../src/extract/decode-batch.js';
+import { decodeBatch, decodedTransfer, packBatch, unpackMessage } from '../../src/extract/decode-batch.js';
 import { decodeMessage, type EventChecker } from '../../src/kafka/decode.js';
 import type { RawMessage } from '../../src/kafka/event-source.js';
 
@@ -73,9 +73,32 @@ describe('packed batches', () => {
     expect([d.events.length, d.rejected.length, d.eventLines]).toEqual([0, 0, 2]);
   });
 
-  it('should hand over results in buffers of their own (transferable without detaching a shared pool)', () => {
+  it('should hand over results in buffers of their own, transferable without detaching anything else', () => {
+    const small = Buffer.from('pooled');
     const d = decodeBatch(packBatch(messages.slice(0, 1)).batch, schemas, true);
-    expect(d.events.byteOffset).toBe(0);
-    expect(d.events.byteLength).toBe(d.events.buffer.byteLength);
+    const text = Buffer.from(d.events).toString();
+    const moved = structuredClone(d, { transfer: decodedTransfer(d) });
+    expect(Buffer.from(moved.events).toString()).toBe(text);
+    expect(small.toString()).toBe('pooled');
+    expect(Buffer.from('still usable').toString()).toBe('still usable');
+  });
+});
+
+describe('headers across threads', () => {
+  it('should decode headers that arrive as plain Uint8Arrays (structured clone) like Buffers', () => {
+    const { batch } = packBatch([
+      {
+        topic: 'a',
+        partition: 0,
+        offset: 0,
+        value: Buffer.from('{"id":"x"}'),
+        headers: [{ bin: new Uint8Array([0xff, 0]) as Buffer }],
+      },
+    ]);
+    const cloned = structuredClone(batch);
+    const d = decodeBatch(cloned, schemas, true);
+    expect(JSON.parse(Buffer.from(d.events).toString()).headers).toEqual([
+      { key: 'bin', value: '/wA=', encoding: 'base64' },
+    ]);
   });
 });
