@@ -19,12 +19,11 @@ const DEFAULT_PROGRESS_SECONDS = 10;
 const MIN_BATCH_ROWS = 1;
 const MAX_WORKERS = 16;
 /**
- * Encoder threads: with 4 cores or more, one per core but one (at most 4); on 2 cores none, because Postgres and
- * the loader's own thread already keep both busy and threads only add the cost of handing rows over.
+ * Encoder threads: 2 with 4 cores or more; none on fewer, because Postgres and the loader's own thread already
+ * keep 2 cores busy and threads only add the cost of handing rows over. Each thread adds ~30 MB of memory.
  */
 const MIN_CORES_FOR_WORKERS = 4;
-const DEFAULT_WORKERS =
-  availableParallelism() >= MIN_CORES_FOR_WORKERS ? Math.min(4, availableParallelism() - 1) : 0;
+const DEFAULT_WORKERS = availableParallelism() >= MIN_CORES_FOR_WORKERS ? 2 : 0;
 const MAX_BATCH_ROWS = 1_000_000;
 
 const EXIT_CODES: Record<LoadStatus, ExitCode> = {

@@ -143,7 +143,11 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
         default: process.env['EVENTFUL_SCHEMAS'] || DEFAULT_SCHEMAS_DIR,
         describe: 'folder of *.schema.json files (env EVENTFUL_SCHEMAS)',
       })
-      .option('ddl', { type: 'boolean', default: false, describe: 'print the rendered DDL on stdout before the summary' })
+      .option('ddl', {
+        type: 'boolean',
+        default: false,
+        describe: 'print the rendered DDL on stdout before the summary',
+      })
       .option('db-schema', { type: 'string', default: 'public', describe: 'Postgres schema the DDL is rendered for' })
       .epilog('Exit codes: 0 every schema is valid, 2 problems found (listed on stderr and in the JSON summary).')
       .strict()

@@ -153,7 +153,8 @@ export function schemaTables(schema: LoadedSchema): { tables: TableDef[]; proble
   const columns: ColumnDef[] = [];
   for (const [name, prop] of Object.entries(schema.properties)) {
     const problem = identifierProblem(name);
-    if (problem) problems.push({ path: `/properties/${name}`, message: `property name cannot be a column: ${problem}` });
+    if (problem)
+      problems.push({ path: `/properties/${name}`, message: `property name cannot be a column: ${problem}` });
     const prefix = RESERVED_COLUMN_PREFIXES.find((p) => name.startsWith(p));
     if (prefix)
       problems.push({
@@ -249,5 +250,7 @@ export function literalSql(type: PgType, canonical: string): string {
 
 /** The whole DDL of a set of tables in a fresh Postgres schema, for `validate --ddl` and docs. */
 export function renderDdl(dbSchema: string, tables: TableDef[]): string {
-  return [createSchemaSql(dbSchema), ...tables.map((t) => createTableSql(dbSchema, t))].map((s) => `${s};`).join('\n\n');
+  return [createSchemaSql(dbSchema), ...tables.map((t) => createTableSql(dbSchema, t))]
+    .map((s) => `${s};`)
+    .join('\n\n');
 }

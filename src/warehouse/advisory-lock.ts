@@ -11,15 +11,11 @@ const LOCK_NAMESPACE = 'eventful.load';
  * Takes the load lock of `dbSchema`. When another load holds it, calls `onWait` once and waits for it: that
  * load finishes its snapshots and this one then finds them in the ledger.
  */
-export async function acquireLoadLock(
-  conn: WarehouseConnection,
-  dbSchema: string,
-  onWait: () => void,
-): Promise<void> {
-  const { rows } = await conn.query<{ ok: boolean }>(
-    'SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok',
-    [LOCK_NAMESPACE, dbSchema],
-  );
+export async function acquireLoadLock(conn: WarehouseConnection, dbSchema: string, onWait: () => void): Promise<void> {
+  const { rows } = await conn.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1), hashtext($2)) AS ok', [
+    LOCK_NAMESPACE,
+    dbSchema,
+  ]);
   if (rows[0]?.ok) return;
   onWait();
   await conn.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', [LOCK_NAMESPACE, dbSchema]);

@@ -87,7 +87,9 @@ export function canonicalText(type: PgType, value: unknown, validated = false): 
         return p ? new ValueProblem(`"${value}": ${p}`) : value;
       }
       case 'date':
-        return value.startsWith(YEAR_ZERO) ? new ValueProblem(`"${value}": year 0000 does not exist in Postgres`) : value;
+        return value.startsWith(YEAR_ZERO)
+          ? new ValueProblem(`"${value}": year 0000 does not exist in Postgres`)
+          : value;
       default:
         break;
     }

@@ -82,7 +82,8 @@ export interface EncodeRequest {
   text: string;
   firstLineNo: number;
 }
-export type EncodeResponse = { id: number; block: EncodedBlock } | { id: number; error: string } | { ready: true } | { fatal: string };
+export type EncodeResponse =
+  { id: number; block: EncodedBlock } | { id: number; error: string } | { ready: true } | { fatal: string };
 
 /** Buffers arrive from a worker as plain typed arrays: make the byte data a Buffer again. */
 function revive(block: EncodedBlock): EncodedBlock {
@@ -91,6 +92,12 @@ function revive(block: EncodedBlock): EncodedBlock {
   );
   return block;
 }
+
+/**
+ * A worker holds a few blocks of lines at a time: a small young generation keeps its memory (and the load's
+ * peak RSS) low at little cost in collection time.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 256 };
 
 /** Encodes in `size` worker threads, round robin. */
 export class WorkerEncoderPool implements BlockEncoder {
@@ -112,7 +119,7 @@ export class WorkerEncoderPool implements BlockEncoder {
     const url = new URL('./encoder-worker.js', import.meta.url);
     await Promise.all(
       Array.from({ length: size }, () => {
-        const worker = new Worker(url, { workerData: setup });
+        const worker = new Worker(url, { workerData: setup, resourceLimits: WORKER_LIMITS });
         pool.workers.push(worker);
         return new Promise<void>((resolve, reject) => {
           worker.once('message', (m: EncodeResponse) =>

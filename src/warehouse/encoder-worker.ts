@@ -25,8 +25,7 @@ else {
         current = { id: req.snapshotId, encoder: new SnapshotLineEncoder(registry, setup.eventTables, req.snapshotId) };
       const block = current.encoder.encode(req.kind, req.text.split('\n'), req.firstLineNo);
       const transfer: ArrayBuffer[] = [];
-      for (const t of block.tables)
-        if (t) transfer.push(t.data.buffer as ArrayBuffer, t.ends.buffer as ArrayBuffer);
+      for (const t of block.tables) if (t) transfer.push(t.data.buffer as ArrayBuffer, t.ends.buffer as ArrayBuffer);
       post({ id: req.id, block }, transfer);
     } catch (err) {
       post({ id: req.id, error: err instanceof Error ? err.message : String(err) });

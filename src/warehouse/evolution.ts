@@ -172,8 +172,10 @@ export function describePlan(plan: EvolutionPlan): {
   };
   for (const s of plan.steps) {
     if (s.kind === 'create_table') out.tablesCreated.push(s.table.name);
-    else if (s.kind === 'add_column') out.columnsAdded.push({ table: s.table, column: s.column.name, type: s.column.type });
-    else if (s.kind === 'drop_not_null') out.notNullDropped.push({ table: s.table, column: s.column, reason: s.reason });
+    else if (s.kind === 'add_column')
+      out.columnsAdded.push({ table: s.table, column: s.column.name, type: s.column.type });
+    else if (s.kind === 'drop_not_null')
+      out.notNullDropped.push({ table: s.table, column: s.column, reason: s.reason });
     else out.stateBackfilled.push(s.table.name);
   }
   return out;

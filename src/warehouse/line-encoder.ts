@@ -90,7 +90,12 @@ class RowSink {
 
   take(): EncodedRows | undefined {
     if (this.rows === 0) return undefined;
-    return { data: this.data.subarray(0, this.used), ends: this.ends.subarray(0, this.rows), rows: this.rows, keys: this.keys };
+    return {
+      data: this.data.subarray(0, this.used),
+      ends: this.ends.subarray(0, this.rows),
+      rows: this.rows,
+      keys: this.keys,
+    };
   }
 }
 
@@ -143,7 +148,9 @@ export class SnapshotLineEncoder {
       return new EventRowEncoder(table, snapshotId);
     });
     this.keyCounts = [...eventTables.map(([, t]) => t.primaryKey.length), quarantineKeyCount];
-    this.keyColumns = eventTables.map(([, t]) => t.primaryKey.map((k) => ({ name: k, type: t.columns.find((c) => c.name === k)!.type })));
+    this.keyColumns = eventTables.map(([, t]) =>
+      t.primaryKey.map((k) => ({ name: k, type: t.columns.find((c) => c.name === k)!.type })),
+    );
     for (const sc of registry.schemas)
       for (const topic of sc.mapping.topics) this.byTopic.set(topic, [...(this.byTopic.get(topic) ?? []), sc]);
   }
@@ -188,7 +195,11 @@ export class SnapshotLineEncoder {
   }
 
   /** Encodes a prepared block; `stored[slot]` holds the lines whose key the table already has (left out). */
-  encodePrepared(block: PreparedBlock, firstLineNo: number, stored: Array<ReadonlySet<number> | undefined>): EncodedBlock {
+  encodePrepared(
+    block: PreparedBlock,
+    firstLineNo: number,
+    stored: Array<ReadonlySet<number> | undefined>,
+  ): EncodedBlock {
     return this.encodeLines(block.kind, block.raw, firstLineNo, block.parsed, stored);
   }
 
@@ -212,7 +223,14 @@ export class SnapshotLineEncoder {
     const sinks = this.keyCounts.map((n) => new RowSink(n));
     const quarantine = sinks[this.quarantineSlot]!;
     const unchanged = this.encoders.map(() => 0);
-    const block: EncodedBlock = { tables: [], unchanged, events: 0, rejected: 0, rejectedByLoad: 0, rejectedByLoadReasons: {} };
+    const block: EncodedBlock = {
+      tables: [],
+      unchanged,
+      events: 0,
+      rejected: 0,
+      rejectedByLoad: 0,
+      rejectedByLoadReasons: {},
+    };
     const refuse = (line: EventLine, reason: RejectReason): void => {
       block.rejectedByLoad += 1;
       block.rejectedByLoadReasons[reason.code] = (block.rejectedByLoadReasons[reason.code] ?? 0) + 1;

@@ -92,7 +92,14 @@ export interface LoadSummary {
   migration?: ReturnType<typeof describePlan> & { notes: string[] };
   results: SnapshotResult[];
   skipped: { incomplete: string[]; alreadyLoaded: number };
-  totals: { snapshots: number; events: number; inserted: number; updated: number; unchanged: number; quarantined: number };
+  totals: {
+    snapshots: number;
+    events: number;
+    inserted: number;
+    updated: number;
+    unchanged: number;
+    quarantined: number;
+  };
   durationMs: number;
   problems?: SchemaProblem[];
   refusals?: Refusal[];
@@ -174,7 +181,9 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
   if (problems.length) {
     summary.problems = problems;
     for (const p of problems) log.error(`${p.file}${p.path ? ` ${p.path}` : ''}: ${p.message}`);
-    return refuse(`${problems.length} problem(s) in the schemas under ${settings.schemasDir}; run validate for details`);
+    return refuse(
+      `${problems.length} problem(s) in the schemas under ${settings.schemasDir}; run validate for details`,
+    );
   }
 
   // Snapshots.
@@ -191,7 +200,11 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
   summary.skipped.incomplete = listing.incomplete;
   for (const u of listing.unreadable) {
     log.error(`snapshot ${u.id} is unreadable: ${u.reason}`);
-    summary.results.push({ snapshotId: u.id, status: 'Error', error: { code: 'unreadable_manifest', message: u.reason } });
+    summary.results.push({
+      snapshotId: u.id,
+      status: 'Error',
+      error: { code: 'unreadable_manifest', message: u.reason },
+    });
   }
   if (listing.complete.length === 0) return finish(summary.results.length ? 'failed' : 'nothing_pending');
 
@@ -215,7 +228,9 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
     if (plan.refusals.length) {
       summary.refusals = plan.refusals;
       for (const r of plan.refusals) log.error(r.message);
-      return refuse(`the schemas ask for ${plan.refusals.length} change(s) that cannot be applied safely; nothing was written`);
+      return refuse(
+        `the schemas ask for ${plan.refusals.length} change(s) that cannot be applied safely; nothing was written`,
+      );
     }
 
     // Pending = complete snapshots the ledger has not recorded. Same id, other manifest: an error.
@@ -252,7 +267,11 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
     const inline = new InlineEncoder(registry, eventTables);
     const encoderFor = async (lines: number): Promise<BlockEncoder> => {
       if (settings.workers === 0 || lines < WORKER_MIN_LINES) return inline;
-      pool ??= WorkerEncoderPool.start(settings.workers, { schemasDir: settings.schemasDir, schemaHashes, eventTables });
+      pool ??= WorkerEncoderPool.start(settings.workers, {
+        schemasDir: settings.schemasDir,
+        schemaHashes,
+        eventTables,
+      });
       return pool;
     };
     const loader = new SnapshotLoader({
@@ -261,13 +280,16 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
       dbSchema: settings.dbSchema,
       tables: tablesBySchema,
       encoderFor,
+      inline,
       limits: settings.limits,
       log,
       shouldStop: deps.shouldStop,
       progressIntervalMs: settings.progressIntervalMs,
     });
     const failed = await loadPending(conn, settings, plan, pending, loader, schemaHashes, summary, log);
-    return finish(failed || summary.results.some((r) => r.status === 'Error') ? 'failed' : settings.dryRun ? 'dry_run' : 'loaded');
+    return finish(
+      failed || summary.results.some((r) => r.status === 'Error') ? 'failed' : settings.dryRun ? 'dry_run' : 'loaded',
+    );
   } finally {
     if (pool) await (await pool.catch(() => undefined))?.close();
     if (locked) await releaseLoadLock(conn, settings.dbSchema).catch(() => undefined);
@@ -342,7 +364,9 @@ async function loadPending(
         };
         summary.results.push(result);
         addTotals(summary, counts);
-        log.info(`${settings.dryRun ? 'would load' : 'loaded'} snapshot ${ref.id}: ${describeCounts(counts)} in ${durationMs} ms`);
+        log.info(
+          `${settings.dryRun ? 'would load' : 'loaded'} snapshot ${ref.id}: ${describeCounts(counts)} in ${durationMs} ms`,
+        );
         if (counts.rejectedByLoad)
           log.warn(
             `snapshot ${ref.id}: ${counts.rejectedByLoad} event(s) quarantined by load in eventful_rejected ` +

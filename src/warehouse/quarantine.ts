@@ -61,7 +61,9 @@ const REPLACEMENT = '\ufffd';
 /** A copy of a JSON value whose strings Postgres jsonb can hold: NULs and lone surrogates become U+FFFD. */
 export function jsonbSafe(value: unknown): unknown {
   if (typeof value === 'string')
-    return textProblem(value) ? value.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, REPLACEMENT) : value;
+    return textProblem(value)
+      ? value.replace(/\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, REPLACEMENT)
+      : value;
   if (Array.isArray(value)) return value.map(jsonbSafe);
   if (typeof value === 'object' && value !== null)
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [jsonbSafe(k) as string, jsonbSafe(v)]));

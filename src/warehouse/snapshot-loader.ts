@@ -15,7 +15,7 @@ import { EVENTS_FILE, plainFileName, REJECTED_FILE } from '../snapshot/format.js
 import { openSnapshotLines } from '../snapshot/read-lines.js';
 import type { SnapshotRef, SnapshotStore } from '../snapshot/store.js';
 import type { WarehouseConnection } from './connection.js';
-import { InlineEncoder, type BlockEncoder } from './encoder-pool.js';
+import type { BlockEncoder, InlineEncoder } from './encoder-pool.js';
 import type { EncodedBlock, LineKind } from './line-encoder.js';
 import { QUARANTINE_COLUMNS, quarantineTable } from './quarantine.js';
 import { copyColumns } from './event-rows.js';
@@ -73,6 +73,8 @@ export interface SnapshotLoaderOptions {
   tables: ReadonlyArray<readonly [schemaName: string, tables: SchemaTables]>;
   /** Picks the encoder for a snapshot of `lines` lines (in-thread for small ones, workers for big ones). */
   encoderFor: (lines: number) => Promise<BlockEncoder>;
+  /** The in-thread encoder: a checked load looks keys up before encoding, which needs the parsed lines here. */
+  inline: InlineEncoder;
   limits: BatchLimits;
   log: Logger;
   /** Checked between blocks: true once SIGTERM arrived. */
@@ -101,7 +103,7 @@ export class SnapshotLoader {
     if (!files.some((f) => plainFileName(f) === EVENTS_FILE))
       throw new SnapshotRefusedError(`manifest lists no ${EVENTS_FILE}`);
     const totalLines = files.reduce((n, f) => n + f.lines, 0);
-    const encoder = await this.o.encoderFor(totalLines);
+    const encoder = checked ? this.o.inline : await this.o.encoderFor(totalLines);
 
     // One writer per event table (slot order), then the quarantine's; state tables get candidate temp tables.
     const queue = new FlushQueue();
@@ -116,13 +118,28 @@ export class SnapshotLoader {
           `CREATE TEMP TABLE ${quoteIdent(temp)} (LIKE ${qualified(dbSchema, t.event.name)} INCLUDING DEFAULTS) ON COMMIT DROP`,
         );
       }
-      const writer = new TableWriter(conn, dbSchema, t.event, copyColumns(t.event), queue, this.o.limits, temp, checked);
+      const writer = new TableWriter(
+        conn,
+        dbSchema,
+        t.event,
+        copyColumns(t.event),
+        queue,
+        this.o.limits,
+        temp,
+        checked,
+      );
       writers.push(writer);
       if (t.state && temp) states.push({ state: t.state, temp, writer });
     }
     writers.push(new TableWriter(conn, dbSchema, quarantineTable(), QUARANTINE_COLUMNS, queue, this.o.limits));
 
-    const counts: SnapshotLoadCounts = { events: 0, rejected: 0, rejectedByLoad: 0, rejectedByLoadReasons: {}, tables: {} };
+    const counts: SnapshotLoadCounts = {
+      events: 0,
+      rejected: 0,
+      rejectedByLoad: 0,
+      rejectedByLoadReasons: {},
+      tables: {},
+    };
     let linesDone = 0;
     const started = Date.now();
     const throttle = new Throttle(this.o.progressIntervalMs);
@@ -156,7 +173,12 @@ export class SnapshotLoader {
     };
     // Checked (a replay, or a dry run): look each block's keys up first, so stored events are not encoded again.
     const storedSql = this.o.tables.map(([, t]) => storedKeysSql(dbSchema, t.event));
-    const lookUpFirst = async (inline: InlineEncoder, kind: LineKind, lines: string[], first: number): Promise<EncodedBlock> => {
+    const lookUpFirst = async (
+      inline: InlineEncoder,
+      kind: LineKind,
+      lines: string[],
+      first: number,
+    ): Promise<EncodedBlock> => {
       const prepared = inline.prepare(ref.id, kind, lines);
       const stored = await Promise.all(
         prepared.lookups.map(async (l, slot) => {
@@ -171,10 +193,9 @@ export class SnapshotLoader {
     const submit = async (kind: LineKind, lines: string[], firstLineNo: number): Promise<void> => {
       if (this.o.shouldStop()) throw new InterruptedError();
       if (!malformed) {
-        const p =
-          checked && encoder instanceof InlineEncoder
-            ? lookUpFirst(encoder, kind, lines, firstLineNo)
-            : encoder.encode(ref.id, kind, lines, firstLineNo);
+        const p = checked
+          ? lookUpFirst(this.o.inline, kind, lines, firstLineNo)
+          : encoder.encode(ref.id, kind, lines, firstLineNo);
         p.catch(() => undefined); // observed when applied
         ahead.push(p);
       }
@@ -184,7 +205,8 @@ export class SnapshotLoader {
 
     for (const file of files) {
       const name = plainFileName(file);
-      const kind: LineKind | undefined = name === EVENTS_FILE ? 'events' : name === REJECTED_FILE ? 'rejected' : undefined;
+      const kind: LineKind | undefined =
+        name === EVENTS_FILE ? 'events' : name === REJECTED_FILE ? 'rejected' : undefined;
       let lines: string[] = [];
       let first = 1;
       let lineNo = 0;

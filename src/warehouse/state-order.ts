@@ -56,9 +56,7 @@ export function orderSql(table: TableDef, alias: string): string[] {
 export function mergeStateSql(dbSchema: string, state: TableDef, source: string): string {
   const cols = state.columns.map((c) => c.name);
   const key = state.primaryKey.map(quoteIdent).join(', ');
-  const select = cols
-    .map((c) => (c === META.loadedAt ? `now() AS ${quoteIdent(c)}` : `s.${quoteIdent(c)}`))
-    .join(', ');
+  const select = cols.map((c) => (c === META.loadedAt ? `now() AS ${quoteIdent(c)}` : `s.${quoteIdent(c)}`)).join(', ');
   const orderDesc = orderSql(state, 's')
     .map((e) => `${e} DESC`)
     .join(', ');

@@ -26,7 +26,9 @@ export interface BatchLimits {
 }
 
 export const DEFAULT_BATCH_ROWS = 50_000;
-export const DEFAULT_BATCH_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_BATCH_BYTES = 8 * 1024 * 1024;
+/** Written batches' buffers kept for reuse, per table. */
+const MAX_SPARE_BUFFERS = 2;
 
 /** Rows written and rows left alone (already there, or repeated), per table. */
 export interface WriteCounts {
@@ -85,8 +87,8 @@ class Batch {
   used = 0;
   readonly keys: string[][];
 
-  constructor(bytes: number, rows: number, keyCount: number) {
-    this.data = Buffer.allocUnsafe(bytes);
+  constructor(data: Buffer, rows: number, keyCount: number) {
+    this.data = data;
     this.starts = new Int32Array(rows + 1);
     this.keys = Array.from({ length: keyCount }, () => []);
   }
@@ -149,6 +151,8 @@ WHERE EXISTS (SELECT 1 FROM ${qualified(dbSchema, table.name)} t WHERE ${match})
 export class TableWriter {
   readonly counts: WriteCounts = { inserted: 0, unchanged: 0 };
   private batch: Batch | undefined;
+  /** Byte buffers of written batches, reused: memory stays at a few batches however long the snapshot. */
+  private readonly spare: Buffer[] = [];
   private readonly skipSql: string;
   private readonly copySql: string;
   private readonly alsoCopySql: string | undefined;
@@ -181,7 +185,11 @@ export class TableWriter {
       if (!this.batch) {
         // A row larger than a whole batch gets a batch big enough for it.
         const rowBytes = enc.ends[i]! - (i === 0 ? 0 : enc.ends[i - 1]!);
-        this.batch = new Batch(Math.max(this.limits.bytes, rowBytes), this.limits.rows, this.table.primaryKey.length);
+        const data =
+          rowBytes <= this.limits.bytes
+            ? (this.spare.pop() ?? Buffer.allocUnsafe(this.limits.bytes))
+            : Buffer.allocUnsafe(rowBytes);
+        this.batch = new Batch(data, this.limits.rows, this.table.primaryKey.length);
       }
       const n = this.batch.fitting(enc, i);
       if (n > 0) {
@@ -220,5 +228,7 @@ export class TableWriter {
     }
     this.counts.inserted += kept;
     this.counts.unchanged += skip.length;
+    // The COPYs have finished, so the socket no longer holds the bytes.
+    if (batch.data.length === this.limits.bytes && this.spare.length < MAX_SPARE_BUFFERS) this.spare.push(batch.data);
   }
 }

@@ -5,6 +5,9 @@ import Kafka from '@confluentinc/kafka-javascript';
 
 const execFileAsync = promisify(execFile);
 
+/** Debian's Python, which has python3-confluent-kafka (a pyenv python3 earlier on PATH may not). */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
 /** The broker the global setup started. */
 export function bootstrap(): string {
   const b = process.env['KAFKA_BOOTSTRAP_SERVERS'];
@@ -101,7 +104,7 @@ for line in sys.stdin:
     p.poll(0)
 p.flush(30)
 `;
-  const child = execFile('python3', ['-c', script, bootstrap(), topic]);
+  const child = execFile(SYSTEM_PYTHON, ['-c', script, bootstrap(), topic]);
   child.stdin!.end(values.map((v) => JSON.stringify(v)).join('\n') + '\n');
   await new Promise<void>((resolve, reject) =>
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`python producer exited ${code}`)))),
@@ -128,6 +131,6 @@ parts = c.committed([TopicPartition(sys.argv[3], p) for p in range(int(sys.argv[
 print(' '.join(str(tp.offset) for tp in parts))
 c.close()
 `;
-  const { stdout } = await execFileAsync('python3', ['-c', script, bootstrap(), groupId, topic, String(partitions)]);
+  const { stdout } = await execFileAsync(SYSTEM_PYTHON, ['-c', script, bootstrap(), groupId, topic, String(partitions)]);
   return stdout.trim().split(' ').map(Number);
 }

@@ -34,7 +34,10 @@ export async function writeSnapshot(
   clock += 60_000;
   const startedAt = options.startedAt ?? new Date(clock);
   const id = options.id ?? `${startedAt.toISOString().replace(/[-:.]/g, '')}_test_${randomUUID().slice(0, 8)}`;
-  const all = [...events.map((e) => ({ kind: 'event' as const, e })), ...(options.rejected ?? []).map((r) => ({ kind: 'rejected' as const, r }))];
+  const all = [
+    ...events.map((e) => ({ kind: 'event' as const, e })),
+    ...(options.rejected ?? []).map((r) => ({ kind: 'rejected' as const, r })),
+  ];
   const coord = (x: (typeof all)[number]): { topic: string; partition: number; offset: number } =>
     x.kind === 'event' ? x.e : x.r;
   all.sort((a, b) => {
@@ -44,7 +47,13 @@ export async function writeSnapshot(
   });
   const topics = [...new Set(all.map((x) => coord(x).topic))];
   const store = await DirectorySnapshotStore.open(root);
-  const builder = await SnapshotBuilder.begin(store, { snapshotId: id, runId: `run-${id}`, groupId: 'test', startedAt, topics });
+  const builder = await SnapshotBuilder.begin(store, {
+    snapshotId: id,
+    runId: `run-${id}`,
+    groupId: 'test',
+    startedAt,
+    topics,
+  });
   const high = (c: { offset: number }): number => c.offset + 1;
   for (const x of all) {
     if (x.kind === 'event') {
@@ -108,12 +117,22 @@ export function incident(overrides: Record<string, unknown> = {}): Record<string
 }
 
 /** Events of `topic` on one partition with consecutive offsets from `first`. */
-export function onPartition(topic: string, partition: number, values: Record<string, unknown>[], first = 0): FixtureEvent[] {
+export function onPartition(
+  topic: string,
+  partition: number,
+  values: Record<string, unknown>[],
+  first = 0,
+): FixtureEvent[] {
   return values.map((value, i) => ({ topic, partition, offset: first + i, value }));
 }
 
 /** Every row of a table as JSON text, sorted, optionally without some columns: to compare tables exactly. */
-export async function tableRows(client: pg.Client, schema: string, table: string, without: string[] = []): Promise<string[]> {
+export async function tableRows(
+  client: pg.Client,
+  schema: string,
+  table: string,
+  without: string[] = [],
+): Promise<string[]> {
   const { rows } = await client.query<{ j: string }>(
     `SELECT (to_jsonb(t) - $1::text[])::text AS j FROM "${schema}"."${table}" t ORDER BY 1`,
     [without],
@@ -123,7 +142,10 @@ export async function tableRows(client: pg.Client, schema: string, table: string
 
 /** Whether a table exists. */
 export async function tableExists(client: pg.Client, schema: string, table: string): Promise<boolean> {
-  const { rows } = await client.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2`, [schema, table]);
+  const { rows } = await client.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2`, [
+    schema,
+    table,
+  ]);
   return rows.length > 0;
 }
 

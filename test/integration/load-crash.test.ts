@@ -4,7 +4,15 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, freshSchema } from '../helpers/pg.js';
 import { ROOT, runCommand as run } from '../helpers/run.js';
-import { arrival, dumpSchema, incident, onPartition, tableExists, tempDir, writeSnapshot } from '../helpers/snapshot-fixtures.js';
+import {
+  arrival,
+  dumpSchema,
+  incident,
+  onPartition,
+  tableExists,
+  tempDir,
+  writeSnapshot,
+} from '../helpers/snapshot-fixtures.js';
 
 let client: pg.Client;
 beforeAll(async () => {
@@ -26,7 +34,9 @@ describe('load: a killed load', () => {
       ]);
 
       // Killed in the first snapshot, whose transaction also creates the tables: nothing may remain.
-      const killed = await run('load', ['--snapshots', root, '--db-schema', schema], { env: { EVENTFUL_TEST_CRASH_AT: point } });
+      const killed = await run('load', ['--snapshots', root, '--db-schema', schema], {
+        env: { EVENTFUL_TEST_CRASH_AT: point },
+      });
       expect(killed.signal).toBe('SIGKILL');
       expect(await tableExists(client, schema, 'eventful_load_ledger')).toBe(false);
       expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
@@ -39,7 +49,9 @@ describe('load: a killed load', () => {
         ...onPartition('train-arrivals', 0, [arrival()], 2),
         ...onPartition('incidents', 0, [incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' })], 1),
       ]);
-      const again = await run('load', ['--snapshots', root, '--db-schema', schema], { env: { EVENTFUL_TEST_CRASH_AT: point } });
+      const again = await run('load', ['--snapshots', root, '--db-schema', schema], {
+        env: { EVENTFUL_TEST_CRASH_AT: point },
+      });
       expect(again.signal).toBe('SIGKILL');
       expect(await dumpSchema(schema)).toBe(loaded);
 
@@ -58,11 +70,22 @@ describe('load: SIGTERM (Airflow timeout or manual stop)', () => {
   it('should roll back the snapshot in progress, exit 1 and leave it pending', async () => {
     const schema = await freshSchema(client, 'crash');
     const root = await tempDir();
-    await writeSnapshot(root, onPartition('train-arrivals', 0, Array.from({ length: 60_000 }, () => arrival())));
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'load.js'), '--snapshots', root, '--db-schema', schema, '--batch-size', '500'], {
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    await writeSnapshot(
+      root,
+      onPartition(
+        'train-arrivals',
+        0,
+        Array.from({ length: 60_000 }, () => arrival()),
+      ),
+    );
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'dist', 'load.js'), '--snapshots', root, '--db-schema', schema, '--batch-size', '500'],
+      {
+        env: process.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -73,7 +96,9 @@ describe('load: SIGTERM (Airflow timeout or manual stop)', () => {
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
 
     expect(code, stderr).toBe(1);
-    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { results: Array<{ status: string; error?: { code: string } }> };
+    const summary = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      results: Array<{ status: string; error?: { code: string } }>;
+    };
     expect(summary.results[0]).toMatchObject({ status: 'Error', error: { code: 'interrupted' } });
     expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
     expect((await run('load', ['--snapshots', root, '--db-schema', schema])).code).toBe(0);

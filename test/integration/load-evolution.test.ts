@@ -32,7 +32,8 @@ beforeEach(async () => {
   schemas = await copySchemas();
 });
 
-const load = (): ReturnType<typeof run> => run('load', ['--snapshots', root, '--db-schema', schema, '--schemas', schemas]);
+const load = (): ReturnType<typeof run> =>
+  run('load', ['--snapshots', root, '--db-schema', schema, '--schemas', schemas]);
 
 /** Edits one schema file of the temp copy. */
 async function editSchema(name: string, edit: (json: Record<string, any>) => void): Promise<void> {
@@ -56,7 +57,9 @@ async function columns(table: string): Promise<Record<string, string>> {
       WHERE table_schema = $1 AND table_name = $2`,
     [schema, table],
   );
-  return Object.fromEntries(rows.map((r) => [r.column_name, `${r.data_type}${r.is_nullable === 'NO' ? ' not null' : ''}`]));
+  return Object.fromEntries(
+    rows.map((r) => [r.column_name, `${r.data_type}${r.is_nullable === 'NO' ? ' not null' : ''}`]),
+  );
 }
 
 describe('load: schema evolution', () => {
@@ -83,7 +86,9 @@ describe('load: schema evolution', () => {
     expect(await columns('train_arrivals')).toMatchObject({ platform: 'text', crowding: 'double precision' });
     const after = await rowVersions('train_arrivals');
     expect(after.filter((v) => before.includes(v))).toEqual(before);
-    const { rows } = await client.query(`SELECT platform, crowding FROM "${schema}".train_arrivals ORDER BY _kafka_offset`);
+    const { rows } = await client.query(
+      `SELECT platform, crowding FROM "${schema}".train_arrivals ORDER BY _kafka_offset`,
+    );
     expect(rows).toEqual([
       { platform: null, crowding: null },
       { platform: null, crowding: null },
@@ -107,7 +112,11 @@ describe('load: schema evolution', () => {
     expect(r.code).toBe(2);
     expect(r.summary?.['status']).toBe('refused');
     expect(r.summary?.['refusals']).toEqual([
-      expect.objectContaining({ table: 'train_arrivals', column: 'dwell_seconds', message: expect.stringMatching(/bigint .* text/) }),
+      expect.objectContaining({
+        table: 'train_arrivals',
+        column: 'dwell_seconds',
+        message: expect.stringMatching(/bigint .* text/),
+      }),
     ]);
     expect(r.stderr).toMatch(/a type change is not additive/);
     expect(await dumpSchema(schema)).toBe(before);
@@ -126,7 +135,9 @@ describe('load: schema evolution', () => {
     await writeSnapshot(root, onPartition('incidents', 0, [incident({ reporter: 'ops' })], 1));
     const refused = await load();
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/incident_events\.reporter: a new required property cannot be added because it has no "default"/);
+    expect(refused.stderr).toMatch(
+      /incident_events\.reporter: a new required property cannot be added because it has no "default"/,
+    );
     expect(await dumpSchema(schema)).toBe(before);
 
     await editSchema('incident', (j) => {
@@ -148,7 +159,9 @@ describe('load: schema evolution', () => {
     await writeSnapshot(root, onPartition('incidents', 0, [incident()], 1));
     const r = await load();
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/the primary key of incidents is \(incident_id\) in the warehouse but the schema says \(incident_id, line\)/);
+    expect(r.stderr).toMatch(
+      /the primary key of incidents is \(incident_id\) in the warehouse but the schema says \(incident_id, line\)/,
+    );
   });
 
   it('should relax NOT NULL when a property stops being required', async () => {
@@ -162,7 +175,9 @@ describe('load: schema evolution', () => {
     await writeSnapshot(root, onPartition('train-arrivals', 0, [noDirection], 1));
     const r = await load();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.summary?.['migration']).toMatchObject({ notNullDropped: [{ table: 'train_arrivals', column: 'direction' }] });
+    expect(r.summary?.['migration']).toMatchObject({
+      notNullDropped: [{ table: 'train_arrivals', column: 'direction' }],
+    });
     expect(await columns('train_arrivals')).toMatchObject({ direction: 'text' });
   });
 
@@ -183,8 +198,13 @@ describe('load: schema evolution', () => {
     await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival({ train_id: 'GR-3', station_id: 'D' })], 3));
     const r = await load();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.summary?.['migration']).toMatchObject({ tablesCreated: ['train_positions'], stateBackfilled: ['train_positions'] });
-    const { rows } = await client.query(`SELECT train_id, station_id FROM "${schema}".train_positions ORDER BY train_id`);
+    expect(r.summary?.['migration']).toMatchObject({
+      tablesCreated: ['train_positions'],
+      stateBackfilled: ['train_positions'],
+    });
+    const { rows } = await client.query(
+      `SELECT train_id, station_id FROM "${schema}".train_positions ORDER BY train_id`,
+    );
     expect(rows).toEqual([
       { train_id: 'BL-1', station_id: 'B' },
       { train_id: 'GR-3', station_id: 'D' },

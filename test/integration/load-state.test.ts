@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareStateOrder } from '../../src/warehouse/state-order.js';
 import { connect, freshSchema } from '../helpers/pg.js';
 import { runCommand as run } from '../helpers/run.js';
-import { incident, LOAD_COLUMNS, tableRows, tempDir, writeSnapshot, type FixtureEvent } from '../helpers/snapshot-fixtures.js';
+import {
+  incident,
+  LOAD_COLUMNS,
+  tableRows,
+  tempDir,
+  writeSnapshot,
+  type FixtureEvent,
+} from '../helpers/snapshot-fixtures.js';
 
 let client: pg.Client;
 beforeAll(async () => {
@@ -116,8 +123,18 @@ describe('load: the incidents state table', () => {
   });
 
   it('should never roll state back when an older event arrives late or an event is replayed', async () => {
-    const newer = { topic: 'incidents', partition: 0, offset: 5, value: incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' }) };
-    const older = { topic: 'incidents', partition: 0, offset: 3, value: incident({ occurred_at: '2026-11-27T08:00:00Z', status: 'open' }) };
+    const newer = {
+      topic: 'incidents',
+      partition: 0,
+      offset: 5,
+      value: incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' }),
+    };
+    const older = {
+      topic: 'incidents',
+      partition: 0,
+      offset: 3,
+      value: incident({ occurred_at: '2026-11-27T08:00:00Z', status: 'open' }),
+    };
     const schema = await loadInOrder([[newer], [older], [newer]]);
     const { rows } = await client.query(`SELECT status, event_id FROM "${schema}".incidents`);
     expect(rows).toEqual([{ status: 'resolved', event_id: newer.value['event_id'] }]);
@@ -127,14 +144,39 @@ describe('load: the incidents state table', () => {
     const schema = await freshSchema(client, 'state');
     const root = await tempDir();
     await writeSnapshot(root, [
-      { topic: 'incidents', partition: 0, offset: 0, value: incident({ incident_id: 'A', occurred_at: '2026-11-27T08:00:00Z' }) },
-      { topic: 'incidents', partition: 0, offset: 1, value: incident({ incident_id: 'B', occurred_at: '2026-11-27T08:00:00Z' }) },
+      {
+        topic: 'incidents',
+        partition: 0,
+        offset: 0,
+        value: incident({ incident_id: 'A', occurred_at: '2026-11-27T08:00:00Z' }),
+      },
+      {
+        topic: 'incidents',
+        partition: 0,
+        offset: 1,
+        value: incident({ incident_id: 'B', occurred_at: '2026-11-27T08:00:00Z' }),
+      },
     ]);
     expect((await run('load', ['--snapshots', root, '--db-schema', schema])).code).toBe(0);
     await writeSnapshot(root, [
-      { topic: 'incidents', partition: 0, offset: 2, value: incident({ incident_id: 'A', occurred_at: '2026-11-27T09:00:00Z' }) },
-      { topic: 'incidents', partition: 0, offset: 3, value: incident({ incident_id: 'B', occurred_at: '2026-11-27T07:00:00Z' }) },
-      { topic: 'incidents', partition: 0, offset: 4, value: incident({ incident_id: 'C', occurred_at: '2026-11-27T07:00:00Z' }) },
+      {
+        topic: 'incidents',
+        partition: 0,
+        offset: 2,
+        value: incident({ incident_id: 'A', occurred_at: '2026-11-27T09:00:00Z' }),
+      },
+      {
+        topic: 'incidents',
+        partition: 0,
+        offset: 3,
+        value: incident({ incident_id: 'B', occurred_at: '2026-11-27T07:00:00Z' }),
+      },
+      {
+        topic: 'incidents',
+        partition: 0,
+        offset: 4,
+        value: incident({ incident_id: 'C', occurred_at: '2026-11-27T07:00:00Z' }),
+      },
     ]);
     const r = await run('load', ['--snapshots', root, '--db-schema', schema]);
     expect(r.code).toBe(0);

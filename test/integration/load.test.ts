@@ -35,7 +35,12 @@ beforeEach(async () => {
 const load = (args: string[] = [], env: Record<string, string> = {}): ReturnType<typeof run> =>
   run('load', ['--snapshots', root, '--db-schema', schema, ...args], { env });
 
-type Results = Array<{ snapshotId: string; status: string; tables?: Record<string, Record<string, number>>; error?: { code: string; message: string } }>;
+type Results = Array<{
+  snapshotId: string;
+  status: string;
+  tables?: Record<string, Record<string, number>>;
+  error?: { code: string; message: string };
+}>;
 
 async function count(table: string): Promise<number> {
   const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}"."${table}"`);
@@ -83,10 +88,17 @@ describe('load', () => {
       _kafka_offset: '0',
       _eventful_snapshot_id: id,
     });
-    const ledger = await client.query(`SELECT snapshot_id, events, rejected, manifest_sha256 FROM "${schema}".eventful_load_ledger`);
+    const ledger = await client.query(
+      `SELECT snapshot_id, events, rejected, manifest_sha256 FROM "${schema}".eventful_load_ledger`,
+    );
     const manifest = await readFile(path.join(root, id, 'manifest.json'));
     expect(ledger.rows).toEqual([
-      { snapshot_id: id, events: '4', rejected: '0', manifest_sha256: createHash('sha256').update(manifest).digest('hex') },
+      {
+        snapshot_id: id,
+        events: '4',
+        rejected: '0',
+        manifest_sha256: createHash('sha256').update(manifest).digest('hex'),
+      },
     ]);
   });
 
@@ -169,9 +181,10 @@ describe('load', () => {
     const r = await load();
     expect(r.code, r.stderr).toBe(0);
     expect((r.summary?.['results'] as Results)[0]?.tables?.['train_arrivals']).toEqual({ inserted: 2, unchanged: 1 });
-    const { rows } = await client.query(`SELECT station_id, _kafka_partition FROM "${schema}".train_arrivals WHERE event_id = $1`, [
-      dup['event_id'],
-    ]);
+    const { rows } = await client.query(
+      `SELECT station_id, _kafka_partition FROM "${schema}".train_arrivals WHERE event_id = $1`,
+      [dup['event_id']],
+    );
     expect(rows).toEqual([{ station_id: dup['station_id'], _kafka_partition: 0 }]);
   });
 
@@ -181,7 +194,7 @@ describe('load', () => {
       'back\\slash \\N \\\\N \\t literal',
       'tab\there\nnewline\r\ncrlf',
       'ünïcödé 日本語 😀 e\u0301 \u2028 \u00a0',
-      '$$ $1 %s {} [] \\x00 E\'\\047\'',
+      "$$ $1 %s {} [] \\x00 E'\\047'",
       '\\',
       ' ',
     ];
@@ -265,7 +278,10 @@ describe('load', () => {
   });
 
   it('should refuse a snapshot with a tampered file and write nothing of it', async () => {
-    const id = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival({ station_name: 'Aaaa' }), arrival()]));
+    const id = await writeSnapshot(
+      root,
+      onPartition('train-arrivals', 0, [arrival({ station_name: 'Aaaa' }), arrival()]),
+    );
     const file = path.join(root, id, 'events.ndjson');
     await writeFile(file, (await readFile(file, 'utf8')).replace('Aaaa', 'Bbbb'));
 
@@ -273,7 +289,11 @@ describe('load', () => {
 
     expect(r.code).toBe(1);
     expect(r.summary?.['status']).toBe('failed');
-    expect((r.summary?.['results'] as Results)[0]).toMatchObject({ snapshotId: id, status: 'Error', error: { code: 'checksum_mismatch' } });
+    expect((r.summary?.['results'] as Results)[0]).toMatchObject({
+      snapshotId: id,
+      status: 'Error',
+      error: { code: 'checksum_mismatch' },
+    });
     expect(r.stderr).toMatch(/does not match the manifest/);
     expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
     expect(await tableExists(client, schema, 'eventful_load_ledger')).toBe(false);
@@ -302,12 +322,19 @@ describe('load', () => {
     const id = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
     expect((await load()).code).toBe(0);
     const manifestPath = path.join(root, id, 'manifest.json');
-    await writeFile(manifestPath, (await readFile(manifestPath, 'utf8')).replace('"groupId": "test"', '"groupId": "other"'));
+    await writeFile(
+      manifestPath,
+      (await readFile(manifestPath, 'utf8')).replace('"groupId": "test"', '"groupId": "other"'),
+    );
 
     const r = await load();
 
     expect(r.code).toBe(1);
-    expect((r.summary?.['results'] as Results)[0]).toMatchObject({ snapshotId: id, status: 'Error', error: { code: 'ledger_mismatch' } });
+    expect((r.summary?.['results'] as Results)[0]).toMatchObject({
+      snapshotId: id,
+      status: 'Error',
+      error: { code: 'ledger_mismatch' },
+    });
   });
 
   it('should skip an incomplete snapshot with a warning', async () => {
@@ -321,8 +348,12 @@ describe('load', () => {
   });
 
   it('should load pending snapshots oldest first and report each one', async () => {
-    const a = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]), { startedAt: new Date('2026-11-27T05:00:00Z') });
-    const b = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()], 1), { startedAt: new Date('2026-11-27T04:00:00Z') });
+    const a = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]), {
+      startedAt: new Date('2026-11-27T05:00:00Z'),
+    });
+    const b = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()], 1), {
+      startedAt: new Date('2026-11-27T04:00:00Z'),
+    });
     const r = await load();
     expect(r.code).toBe(0);
     expect((r.summary?.['results'] as Results).map((x) => x.snapshotId)).toEqual([b, a]);
@@ -335,7 +366,10 @@ describe('load', () => {
     expect((await load()).code).toBe(0);
     await writeSnapshot(root, [
       ...onPartition('train-arrivals', 0, [arrival()], 2),
-      ...onPartition('incidents', 0, [incident(), incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' })]),
+      ...onPartition('incidents', 0, [
+        incident(),
+        incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' }),
+      ]),
     ]);
     const before = await dumpSchema(schema);
 
@@ -356,7 +390,9 @@ describe('load', () => {
     const before = await dumpSchema(schema);
     const r = await load(['--dry-run']);
     expect(r.code).toBe(0);
-    expect(r.summary?.['migration']).toMatchObject({ tablesCreated: expect.arrayContaining(['train_arrivals', 'incidents']) });
+    expect(r.summary?.['migration']).toMatchObject({
+      tablesCreated: expect.arrayContaining(['train_arrivals', 'incidents']),
+    });
     expect(await dumpSchema(schema)).toBe(before);
   });
 
@@ -381,7 +417,9 @@ describe('load', () => {
 
   it('should take its settings from EVENTFUL_* variables when flags are absent', async () => {
     await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
-    const r = await run('load', [], { env: { EVENTFUL_SNAPSHOTS: root, EVENTFUL_DB_SCHEMA: schema, EVENTFUL_DRY_RUN: 'true' } });
+    const r = await run('load', [], {
+      env: { EVENTFUL_SNAPSHOTS: root, EVENTFUL_DB_SCHEMA: schema, EVENTFUL_DRY_RUN: 'true' },
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.summary).toMatchObject({ status: 'dry_run', dbSchema: schema });
   });
@@ -398,15 +436,23 @@ describe('load', () => {
     expect(await count('train_arrivals')).toBe(n);
     await writeSnapshot(root, onPartition('train-arrivals', 0, values.slice(1_000, 1_300), 1_000));
     const again = await load(['--batch-size', '64']);
-    expect((again.summary?.['results'] as Results)[0]?.tables?.['train_arrivals']).toEqual({ inserted: 0, unchanged: 300 });
+    expect((again.summary?.['results'] as Results)[0]?.tables?.['train_arrivals']).toEqual({
+      inserted: 0,
+      unchanged: 300,
+    });
   });
 
   it('should load the same rows with encoder worker threads as without', async () => {
-    const values = Array.from({ length: 24_000 }, (_, i) => arrival(i % 1000 === 0 ? { station_name: 'tab\there \\ é' } : {}));
+    const values = Array.from({ length: 24_000 }, (_, i) =>
+      arrival(i % 1000 === 0 ? { station_name: 'tab\there \\ é' } : {}),
+    );
     const events = [
       ...onPartition('train-arrivals', 0, values.slice(0, 12_000)),
       ...onPartition('train-arrivals', 1, values.slice(12_000)),
-      ...onPartition('incidents', 0, [incident(), incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' })]),
+      ...onPartition('incidents', 0, [
+        incident(),
+        incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' }),
+      ]),
       { topic: 'train-arrivals', partition: 2, offset: 0, value: arrival({ station_name: 'nul\u0000' }) },
     ];
     await writeSnapshot(root, events);
@@ -427,6 +473,9 @@ describe('load', () => {
     await writeSnapshot(root, events);
     const replay = await load(['--workers', '2']);
     expect(replay.code, replay.stderr).toBe(0);
-    expect((replay.summary?.['results'] as Results)[0]?.tables?.['train_arrivals']).toEqual({ inserted: 0, unchanged: 24_000 });
+    expect((replay.summary?.['results'] as Results)[0]?.tables?.['train_arrivals']).toEqual({
+      inserted: 0,
+      unchanged: 24_000,
+    });
   });
 });

@@ -46,7 +46,9 @@ describe('validate', () => {
     const r = await run('validate', ['--schemas', dir]);
     expect(r.code).toBe(2);
     expect(r.summary?.['status']).toBe('invalid');
-    const problems = (r.summary?.['problems'] as Array<{ path: string; message: string }>).map((p) => `${p.path}: ${p.message}`);
+    const problems = (r.summary?.['problems'] as Array<{ path: string; message: string }>).map(
+      (p) => `${p.path}: ${p.message}`,
+    );
     expect(problems).toEqual([
       expect.stringMatching(/^\/examples\/2: .*severity/),
       expect.stringMatching(/^\/examples\/3: .*year 0000/),

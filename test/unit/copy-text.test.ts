@@ -48,12 +48,20 @@ describe('canonicalText', () => {
   });
 
   it('should strip the urn:uuid: prefix Postgres does not accept', () => {
-    expect(canonicalText('uuid', 'urn:uuid:5F0C7C59-3D4E-4A5E-9A53-2F6E0F6B8A11')).toBe('5F0C7C59-3D4E-4A5E-9A53-2F6E0F6B8A11');
+    expect(canonicalText('uuid', 'urn:uuid:5F0C7C59-3D4E-4A5E-9A53-2F6E0F6B8A11')).toBe(
+      '5F0C7C59-3D4E-4A5E-9A53-2F6E0F6B8A11',
+    );
     expect(problem('uuid', '5f0c7c593d4e4a5e9a532f6e0f6b8a11')).toMatch(/not a UUID/);
   });
 
   it('should accept RFC 3339 date-times Postgres accepts and refuse the ones it does not', () => {
-    for (const ok of ['2026-11-27T07:45:12Z', '2026-11-27t07:45:12.123456789z', '2026-11-27 07:45:12+15:59', '2024-02-29T00:00:00-0530', '2026-12-31T23:59:60Z'])
+    for (const ok of [
+      '2026-11-27T07:45:12Z',
+      '2026-11-27t07:45:12.123456789z',
+      '2026-11-27 07:45:12+15:59',
+      '2024-02-29T00:00:00-0530',
+      '2026-12-31T23:59:60Z',
+    ])
       expect(canonicalText('timestamp with time zone', ok)).toBe(ok);
     expect(problem('timestamp with time zone', '0000-01-01T00:00:00Z')).toMatch(/year 0000/);
     expect(problem('timestamp with time zone', '2026-11-27T07:45:12+16:00')).toMatch(/zone offset \+16:00/);
@@ -95,7 +103,10 @@ describe('text Postgres cannot store', () => {
     expect(textProblem('\ud800x')).toBe('lone_surrogate');
     expect(textProblem('x\udc00')).toBe('lone_surrogate');
     expect(textProblem('😀 pair')).toBeUndefined();
-    expect(findTextProblem({ a: ['ok', { 'b/c': 'x\u0000' }] })).toEqual({ problem: 'nul_character', path: '/a/1/b~1c' });
+    expect(findTextProblem({ a: ['ok', { 'b/c': 'x\u0000' }] })).toEqual({
+      problem: 'nul_character',
+      path: '/a/1/b~1c',
+    });
     expect(findTextProblem({ ['k\u0000']: 1 })).toEqual({ problem: 'nul_character', path: '/k\u0000' });
     expect(findTextProblem({ a: 1, b: [true, null] })).toBeUndefined();
   });

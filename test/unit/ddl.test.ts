@@ -95,7 +95,9 @@ describe('schemaTables', () => {
   });
 
   it('should refuse properties that use the metadata prefixes', () => {
-    const r = schemaTables(schemaOf({ id: { type: 'string' }, _kafka_offset: { type: 'integer' }, _eventful_x: {} }, ['id']));
+    const r = schemaTables(
+      schemaOf({ id: { type: 'string' }, _kafka_offset: { type: 'integer' }, _eventful_x: {} }, ['id']),
+    );
     expect(r.tables).toEqual([]);
     expect(r.problems.map((p) => p.path)).toEqual(['/properties/_kafka_offset', '/properties/_eventful_x']);
   });
@@ -109,7 +111,9 @@ describe('schemaTables', () => {
 
   it('should refuse a key that is not a scalar or may be null', () => {
     expect(schemaTables(schemaOf({ id: { type: 'object' } }, ['id'])).problems[0]?.message).toMatch(/must be a scalar/);
-    expect(schemaTables(schemaOf({ id: { type: ['string', 'null'] } }, ['id'])).problems[0]?.message).toMatch(/never be null/);
+    expect(schemaTables(schemaOf({ id: { type: ['string', 'null'] } }, ['id'])).problems[0]?.message).toMatch(
+      /never be null/,
+    );
   });
 
   it('should refuse the table names the loader keeps for itself', () => {
@@ -119,14 +123,23 @@ describe('schemaTables', () => {
 
   it('should give a state table the same columns, its own key and the event table it comes from', () => {
     const r = schemaTables(
-      schemaOf({ id: { type: 'string' }, thing_id: { type: 'integer' }, at: { type: 'string', format: 'date-time' } }, ['id', 'thing_id'], {
-        state: { table: 'thing_state', key: ['thing_id'] },
-        eventTime: 'at',
-      }),
+      schemaOf(
+        { id: { type: 'string' }, thing_id: { type: 'integer' }, at: { type: 'string', format: 'date-time' } },
+        ['id', 'thing_id'],
+        {
+          state: { table: 'thing_state', key: ['thing_id'] },
+          eventTime: 'at',
+        },
+      ),
     );
     const [event, state] = r.tables;
     expect(state?.columns.map((c) => c.name)).toEqual(event?.columns.map((c) => c.name));
-    expect(state).toMatchObject({ name: 'thing_state', kind: 'state', primaryKey: ['thing_id'], state: { eventTable: 'things', eventTime: 'at' } });
+    expect(state).toMatchObject({
+      name: 'thing_state',
+      kind: 'state',
+      primaryKey: ['thing_id'],
+      state: { eventTable: 'things', eventTime: 'at' },
+    });
   });
 });
 
@@ -136,7 +149,9 @@ describe('DDL rendering', () => {
     const sql = createTableSql('my_schema', r.tables[0]!);
     expect(sql).toContain('CREATE TABLE "my_schema"."things" (');
     expect(sql).toContain('  "id" uuid NOT NULL,\n  "select" bigint,');
-    expect(sql).toContain('"_eventful_loaded_at" timestamp with time zone NOT NULL DEFAULT now(),\n  PRIMARY KEY ("id")\n)');
+    expect(sql).toContain(
+      '"_eventful_loaded_at" timestamp with time zone NOT NULL DEFAULT now(),\n  PRIMARY KEY ("id")\n)',
+    );
   });
 
   it('should refuse to render an unsafe schema name', () => {
@@ -144,7 +159,9 @@ describe('DDL rendering', () => {
   });
 
   it('should render ADD COLUMN with a default only for NOT NULL columns', () => {
-    expect(addColumnSql('s', 't', { name: 'c', type: 'text', notNull: false })).toBe('ALTER TABLE "s"."t" ADD COLUMN "c" text');
+    expect(addColumnSql('s', 't', { name: 'c', type: 'text', notNull: false })).toBe(
+      'ALTER TABLE "s"."t" ADD COLUMN "c" text',
+    );
     expect(addColumnSql('s', 't', { name: 'c', type: 'text', notNull: true }, literalSql('text', "o'k\\"))).toBe(
       `ALTER TABLE "s"."t" ADD COLUMN "c" text NOT NULL DEFAULT E'o''k\\\\'::text`,
     );

@@ -34,7 +34,17 @@ describe('EventRowEncoder', () => {
 
   it('should list the property columns, then the metadata it fills (loaded_at comes from the default)', () => {
     expect(encoder.columns).toEqual(copyColumns(table));
-    expect(encoder.columns).toEqual(['id', 'label', 'n', 'extra', '_kafka_topic', '_kafka_partition', '_kafka_offset', '_kafka_timestamp', '_eventful_snapshot_id']);
+    expect(encoder.columns).toEqual([
+      'id',
+      'label',
+      'n',
+      'extra',
+      '_kafka_topic',
+      '_kafka_partition',
+      '_kafka_offset',
+      '_kafka_timestamp',
+      '_eventful_snapshot_id',
+    ]);
   });
 
   it('should encode one COPY line with escapes, NULLs and the key', () => {
@@ -58,11 +68,15 @@ describe('EventRowEncoder', () => {
     expect(encoder.encode(line({ id: ID, n: 2 ** 64 }))).toEqual({
       reason: {
         code: 'schema_violation',
-        message: expect.stringMatching(/^does not fit column things\.n \(bigint\): \/n .* does not fit a bigint column$/),
+        message: expect.stringMatching(
+          /^does not fit column things\.n \(bigint\): \/n .* does not fit a bigint column$/,
+        ),
         issues: [{ code: 'column_type', path: '/n', message: expect.stringMatching(/does not fit/) }],
       },
     });
-    expect(encoder.encode(line({ id: ID }))).toMatchObject({ reason: { issues: [{ path: '/n', message: 'a value is required' }] } });
+    expect(encoder.encode(line({ id: ID }))).toMatchObject({
+      reason: { issues: [{ path: '/n', message: 'a value is required' }] },
+    });
   });
 
   it('should write no Kafka timestamp when there is none', () => {

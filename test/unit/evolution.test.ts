@@ -15,7 +15,10 @@ function table(columns: ColumnDef[], extra: Partial<TableDef> = {}): TableDef {
 }
 
 /** The table as the catalog would describe it after creating `t`. */
-function existing(t: TableDef, change: (cols: ExistingTable['columns']) => void = () => undefined): ReadonlyMap<string, ExistingTable> {
+function existing(
+  t: TableDef,
+  change: (cols: ExistingTable['columns']) => void = () => undefined,
+): ReadonlyMap<string, ExistingTable> {
   const columns = t.columns.map((c) => ({ name: c.name, type: c.type, notNull: c.notNull }));
   change(columns);
   return new Map([[t.name, { name: t.name, columns, primaryKey: [...t.primaryKey] }]]);
@@ -39,7 +42,10 @@ describe('planEvolution', () => {
     const wanted = table([prop('id', 'uuid', true), prop('n', 'bigint'), prop('label', 'text')]);
     const plan = planEvolution([wanted], existing(base));
     expect(plan.refusals).toEqual([]);
-    expect(planDdl('s', plan)).toEqual(['CREATE SCHEMA IF NOT EXISTS "s"', 'ALTER TABLE "s"."things" ADD COLUMN "label" text']);
+    expect(planDdl('s', plan)).toEqual([
+      'CREATE SCHEMA IF NOT EXISTS "s"',
+      'ALTER TABLE "s"."things" ADD COLUMN "label" text',
+    ]);
     expect(describePlan(plan).columnsAdded).toEqual([{ table: 'things', column: 'label', type: 'text' }]);
   });
 
@@ -47,19 +53,33 @@ describe('planEvolution', () => {
     const wanted = table([prop('id', 'uuid', true), prop('n', 'bigint'), prop('label', 'text', true)]);
     const plan = planEvolution([wanted], existing(base));
     expect(plan.refusals).toEqual([
-      { table: 'things', column: 'label', message: expect.stringMatching(/new required property cannot be added because it has no "default"/) },
+      {
+        table: 'things',
+        column: 'label',
+        message: expect.stringMatching(/new required property cannot be added because it has no "default"/),
+      },
     ]);
   });
 
   it('should add a new required property with its default as a typed literal', () => {
-    const wanted = table([prop('id', 'uuid', true), prop('n', 'bigint'), prop('label', 'text', true, { defaultValue: "it's" })]);
+    const wanted = table([
+      prop('id', 'uuid', true),
+      prop('n', 'bigint'),
+      prop('label', 'text', true, { defaultValue: "it's" }),
+    ]);
     const plan = planEvolution([wanted], existing(base));
     expect(plan.refusals).toEqual([]);
-    expect(planDdl('s', plan)[1]).toBe(`ALTER TABLE "s"."things" ADD COLUMN "label" text NOT NULL DEFAULT E'it''s'::text`);
+    expect(planDdl('s', plan)[1]).toBe(
+      `ALTER TABLE "s"."things" ADD COLUMN "label" text NOT NULL DEFAULT E'it''s'::text`,
+    );
   });
 
   it('should refuse a default that does not fit the column', () => {
-    const wanted = table([prop('id', 'uuid', true), prop('n', 'bigint'), prop('at', 'date', true, { defaultValue: 'soon' })]);
+    const wanted = table([
+      prop('id', 'uuid', true),
+      prop('n', 'bigint'),
+      prop('at', 'date', true, { defaultValue: 'soon' }),
+    ]);
     expect(planEvolution([wanted], existing(base)).refusals[0]?.message).toMatch(/"default" does not fit date/);
   });
 
@@ -67,13 +87,19 @@ describe('planEvolution', () => {
     const wanted = table([prop('id', 'uuid', true), prop('n', 'text')]);
     const plan = planEvolution([wanted], existing(base));
     expect(plan.refusals).toEqual([
-      { table: 'things', column: 'n', message: expect.stringMatching(/things\.n is bigint in the warehouse but the schema now maps it to text/) },
+      {
+        table: 'things',
+        column: 'n',
+        message: expect.stringMatching(/things\.n is bigint in the warehouse but the schema now maps it to text/),
+      },
     ]);
   });
 
   it('should refuse a key change', () => {
     const wanted = { ...base, primaryKey: ['id', 'n'] };
-    expect(planEvolution([wanted], existing(base)).refusals[0]?.message).toMatch(/primary key of things is \(id\) .* says \(id, n\)/);
+    expect(planEvolution([wanted], existing(base)).refusals[0]?.message).toMatch(
+      /primary key of things is \(id\) .* says \(id, n\)/,
+    );
   });
 
   it('should drop NOT NULL when a property is no longer required or no longer exists, but never on the key', () => {
@@ -97,7 +123,13 @@ describe('planEvolution', () => {
   });
 
   it('should backfill a new state table from its existing event table', () => {
-    const state: TableDef = { ...base, name: 'thing_state', kind: 'state', primaryKey: ['n'], state: { eventTable: 'things' } };
+    const state: TableDef = {
+      ...base,
+      name: 'thing_state',
+      kind: 'state',
+      primaryKey: ['n'],
+      state: { eventTable: 'things' },
+    };
     const plan = planEvolution([base, state], existing(base));
     expect(plan.steps).toEqual([
       { kind: 'create_table', table: state },
@@ -107,7 +139,10 @@ describe('planEvolution', () => {
   });
 
   it('should report every refusal at once', () => {
-    const wanted = { ...table([prop('id', 'uuid', true), prop('n', 'text'), prop('x', 'text', true)]), primaryKey: ['x'] };
+    const wanted = {
+      ...table([prop('id', 'uuid', true), prop('n', 'text'), prop('x', 'text', true)]),
+      primaryKey: ['x'],
+    };
     expect(planEvolution([wanted], existing(base)).refusals.map((r) => r.column ?? 'key')).toEqual(['key', 'n', 'x']);
   });
 });

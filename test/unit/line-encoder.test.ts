@@ -30,11 +30,21 @@ describe('SnapshotLineEncoder', () => {
     const enc = new SnapshotLineEncoder(registry, tables, 'snap');
     const block = enc.encode(
       'events',
-      [line(0, arrival(ID(1))), line(1, arrival(ID(2), { dwell_seconds: -1 })), line(2, { x: 1 }, 'nowhere'), line(3, arrival(ID(3), { station_name: 'a\u0000' }))],
+      [
+        line(0, arrival(ID(1))),
+        line(1, arrival(ID(2), { dwell_seconds: -1 })),
+        line(2, { x: 1 }, 'nowhere'),
+        line(3, arrival(ID(3), { station_name: 'a\u0000' })),
+      ],
       1,
     );
     const arrivalsSlot = tables.findIndex(([n]) => n === 'train_arrival');
-    expect(block).toMatchObject({ events: 4, rejected: 0, rejectedByLoad: 3, rejectedByLoadReasons: { schema_violation: 1, no_schema: 1, nul_character: 1 } });
+    expect(block).toMatchObject({
+      events: 4,
+      rejected: 0,
+      rejectedByLoad: 3,
+      rejectedByLoadReasons: { schema_violation: 1, no_schema: 1, nul_character: 1 },
+    });
     expect(rowsOf(block.tables[arrivalsSlot])).toHaveLength(1);
     expect(block.tables[arrivalsSlot]!.keys).toEqual([[ID(1)]]);
     expect(rowsOf(block.tables[enc.quarantineSlot]).map((r) => r.split('\t').slice(1, 3))).toEqual([
@@ -55,13 +65,26 @@ describe('SnapshotLineEncoder', () => {
 
   it('should encode a prepared block the same, leaving out the lines found stored', () => {
     const enc = new SnapshotLineEncoder(registry, tables, 'snap');
-    const lines = [line(0, arrival(ID(1))), line(1, arrival(`urn:uuid:${ID(2)}`)), line(2, arrival('not-a-uuid')), line(3, arrival(ID(4)))];
+    const lines = [
+      line(0, arrival(ID(1))),
+      line(1, arrival(`urn:uuid:${ID(2)}`)),
+      line(2, arrival('not-a-uuid')),
+      line(3, arrival(ID(4))),
+    ];
     const prepared = enc.prepare('events', lines);
     const slot = tables.findIndex(([n]) => n === 'train_arrival');
     expect(prepared.lookups[slot]).toEqual({ lines: [0, 1, 3], keys: [[ID(1), ID(2), ID(4)]] });
-    const none = enc.encodePrepared(prepared, 1, tables.map(() => undefined));
+    const none = enc.encodePrepared(
+      prepared,
+      1,
+      tables.map(() => undefined),
+    );
     expect(none).toEqual(enc.encode('events', lines, 1));
-    const some = enc.encodePrepared(prepared, 1, tables.map((_, i) => (i === slot ? new Set([1, 3]) : undefined)));
+    const some = enc.encodePrepared(
+      prepared,
+      1,
+      tables.map((_, i) => (i === slot ? new Set([1, 3]) : undefined)),
+    );
     expect(some.unchanged[slot]).toBe(2);
     expect(some.tables[slot]!.keys).toEqual([[ID(1)]]);
     expect(some.rejectedByLoad).toBe(1);

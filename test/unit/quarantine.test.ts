@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { jsonbSafe, QUARANTINE_COLUMNS, quarantineRowFromEvent, quarantineRowFromRejected, quarantineTable } from '../../src/warehouse/quarantine.js';
+import {
+  jsonbSafe,
+  QUARANTINE_COLUMNS,
+  quarantineRowFromEvent,
+  quarantineRowFromRejected,
+  quarantineTable,
+} from '../../src/warehouse/quarantine.js';
 
 describe('the quarantine', () => {
   it('should be keyed by Kafka coordinates so a replay adds nothing', () => {
     expect(quarantineTable().primaryKey).toEqual(['kafka_topic', 'kafka_partition', 'kafka_offset']);
-    expect(quarantineTable().columns.map((c) => c.name).filter((c) => c !== 'loaded_at')).toEqual(QUARANTINE_COLUMNS);
+    expect(
+      quarantineTable()
+        .columns.map((c) => c.name)
+        .filter((c) => c !== 'loaded_at'),
+    ).toEqual(QUARANTINE_COLUMNS);
   });
 
   it('should encode a rejected line with its raw bytes, reason and coordinates', () => {
@@ -51,6 +61,8 @@ describe('the quarantine', () => {
   });
 
   it('should make any JSON safe for jsonb', () => {
-    expect(jsonbSafe({ ['k\u0000']: ['\ud800x', 'ok 😀', 1, null] })).toEqual({ ['k\ufffd']: ['\ufffdx', 'ok 😀', 1, null] });
+    expect(jsonbSafe({ ['k\u0000']: ['\ud800x', 'ok 😀', 1, null] })).toEqual({
+      ['k\ufffd']: ['\ufffdx', 'ok 😀', 1, null],
+    });
   });
 });

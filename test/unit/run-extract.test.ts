@@ -23,6 +23,8 @@ class ScriptedSource implements EventSource {
   disconnected = false;
   /** Called before each consume: lets a test append messages (a producer still writing) or request a stop. */
   beforeConsume: (() => void) | undefined;
+  /** How long each consume call takes. */
+  consumeDelayMs = 0;
 
   constructor(
     readonly log: Map<string, Array<string | null>>,
@@ -55,6 +57,7 @@ class ScriptedSource implements EventSource {
   async consume(max: number): Promise<ConsumedBatch> {
     this.consumeCalls += 1;
     this.beforeConsume?.();
+    if (this.consumeDelayMs) await new Promise((r) => setTimeout(r, this.consumeDelayMs));
     const messages: RawMessage[] = [];
     const endOfPartition: TopicPartitionOffset[] = [];
     for (const [k, pos] of this.position) {
@@ -170,6 +173,32 @@ describe('the extract core', () => {
     expect(r.summary).toMatchObject({ stoppedBy: 'max-messages', lagLeft: 6 });
     expect(r.summary.counts.messages).toBe(4);
     expect(source.commits).toEqual([[{ topic: 't', partition: 0, offset: 4 }]]);
+  });
+
+  it('should honour --max-duration, publish what it read and commit just that', async () => {
+    const source = new ScriptedSource(new Map([['t/0', Array.from({ length: 200 }, (_, i) => good(i))]]), new Map(), 2);
+    source.consumeDelayMs = 10;
+    const r = await run(source, { maxDuration: '150ms' });
+    expect(r.exitCode).toBe(ExitCode.Ok);
+    expect(r.summary.stoppedBy).toBe('max-duration');
+    const read = r.summary.counts.messages;
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(200);
+    expect(source.commits).toEqual([[{ topic: 't', partition: 0, offset: read }]]);
+    expect(r.summary.lagLeft).toBe(200 - read);
+  });
+
+  it('should give up without committing when the drain makes no progress for --stall-timeout', async () => {
+    const source = new ScriptedSource(new Map([['t/0', [good(0), good(1)]]]));
+    source.consumeDelayMs = 5;
+    // The broker says there are two messages but never delivers them.
+    source.consume = async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      return { messages: [], endOfPartition: [] };
+    };
+    await expect(run(source, { stallTimeout: '60ms' })).rejects.toThrow(/no progress for/);
+    expect(source.commits).toEqual([]);
+    expect(source.disconnected).toBe(true);
   });
 
   it('should fail without committing or publishing when rejects exceed --max-rejected-ratio, tombstones aside', async () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { metadataColumns, type TableDef } from '../../src/schema/ddl.js';
-import { compareStateOrder, mergeStateSql, orderSql, supersedes, type StateOrderKey } from '../../src/warehouse/state-order.js';
+import {
+  compareStateOrder,
+  mergeStateSql,
+  orderSql,
+  supersedes,
+  type StateOrderKey,
+} from '../../src/warehouse/state-order.js';
 
 const ev = (eventTimeMs: number | null, partition = 0, offset = 0, topic = 'incidents'): StateOrderKey => ({
   eventTimeMs,
@@ -72,7 +78,9 @@ describe('the state order in SQL', () => {
   it('should merge only strictly newer candidates, one per entity', () => {
     const sql = mergeStateSql('s', state, 'pg_temp."c"');
     expect(sql).toContain('SELECT DISTINCT ON (s."incident_id")');
-    expect(sql).toContain(`ORDER BY s."incident_id", COALESCE(s."occurred_at", s."_kafka_timestamp", '-infinity'::timestamptz) DESC`);
+    expect(sql).toContain(
+      `ORDER BY s."incident_id", COALESCE(s."occurred_at", s."_kafka_timestamp", '-infinity'::timestamptz) DESC`,
+    );
     expect(sql).toContain('ON CONFLICT ("incident_id") DO UPDATE SET "occurred_at" = EXCLUDED."occurred_at"');
     expect(sql).toMatch(/WHERE \(COALESCE\(EXCLUDED\."occurred_at".*\) > \(COALESCE\(cur\."occurred_at"/);
     expect(sql).not.toContain('"incident_id" = EXCLUDED."incident_id"');

@@ -119,6 +119,8 @@ describe('skipQuerySql', () => {
     const sql = skipQuerySql('s', table);
     expect(sql).toContain('FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS b(k1, k2, i)');
     expect(sql).toContain('row_number() OVER (PARTITION BY b.k1, b.k2 ORDER BY b.i)');
-    expect(sql).toContain('WHERE u.rn > 1 OR EXISTS (SELECT 1 FROM "s"."things" t WHERE t."id" = u.k1 AND t."region" = u.k2)');
+    expect(sql).toContain(
+      'WHERE u.rn > 1 OR EXISTS (SELECT 1 FROM "s"."things" t WHERE t."id" = u.k1 AND t."region" = u.k2)',
+    );
   });
 });
