@@ -17,6 +17,8 @@ import { runCommand } from './run-command.js';
 /** Seconds between progress lines on stderr during a long snapshot. */
 const DEFAULT_PROGRESS_SECONDS = 10;
 const MIN_BATCH_ROWS = 1;
+/** The same default as extract's: more than 10% refused means schemas and data disagree. */
+const DEFAULT_MAX_REJECTED_RATIO = 0.1;
 const MAX_WORKERS = 16;
 /**
  * Encoder threads: 2 with 4 cores or more; none on fewer, because Postgres and the loader's own thread already
@@ -42,7 +44,8 @@ Connection: DATABASE_URL, or PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (the
 environment). Every flag can also be set as EVENTFUL_<FLAG> (e.g. EVENTFUL_DB_SCHEMA=warehouse).
 
 Exit codes: 0 loaded (or dry run done), 99 nothing pending, 2 bad usage, schema problem or refused
-evolution, 1 any other failure (a tampered snapshot, a database error: Airflow retries).
+evolution, 1 any other failure (a tampered snapshot, too many events refused by load's checks, a database
+error: Airflow retries). Events that fail load's checks go to the eventful_rejected table with the reason.
 The last line on stdout is a JSON summary.`;
 
 /** The environment variable of a flag: `--db-schema` → `EVENTFUL_DB_SCHEMA`. */
@@ -80,6 +83,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   batchSize: number;
   progressSeconds: number;
   workers: number;
+  maxRejectedRatio: number;
 }> {
   // Only the flags' own variables are read: other EVENTFUL_* variables belong to other commands.
   const snapshotsEnv = envString('snapshots');
@@ -116,6 +120,11 @@ export async function parseLoadArgs(argv: string[]): Promise<{
       default: envNumber('workers') ?? DEFAULT_WORKERS,
       describe: `threads that parse and validate events of big snapshots (0: none, encode in the main thread)`,
     })
+    .option('max-rejected-ratio', {
+      type: 'number',
+      default: envNumber('max-rejected-ratio') ?? DEFAULT_MAX_REJECTED_RATIO,
+      describe: "largest share of a snapshot's events load may quarantine before it refuses the snapshot (0-1)",
+    })
     .option('progress-seconds', {
       type: 'number',
       default: envNumber('progress-seconds') ?? DEFAULT_PROGRESS_SECONDS,
@@ -137,6 +146,9 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   const workers = parsed.workers;
   if (!Number.isInteger(workers) || workers < 0 || workers > MAX_WORKERS)
     throw new UsageError(`--workers must be an integer from 0 to ${MAX_WORKERS}`);
+  const maxRejectedRatio = parsed['max-rejected-ratio'];
+  if (!(maxRejectedRatio >= 0 && maxRejectedRatio <= 1))
+    throw new UsageError('--max-rejected-ratio must be a number from 0 to 1');
   const progressSeconds = parsed['progress-seconds'];
   if (!Number.isFinite(progressSeconds) || progressSeconds <= 0)
     throw new UsageError('--progress-seconds must be a positive number');
@@ -148,6 +160,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
     batchSize,
     progressSeconds,
     workers,
+    maxRejectedRatio,
   };
 }
 
@@ -170,6 +183,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
         limits: { rows: args.batchSize, bytes: DEFAULT_BATCH_BYTES },
         progressIntervalMs: args.progressSeconds * 1000,
         workers: args.workers,
+        maxRejectedRatio: args.maxRejectedRatio,
       },
       { log, connect: () => connectWarehouse('eventful-load'), shouldStop: () => stopRequested },
     );

@@ -134,7 +134,10 @@ class Reader {
  * Decodes a DescribeConfigs v1 response (without its size prefix): correlation id, throttle time, then per
  * resource its error, name and configs (name, value, read-only, source, sensitive, synonyms).
  */
-export function decodeDescribeConfigsResponse(payload: Buffer): { correlationId: number; results: TopicConfigResult[] } {
+export function decodeDescribeConfigsResponse(payload: Buffer): {
+  correlationId: number;
+  results: TopicConfigResult[];
+} {
   const r = new Reader(payload);
   const correlationId = r.int32();
   r.int32(); // throttle_time_ms
@@ -241,7 +244,9 @@ function exchange(
       const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       const size = all.readInt32BE(0);
       if (size < 0 || size > MAX_RESPONSE_BYTES) {
-        finish(new TopicConfigUnavailable(`${server.host}:${server.port} sent a frame of ${size} bytes: not a Kafka answer`));
+        finish(
+          new TopicConfigUnavailable(`${server.host}:${server.port} sent a frame of ${size} bytes: not a Kafka answer`),
+        );
         return;
       }
       if (all.length >= INT32 + size) finish(undefined, all.subarray(INT32, INT32 + size));
@@ -277,9 +282,7 @@ export async function describeTopicConfigs(
     const left = deadline - Date.now();
     if (left <= 0) break;
     try {
-      const response = decodeDescribeConfigsResponse(
-        await exchange(props, protocol === 'ssl', server, request, left),
-      );
+      const response = decodeDescribeConfigsResponse(await exchange(props, protocol === 'ssl', server, request, left));
       if (response.correlationId !== correlationId)
         throw new TopicConfigUnavailable(`${server.host}:${server.port} answered another request`);
       return response.results;

@@ -3,7 +3,7 @@
  */
 import { META, type ColumnDef, type PgType, type TableDef } from '../schema/ddl.js';
 import type { EventLine, RejectReason } from '../snapshot/format.js';
-import { canonicalText, COPY_NULL, copyField, escapeCopyText, ValueProblem } from './copy-text.js';
+import { canonicalText, COPY_NULL, escapeCopyText, ValueProblem } from './copy-text.js';
 
 /** One event as a COPY text line, with its key values (unescaped canonical text, in key order). */
 export interface EncodedRow {
@@ -111,7 +111,7 @@ export class EventRowEncoder {
     fields[n] = rawHasBackslash ? escapeCopyText(line.topic) : line.topic;
     fields[n + 1] = String(line.partition);
     fields[n + 2] = String(line.offset);
-    fields[n + 3] = copyField(kafkaTimestampText(line.timestamp));
+    fields[n + 3] = kafkaTimestampText(line.timestamp) ?? COPY_NULL; // ISO text never needs escaping
     fields[n + 4] = this.snapshotField;
     return { row: fields.join('\t') + '\n', keys };
   }

@@ -22,7 +22,7 @@ import { readExistingTables } from './catalog.js';
 import type { WarehouseConnection } from './connection.js';
 import { describePlan, planEvolution, type EvolutionPlan, type Refusal } from './evolution.js';
 import { insertLedgerEntry, LEDGER_TABLE, ledgerTable, readLedger } from './ledger.js';
-import { applyPlan } from './migrate.js';
+import { applyPlan, applyViews, type ViewsOutcome } from './migrate.js';
 import { quarantineTable } from './quarantine.js';
 import {
   InterruptedError,
@@ -47,6 +47,11 @@ export interface LoadSettings {
   progressIntervalMs: number;
   /** Encoder worker threads for big snapshots; 0 encodes in the loader's own thread. */
   workers: number;
+  /**
+   * Largest share of a snapshot's events that load itself may quarantine (0–1); above it the snapshot is not
+   * loaded: that many refusals means the schemas and the data disagree, and someone must look.
+   */
+  maxRejectedRatio: number;
 }
 
 /** Snapshots with fewer lines are encoded in the loader's thread: starting workers costs more than it saves. */
@@ -88,8 +93,8 @@ export interface LoadSummary {
   dbSchema: string;
   snapshots: string;
   schemas: string;
-  /** What the evolution plan changes (applied, or in a dry run would apply). */
-  migration?: ReturnType<typeof describePlan> & { notes: string[] };
+  /** What the evolution plan changes (applied, or in a dry run would apply), and the wait-time views. */
+  migration?: ReturnType<typeof describePlan> & { notes: string[]; views?: ViewsOutcome };
   results: SnapshotResult[];
   skipped: { incomplete: string[]; alreadyLoaded: number };
   totals: {
@@ -114,6 +119,20 @@ function testCrashPoint(point: 'before-ledger' | 'before-commit'): void {
   if (process.env['EVENTFUL_TEST_CRASH_AT'] === point) process.kill(process.pid, 'SIGKILL');
 }
 
+/** Load refused more of a snapshot's events than `--max-rejected-ratio` allows. */
+class TooManyRejectedError extends Error {
+  readonly code = 'too_many_rejected';
+  constructor(rejected: number, events: number, ratio: number, counts: SnapshotLoadCounts) {
+    super(
+      `${rejected} of ${events} events (${((100 * rejected) / events).toFixed(1)}%) failed load's checks, more than ` +
+        `--max-rejected-ratio ${ratio} allows (${Object.entries(counts.rejectedByLoadReasons)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')}); nothing of the snapshot was written. Fix the schemas (or the producer), or raise the ratio`,
+    );
+    this.name = 'TooManyRejectedError';
+  }
+}
+
 /** Postgres' unique_violation: an optimistic COPY met a key that is already stored. */
 const UNIQUE_VIOLATION = '23505';
 
@@ -127,7 +146,7 @@ function sha256(text: string): string {
 
 function errorOf(err: unknown): { code: string; message: string } {
   if (err instanceof ChecksumMismatchError) return { code: 'checksum_mismatch', message: err.message };
-  if (err instanceof SnapshotRefusedError || err instanceof InterruptedError)
+  if (err instanceof SnapshotRefusedError || err instanceof InterruptedError || err instanceof TooManyRejectedError)
     return { code: err.code, message: err.message };
   const e = err as { code?: unknown; message?: unknown; detail?: unknown; where?: unknown };
   const pgCode = typeof e.code === 'string' ? e.code : undefined;
@@ -286,7 +305,17 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
       shouldStop: deps.shouldStop,
       progressIntervalMs: settings.progressIntervalMs,
     });
-    const failed = await loadPending(conn, settings, plan, pending, loader, schemaHashes, summary, log);
+    const failed = await loadPending(
+      conn,
+      settings,
+      plan,
+      desired.map((t) => t.name),
+      pending,
+      loader,
+      schemaHashes,
+      summary,
+      log,
+    );
     return finish(
       failed || summary.results.some((r) => r.status === 'Error') ? 'failed' : settings.dryRun ? 'dry_run' : 'loaded',
     );
@@ -302,6 +331,7 @@ async function loadPending(
   conn: WarehouseConnection,
   settings: LoadSettings,
   plan: EvolutionPlan,
+  tableNames: string[],
   pending: Array<{ ref: SnapshotRef; sha: string }>,
   loader: SnapshotLoader,
   schemaHashes: Record<string, string>,
@@ -309,6 +339,13 @@ async function loadPending(
   log: Logger,
 ): Promise<boolean> {
   let failedAt = -1;
+  // Tables first, then the wait-time views over them, in the transaction of the first snapshot.
+  const migrate = async (): Promise<void> => {
+    await applyPlan(conn, settings.dbSchema, plan);
+    const views: ViewsOutcome = await applyViews(conn, settings.dbSchema, tableNames);
+    if (summary.migration) summary.migration.views = views;
+    if ('skipped' in views) log.warn(`wait-time views not created: ${views.skipped}`);
+  };
   const begin = async (): Promise<void> => {
     await conn.query('BEGIN');
     // Sorts of a batch's keys and of state candidates stay in memory.
@@ -321,7 +358,7 @@ async function loadPending(
       const t0 = Date.now();
       try {
         if (!settings.dryRun) await begin();
-        if (i === 0) await applyPlan(conn, settings.dbSchema, plan);
+        if (i === 0) await migrate();
         let counts: SnapshotLoadCounts;
         try {
           // A dry run cannot roll one snapshot back on its own: it always checks keys.
@@ -331,9 +368,11 @@ async function loadPending(
           log.info(`snapshot ${ref.id} holds events already loaded (or twice): loading it again with key checks`);
           await conn.query('ROLLBACK');
           await begin();
-          if (i === 0) await applyPlan(conn, settings.dbSchema, plan);
+          if (i === 0) await migrate();
           counts = await loader.load(ref, true);
         }
+        if (counts.events > 0 && counts.rejectedByLoad / counts.events > settings.maxRejectedRatio)
+          throw new TooManyRejectedError(counts.rejectedByLoad, counts.events, settings.maxRejectedRatio, counts);
         testCrashPoint('before-ledger');
         await insertLedgerEntry(conn, settings.dbSchema, {
           snapshotId: ref.id,

@@ -86,6 +86,7 @@ export interface SnapshotLoaderOptions {
 export const BLOCK_LINES = 2_000;
 /** Blocks being encoded ahead of the one being written, per encoder thread. */
 const BLOCKS_AHEAD_PER_THREAD = 2;
+const CHECKED_BLOCKS_AHEAD = 8;
 
 /** Loads snapshots one at a time into the open transaction of its connection. */
 export class SnapshotLoader {
@@ -155,7 +156,8 @@ export class SnapshotLoader {
 
     // Blocks are encoded ahead (maybe in parallel) and applied strictly in file order.
     const ahead: Array<Promise<EncodedBlock>> = [];
-    const maxAhead = BLOCKS_AHEAD_PER_THREAD * encoder.threads;
+    // A checked load waits on a key look-up per block: look further ahead so Postgres and parsing overlap.
+    const maxAhead = checked ? CHECKED_BLOCKS_AHEAD : BLOCKS_AHEAD_PER_THREAD * encoder.threads;
     let malformed: string | undefined;
     const apply = async (block: EncodedBlock): Promise<void> => {
       if (malformed) return;
@@ -203,32 +205,40 @@ export class SnapshotLoader {
       progress();
     };
 
-    for (const file of files) {
-      const name = plainFileName(file);
-      const kind: LineKind | undefined =
-        name === EVENTS_FILE ? 'events' : name === REJECTED_FILE ? 'rejected' : undefined;
-      let lines: string[] = [];
-      let first = 1;
-      let lineNo = 0;
-      // Other files are only verified. A malformed line is not thrown at once: the checksum tells tampering apart.
-      for await (const raw of openSnapshotLines(this.o.store, ref.id, file)) {
-        lineNo += 1;
-        linesDone += 1;
-        if (!kind) continue;
-        lines.push(raw);
-        if (lines.length === BLOCK_LINES) {
-          await submit(kind, lines, first);
-          lines = [];
-          first = lineNo + 1;
+    try {
+      for (const file of files) {
+        const name = plainFileName(file);
+        const kind: LineKind | undefined =
+          name === EVENTS_FILE ? 'events' : name === REJECTED_FILE ? 'rejected' : undefined;
+        let lines: string[] = [];
+        let first = 1;
+        let lineNo = 0;
+        // Other files are only verified. A malformed line is not thrown at once: the checksum tells tampering apart.
+        for await (const raw of openSnapshotLines(this.o.store, ref.id, file)) {
+          lineNo += 1;
+          linesDone += 1;
+          if (!kind) continue;
+          lines.push(raw);
+          if (lines.length === BLOCK_LINES) {
+            await submit(kind, lines, first);
+            lines = [];
+            first = lineNo + 1;
+          }
         }
+        if (kind && lines.length) await submit(kind, lines, first);
       }
-      if (kind && lines.length) await submit(kind, lines, first);
+      while (ahead.length) await apply(await ahead.shift()!);
+      if (malformed) throw new SnapshotRefusedError(`${malformed}, although the file matches its manifest checksum`);
+      for (const w of writers) await w.finish();
+      await queue.drain();
+      progress(true);
+    } catch (err) {
+      // Let every statement already started finish before the caller rolls back: a COPY queued behind the
+      // ROLLBACK would otherwise run outside the transaction and commit on its own.
+      await Promise.allSettled(ahead);
+      await queue.drain().catch(() => undefined);
+      throw err;
     }
-    while (ahead.length) await apply(await ahead.shift()!);
-    if (malformed) throw new SnapshotRefusedError(`${malformed}, although the file matches its manifest checksum`);
-    for (const w of writers) await w.finish();
-    await queue.drain();
-    progress(true);
 
     for (const w of writers) counts.tables[w.table.name] = { ...w.counts };
     for (const { state, temp } of states) {

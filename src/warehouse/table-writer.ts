@@ -27,6 +27,8 @@ export interface BatchLimits {
 
 export const DEFAULT_BATCH_ROWS = 50_000;
 export const DEFAULT_BATCH_BYTES = 8 * 1024 * 1024;
+/** Rows of the first batch of an optimistic load. */
+const PROBE_ROWS = 1_000;
 /** Written batches' buffers kept for reuse, per table. */
 const MAX_SPARE_BUFFERS = 2;
 
@@ -151,6 +153,7 @@ WHERE EXISTS (SELECT 1 FROM ${qualified(dbSchema, table.name)} t WHERE ${match})
 export class TableWriter {
   readonly counts: WriteCounts = { inserted: 0, unchanged: 0 };
   private batch: Batch | undefined;
+  private wroteOnce = false;
   /** Byte buffers of written batches, reused: memory stays at a few batches however long the snapshot. */
   private readonly spare: Buffer[] = [];
   private readonly skipSql: string;
@@ -189,7 +192,11 @@ export class TableWriter {
           rowBytes <= this.limits.bytes
             ? (this.spare.pop() ?? Buffer.allocUnsafe(this.limits.bytes))
             : Buffer.allocUnsafe(rowBytes);
-        this.batch = new Batch(data, this.limits.rows, this.table.primaryKey.length);
+        // An optimistic load writes a small batch first, so a replay meets its stored keys (and switches to the
+        // checked mode) before much work is spent.
+        const rows = !this.checked && !this.wroteOnce ? Math.min(PROBE_ROWS, this.limits.rows) : this.limits.rows;
+        this.wroteOnce = true;
+        this.batch = new Batch(data, rows, this.table.primaryKey.length);
       }
       const n = this.batch.fitting(enc, i);
       if (n > 0) {

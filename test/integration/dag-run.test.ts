@@ -1,5 +1,5 @@
 import { mkdtemp } from 'node:fs/promises';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
@@ -31,11 +31,14 @@ describe('the snapshot DAG run by a real Airflow', () => {
   let client: pg.Client;
   let dbSchema: string;
   let produced: { arrivals: number; incidents: number };
+  /** Everything `airflow dags test` printed: it runs the tasks in-process and logs their output there. */
+  let output = '';
   const arrivals = uniqueTopic('dag-arrivals');
   const incidents = uniqueTopic('dag-incidents');
 
   async function runDag(): Promise<Record<string, string>> {
     const result = await airflow(bin, ['dags', 'test', DAG_ID], env, 600_000);
+    output += result.stdout + result.stderr;
     expect(result.code, result.stderr.slice(-4000) + result.stdout.slice(-4000)).toBe(0);
     const runs = await airflow(bin, ['dags', 'list-runs', DAG_ID, '-o', 'json'], env);
     const list = JSON.parse(runs.stdout.trim().split('\n').pop()!) as Array<{ run_id: string; start_date: string }>;
@@ -61,13 +64,27 @@ describe('the snapshot DAG run by a real Airflow', () => {
       '3h',
     ]);
     expect(sim.code, sim.stderr).toBe(0);
-    const counts = sim.summary!['produced'] as Record<string, number>;
-    produced = { arrivals: counts[arrivals]!, incidents: counts[incidents]! };
+    const topics = sim.summary!['topics'] as Record<string, { messages: number }>;
+    produced = { arrivals: topics[arrivals]!.messages, incidents: topics[incidents]!.messages };
     expect(produced.arrivals).toBeGreaterThan(100);
     const snapshots = await mkdtemp(path.join(os.tmpdir(), 'eventful-dag-snapshots-'));
+    // The shipped schemas, pointed at this test's own topics.
+    const schemas = await mkdtemp(path.join(os.tmpdir(), 'eventful-dag-schemas-'));
+    for (const [file, topic] of [
+      ['train_arrival.schema.json', arrivals],
+      ['incident.schema.json', incidents],
+    ] as const) {
+      const json = JSON.parse(await readFile(path.join(ROOT, 'schemas', file), 'utf8'));
+      json['x-warehouse'].topics = [topic];
+      await writeFile(path.join(schemas, file), JSON.stringify(json));
+    }
     env = await airflowEnv({
       AIRFLOW_VAR_EVENTFUL_HOME: ROOT,
       AIRFLOW_VAR_EVENTFUL_SNAPSHOT_ROOT: snapshots,
+      AIRFLOW_VAR_EVENTFUL_SCHEMAS: schemas,
+      EVENTFUL_DAG_RETRIES: '0',
+      // INFO, so the tasks' own output reaches `dags test`'s output, where the password test looks.
+      AIRFLOW__LOGGING__LOGGING_LEVEL: 'INFO',
       AIRFLOW_VAR_EVENTFUL_TOPICS: `${arrivals},${incidents}`,
       AIRFLOW_VAR_EVENTFUL_GROUP_ID: `dag-test-${dbSchema}`,
       AIRFLOW_VAR_EVENTFUL_DB_SCHEMA: dbSchema,
@@ -110,8 +127,9 @@ describe('the snapshot DAG run by a real Airflow', () => {
   });
 
   it('should never write the database password into a task log', async () => {
-    const logs = await readAll(path.join(env['AIRFLOW_HOME']!, 'logs'));
-    expect(logs).toContain('extract');
+    const logs = output + (await readAll(path.join(env['AIRFLOW_HOME']!, 'logs')).catch(() => ''));
+    expect(logs).toContain('extract INFO');
+    expect(logs).toContain('load INFO');
     expect(logs).not.toContain(process.env['PGPASSWORD']!);
   });
 });

@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_SCHEMAS_DIR } from '../../src/schema/registry.js';
 import { connect, freshSchema } from '../helpers/pg.js';
 import { runCommand as run } from '../helpers/run.js';
 import {
@@ -100,6 +101,48 @@ describe('load', () => {
         manifest_sha256: createHash('sha256').update(manifest).digest('hex'),
       },
     ]);
+  });
+
+  it('should create the wait-time views over the tables it loads', async () => {
+    const at = (m: number): string => new Date(Date.parse('2026-11-27T07:00:00Z') + m * 60_000).toISOString();
+    await writeSnapshot(
+      root,
+      onPartition('train-arrivals', 0, [
+        arrival({ station_id: 'STN-9', direction: 'north', occurred_at: at(0) }),
+        arrival({ station_id: 'STN-9', direction: 'north', occurred_at: at(2) }),
+        arrival({ station_id: 'STN-9', direction: 'north', occurred_at: at(12) }),
+      ]),
+    );
+    const r = await load();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary?.['migration']).toMatchObject({
+      views: {
+        created: [
+          'station_headways',
+          'station_wait_times',
+          'station_wait_times_hourly',
+          'incident_periods',
+          'line_incident_waits',
+        ],
+      },
+    });
+    const { rows } = await client.query(
+      `SELECT headways, round(expected_wait_seconds) AS wait FROM "${schema}".station_wait_times WHERE station_id = 'STN-9'`,
+    );
+    expect(rows).toEqual([{ headways: '2', wait: 260 }]);
+  });
+
+  it('should skip the views with a warning, and still load, when a schema lacks their columns', async () => {
+    const schemas = await tempDir('eventful-schemas-');
+    const json = JSON.parse(await readFile(path.join(DEFAULT_SCHEMAS_DIR, 'train_arrival.schema.json'), 'utf8'));
+    delete json.properties.checkpoint_type;
+    await writeFile(path.join(schemas, 'train_arrival.schema.json'), JSON.stringify(json));
+    await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
+    const r = await load(['--schemas', schemas]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary?.['migration']).toMatchObject({ views: { skipped: expect.stringMatching(/checkpoint_type/) } });
+    expect(r.stderr).toMatch(/WARN wait-time views not created/);
+    expect(await count('train_arrivals')).toBe(1);
   });
 
   it('should exit 99 when every snapshot is already in the ledger, changing nothing', async () => {
@@ -219,7 +262,7 @@ describe('load', () => {
     const noSchema = { topic: 'unknown-topic', partition: 0, offset: 0, value: { a: 1 } };
     await writeSnapshot(root, [...onPartition('train-arrivals', 0, [good, nul, year0, zone, huge]), noSchema]);
 
-    const r = await load();
+    const r = await load(['--max-rejected-ratio', '1']);
 
     expect(r.code, r.stderr).toBe(0);
     expect((r.summary?.['results'] as Results)[0]).toMatchObject({ status: 'Success', rejectedByLoad: 5 });
@@ -241,6 +284,21 @@ describe('load', () => {
     expect(rows[3].message).toMatch(/does not fit a bigint/);
     expect(JSON.parse(rows[2].value)).toEqual(zone);
     expect(JSON.parse(rows[0].value)).toEqual(nul);
+  });
+
+  it('should refuse a snapshot when load quarantines more of its events than --max-rejected-ratio allows', async () => {
+    await writeSnapshot(
+      root,
+      onPartition('train-arrivals', 0, [arrival(), arrival({ occurred_at: '0000-01-01T00:00:00Z' })]),
+    );
+    const r = await load(['--max-rejected-ratio', '0.4']);
+    expect(r.code).toBe(1);
+    expect((r.summary?.['results'] as Results)[0]).toMatchObject({
+      status: 'Error',
+      error: { code: 'too_many_rejected', message: expect.stringMatching(/^1 of 2 events \(50\.0%\) failed/) },
+    });
+    expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
+    expect((await load(['--max-rejected-ratio', '0.5'])).code).toBe(0);
   });
 
   it("should quarantine the snapshot's rejected lines once, even when replayed", async () => {
@@ -297,6 +355,28 @@ describe('load', () => {
     expect(r.stderr).toMatch(/does not match the manifest/);
     expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
     expect(await tableExists(client, schema, 'eventful_load_ledger')).toBe(false);
+  });
+
+  it('should write nothing of a tampered snapshot even when batches were already being copied', async () => {
+    const values = Array.from({ length: 6_000 }, () => arrival());
+    await writeSnapshot(root, onPartition('train-arrivals', 0, values.slice(0, 10)));
+    expect((await load()).code).toBe(0);
+    // Overlapping the first snapshot, it loads checked: key look-ups and COPYs are in flight when the
+    // checksum of its last line fails.
+    const id = await writeSnapshot(root, onPartition('train-arrivals', 0, values));
+    const file = path.join(root, id, 'events.ndjson');
+    const text = await readFile(file, 'utf8');
+    const last = values[values.length - 1]!['station_id'] as string;
+    const at = text.lastIndexOf(last);
+    await writeFile(file, text.slice(0, at) + 'X'.repeat(last.length) + text.slice(at + last.length));
+
+    const r = await load(['--batch-size', '50']);
+
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/holds events already loaded/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await count('train_arrivals')).toBe(10);
+    expect(await count('eventful_load_ledger')).toBe(1);
   });
 
   it('should stop at the first failing snapshot and not execute the later ones', async () => {

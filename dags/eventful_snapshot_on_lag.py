@@ -1,0 +1,120 @@
+"""
+eventful, started by the backlog instead of the clock: snapshot Kafka into PostgreSQL when enough is pending.
+
+**Airflow 3 (event-driven).** An asset, ``eventful_kafka_backlog``, is watched by
+``KafkaLagTrigger`` (``dags/eventful_triggers.py``) in the triggerer: every ``poll_interval`` it runs
+eventful's ``lag`` command, which reads the consumer group's committed offsets and the topics'
+watermarks without joining the group or consuming anything. When at least ``min_lag`` events are
+pending, or the oldest one is older than ``max_age``, or pending events are about to expire
+(``retention.ms``), the asset is marked updated and this DAG runs ``extract >> load``.
+
+**Airflow 2 (fallback, the same file).** No event-driven scheduling: the DAG runs hourly with a
+``lag`` task in front. Below the thresholds lag exits 99, the task is *skipped*, and so is extract
+(default trigger rule); load still runs (``none_failed``) and skips itself when nothing is pending,
+so a snapshot whose load failed earlier is caught up.
+
+**When to choose which.** The hourly ``eventful_snapshot`` is simplest and predictable: choose it when
+events arrive steadily. Choose this DAG when traffic is bursty or retention is short: quiet hours
+start no run at all (Airflow 3) or a cheap skipped one (Airflow 2), and a burst, or events close to
+expiry, starts a snapshot within ``poll_interval`` instead of at the next hour. Run only one of the
+snapshot DAGs: they share the consumer group (pause the others).
+
+**Settings.** The thresholds come from the DAG processor's environment:
+``EVENTFUL_LAG_MIN_LAG`` (default 10000 events), ``EVENTFUL_LAG_MAX_AGE`` (default 1h),
+``EVENTFUL_LAG_POLL_INTERVAL`` (seconds, default 60). The watched topics, the group and the package
+folder are fixed when the file is parsed, from ``AIRFLOW_VAR_EVENTFUL_TOPICS``,
+``AIRFLOW_VAR_EVENTFUL_GROUP_ID`` and ``AIRFLOW_VAR_EVENTFUL_HOME`` (the environment variables that
+also define those Airflow Variables; defaults as in ``eventful_snapshot``), and the extract task
+here uses the same values, so the trigger watches exactly what extract drains. Variables set only
+in the UI are not seen at parse time. The triggerer needs the dags folder on its ``PYTHONPATH``,
+Node, and eventful's ``dist/`` (see ``dags/eventful_triggers.py``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+
+import pendulum
+
+# The shared settings module sits beside this file, wherever the dags folder was copied to.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from eventful_common import (  # noqa: E402
+    DAG,
+    DEFAULT_ARGS,
+    EXTRACT_ENV,
+    FAILURE_DOC,
+    HOME,
+    BashOperator,
+    parse_time_setting,
+    snapshot_tasks,
+)
+
+try:  # Airflow 3: event-driven scheduling
+    from airflow.sdk import Asset, AssetWatcher
+    from eventful_triggers import EVENT_DRIVEN_SCHEDULING, KafkaLagTrigger
+except ImportError:  # Airflow 2
+    EVENT_DRIVEN_SCHEDULING = False
+
+TOPICS = parse_time_setting("eventful_topics", "train-arrivals,incidents")
+GROUP_ID = parse_time_setting("eventful_group_id", "eventful-warehouse")
+PACKAGE_HOME = parse_time_setting("eventful_home", "/opt/eventful")
+MIN_LAG = int(os.environ.get("EVENTFUL_LAG_MIN_LAG", "10000"))
+MAX_AGE = os.environ.get("EVENTFUL_LAG_MAX_AGE", "1h")
+POLL_INTERVAL = float(os.environ.get("EVENTFUL_LAG_POLL_INTERVAL", "60"))
+
+#: extract drains what the trigger watches: the same parse-time topics and group.
+ON_LAG_EXTRACT_ENV = {**EXTRACT_ENV, "EVENTFUL_TOPICS": TOPICS, "EVENTFUL_GROUP_ID": GROUP_ID}
+
+if EVENT_DRIVEN_SCHEDULING:
+    backlog = Asset(
+        name="eventful_kafka_backlog",
+        watchers=[
+            AssetWatcher(
+                name="eventful_kafka_lag",
+                trigger=KafkaLagTrigger(
+                    topics=TOPICS,
+                    group_id=GROUP_ID,
+                    home=PACKAGE_HOME,
+                    min_lag=MIN_LAG,
+                    max_age=MAX_AGE,
+                    poll_interval=POLL_INTERVAL,
+                ),
+            )
+        ],
+    )
+    schedule = [backlog]
+else:
+    schedule = "@hourly"
+
+with DAG(
+    dag_id="eventful_snapshot_on_lag",
+    description="Snapshot Kafka into PostgreSQL when the consumer group's lag crosses a threshold",
+    schedule=schedule,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=datetime.timedelta(hours=2),
+    default_args=DEFAULT_ARGS,
+    doc_md=__doc__ + FAILURE_DOC,
+    tags=["eventful", "kafka", "warehouse", "event-driven"],
+) as dag:
+    extract, load = snapshot_tasks(ON_LAG_EXTRACT_ENV)
+
+    if not EVENT_DRIVEN_SCHEDULING:
+        lag = BashOperator(
+            task_id="lag",
+            bash_command=f"node {HOME}/dist/lag.js",
+            env={
+                **ON_LAG_EXTRACT_ENV,
+                "EVENTFUL_LAG_MIN_LAG": str(MIN_LAG),
+                "EVENTFUL_LAG_MAX_AGE": MAX_AGE,
+            },
+            append_env=True,
+            skip_on_exit_code=99,
+        )
+        lag >> extract
+
+if __name__ == "__main__":
+    dag.test()
