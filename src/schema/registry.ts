@@ -154,9 +154,7 @@ function mappingProblems(
 }
 
 /** Loads one schema file; returns the schema or the problems that keep it from being used. */
-export async function loadSchemaFile(
-  file: string,
-): Promise<{ schema?: LoadedSchema; problems: SchemaProblem[] }> {
+export async function loadSchemaFile(file: string): Promise<{ schema?: LoadedSchema; problems: SchemaProblem[] }> {
   const problems: SchemaProblem[] = [];
   const problem = (p: string, message: string): { problems: SchemaProblem[] } => {
     problems.push({ file, path: p, message });
@@ -177,7 +175,8 @@ export async function loadSchemaFile(
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return problem('', 'not a JSON object');
   if (json['type'] !== 'object') return problem('/type', 'a schema for events must have "type": "object"');
   const mapping = json[WAREHOUSE_KEYWORD] as WarehouseMapping | undefined;
-  if (!mapping) return problem(`/${WAREHOUSE_KEYWORD}`, `missing: name the topics, table and key in "${WAREHOUSE_KEYWORD}"`);
+  if (!mapping)
+    return problem(`/${WAREHOUSE_KEYWORD}`, `missing: name the topics, table and key in "${WAREHOUSE_KEYWORD}"`);
   let validate: ValidateFunction;
   try {
     validate = createAjv().compile(json);
@@ -198,8 +197,7 @@ export class SchemaRegistry {
   private readonly byTopic = new Map<string, LoadedSchema[]>();
 
   constructor(readonly schemas: LoadedSchema[]) {
-    for (const s of schemas)
-      for (const t of s.mapping.topics) this.byTopic.set(t, [...(this.byTopic.get(t) ?? []), s]);
+    for (const s of schemas) for (const t of s.mapping.topics) this.byTopic.set(t, [...(this.byTopic.get(t) ?? []), s]);
   }
 
   /** Loads every `*.schema.json` in `dir`. Problems are returned, not thrown, so `validate` can list them all. */
@@ -272,7 +270,8 @@ function crossSchemaProblems(schemas: LoadedSchema[]): SchemaProblem[] {
   for (const s of schemas)
     for (const t of [s.mapping.table, s.mapping.state?.table].filter((x): x is string => !!x)) {
       const other = tables.get(t);
-      if (other) out.push({ file: s.file, path: `/${WAREHOUSE_KEYWORD}`, message: `table "${t}" is also defined by ${other}` });
+      if (other)
+        out.push({ file: s.file, path: `/${WAREHOUSE_KEYWORD}`, message: `table "${t}" is also defined by ${other}` });
       else tables.set(t, s.file);
     }
   const byTopic = new Map<string, LoadedSchema[]>();

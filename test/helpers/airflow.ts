@@ -49,7 +49,12 @@ export async function airflow(
 }
 
 /** Runs a Python script with the venv's interpreter and parses its JSON stdout. */
-export async function airflowPython(bin: string, script: string, args: string[], env: Record<string, string>): Promise<unknown> {
+export async function airflowPython(
+  bin: string,
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<unknown> {
   const { stdout } = await execFileAsync(path.join(bin, 'python'), [script, ...args], { env, maxBuffer: 1 << 26 });
   return JSON.parse(stdout.trim().split('\n').pop() ?? 'null');
 }

@@ -25,7 +25,8 @@ export default function setup(project: TestProject): void {
   Object.assign(process.env, env);
   project.provide('serviceEnv', env);
   // EVENTFUL_SKIP_BUILD=1 when dist/ is already built (e.g. by scripts/test, or while others edit src/).
-  if (process.env['EVENTFUL_SKIP_BUILD'] !== '1') execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (process.env['EVENTFUL_SKIP_BUILD'] !== '1')
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
 }
 
 declare module 'vitest' {

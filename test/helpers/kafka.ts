@@ -11,7 +11,8 @@ export const SYSTEM_PYTHON = '/usr/bin/python3';
 /** The broker the global setup started. */
 export function bootstrap(): string {
   const b = process.env['KAFKA_BOOTSTRAP_SERVERS'];
-  if (!b) throw new Error('KAFKA_BOOTSTRAP_SERVERS is not set: run the integration tests through vitest (global setup)');
+  if (!b)
+    throw new Error('KAFKA_BOOTSTRAP_SERVERS is not set: run the integration tests through vitest (global setup)');
   return b;
 }
 
@@ -131,6 +132,13 @@ parts = c.committed([TopicPartition(sys.argv[3], p) for p in range(int(sys.argv[
 print(' '.join(str(tp.offset) for tp in parts))
 c.close()
 `;
-  const { stdout } = await execFileAsync(SYSTEM_PYTHON, ['-c', script, bootstrap(), groupId, topic, String(partitions)]);
+  const { stdout } = await execFileAsync(SYSTEM_PYTHON, [
+    '-c',
+    script,
+    bootstrap(),
+    groupId,
+    topic,
+    String(partitions),
+  ]);
   return stdout.trim().split(' ').map(Number);
 }

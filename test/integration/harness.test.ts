@@ -11,7 +11,9 @@ async function consumeWithJs(topic: string, count: number): Promise<string[]> {
     { 'bootstrap.servers': bootstrap(), 'group.id': `harness-${randomUUID()}`, 'enable.auto.commit': false },
     { 'auto.offset.reset': 'earliest' },
   );
-  await new Promise<void>((resolve, reject) => consumer.connect({ timeout: 20_000 }, (err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({ timeout: 20_000 }, (err) => (err ? reject(err) : resolve())),
+  );
   consumer.subscribe([topic]);
   const values: string[] = [];
   const deadline = Date.now() + 60_000;
