@@ -204,7 +204,14 @@ def snapshot_tasks(extract_env: dict | None = None) -> tuple:
         append_env=True,
         skip_on_exit_code=99,
     )
-    load = BashOperator(
+    load = load_task()
+    extract >> load
+    return extract, load
+
+
+def load_task():
+    """The ``load`` task: every pending snapshot under the root; runs after a skipped extract too."""
+    return BashOperator(
         task_id="load",
         bash_command=f"node {HOME}/dist/load.js",
         env=LOAD_ENV,
@@ -212,8 +219,6 @@ def snapshot_tasks(extract_env: dict | None = None) -> tuple:
         skip_on_exit_code=99,
         trigger_rule="none_failed",
     )
-    extract >> load
-    return extract, load
 
 
 __all__ = [
@@ -233,4 +238,5 @@ __all__ = [
     "TABLE_ASSETS",
     "TASK_OUTLETS",
     "snapshot_tasks",
+    "load_task",
 ]

@@ -28,7 +28,7 @@ import pendulum
 
 # The shared settings module sits beside this file, wherever the dags folder was copied to.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventful_common import DAG, DEFAULT_ARGS, EXTRACT_ENV, FAILURE_DOC, HOME, LOAD_ENV, BashOperator
+from eventful_common import DAG, DEFAULT_ARGS, FAILURE_DOC, snapshot_tasks  # noqa: E402
 
 
 with DAG(
@@ -43,24 +43,7 @@ with DAG(
     doc_md=__doc__ + FAILURE_DOC,
     tags=["eventful", "kafka", "warehouse"],
 ) as dag:
-    extract = BashOperator(
-        task_id="extract",
-        bash_command=f"node {HOME}/dist/extract.js",
-        env=EXTRACT_ENV,
-        append_env=True,
-        skip_on_exit_code=99,
-    )
-
-    load = BashOperator(
-        task_id="load",
-        bash_command=f"node {HOME}/dist/load.js",
-        env=LOAD_ENV,
-        append_env=True,
-        skip_on_exit_code=99,
-        trigger_rule="none_failed",
-    )
-
-    extract >> load
+    extract, load = snapshot_tasks()
 
 if __name__ == "__main__":
     dag.test()

@@ -28,9 +28,9 @@ from eventful_common import (  # noqa: E402
     EXTRACT_ENV,
     FAILURE_DOC,
     HOME,
-    LOAD_ENV,
     PARTITION_GROUPS,
     BashOperator,
+    load_task,
 )
 
 with DAG(
@@ -54,14 +54,7 @@ with DAG(
         skip_on_exit_code=99,
     ).expand(bash_command=[f"node {HOME}/dist/extract.js --partitions '{group}'" for group in PARTITION_GROUPS])
 
-    load = BashOperator(
-        task_id="load",
-        bash_command=f"node {HOME}/dist/load.js",
-        env=LOAD_ENV,
-        append_env=True,
-        skip_on_exit_code=99,
-        trigger_rule="none_failed",
-    )
+    load = load_task()
 
     extract >> load
 
