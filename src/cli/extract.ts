@@ -6,12 +6,7 @@ import {
   resolveExtractSettings,
   type ExtractFlags,
 } from '../config/extract-settings.js';
-import {
-  BOOTSTRAP_SERVERS_ENV,
-  KAFKA_CONFIG_ENV,
-  KAFKA_PROPERTY_ENV_PREFIX,
-  redactKafkaConfig,
-} from '../config/kafka-config.js';
+import { KAFKA_PROPERTY_ENV_PREFIX, redactKafkaConfig } from '../config/kafka-config.js';
 import { formatDurationMs } from '../config/duration.js';
 import { KafkaConsumerSource } from '../kafka/consumer-adapter.js';
 import { DecodePool, InlineDecoder, type BatchDecoder } from '../extract/decode-pool.js';
@@ -23,6 +18,14 @@ import type { SnapshotStore } from '../snapshot/store.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger, type Logger } from './log.js';
 import { runCommand } from './run-command.js';
+import {
+  clientErrorLogger,
+  envNote,
+  parseFlagsOrExit,
+  terminalWidth,
+  withKafkaOptions,
+  withUsageErrors,
+} from './command-support.js';
 
 /**
  * TEST ONLY: `EVENTFUL_TEST_CRASH_AT=mid-drain|before-publish|after-publish|after-commit` makes extract kill itself
@@ -31,15 +34,11 @@ import { runCommand } from './run-command.js';
  */
 export const TEST_CRASH_ENV = 'EVENTFUL_TEST_CRASH_AT';
 const CRASH_POINTS: readonly CrashPoint[] = ['mid-drain', 'before-publish', 'after-publish', 'after-commit'];
-/** The same librdkafka error is logged at most once per this interval (a down broker repeats it many times a second). */
-const CLIENT_ERROR_LOG_INTERVAL_MS = 10_000;
 
-function env(name: keyof typeof EXTRACT_ENV): string {
-  return `[env ${EXTRACT_ENV[name]}]`;
-}
+const env = envNote(EXTRACT_ENV);
 
 function parser(argv: string[]) {
-  return yargs(argv)
+  const head = yargs(argv)
     .scriptName('eventful-extract')
     .usage(
       "$0 [options]\n\nDrains everything new in Kafka topics (up to each partition's high watermark at the start) into a " +
@@ -55,18 +54,8 @@ function parser(argv: string[]) {
       type: 'string',
       describe: `Consumer group whose committed offsets mark what was snapshotted ${env('groupId')}`,
     })
-    .option('out', { type: 'string', describe: `Snapshot root: a folder, or s3://bucket/prefix ${env('out')}` })
-    .option('bootstrap-servers', {
-      type: 'string',
-      describe: `Kafka brokers host:port,... [env ${BOOTSTRAP_SERVERS_ENV}]`,
-    })
-    .option('kafka', {
-      type: 'string',
-      array: true,
-      describe:
-        `librdkafka property key=value, repeatable (no secrets: put those in ${KAFKA_PROPERTY_ENV_PREFIX}<PROP> ` +
-        `variables, e.g. ${KAFKA_PROPERTY_ENV_PREFIX}SASL_PASSWORD, or in the JSON object ${KAFKA_CONFIG_ENV})`,
-    })
+    .option('out', { type: 'string', describe: `Snapshot root: a folder, or s3://bucket/prefix ${env('out')}` });
+  const options = withKafkaOptions(head, `, e.g. ${KAFKA_PROPERTY_ENV_PREFIX}SASL_PASSWORD,`)
     .option('schemas', {
       type: 'string',
       describe: `Folder of *.schema.json files (default: the package's schemas/) ${env('schemas')}`,
@@ -116,25 +105,8 @@ function parser(argv: string[]) {
       describe: `Messages per consume call (default ${EXTRACT_DEFAULTS.batchSize}) ${env('batchSize')}`,
     })
     .epilogue(`Default schemas folder: ${DEFAULT_SCHEMAS_DIR}`)
-    .strict()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? 'bad usage');
-    })
-    .help()
-    .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 120));
-}
-
-/** Logs librdkafka's errors, each distinct one at most once per interval. */
-function clientErrorLogger(log: Logger): (message: string) => void {
-  const last = new Map<string, number>();
-  return (message) => {
-    const now = Date.now();
-    if (now - (last.get(message) ?? 0) < CLIENT_ERROR_LOG_INTERVAL_MS) return;
-    last.set(message, now);
-    log.warn(`kafka client: ${message}`);
-  };
+    .exitProcess(false);
+  return withUsageErrors(options, terminalWidth());
 }
 
 /** The test-only crash hook (see {@link TEST_CRASH_ENV}). */
@@ -174,13 +146,7 @@ export async function main(argv: string[]): Promise<never> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  let flags: ExtractFlags & { help?: unknown };
-  try {
-    flags = (await parser(argv).parseAsync()) as ExtractFlags & { help?: unknown };
-  } catch (err) {
-    return runCommand(log, () => Promise.reject(err));
-  }
-  if (flags.help) process.exit(ExitCode.Ok);
+  const flags = await parseFlagsOrExit<ExtractFlags>(log, () => parser(argv).parseAsync());
 
   return runCommand(log, async () => {
     const settings = resolveExtractSettings(flags, process.env);
@@ -196,13 +162,20 @@ export async function main(argv: string[]): Promise<never> {
           problems.map((p) => `  ${p.file}${p.path ? ` at ${p.path}` : ''}: ${p.message}`).join('\n'),
       );
     const store = settings.dryRun ? undefined : await openStore(settings.out!);
-    const source = new KafkaConsumerSource({
-      properties: settings.kafka,
-      groupId: settings.groupId,
-      timeoutMs: settings.connectTimeoutMs,
-      onClientError: clientErrorLogger(log),
-      onOverride: (m) => log.warn(m),
-    });
+    let source: KafkaConsumerSource;
+    try {
+      source = new KafkaConsumerSource({
+        properties: settings.kafka,
+        groupId: settings.groupId,
+        timeoutMs: settings.connectTimeoutMs,
+        onClientError: clientErrorLogger(log),
+        onOverride: (m) => log.warn(m),
+      });
+    } catch (err) {
+      // librdkafka refuses an unknown property or a bad value when the client is made: configuration (exit 2,
+      // a retry will not help), not a failure.
+      throw new UsageError(`the Kafka client refused its configuration: ${(err as Error).message}`);
+    }
     // Decode threads start (and compile the schemas) while the consumer connects.
     const decoder: Promise<BatchDecoder> =
       settings.decodeThreads > 0

@@ -1,11 +1,6 @@
 import yargs from 'yargs';
 import { formatDurationMs } from '../config/duration.js';
-import {
-  BOOTSTRAP_SERVERS_ENV,
-  KAFKA_CONFIG_ENV,
-  KAFKA_PROPERTY_ENV_PREFIX,
-  redactKafkaConfig,
-} from '../config/kafka-config.js';
+import { redactKafkaConfig } from '../config/kafka-config.js';
 import { LAG_DEFAULTS, LAG_ENV, resolveLagSettings, type LagFlags } from '../config/lag-settings.js';
 import { KafkaLagProbe, observeLag } from '../kafka/lag-probe.js';
 import {
@@ -17,19 +12,22 @@ import {
   type LagDecision,
   type LagReport,
 } from '../kafka/lag-report.js';
-import { ExitCode, UsageError } from './exit-codes.js';
-import { stderrLogger, type Logger } from './log.js';
+import { ExitCode } from './exit-codes.js';
+import { stderrLogger } from './log.js';
 import { runCommand } from './run-command.js';
+import {
+  clientErrorLogger,
+  envNote,
+  parseFlagsOrExit,
+  terminalWidth,
+  withKafkaOptions,
+  withUsageErrors,
+} from './command-support.js';
 
-/** The same librdkafka error is logged at most once per this interval (a down broker repeats it many times a second). */
-const CLIENT_ERROR_LOG_INTERVAL_MS = 10_000;
-
-function env(name: keyof typeof LAG_ENV): string {
-  return `[env ${LAG_ENV[name]}]`;
-}
+const env = envNote(LAG_ENV);
 
 function parser(argv: string[]) {
-  return yargs(argv)
+  const head = yargs(argv)
     .scriptName('eventful-lag')
     .usage(
       "$0 [options]\n\nHow far behind is the snapshot? Per partition the group's committed offset, log start, high watermark and " +
@@ -45,18 +43,8 @@ function parser(argv: string[]) {
     .option('group-id', {
       type: 'string',
       describe: `Consumer group whose committed offsets mark what was snapshotted (read, never joined) ${env('groupId')}`,
-    })
-    .option('bootstrap-servers', {
-      type: 'string',
-      describe: `Kafka brokers host:port,... [env ${BOOTSTRAP_SERVERS_ENV}]`,
-    })
-    .option('kafka', {
-      type: 'string',
-      array: true,
-      describe:
-        `librdkafka property key=value, repeatable (no secrets: put those in ${KAFKA_PROPERTY_ENV_PREFIX}<PROP> ` +
-        `variables or in the JSON object ${KAFKA_CONFIG_ENV})`,
-    })
+    });
+  const options = withKafkaOptions(head)
     .option('min-lag', {
       type: 'string',
       describe: `Crossed when at least this many events are pending over all topics ${env('minLag')}`,
@@ -77,25 +65,8 @@ function parser(argv: string[]) {
       type: 'string',
       describe: `Give up when the broker does not answer within this long, per step (default ${formatDurationMs(LAG_DEFAULTS.connectTimeoutMs)}) ${env('connectTimeout')}`,
     })
-    .strict()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? 'bad usage');
-    })
-    .help()
-    .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 120));
-}
-
-/** Logs librdkafka's errors, each distinct one at most once per interval. */
-function clientErrorLogger(log: Logger): (message: string) => void {
-  const last = new Map<string, number>();
-  return (message) => {
-    const now = Date.now();
-    if (now - (last.get(message) ?? 0) < CLIENT_ERROR_LOG_INTERVAL_MS) return;
-    last.set(message, now);
-    log.warn(`kafka client: ${message}`);
-  };
+    .exitProcess(false);
+  return withUsageErrors(options, terminalWidth());
 }
 
 /** lag's JSON summary: the last line on stdout (Airflow pushes it to XCom; the trigger reads it). */
@@ -130,13 +101,7 @@ export function lagSummary(
 /** `eventful-lag`: flags → settings → read offsets → table and summary line → exit code. */
 export async function main(argv: string[]): Promise<never> {
   const log = stderrLogger('lag');
-  let flags: LagFlags & { help?: unknown };
-  try {
-    flags = (await parser(argv).parseAsync()) as LagFlags & { help?: unknown };
-  } catch (err) {
-    return runCommand(log, () => Promise.reject(err));
-  }
-  if (flags.help) process.exit(ExitCode.Ok);
+  const flags = await parseFlagsOrExit<LagFlags>(log, () => parser(argv).parseAsync());
 
   return runCommand(log, async () => {
     const started = Date.now();

@@ -13,6 +13,7 @@ import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS } from '../warehouse/table-writ
 import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger } from './log.js';
 import { runCommand } from './run-command.js';
+import { withUsageErrors } from './command-support.js';
 
 /** Seconds between progress lines on stderr during a long snapshot. */
 const DEFAULT_PROGRESS_SECONDS = 10;
@@ -87,7 +88,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
 }> {
   // Only the flags' own variables are read: other EVENTFUL_* variables belong to other commands.
   const snapshotsEnv = envString('snapshots');
-  const parsed = await yargs(argv)
+  const options = yargs(argv)
     .scriptName('eventful-load')
     .usage('$0 --snapshots <dir> [options]')
     .option('snapshots', {
@@ -130,15 +131,8 @@ export async function parseLoadArgs(argv: string[]): Promise<{
       default: envNumber('progress-seconds') ?? DEFAULT_PROGRESS_SECONDS,
       describe: 'seconds between progress lines on stderr',
     })
-    .epilog(HELP_EPILOG)
-    .strict()
-    .help()
-    .version(false)
-    .wrap(120)
-    .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? 'bad usage');
-    })
-    .parseAsync();
+    .epilog(HELP_EPILOG);
+  const parsed = await withUsageErrors(options, 120).parseAsync();
   if (!parsed.snapshots) throw new UsageError('--snapshots is required (or EVENTFUL_SNAPSHOTS)');
   const batchSize = parsed['batch-size'];
   if (!Number.isInteger(batchSize) || batchSize < MIN_BATCH_ROWS || batchSize > MAX_BATCH_ROWS)

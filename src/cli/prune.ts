@@ -2,6 +2,7 @@ import yargs from 'yargs';
 import { formatDurationMs, parseDurationMs } from '../config/duration.js';
 import { openSnapshotStore } from '../snapshot/open-store.js';
 import type { PruneCandidate, PruneReport } from '../snapshot/store.js';
+import { parseFlagsOrExit, terminalWidth, withUsageErrors } from './command-support.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger } from './log.js';
 import { runCommand, type CommandResult } from './run-command.js';
@@ -113,7 +114,7 @@ export function pruneResult(location: string, graceMs: number, report: PruneRepo
 }
 
 function parser(argv: string[]) {
-  return yargs(argv)
+  const options = yargs(argv)
     .scriptName('eventful-prune')
     .usage(
       '$0 [options]\n\nLists and removes what failed or killed extract attempts left behind: temporary snapshot folders ' +
@@ -134,26 +135,14 @@ function parser(argv: string[]) {
       type: 'boolean',
       describe: `List what would be removed, remove nothing [env ${PRUNE_ENV.dryRun}]`,
     })
-    .strict()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? 'bad usage');
-    })
-    .help()
-    .version(false)
-    .wrap(Math.min(120, process.stdout.columns || 120));
+    .exitProcess(false);
+  return withUsageErrors(options, terminalWidth());
 }
 
 /** `eventful-prune`: flags → settings → store.prune → summary line → exit code. */
 export async function main(argv: string[]): Promise<never> {
   const log = stderrLogger('prune');
-  let flags: PruneFlags & { help?: unknown };
-  try {
-    flags = (await parser(argv).parseAsync()) as PruneFlags & { help?: unknown };
-  } catch (err) {
-    return runCommand(log, () => Promise.reject(err));
-  }
-  if (flags.help) process.exit(ExitCode.Ok);
+  const flags = await parseFlagsOrExit<PruneFlags>(log, () => parser(argv).parseAsync());
 
   return runCommand(log, async () => {
     const settings = resolvePruneSettings(flags, process.env);

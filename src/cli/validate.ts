@@ -25,6 +25,7 @@ import { quarantineTable } from '../warehouse/quarantine.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger } from './log.js';
 import { runCommand } from './run-command.js';
+import { withUsageErrors } from './command-support.js';
 
 /** What validate found about one schema that loaded. */
 export interface SchemaReport {
@@ -135,7 +136,7 @@ export async function validateSchemas(dir: string, dbSchema = 'public'): Promise
 export async function main(argv: string[] = hideBin(process.argv)): Promise<never> {
   const log = stderrLogger('validate');
   return runCommand(log, async () => {
-    const args = await yargs(argv)
+    const options = yargs(argv)
       .scriptName('eventful-validate')
       .usage('$0 [--schemas <dir>] [--ddl]')
       .option('schemas', {
@@ -149,15 +150,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
         describe: 'print the rendered DDL on stdout before the summary',
       })
       .option('db-schema', { type: 'string', default: 'public', describe: 'Postgres schema the DDL is rendered for' })
-      .epilog('Exit codes: 0 every schema is valid, 2 problems found (listed on stderr and in the JSON summary).')
-      .strict()
-      .help()
-      .version(false)
-      .wrap(120)
-      .fail((msg, err) => {
-        throw new UsageError(msg ?? err?.message ?? 'bad usage');
-      })
-      .parseAsync();
+      .epilog('Exit codes: 0 every schema is valid, 2 problems found (listed on stderr and in the JSON summary).');
+    const args = await withUsageErrors(options, 120).parseAsync();
     const dbSchemaProblem = identifierProblem(args['db-schema']);
     if (dbSchemaProblem) throw new UsageError(`--db-schema: ${dbSchemaProblem}`);
     const report = await validateSchemas(args.schemas, args['db-schema']);

@@ -1,9 +1,18 @@
 import path from 'node:path';
 import { UsageError } from '../cli/exit-codes.js';
 import { DEFAULT_SCHEMAS_DIR } from '../schema/registry.js';
-import { parseDurationMs } from './duration.js';
-import { resolveKafkaConfig, type KafkaProperties } from './kafka-config.js';
-import { parsePartitionSelection, topicNameProblem, type PartitionSelection } from './partition-selection.js';
+import { checkLocationScheme } from '../snapshot/s3-location.js';
+import type { KafkaProperties } from './kafka-config.js';
+import { parsePartitionSelection, type PartitionSelection } from './partition-selection.js';
+import {
+  parsePositiveDuration,
+  parseTopicList,
+  pickSetting,
+  resolveKafkaAndGroup,
+  type Setting,
+} from './settings-support.js';
+
+export { flagName } from './settings-support.js';
 
 /** Defaults of extract's settings, in one place (shown by `--help`). */
 export const EXTRACT_DEFAULTS = {
@@ -108,24 +117,9 @@ export const EXTRACT_ENV = {
 
 type SettingName = keyof typeof EXTRACT_ENV;
 
-/** `maxMessages` → `--max-messages`. */
-export function flagName(name: string): string {
-  return '--' + name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-}
-
 /** One text setting: the flag if given, else its environment variable; says which one it came from. */
-function pick(
-  flags: ExtractFlags,
-  env: NodeJS.ProcessEnv,
-  name: SettingName,
-): { value: string; from: string } | undefined {
-  const flag = flags[name];
-  if (Array.isArray(flag)) throw new UsageError(`${flagName(name)} is given more than once`);
-  if (flag !== undefined && flag !== null && typeof flag !== 'boolean')
-    return { value: String(flag), from: flagName(name) };
-  const fromEnv = env[EXTRACT_ENV[name]];
-  if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, from: EXTRACT_ENV[name] };
-  return undefined;
+function pick(flags: ExtractFlags, env: NodeJS.ProcessEnv, name: SettingName): Setting | undefined {
+  return pickSetting(flags, env, EXTRACT_ENV, name);
 }
 
 function positiveInteger(
@@ -147,16 +141,6 @@ function count(v: { value: string; from: string } | undefined, max: number): num
   if (!/^\s*\d+\s*$/.test(v.value) || n > max)
     throw new UsageError(`${v.from} must be an integer from 0 to ${max}, got "${v.value}"`);
   return n;
-}
-
-function duration(v: { value: string; from: string } | undefined): number | undefined {
-  if (!v) return undefined;
-  const ms = parseDurationMs(v.value);
-  if (ms === undefined || ms <= 0)
-    throw new UsageError(
-      `${v.from} must be a positive duration such as 90s, 5m, 1h or a number of milliseconds, got "${v.value}"`,
-    );
-  return ms;
 }
 
 function ratio(v: { value: string; from: string } | undefined): number | undefined {
@@ -186,23 +170,6 @@ function compression(v: { value: string; from: string } | undefined): 'gzip' | u
   throw new UsageError(`${v!.from} must be gzip or none, got "${v!.value}"`);
 }
 
-function topicList(v: { value: string; from: string }): string[] {
-  const topics = [
-    ...new Set(
-      v.value
-        .split(',')
-        .map((t) => t.trim())
-        .filter((t) => t !== ''),
-    ),
-  ];
-  if (topics.length === 0) throw new UsageError(`${v.from} names no topic: give a comma-separated list`);
-  for (const t of topics) {
-    const problem = topicNameProblem(t);
-    if (problem) throw new UsageError(`${v.from}: ${problem}`);
-  }
-  return topics;
-}
-
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
@@ -220,14 +187,14 @@ function selection(
   if (partitionsAny) {
     const partitions = parsePartitionSelection(partitionsAny.value, partitionsAny.from);
     const topics = [...partitions.keys()];
-    if (topicsFlag && partitionsFlag && !sameSet(topicList(topicsFlag), topics))
+    if (topicsFlag && partitionsFlag && !sameSet(parseTopicList(topicsFlag), topics))
       throw new UsageError(
         `--topics and --partitions name different topics: give only --partitions (it names its topics)`,
       );
     return { topics, partitions };
   }
   if (!topicsAny) throw new UsageError(hint);
-  return { topics: topicList(topicsAny), partitions: undefined };
+  return { topics: parseTopicList(topicsAny), partitions: undefined };
 }
 
 /** A run id for a run that was given none: the start time, so ids sort by time. */
@@ -251,22 +218,12 @@ export function resolveExtractSettings(
   now: Date = new Date(),
 ): ExtractSettings {
   const { topics, partitions } = selection(flags, env);
-  const kafkaFlags =
-    flags.kafka === undefined ? [] : Array.isArray(flags.kafka) ? flags.kafka.map(String) : [String(flags.kafka)];
-  if (Array.isArray(flags.bootstrapServers)) throw new UsageError('--bootstrap-servers is given more than once');
-  const kafka = resolveKafkaConfig({
+  const { kafka, groupId } = resolveKafkaAndGroup(
+    flags,
     env,
-    kafkaFlags,
-    bootstrapServers: flags.bootstrapServers === undefined ? undefined : String(flags.bootstrapServers),
-  });
-  // A group.id in the passthrough config (Airflow's kafka connection often has one) serves as the default.
-  const groupFromKafka = kafka['group.id'] === undefined ? undefined : String(kafka['group.id']);
-  delete kafka['group.id'];
-  const groupId = (pick(flags, env, 'groupId')?.value ?? groupFromKafka)?.trim();
-  if (!groupId)
-    throw new UsageError(
-      '--group-id is required (or EVENTFUL_GROUP_ID): the consumer group whose offsets mark what was snapshotted',
-    );
+    () => pick(flags, env, 'groupId'),
+    '--group-id is required (or EVENTFUL_GROUP_ID): the consumer group whose offsets mark what was snapshotted',
+  );
 
   const dryRun = boolean(flags, env, 'dryRun');
   const outText = pick(flags, env, 'out')?.value.trim();
@@ -275,6 +232,7 @@ export function resolveExtractSettings(
       '--out is required (or EVENTFUL_OUT): the snapshot root folder, e.g. a volume shared by the Airflow workers',
     );
 
+  if (outText) checkLocationScheme(outText);
   const runId = pick(flags, env, 'runId')?.value.trim() || defaultRunId(now);
   const settings: ExtractSettings = {
     topics,
@@ -285,13 +243,14 @@ export function resolveExtractSettings(
     schemasDir: path.resolve(pick(flags, env, 'schemas')?.value.trim() || DEFAULT_SCHEMAS_DIR),
     runId,
     maxMessages: positiveInteger(pick(flags, env, 'maxMessages')),
-    maxDurationMs: duration(pick(flags, env, 'maxDuration')),
+    maxDurationMs: parsePositiveDuration(pick(flags, env, 'maxDuration')),
     maxRejectedRatio: ratio(pick(flags, env, 'maxRejectedRatio')) ?? EXTRACT_DEFAULTS.maxRejectedRatio,
     dryRun,
     compress: compression(pick(flags, env, 'compress')),
-    connectTimeoutMs: duration(pick(flags, env, 'connectTimeout')) ?? EXTRACT_DEFAULTS.connectTimeoutMs,
-    stallTimeoutMs: duration(pick(flags, env, 'stallTimeout')) ?? EXTRACT_DEFAULTS.stallTimeoutMs,
-    progressIntervalMs: duration(pick(flags, env, 'progressInterval')) ?? EXTRACT_DEFAULTS.progressIntervalMs,
+    connectTimeoutMs: parsePositiveDuration(pick(flags, env, 'connectTimeout')) ?? EXTRACT_DEFAULTS.connectTimeoutMs,
+    stallTimeoutMs: parsePositiveDuration(pick(flags, env, 'stallTimeout')) ?? EXTRACT_DEFAULTS.stallTimeoutMs,
+    progressIntervalMs:
+      parsePositiveDuration(pick(flags, env, 'progressInterval')) ?? EXTRACT_DEFAULTS.progressIntervalMs,
     batchSize: positiveInteger(pick(flags, env, 'batchSize'), MAX_BATCH_SIZE) ?? EXTRACT_DEFAULTS.batchSize,
     decodeThreads: count(pick(flags, env, 'decodeThreads'), MAX_DECODE_THREADS) ?? EXTRACT_DEFAULTS.decodeThreads,
     kafka: Object.freeze(kafka),

@@ -1,7 +1,12 @@
 import { UsageError } from '../cli/exit-codes.js';
-import { parseDurationMs } from './duration.js';
-import { resolveKafkaConfig, type KafkaProperties } from './kafka-config.js';
-import { topicNameProblem } from './partition-selection.js';
+import type { KafkaProperties } from './kafka-config.js';
+import {
+  parsePositiveDuration,
+  parseTopicList,
+  pickSetting,
+  resolveKafkaAndGroup,
+  type Setting,
+} from './settings-support.js';
 
 /** Defaults of lag's settings, in one place (shown by `--help`). */
 export const LAG_DEFAULTS = {
@@ -59,23 +64,10 @@ export const LAG_ENV = {
 } as const satisfies Partial<Record<keyof LagFlags, string>>;
 
 type SettingName = keyof typeof LAG_ENV;
-interface Setting {
-  value: string;
-  from: string;
-}
 
-function flagName(name: string): string {
-  return '--' + name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-}
-
+/** One text setting: the flag, else its variable (one of only white space counts as unset). */
 function pick(flags: LagFlags, env: NodeJS.ProcessEnv, name: SettingName): Setting | undefined {
-  const flag = flags[name];
-  if (Array.isArray(flag)) throw new UsageError(`${flagName(name)} is given more than once`);
-  if (flag !== undefined && flag !== null && typeof flag !== 'boolean')
-    return { value: String(flag), from: flagName(name) };
-  const fromEnv = env[LAG_ENV[name]];
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return { value: fromEnv, from: LAG_ENV[name] };
-  return undefined;
+  return pickSetting(flags, env, LAG_ENV, name, true);
 }
 
 function positiveInteger(v: Setting | undefined): number | undefined {
@@ -85,16 +77,6 @@ function positiveInteger(v: Setting | undefined): number | undefined {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
     throw new UsageError(`${v.from} must be a positive integer (a number of pending events), got "${v.value}"`);
   return n;
-}
-
-function duration(v: Setting | undefined): number | undefined {
-  if (!v) return undefined;
-  const ms = parseDurationMs(v.value);
-  if (ms === undefined || ms <= 0)
-    throw new UsageError(
-      `${v.from} must be a positive duration such as 90s, 5m, 1h or a number of milliseconds, got "${v.value}"`,
-    );
-  return ms;
 }
 
 function share(v: Setting | undefined): number | undefined {
@@ -109,20 +91,7 @@ function share(v: Setting | undefined): number | undefined {
 
 function topicList(v: Setting | undefined): string[] {
   if (!v) throw new UsageError('--topics is required (or EVENTFUL_TOPICS): the comma-separated topics to check');
-  const topics = [
-    ...new Set(
-      v.value
-        .split(',')
-        .map((t) => t.trim())
-        .filter((t) => t !== ''),
-    ),
-  ];
-  if (topics.length === 0) throw new UsageError(`${v.from} names no topic: give a comma-separated list`);
-  for (const t of topics) {
-    const problem = topicNameProblem(t);
-    if (problem) throw new UsageError(`${v.from}: ${problem}`);
-  }
-  return topics;
+  return parseTopicList(v);
 }
 
 /**
@@ -131,30 +100,20 @@ function topicList(v: Setting | undefined): string[] {
  */
 export function resolveLagSettings(flags: LagFlags, env: NodeJS.ProcessEnv): LagSettings {
   const topics = topicList(pick(flags, env, 'topics'));
-  const kafkaFlags =
-    flags.kafka === undefined ? [] : Array.isArray(flags.kafka) ? flags.kafka.map(String) : [String(flags.kafka)];
-  if (Array.isArray(flags.bootstrapServers)) throw new UsageError('--bootstrap-servers is given more than once');
-  const kafka = resolveKafkaConfig({
+  const { kafka, groupId } = resolveKafkaAndGroup(
+    flags,
     env,
-    kafkaFlags,
-    bootstrapServers: flags.bootstrapServers === undefined ? undefined : String(flags.bootstrapServers),
-  });
-  // As in extract: a group.id in the passthrough config (an Airflow kafka connection's extra) is the default.
-  const groupFromKafka = kafka['group.id'] === undefined ? undefined : String(kafka['group.id']);
-  delete kafka['group.id'];
-  const groupId = (pick(flags, env, 'groupId')?.value ?? groupFromKafka)?.trim();
-  if (!groupId)
-    throw new UsageError(
-      '--group-id is required (or EVENTFUL_GROUP_ID): the consumer group whose committed offsets mark what was snapshotted',
-    );
+    () => pick(flags, env, 'groupId'),
+    '--group-id is required (or EVENTFUL_GROUP_ID): the consumer group whose committed offsets mark what was snapshotted',
+  );
   return Object.freeze({
     topics,
     groupId,
     retentionWarn: share(pick(flags, env, 'retentionWarn')) ?? LAG_DEFAULTS.retentionWarn,
     minLag: positiveInteger(pick(flags, env, 'minLag')),
-    maxAgeMs: duration(pick(flags, env, 'maxAge')),
-    assumedRetentionMs: duration(pick(flags, env, 'assumeRetention')),
-    connectTimeoutMs: duration(pick(flags, env, 'connectTimeout')) ?? LAG_DEFAULTS.connectTimeoutMs,
+    maxAgeMs: parsePositiveDuration(pick(flags, env, 'maxAge')),
+    assumedRetentionMs: parsePositiveDuration(pick(flags, env, 'assumeRetention')),
+    connectTimeoutMs: parsePositiveDuration(pick(flags, env, 'connectTimeout')) ?? LAG_DEFAULTS.connectTimeoutMs,
     kafka: Object.freeze(kafka),
   });
 }

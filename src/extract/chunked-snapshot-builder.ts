@@ -1,10 +1,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Writable } from 'node:stream';
-import { GzipMeter } from '../snapshot/line-file.js';
+import { closeLineFile, GzipMeter, waitDrain } from '../snapshot/line-file.js';
+import { publishManifest } from '../snapshot/manifest.js';
 import {
   EVENTS_FILE,
   REJECTED_FILE,
-  SNAPSHOT_FORMAT_VERSION,
   storedFileName,
   type EventLine,
   type Manifest,
@@ -109,40 +109,17 @@ export class ChunkedLineWriter {
     if (failed()) throw failed();
     // Asks the stream itself: a 'drain' may already have been emitted while nobody listened.
     if (!this.sink.writableNeedDrain) return;
-    await new Promise<void>((resolve, reject) => {
-      const cleanup = (): void => {
-        this.sink.off('drain', onDrain).off('error', onError).off('close', onClose);
-      };
-      const onDrain = (): void => {
-        cleanup();
-        resolve();
-      };
-      const onError = (err: Error): void => {
-        cleanup();
-        reject(err);
-      };
-      // A stream destroyed by its pipeline may close without an error event of its own.
-      const onClose = (): void => {
-        cleanup();
-        reject(failed() ?? new Error(`${this.name}: the output stream closed before it could take more data`));
-      };
-      this.sink.once('drain', onDrain).once('error', onError).once('close', onClose);
-    });
+    await waitDrain(
+      this.sink,
+      () => failed() ?? new Error(`${this.name}: the output stream closed before it could take more data`),
+    );
   }
 
   /** Writes what is left, ends the stream and returns the file's manifest entry. */
   async close(): Promise<ManifestFile> {
     this.flushChunk();
-    if (this.failure) throw this.failure;
-    if (this.gzip) {
-      const stored = await this.gzip.finish();
-      return { name: this.name, ...stored, lines: this.lines, compression: 'gzip' };
-    }
-    await new Promise<void>((resolve, reject) => {
-      this.out.once('error', reject);
-      this.out.end(() => resolve());
-    });
-    return { name: this.name, bytes: this.bytes, lines: this.lines, sha256: this.hash.digest('hex') };
+    const { name, out, gzip, failure, lines, bytes, hash } = this;
+    return closeLineFile({ name, out, gzip, failure, lines, bytes, hash });
   }
 }
 
@@ -216,30 +193,11 @@ export class ChunkedSnapshotBuilder implements SnapshotSink {
 
   /** Closes the data files, writes the manifest last and makes the snapshot complete (as `SnapshotBuilder.publish`). */
   async publish(now: Date = new Date()): Promise<Manifest> {
-    const files = [await this.events.close(), await this.rejects.close()].map((f) => this.withPath(f));
-    const manifest: Manifest = {
-      formatVersion: SNAPSHOT_FORMAT_VERSION,
-      snapshotId: this.meta.snapshotId,
-      runId: this.meta.runId,
-      groupId: this.meta.groupId,
-      startedAt: this.meta.startedAt.toISOString(),
-      completedAt: now.toISOString(),
-      topics: [...this.meta.topics].sort(),
-      partitions: this.tally.partitions(),
-      counts: this.tally.counts,
-      files,
-    };
-    await this.writer.publish(JSON.stringify(manifest, null, 2) + '\n');
-    return manifest;
+    const files = [await this.events.close(), await this.rejects.close()];
+    return publishManifest(this.writer, this.meta, this.tally, files, now);
   }
 
   async abort(): Promise<void> {
     await this.writer.abort();
-  }
-
-  /** Records where the store put the file when that is not its name (see `SnapshotWriter.pathOf`). */
-  private withPath(file: ManifestFile): ManifestFile {
-    const stored = this.writer.pathOf?.(file.name);
-    return stored !== undefined && stored !== file.name ? { ...file, path: stored } : file;
   }
 }

@@ -283,7 +283,13 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
             taken += 1;
           } else beyondWatermark += 1;
         }
-        if (take.length) inFlight.push({ messages: take, decoded: decoder.decode(take) });
+        if (take.length) {
+          const decoded = decoder.decode(take);
+          // Observed when applied; until then a failure must not count as an unhandled rejection (which ends
+          // the process with a bare stack trace and no summary).
+          decoded.catch(() => undefined);
+          inFlight.push({ messages: take, decoded });
+        }
         while (inFlight.length > (full ? 0 : maxInFlight)) await applyOldest();
         if (full) {
           stoppedBy = 'max-messages';

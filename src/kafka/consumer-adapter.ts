@@ -1,6 +1,18 @@
 import Kafka from '@confluentinc/kafka-javascript';
 import { EventfulError } from '../cli/exit-codes.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
+import {
+  committedOffsetsOf,
+  connectConsumer,
+  createConsumer,
+  describe,
+  type KafkaClientOptions,
+  disconnectConsumer,
+  NO_AUTO_COMMIT_PROPERTIES,
+  readCommittedWithRetry,
+  readTopicPartitions,
+  readWatermarks,
+} from './client-support.js';
 import type { TopicPartition } from './drain-plan.js';
 import type {
   CommittedOffset,
@@ -31,51 +43,18 @@ export const CONSUMER_DEFAULTS: Readonly<KafkaProperties> = {
  * Properties extract sets whatever the user passes: offsets are committed by hand after the snapshot is
  * durable (never automatically), and end-of-partition events tell when a partition reached its watermark.
  */
-export const MANAGED_PROPERTIES: Readonly<KafkaProperties> = {
-  'enable.auto.commit': false,
-  'enable.auto.offset.store': false,
-  'enable.partition.eof': true,
-};
+export const MANAGED_PROPERTIES: Readonly<KafkaProperties> = NO_AUTO_COMMIT_PROPERTIES;
 
 /** Consume timeout: how long one `consume(n)` waits for a first message before returning to the drain loop. */
 const CONSUME_TIMEOUT_MS = 200;
-/** Group coordinator errors worth retrying while `__consumer_offsets` is created or moves. */
-const RETRIABLE_COORDINATOR_CODES = new Set([
-  Kafka.CODES.ERRORS.ERR_NOT_COORDINATOR, // 16
-  Kafka.CODES.ERRORS.ERR_COORDINATOR_NOT_AVAILABLE, // 15
-  Kafka.CODES.ERRORS.ERR_COORDINATOR_LOAD_IN_PROGRESS, // 14
-  Kafka.CODES.ERRORS.ERR__TIMED_OUT, // -185
-  Kafka.CODES.ERRORS.ERR__WAIT_COORD, // -180
-]);
+/** At most this many committed-offset reads while the group coordinator is unavailable. */
 const COMMITTED_ATTEMPTS = 8;
-const RETRY_DELAY_MS = 250;
 const DISCONNECT_TIMEOUT_MS = 10_000;
 
 /** Options of {@link KafkaConsumerSource}. */
-export interface KafkaConsumerSourceOptions {
-  /** The user's librdkafka properties (bootstrap servers, security...). */
-  properties: Readonly<KafkaProperties>;
-  groupId: string;
-  /** Bound of the connect and of each metadata or offset request. */
-  timeoutMs: number;
-  /** Called with librdkafka's errors and notices (the client retries on its own); never with secrets. */
-  onClientError?: (message: string) => void;
+export interface KafkaConsumerSourceOptions extends KafkaClientOptions {
   /** Called when a user property is overridden by a {@link MANAGED_PROPERTIES} value. */
   onOverride?: (message: string) => void;
-}
-
-interface ClientError {
-  code?: number;
-  message?: string;
-}
-
-function describe(err: unknown): string {
-  const e = err as ClientError;
-  return `${e?.message ?? String(err)}${typeof e?.code === 'number' ? ` (code ${e.code})` : ''}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -97,104 +76,45 @@ export class KafkaConsumerSource implements EventSource {
     }
     conf['group.id'] = options.groupId;
     // Offsets are always given explicitly; should one fall out of range (retention), read from the oldest kept.
-    this.consumer = new Kafka.KafkaConsumer(conf as Kafka.ConsumerGlobalConfig, { 'auto.offset.reset': 'earliest' });
-    this.consumer.setDefaultConsumeTimeout(CONSUME_TIMEOUT_MS);
+    this.consumer = createConsumer(conf, CONSUME_TIMEOUT_MS, this.eofs, options.onClientError);
     // Return what is ready once a first message arrived, rather than waiting up to the timeout for each one.
     const tuning = this.consumer as unknown as { setDefaultIsTimeoutOnlyForFirstMessage?: (v: boolean) => void };
     tuning.setDefaultIsTimeoutOnlyForFirstMessage?.(true);
-    this.consumer.on('partition.eof', (e) =>
-      this.eofs.push({ topic: e.topic, partition: e.partition, offset: e.offset }),
-    );
-    this.consumer.on('event.error', (err) => options.onClientError?.(describe(err)));
   }
 
   async connect(): Promise<void> {
-    await new Promise<void>((resolve, reject) =>
-      this.consumer.connect({ timeout: this.options.timeoutMs, allTopics: false }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    ).catch((err: unknown) => {
-      throw new EventfulError(
-        `cannot reach the Kafka broker at ${String(this.options.properties['bootstrap.servers'] ?? this.options.properties['metadata.broker.list'])} ` +
-          `within ${this.options.timeoutMs} ms: ${describe(err)}. Check --bootstrap-servers, the network and the security ` +
-          `settings; nothing was read or committed`,
-        1,
-        'broker_unreachable',
-      );
-    });
+    await connectConsumer(
+      this.consumer,
+      this.options.properties,
+      this.options.timeoutMs,
+      '; nothing was read or committed',
+    );
     this.connected = true;
   }
 
-  async topicPartitions(): Promise<Map<string, number[]>> {
-    const metadata = await new Promise<Kafka.Metadata>((resolve, reject) =>
-      this.consumer.getMetadata({ allTopics: true, timeout: this.options.timeoutMs }, (err, data) =>
-        err ? reject(err) : resolve(data),
-      ),
-    ).catch((err: unknown) => {
-      throw new EventfulError(`cannot read the cluster's topics: ${describe(err)}`, 1, 'kafka_metadata');
-    });
-    return new Map(metadata.topics.map((t) => [t.name, t.partitions.map((p) => p.id).sort((a, b) => a - b)]));
+  topicPartitions(): Promise<Map<string, number[]>> {
+    return readTopicPartitions(this.consumer, this.options.timeoutMs);
   }
 
-  async watermarks(partitions: readonly TopicPartition[]): Promise<Watermarks[]> {
-    return Promise.all(
-      partitions.map(
-        ({ topic, partition }) =>
-          new Promise<Watermarks>((resolve, reject) =>
-            this.consumer.queryWatermarkOffsets(topic, partition, this.options.timeoutMs, (err, o) =>
-              err
-                ? reject(
-                    new EventfulError(
-                      `cannot read the watermarks of ${topic}[${partition}]: ${describe(err)}`,
-                      1,
-                      'kafka_watermarks',
-                    ),
-                  )
-                : resolve({ topic, partition, low: o.lowOffset, high: o.highOffset }),
-            ),
-          ),
-      ),
-    );
+  watermarks(partitions: readonly TopicPartition[]): Promise<Watermarks[]> {
+    return readWatermarks(this.consumer, partitions, this.options.timeoutMs);
   }
 
   async committed(partitions: readonly TopicPartition[]): Promise<CommittedOffset[]> {
     if (partitions.length === 0) return [];
-    const deadline = Date.now() + this.options.timeoutMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
+    return readCommittedWithRetry(
+      async (remainingMs) => {
         const list = await new Promise<Kafka.TopicPartitionOffsetAndMetadata[]>((resolve, reject) =>
           this.consumer.committed(
             partitions.map(({ topic, partition }) => ({ topic, partition })),
-            Math.max(1, deadline - Date.now()),
+            remainingMs,
             (err, tps) => (err ? reject(err) : resolve(tps)),
           ),
         );
-        const failed = list.find((tp) => tp.error && tp.error.code !== 0);
-        if (failed) throw failed.error;
-        return list.map((tp) => ({
-          topic: tp.topic,
-          partition: tp.partition,
-          // A group without a commit gives no usable offset (undefined or a negative logical offset).
-          offset: typeof tp.offset === 'number' && tp.offset >= 0 ? tp.offset : null,
-        }));
-      } catch (err) {
-        const code = (err as ClientError)?.code;
-        if (
-          attempt < COMMITTED_ATTEMPTS &&
-          code !== undefined &&
-          RETRIABLE_COORDINATOR_CODES.has(code) &&
-          Date.now() < deadline
-        ) {
-          await sleep(RETRY_DELAY_MS * attempt);
-          continue;
-        }
-        throw new EventfulError(
-          `cannot read the committed offsets of group "${this.options.groupId}": ${describe(err)}`,
-          1,
-          'kafka_committed',
-        );
-      }
-    }
+        return committedOffsetsOf(list);
+      },
+      { groupId: this.options.groupId, timeoutMs: this.options.timeoutMs, maxAttempts: COMMITTED_ATTEMPTS },
+    );
   }
 
   assign(partitions: readonly TopicPartitionOffset[]): void {
@@ -234,10 +154,6 @@ export class KafkaConsumerSource implements EventSource {
   async disconnect(): Promise<void> {
     if (!this.connected && !this.consumer.isConnected()) return;
     this.connected = false;
-    await Promise.race([
-      new Promise<void>((resolve) => this.consumer.disconnect(() => resolve())),
-      // A bound that does not keep the process alive by itself.
-      new Promise<void>((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS).unref()),
-    ]).catch(() => undefined);
+    await disconnectConsumer(this.consumer, DISCONNECT_TIMEOUT_MS);
   }
 }

@@ -16,6 +16,31 @@ export type Decoded = { ok: true; line: EventLine; valueText: string } | { ok: f
 /** JSON's escape of U+0000, which PostgreSQL text and jsonb cannot hold. */
 const ESCAPED_NUL = '\\u0000';
 const BYTE_ORDER_MARK = 0xfeff;
+/**
+ * Deepest nesting of arrays and objects an event may have. JSON.parse takes any depth, but walking or serialising
+ * a value recurses (V8's JSON.stringify overflows its stack at a few thousand levels, Postgres' jsonb input at
+ * some tens of thousands): one deeper message would fail every run, so it is quarantined instead.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Whether valid JSON `text` nests arrays and objects deeper than `limit` (a scan of the text, no recursion). */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  // Each level takes two characters at least.
+  if (text.length <= 2 * limit) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
 
 /**
  * Strict UTF-8 decoding: undefined for invalid bytes instead of U+FFFD replacements, so nothing is altered
@@ -107,6 +132,11 @@ export function decodeMessage(m: RawMessage, schemas: EventChecker): Decoded {
     return reject(m, {
       code: 'not_object',
       message: `value is JSON ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not an object`,
+    });
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH))
+    return reject(m, {
+      code: 'too_deep',
+      message: `value nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`,
     });
   // Cheap test first: U+0000 can only reach a parsed string through the escape `\u0000` in the text.
   if (text.includes(ESCAPED_NUL) && holdsNul(value))

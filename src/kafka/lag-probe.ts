@@ -17,6 +17,18 @@ import { randomBytes } from 'node:crypto';
 import Kafka from '@confluentinc/kafka-javascript';
 import { EventfulError, UsageError } from '../cli/exit-codes.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
+import {
+  committedOffsetsOf,
+  connectConsumer,
+  createConsumer,
+  describe,
+  type KafkaClientOptions,
+  disconnectConsumer,
+  NO_AUTO_COMMIT_PROPERTIES,
+  readCommittedWithRetry,
+  readTopicPartitions,
+  readWatermarks,
+} from './client-support.js';
 import { planPartition, type TopicPartition } from './drain-plan.js';
 import type { CommittedOffset, TopicPartitionOffset, Watermarks } from './event-source.js';
 import type { PartitionObservation, TopicObservation } from './lag-report.js';
@@ -95,56 +107,21 @@ export const PROBE_DEFAULTS: Readonly<KafkaProperties> = {
 };
 
 /** Properties the probe sets whatever the user passes: it never commits, and it learns where partitions end. */
-export const PROBE_MANAGED: Readonly<KafkaProperties> = {
-  'enable.auto.commit': false,
-  'enable.auto.offset.store': false,
-  'enable.partition.eof': true,
-};
+export const PROBE_MANAGED: Readonly<KafkaProperties> = NO_AUTO_COMMIT_PROPERTIES;
 
 /** Properties of the user's config that have no place in a throwaway consumer (static membership). */
 const DROPPED = ['group.instance.id'];
 
 const CONSUME_TIMEOUT_MS = 100;
 const CONSUME_BATCH = 100;
-/** Group coordinator errors worth retrying while `__consumer_offsets` is created or moves. */
-const RETRIABLE_COORDINATOR_CODES = new Set([
-  Kafka.CODES.ERRORS.ERR_NOT_COORDINATOR, // 16
-  Kafka.CODES.ERRORS.ERR_COORDINATOR_NOT_AVAILABLE, // 15
-  Kafka.CODES.ERRORS.ERR_COORDINATOR_LOAD_IN_PROGRESS, // 14
-  Kafka.CODES.ERRORS.ERR__TIMED_OUT, // -185
-  Kafka.CODES.ERRORS.ERR__WAIT_COORD, // -180
-]);
-const RETRY_DELAY_MS = 250;
 const DISCONNECT_TIMEOUT_MS = 5_000;
 
 /** Options of {@link KafkaLagProbe}. */
-export interface KafkaLagProbeOptions {
-  /** The user's librdkafka properties (bootstrap servers, security...). */
-  properties: Readonly<KafkaProperties>;
-  /** The group whose committed offsets are read (never joined). */
-  groupId: string;
-  /** Bound of the connect and of each later step. */
-  timeoutMs: number;
-  /** librdkafka's errors and notices (the client retries on its own); never with secrets. */
-  onClientError?: (message: string) => void;
+export interface KafkaLagProbeOptions extends KafkaClientOptions {
   /** Things a person should know that do not stop the report (a topic config that could not be read). */
   onWarning?: (message: string) => void;
   /** Makes the throwaway group id (tests may fix it). */
   random?: () => string;
-}
-
-interface ClientError {
-  code?: number;
-  message?: string;
-}
-
-function describe(err: unknown): string {
-  const e = err as ClientError;
-  return `${e?.message ?? String(err)}${typeof e?.code === 'number' ? ` (code ${e.code})` : ''}`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The {@link LagSource} over `@confluentinc/kafka-javascript` (see the module comment for how it stays read-only). */
@@ -162,70 +139,29 @@ export class KafkaLagProbe implements LagSource {
     this.probeGroupId = `eventful-lag-${options.random?.() ?? randomBytes(6).toString('hex')}`;
     conf['group.id'] = this.probeGroupId;
     // Should an offset fall out of range between reading the watermarks and fetching, read the oldest kept.
-    this.consumer = new Kafka.KafkaConsumer(conf as Kafka.ConsumerGlobalConfig, { 'auto.offset.reset': 'earliest' });
-    this.consumer.setDefaultConsumeTimeout(CONSUME_TIMEOUT_MS);
-    this.consumer.on('partition.eof', (e) =>
-      this.eofs.push({ topic: e.topic, partition: e.partition, offset: e.offset }),
-    );
-    this.consumer.on('event.error', (err) => options.onClientError?.(describe(err)));
+    this.consumer = createConsumer(conf, CONSUME_TIMEOUT_MS, this.eofs, options.onClientError);
   }
 
   async connect(): Promise<void> {
-    await new Promise<void>((resolve, reject) =>
-      this.consumer.connect({ timeout: this.options.timeoutMs, allTopics: false }, (err) =>
-        err ? reject(err) : resolve(),
-      ),
-    ).catch((err: unknown) => {
-      throw new EventfulError(
-        `cannot reach the Kafka broker at ${String(this.options.properties['bootstrap.servers'] ?? this.options.properties['metadata.broker.list'])} ` +
-          `within ${this.options.timeoutMs} ms: ${describe(err)}. Check --bootstrap-servers, the network and the security settings`,
-        1,
-        'broker_unreachable',
-      );
-    });
+    await connectConsumer(this.consumer, this.options.properties, this.options.timeoutMs);
     this.connected = true;
     this.admin = Kafka.AdminClient.createFrom(this.consumer);
   }
 
-  async topicPartitions(): Promise<Map<string, number[]>> {
-    const metadata = await new Promise<Kafka.Metadata>((resolve, reject) =>
-      this.consumer.getMetadata({ allTopics: true, timeout: this.options.timeoutMs }, (err, data) =>
-        err ? reject(err) : resolve(data),
-      ),
-    ).catch((err: unknown) => {
-      throw new EventfulError(`cannot read the cluster's topics: ${describe(err)}`, 1, 'kafka_metadata');
-    });
-    return new Map(metadata.topics.map((t) => [t.name, t.partitions.map((p) => p.id).sort((a, b) => a - b)]));
+  topicPartitions(): Promise<Map<string, number[]>> {
+    return readTopicPartitions(this.consumer, this.options.timeoutMs);
   }
 
   watermarks(partitions: readonly TopicPartition[]): Promise<Watermarks[]> {
-    return Promise.all(
-      partitions.map(
-        ({ topic, partition }) =>
-          new Promise<Watermarks>((resolve, reject) =>
-            this.consumer.queryWatermarkOffsets(topic, partition, this.options.timeoutMs, (err, o) =>
-              err
-                ? reject(
-                    new EventfulError(
-                      `cannot read the watermarks of ${topic}[${partition}]: ${describe(err)}`,
-                      1,
-                      'kafka_watermarks',
-                    ),
-                  )
-                : resolve({ topic, partition, low: o.lowOffset, high: o.highOffset }),
-            ),
-          ),
-      ),
-    );
+    return readWatermarks(this.consumer, partitions, this.options.timeoutMs);
   }
 
   async committed(partitions: readonly TopicPartition[]): Promise<CommittedOffset[]> {
     if (partitions.length === 0) return [];
     const admin = this.admin;
     if (!admin) throw new EventfulError('the lag probe is not connected', 1, 'kafka_committed');
-    const deadline = Date.now() + this.options.timeoutMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
+    return readCommittedWithRetry(
+      async (remainingMs) => {
         const [group] = await new Promise<Kafka.GroupResults[]>((resolve, reject) =>
           admin.listConsumerGroupOffsets(
             [
@@ -234,33 +170,16 @@ export class KafkaLagProbe implements LagSource {
                 partitions: partitions.map(({ topic, partition }) => ({ topic, partition })),
               },
             ],
-            { timeout: Math.max(1, deadline - Date.now()) },
+            { timeout: remainingMs },
             (err, result) => (err ? reject(err) : resolve(result)),
           ),
         );
         if (!group) throw new Error('the broker returned no result for the group');
         if (group.error && group.error.code !== 0) throw group.error;
-        const failed = group.partitions.find((tp) => tp.error && tp.error.code !== 0);
-        if (failed) throw failed.error;
-        return group.partitions.map((tp) => ({
-          topic: tp.topic,
-          partition: tp.partition,
-          // A group without a commit gives no usable offset (a negative logical offset).
-          offset: typeof tp.offset === 'number' && tp.offset >= 0 ? tp.offset : null,
-        }));
-      } catch (err) {
-        const code = (err as ClientError)?.code;
-        if (code !== undefined && RETRIABLE_COORDINATOR_CODES.has(code) && Date.now() < deadline) {
-          await sleep(Math.min(RETRY_DELAY_MS * attempt, Math.max(0, deadline - Date.now())));
-          continue;
-        }
-        throw new EventfulError(
-          `cannot read the committed offsets of group "${this.options.groupId}": ${describe(err)}`,
-          1,
-          'kafka_committed',
-        );
-      }
-    }
+        return committedOffsetsOf(group.partitions);
+      },
+      { groupId: this.options.groupId, timeoutMs: this.options.timeoutMs, capDelayAtDeadline: true },
+    );
   }
 
   async timestampsAt(starts: readonly TopicPartitionOffset[]): Promise<Map<string, number | null>> {
@@ -330,9 +249,6 @@ export class KafkaLagProbe implements LagSource {
     this.admin = undefined;
     if (!this.connected && !this.consumer.isConnected()) return;
     this.connected = false;
-    await Promise.race([
-      new Promise<void>((resolve) => this.consumer.disconnect(() => resolve())),
-      new Promise<void>((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS).unref()),
-    ]).catch(() => undefined);
+    await disconnectConsumer(this.consumer, DISCONNECT_TIMEOUT_MS);
   }
 }

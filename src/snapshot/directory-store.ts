@@ -2,7 +2,8 @@ import { constants as fsConstants, createReadStream, createWriteStream, type Wri
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { MANIFEST_FILE, parseManifest } from './format.js';
+import { MANIFEST_FILE } from './format.js';
+import { addToListing, emptyListing } from './listing.js';
 import {
   compareSnapshotRefs,
   SnapshotExistsError,
@@ -10,7 +11,6 @@ import {
   type PruneCandidate,
   type PruneReport,
   type SnapshotListing,
-  type SnapshotRef,
   type SnapshotWriter,
 } from './store.js';
 
@@ -63,7 +63,7 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
   }
 
   async list(): Promise<SnapshotListing> {
-    const listing: SnapshotListing = { complete: [], incomplete: [], unreadable: [] };
+    const listing = emptyListing();
     let names: string[];
     if (this.only) names = [this.only];
     else {
@@ -77,21 +77,16 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
     }
     for (const id of names.sort()) {
       const manifestPath = path.join(this.root, id, MANIFEST_FILE);
-      let text: string;
+      let text: string | undefined;
       try {
         text = await readFile(manifestPath, 'utf8');
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') listing.incomplete.push(id);
-        else listing.unreadable.push({ id, reason: (err as Error).message });
-        continue;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+          listing.unreadable.push({ id, reason: (err as Error).message });
+          continue;
+        }
       }
-      try {
-        const manifest = parseManifest(text, manifestPath);
-        const ref: SnapshotRef = { id, manifest, manifestText: text };
-        listing.complete.push(ref);
-      } catch (err) {
-        listing.unreadable.push({ id, reason: (err as Error).message });
-      }
+      addToListing(listing, id, text, manifestPath);
     }
     listing.complete.sort(compareSnapshotRefs);
     return listing;

@@ -63,7 +63,8 @@ export type RejectCode =
   | 'not_object'
   | 'nul_character'
   | 'no_schema'
-  | 'schema_violation';
+  | 'schema_violation'
+  | 'too_deep';
 
 /** One problem found by schema validation, as data (path is a JSON pointer into the value). */
 export interface ValidationIssue {

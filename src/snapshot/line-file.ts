@@ -102,21 +102,52 @@ export class LineFileWriter {
   }
 
   /** Ends the stream and returns the file's manifest entry. */
-  async close(): Promise<ManifestFile> {
-    if (this.failure) throw this.failure;
-    if (this.gzip) {
-      const stored = await this.gzip.finish();
-      return { name: this.name, bytes: stored.bytes, lines: this.lines, sha256: stored.sha256, compression: 'gzip' };
-    }
-    await new Promise<void>((resolve, reject) => {
-      this.out.once('error', reject);
-      this.out.end(() => resolve());
-    });
-    return { name: this.name, bytes: this.bytes, lines: this.lines, sha256: this.hash.digest('hex') };
+  close(): Promise<ManifestFile> {
+    const { name, out, gzip, failure, lines, bytes, hash } = this;
+    return closeLineFile({ name, out, gzip, failure, lines, bytes, hash });
   }
 }
 
-function waitDrain(out: Writable): Promise<void> {
+/** What {@link closeLineFile} needs of a line file writer. */
+export interface OpenLineFile {
+  readonly name: string;
+  /** The file's stream. */
+  readonly out: Writable;
+  /** The compressor in front of `out`, when compressing (it then measures what is stored). */
+  readonly gzip: GzipMeter | undefined;
+  /** The first error of `out`, if any. */
+  readonly failure: Error | undefined;
+  readonly lines: number;
+  /** Bytes written to `out` and their running hash (unused when compressing). */
+  readonly bytes: number;
+  readonly hash: Hash;
+}
+
+/**
+ * Ends a line file whose every line was written (throwing its stream's first error, if any) and returns its
+ * manifest entry: name, stored size, line count, sha256 of the stored bytes, and the compression if any.
+ */
+export async function closeLineFile(file: OpenLineFile): Promise<ManifestFile> {
+  if (file.failure) throw file.failure;
+  if (file.gzip) {
+    const stored = await file.gzip.finish();
+    return { name: file.name, bytes: stored.bytes, lines: file.lines, sha256: stored.sha256, compression: 'gzip' };
+  }
+  await new Promise<void>((resolve, reject) => {
+    file.out.once('error', reject);
+    file.out.end(() => resolve());
+  });
+  return { name: file.name, bytes: file.bytes, lines: file.lines, sha256: file.hash.digest('hex') };
+}
+
+/**
+ * Resolves on the stream's next `drain`; rejects on its `error`, or when it closes first (a stream destroyed by
+ * its pipeline may close without an error event of its own) with `closedError()`.
+ */
+export function waitDrain(
+  out: Writable,
+  closedError: () => Error = () => new Error('the output stream closed before it could take more data'),
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const cleanup = (): void => {
       out.off('drain', onDrain).off('error', onError).off('close', onClose);
@@ -129,10 +160,9 @@ function waitDrain(out: Writable): Promise<void> {
       cleanup();
       reject(err);
     };
-    // A stream destroyed by its pipeline may close without an error event of its own.
     const onClose = (): void => {
       cleanup();
-      reject(new Error('the output stream closed before it could take more data'));
+      reject(closedError());
     };
     out.once('drain', onDrain).once('error', onError).once('close', onClose);
   });

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { DirectorySnapshotStore } from './directory-store.js';
-import { isS3Location, parseS3Location } from './s3-location.js';
+import { checkLocationScheme, isS3Location, parseS3Location } from './s3-location.js';
 import { describeEndpoint, s3ClientConfig, s3SettingsFromEnv } from './s3-settings.js';
 import { S3SnapshotStore } from './s3-store.js';
 import type { PrunableSnapshotStore } from './store.js';
@@ -16,6 +16,7 @@ export async function openSnapshotStore(
   location: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<PrunableSnapshotStore> {
+  checkLocationScheme(location);
   if (!isS3Location(location)) return DirectorySnapshotStore.open(location);
   const where = parseS3Location(location);
   const settings = s3SettingsFromEnv(env);

@@ -23,6 +23,27 @@ export function isS3Location(location: string): boolean {
   return location.toLowerCase().startsWith(S3_SCHEME);
 }
 
+// `scheme:/...`: what a URL looks like, even with a slash missing (`s3:/bucket`).
+const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\//i;
+
+/**
+ * Refuses a location that looks like a URL but is not `s3://...`: another scheme (`gs://`, `https://`) or `s3:`
+ * with a slash missing. Taken for a folder, it would become a relative path under the working directory (for
+ * Airflow, a throwaway one), and extract would commit offsets for a snapshot nobody ever loads.
+ * Throws {@link UsageError} (exit 2); the message names the scheme only (a URL may hold credentials).
+ */
+export function checkLocationScheme(location: string): void {
+  if (isS3Location(location)) return;
+  const scheme = URL_SCHEME.exec(location)?.[1]?.toLowerCase() ?? (/^s3:/i.test(location) ? 's3' : undefined);
+  if (scheme === undefined) return;
+  if (scheme === 's3')
+    throw new UsageError("the snapshot location starts with 's3:' but not 's3://': write s3://bucket/prefix");
+  throw new UsageError(
+    `snapshot locations with the scheme '${scheme}:' are not supported: give a folder, or s3://bucket/prefix ` +
+      '(any S3-compatible store, through AWS_ENDPOINT_URL_S3)',
+  );
+}
+
 /**
  * Parses `s3://bucket[/prefix[/]]`. The prefix is normalised to end in `/`.
  * Throws {@link UsageError} (exit 2) with what is wrong; messages never echo a location that looks like it

@@ -10,6 +10,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { MANIFEST_FILE, parseManifest } from './format.js';
+import { addToListing, emptyListing } from './listing.js';
 import { describeS3Error, httpStatus, isNotFound } from './s3-errors.js';
 import { formatS3Location, type S3Location } from './s3-location.js';
 import { S3SnapshotWriter } from './s3-writer.js';
@@ -20,7 +21,6 @@ import {
   type PruneCandidate,
   type PruneReport,
   type SnapshotListing,
-  type SnapshotRef,
   type SnapshotWriter,
 } from './store.js';
 
@@ -165,22 +165,13 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
   }
 
   async list(): Promise<SnapshotListing> {
-    const listing: SnapshotListing = { complete: [], incomplete: [], unreadable: [] };
+    const listing = emptyListing();
     const ids = this.only ? [this.only] : await this.listIds();
     await forEachLimit(ids, CONCURRENCY, async (id) => {
       const text = await this.readManifest(id);
-      if (text === undefined) {
-        listing.incomplete.push(id);
-        return;
-      }
-      try {
-        const manifest = parseManifest(text, formatS3Location(this.bucket, `${this.root}${id}/${MANIFEST_FILE}`));
-        const ref: SnapshotRef = { id, manifest, manifestText: text };
-        listing.complete.push(ref);
-        this.paths.set(id, new Map(manifest.files.filter((f) => f.path).map((f) => [f.name, f.path!])));
-      } catch (err) {
-        listing.unreadable.push({ id, reason: (err as Error).message });
-      }
+      const where = formatS3Location(this.bucket, `${this.root}${id}/${MANIFEST_FILE}`);
+      const ref = addToListing(listing, id, text, where);
+      if (ref) this.paths.set(id, new Map(ref.manifest.files.filter((f) => f.path).map((f) => [f.name, f.path!])));
     });
     listing.complete.sort(compareSnapshotRefs);
     listing.incomplete.sort();

@@ -1,7 +1,6 @@
 import {
   EVENTS_FILE,
   REJECTED_FILE,
-  SNAPSHOT_FORMAT_VERSION,
   storedFileName,
   type EventLine,
   type Manifest,
@@ -10,7 +9,8 @@ import {
   type SnapshotCounts,
 } from './format.js';
 import { LineFileWriter } from './line-file.js';
-import { withStoredPath, type SnapshotStore, type SnapshotWriter } from './store.js';
+import { publishManifest } from './manifest.js';
+import type { SnapshotStore, SnapshotWriter } from './store.js';
 
 /** Who wrote a snapshot and when. */
 export interface SnapshotMeta {
@@ -120,21 +120,8 @@ export class SnapshotBuilder {
 
   /** Closes the data files, writes the manifest last and makes the snapshot complete. Returns the manifest. */
   async publish(now: Date = new Date()): Promise<Manifest> {
-    const files = [await this.events.close(), await this.rejects.close()].map((f) => withStoredPath(f, this.writer));
-    const manifest: Manifest = {
-      formatVersion: SNAPSHOT_FORMAT_VERSION,
-      snapshotId: this.meta.snapshotId,
-      runId: this.meta.runId,
-      groupId: this.meta.groupId,
-      startedAt: this.meta.startedAt.toISOString(),
-      completedAt: now.toISOString(),
-      topics: [...this.meta.topics].sort(),
-      partitions: this.tally.partitions(),
-      counts: this.tally.counts,
-      files,
-    };
-    await this.writer.publish(JSON.stringify(manifest, null, 2) + '\n');
-    return manifest;
+    const files = [await this.events.close(), await this.rejects.close()];
+    return publishManifest(this.writer, this.meta, this.tally, files, now);
   }
 
   async abort(): Promise<void> {

@@ -24,11 +24,19 @@ export interface WarehouseConnection {
  */
 export class PgWarehouseConnection implements WarehouseConnection {
   private tail: Promise<unknown> = Promise.resolve();
+  /** Why the server ended the session (a restart, pg_terminate_backend), if it did. */
+  private lost: Error | undefined;
 
-  constructor(private readonly client: pg.Client) {}
+  constructor(private readonly client: pg.Client) {
+    // Without a listener, pg's 'error' event for a session the server ended would crash the process with a bare
+    // stack trace and no summary. The query in flight fails with the error; later ones fail with it below.
+    client.on('error', (err) => (this.lost ??= err));
+  }
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(op, op);
+    const guarded = (): Promise<T> =>
+      this.lost ? Promise.reject(new Error(`the connection to PostgreSQL was lost: ${this.lost.message}`)) : op();
+    const run = this.tail.then(guarded, guarded);
     this.tail = run.catch(() => undefined);
     return run;
   }

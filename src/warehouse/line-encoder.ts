@@ -11,7 +11,7 @@ import type { LoadedSchema, SchemaRegistry } from '../schema/registry.js';
 import type { EventLine, RejectedLine, RejectReason } from '../snapshot/format.js';
 import { canonicalText, findTextProblem, mayHoldTextProblem, textProblem, ValueProblem } from './copy-text.js';
 import { EventRowEncoder, type EncodedRow } from './event-rows.js';
-import { quarantineRowFromEvent, quarantineRowFromRejected } from './quarantine.js';
+import { isStackOverflow, quarantineRowFromEvent, quarantineRowFromRejected } from './quarantine.js';
 
 /** Which data file lines come from. */
 export type LineKind = 'events' | 'rejected';
@@ -272,29 +272,36 @@ export class SnapshotLineEncoder {
           continue;
         }
       }
-      if (mayHoldTextProblem(raw)) {
-        const found = findTextProblem(parsed.value);
-        if (found) {
-          refuse(parsed, {
-            code: found.problem === 'nul_character' ? 'nul_character' : 'not_utf8',
-            message:
-              found.problem === 'nul_character'
-                ? `${found.path} holds a NUL character, which Postgres text cannot store`
-                : `${found.path} holds a lone UTF-16 surrogate, which is not valid Unicode`,
-          });
+      try {
+        if (mayHoldTextProblem(raw)) {
+          const found = findTextProblem(parsed.value);
+          if (found) {
+            refuse(parsed, {
+              code: found.problem === 'nul_character' ? 'nul_character' : 'not_utf8',
+              message:
+                found.problem === 'nul_character'
+                  ? `${found.path} holds a NUL character, which Postgres text cannot store`
+                  : `${found.path} holds a lone UTF-16 surrogate, which is not valid Unicode`,
+            });
+            continue;
+          }
+        }
+        const checked = this.registry.check(parsed.topic, parsed.value);
+        if ('reason' in checked) {
+          refuse(parsed, checked.reason);
           continue;
         }
+        const slot = this.slotOf.get(checked.schema.name);
+        if (slot === undefined) throw new Error(`no table for schema ${checked.schema.name}`);
+        const encoded = this.encoders[slot]!.encode(parsed, raw.includes('\\'), true);
+        if ('reason' in encoded) refuse(parsed, encoded.reason);
+        else sinks[slot]!.add(encoded);
+      } catch (err) {
+        // A value nested too deeply to walk or serialise (a snapshot extract did not write: extract quarantines
+        // those) is quarantined, rather than failing the snapshot on every run.
+        if (!isStackOverflow(err)) throw err;
+        refuse(parsed, { code: 'too_deep', message: 'value nests arrays or objects too deeply to store' });
       }
-      const checked = this.registry.check(parsed.topic, parsed.value);
-      if ('reason' in checked) {
-        refuse(parsed, checked.reason);
-        continue;
-      }
-      const slot = this.slotOf.get(checked.schema.name);
-      if (slot === undefined) throw new Error(`no table for schema ${checked.schema.name}`);
-      const encoded = this.encoders[slot]!.encode(parsed, raw.includes('\\'), true);
-      if ('reason' in encoded) refuse(parsed, encoded.reason);
-      else sinks[slot]!.add(encoded);
     }
     block.tables = sinks.map((s) => s.take());
     return block;

@@ -106,6 +106,11 @@ function row(
   return { row: fields.join('\t') + '\n', keys: [c.topic, String(c.partition), String(c.offset)] };
 }
 
+/** V8's RangeError for a recursion (JSON.stringify, a walk of a value) deeper than its stack. */
+export function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && /call stack/i.test(err.message);
+}
+
 /** A line of rejected.ndjson as a quarantine row. */
 export function quarantineRowFromRejected(line: RejectedLine, snapshotId: string): EncodedRow {
   return row(line, line.reason, line.key_base64, line.value_base64, line.headers, 'extract', snapshotId);
@@ -114,6 +119,13 @@ export function quarantineRowFromRejected(line: RejectedLine, snapshotId: string
 /** An event that load refused, as a quarantine row. */
 export function quarantineRowFromEvent(line: EventLine, reason: RejectReason, snapshotId: string): EncodedRow {
   const key = line.key_base64 ?? (line.key === null ? null : Buffer.from(line.key, 'utf8').toString('base64'));
-  const value = Buffer.from(JSON.stringify(line.value), 'utf8').toString('base64');
+  let value: string | null;
+  try {
+    value = Buffer.from(JSON.stringify(line.value), 'utf8').toString('base64');
+  } catch (err) {
+    // Too deep for JSON.stringify: the row keeps the coordinates; the value stays in the snapshot's file.
+    if (!isStackOverflow(err)) throw err;
+    value = null;
+  }
   return row(line, reason, key, value, line.headers, 'load', snapshotId);
 }

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, freshSchema } from '../helpers/pg.js';
+import { describe, expect, it } from 'vitest';
+import { usePgClient } from '../helpers/load-test.js';
+import { freshSchema } from '../helpers/pg.js';
 import { ROOT, runCommand as run } from '../helpers/run.js';
 import {
   arrival,
@@ -15,12 +16,7 @@ import {
 } from '../helpers/snapshot-fixtures.js';
 
 let client: pg.Client;
-beforeAll(async () => {
-  client = await connect();
-});
-afterAll(async () => {
-  await client.end();
-});
+usePgClient((c) => (client = c));
 
 // EVENTFUL_TEST_CRASH_AT is a test-only hook: load SIGKILLs itself at that point of a snapshot's transaction.
 describe('load: a killed load', () => {

@@ -1,8 +1,8 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connect, freshSchema } from '../helpers/pg.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useLoadTest } from '../helpers/load-test.js';
 import { runCommand as run } from '../helpers/run.js';
 import {
   arrival,
@@ -11,7 +11,6 @@ import {
   incident,
   onPartition,
   tableExists,
-  tempDir,
   writeSnapshot,
 } from '../helpers/snapshot-fixtures.js';
 
@@ -20,15 +19,8 @@ let schema: string;
 let root: string;
 let schemas: string;
 
-beforeAll(async () => {
-  client = await connect();
-});
-afterAll(async () => {
-  await client.end();
-});
+useLoadTest('evolve', (t) => ({ client, schema, root } = t));
 beforeEach(async () => {
-  schema = await freshSchema(client, 'evolve');
-  root = await tempDir();
   schemas = await copySchemas();
 });
 

@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compareStateOrder } from '../../src/warehouse/state-order.js';
-import { connect, freshSchema } from '../helpers/pg.js';
+import { usePgClient } from '../helpers/load-test.js';
+import { freshSchema } from '../helpers/pg.js';
 import { runCommand as run } from '../helpers/run.js';
 import {
   incident,
@@ -13,12 +14,7 @@ import {
 } from '../helpers/snapshot-fixtures.js';
 
 let client: pg.Client;
-beforeAll(async () => {
-  client = await connect();
-});
-afterAll(async () => {
-  await client.end();
-});
+usePgClient((c) => (client = c));
 
 /** A deterministic shuffle (so a failure can be reproduced). */
 function shuffled<T>(xs: T[], seed: number): T[] {

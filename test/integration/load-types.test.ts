@@ -1,8 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, freshSchema } from '../helpers/pg.js';
+import { describe, expect, it } from 'vitest';
+import { usePgClient } from '../helpers/load-test.js';
+import { freshSchema } from '../helpers/pg.js';
 import { runCommand as run } from '../helpers/run.js';
 import { onPartition, tempDir, writeSnapshot } from '../helpers/snapshot-fixtures.js';
 
@@ -29,12 +30,7 @@ const GADGET_SCHEMA = {
 };
 
 let client: pg.Client;
-beforeAll(async () => {
-  client = await connect();
-});
-afterAll(async () => {
-  await client.end();
-});
+usePgClient((c) => (client = c));
 
 describe('load: column types', () => {
   it('should map every JSON type to its Postgres type and store values exactly', async () => {

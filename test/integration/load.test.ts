@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_SCHEMAS_DIR } from '../../src/schema/registry.js';
-import { connect, freshSchema } from '../helpers/pg.js';
+import { useLoadTest } from '../helpers/load-test.js';
+import { freshSchema } from '../helpers/pg.js';
 import { runCommand as run } from '../helpers/run.js';
 import {
   arrival,
@@ -21,17 +22,7 @@ import {
 let client: pg.Client;
 let schema: string;
 let root: string;
-
-beforeAll(async () => {
-  client = await connect();
-});
-afterAll(async () => {
-  await client.end();
-});
-beforeEach(async () => {
-  schema = await freshSchema(client, 'load');
-  root = await tempDir();
-});
+useLoadTest('load', (t) => ({ client, schema, root } = t));
 
 const load = (args: string[] = [], env: Record<string, string> = {}): ReturnType<typeof run> =>
   run('load', ['--snapshots', root, '--db-schema', schema, ...args], { env });

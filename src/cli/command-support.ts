@@ -1,0 +1,88 @@
+/**
+ * Plumbing the `eventful-*` commands share: how their yargs parser treats mistakes and `--help`, how the
+ * parsed flags reach the command (or a usage error its summary line), and the Kafka connection flags and
+ * client-error logging of the commands that talk to Kafka (extract and lag).
+ */
+import type { Argv } from 'yargs';
+import { KAFKA_CONFIG_ENV, KAFKA_PROPERTY_ENV_PREFIX, BOOTSTRAP_SERVERS_ENV } from '../config/kafka-config.js';
+import { ExitCode, UsageError } from './exit-codes.js';
+import type { Logger } from './log.js';
+import { runCommand } from './run-command.js';
+
+/** The same librdkafka error is logged at most once per this interval (a down broker repeats it many times a second). */
+const CLIENT_ERROR_LOG_INTERVAL_MS = 10_000;
+
+/** Makes the `[env NAME]` note of each flag's help from the command's table of environment variables. */
+export function envNote<K extends string>(names: Readonly<Record<K, string>>): (name: K) => string {
+  return (name) => `[env ${names[name]}]`;
+}
+
+/** The help text's width: the terminal's, at most 120 columns. */
+export function terminalWidth(): number {
+  return Math.min(120, process.stdout.columns || 120);
+}
+
+/**
+ * Finishes a command's parser: unknown flags are errors (strict), every parse error becomes a
+ * {@link UsageError} (exit 2 with a summary line), `--help` is on and `--version` off, and help is wrapped at
+ * `width` columns.
+ */
+export function withUsageErrors<T>(parser: Argv<T>, width: number): Argv<T> {
+  return parser
+    .strict()
+    .fail((msg, err) => {
+      throw new UsageError(msg ?? err?.message ?? 'bad usage');
+    })
+    .help()
+    .version(false)
+    .wrap(width);
+}
+
+/**
+ * Parses a command's flags. A parse error is reported the way {@link runCommand} reports any failure (message
+ * on stderr, JSON summary, exit code) and `--help` exits 0 once yargs printed the help; neither returns.
+ *
+ * @param parse - runs the command's parser (built with `exitProcess(false)`, so that yargs never exits itself).
+ */
+export async function parseFlagsOrExit<F>(log: Logger, parse: () => Promise<unknown>): Promise<F> {
+  let flags: F & { help?: unknown };
+  try {
+    flags = (await parse()) as F & { help?: unknown };
+  } catch (err) {
+    return runCommand(log, () => Promise.reject(err));
+  }
+  if (flags.help) process.exit(ExitCode.Ok);
+  return flags;
+}
+
+/**
+ * Adds `--bootstrap-servers` and the repeatable `--kafka key=value` to a parser.
+ *
+ * @param secretsExample - said in `--kafka`'s help between "variables" and "or in the JSON object" (for instance
+ *   `, e.g. EVENTFUL_KAFKA_SASL_PASSWORD,`); empty for nothing.
+ */
+export function withKafkaOptions<T>(parser: Argv<T>, secretsExample = '') {
+  return parser
+    .option('bootstrap-servers', {
+      type: 'string',
+      describe: `Kafka brokers host:port,... [env ${BOOTSTRAP_SERVERS_ENV}]`,
+    })
+    .option('kafka', {
+      type: 'string',
+      array: true,
+      describe:
+        `librdkafka property key=value, repeatable (no secrets: put those in ${KAFKA_PROPERTY_ENV_PREFIX}<PROP> ` +
+        `variables${secretsExample} or in the JSON object ${KAFKA_CONFIG_ENV})`,
+    });
+}
+
+/** Logs librdkafka's errors as warnings, each distinct one at most once per 10 s. */
+export function clientErrorLogger(log: Logger): (message: string) => void {
+  const last = new Map<string, number>();
+  return (message) => {
+    const now = Date.now();
+    if (now - (last.get(message) ?? 0) < CLIENT_ERROR_LOG_INTERVAL_MS) return;
+    last.set(message, now);
+    log.warn(`kafka client: ${message}`);
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Parsing that extract's and lag's settings share: picking a text setting from a flag or its environment
+ * variable, topic lists, durations, and the Kafka configuration with the consumer group it may carry.
+ */
+import { UsageError } from '../cli/exit-codes.js';
+import { parseDurationMs } from './duration.js';
+import { resolveKafkaConfig, type KafkaProperties } from './kafka-config.js';
+import { topicNameProblem } from './partition-selection.js';
+
+/** One text setting and where it came from (a flag such as `--topics`, or an environment variable's name). */
+export interface Setting {
+  value: string;
+  from: string;
+}
+
+/** `maxMessages` → `--max-messages`. */
+export function flagName(name: string): string {
+  return '--' + name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/**
+ * One text setting: the flag if given (a boolean flag does not count), else its environment variable; says which
+ * one it came from. A flag given twice is a {@link UsageError}.
+ *
+ * @param envNames - the environment variable behind each flag.
+ * @param blankEnvIsUnset - whether a variable of only white space counts as unset (an empty one always does).
+ */
+export function pickSetting<N extends string>(
+  flags: Partial<Record<N, unknown>>,
+  env: NodeJS.ProcessEnv,
+  envNames: Readonly<Record<N, string>>,
+  name: N,
+  blankEnvIsUnset = false,
+): Setting | undefined {
+  const flag = flags[name];
+  if (Array.isArray(flag)) throw new UsageError(`${flagName(name)} is given more than once`);
+  if (flag !== undefined && flag !== null && typeof flag !== 'boolean')
+    return { value: String(flag), from: flagName(name) };
+  const fromEnv = env[envNames[name]];
+  if (fromEnv !== undefined && (blankEnvIsUnset ? fromEnv.trim() : fromEnv) !== '')
+    return { value: fromEnv, from: envNames[name] };
+  return undefined;
+}
+
+/** A comma-separated list of topics, trimmed and without repeats; empty or invalid names are a {@link UsageError}. */
+export function parseTopicList(v: Setting): string[] {
+  const topics = [
+    ...new Set(
+      v.value
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== ''),
+    ),
+  ];
+  if (topics.length === 0) throw new UsageError(`${v.from} names no topic: give a comma-separated list`);
+  for (const t of topics) {
+    const problem = topicNameProblem(t);
+    if (problem) throw new UsageError(`${v.from}: ${problem}`);
+  }
+  return topics;
+}
+
+/** A positive duration (90s, 5m, 1h or milliseconds) in ms; undefined when not set; else a {@link UsageError}. */
+export function parsePositiveDuration(v: Setting | undefined): number | undefined {
+  if (!v) return undefined;
+  const ms = parseDurationMs(v.value);
+  if (ms === undefined || ms <= 0)
+    throw new UsageError(
+      `${v.from} must be a positive duration such as 90s, 5m, 1h or a number of milliseconds, got "${v.value}"`,
+    );
+  return ms;
+}
+
+/** The Kafka flags as the command line parser hands them over. */
+export interface KafkaFlags {
+  bootstrapServers?: unknown;
+  kafka?: unknown;
+}
+
+/**
+ * The user's librdkafka properties (from `--kafka`, `--bootstrap-servers` and the environment) and the consumer
+ * group. A `group.id` in the passthrough config (an Airflow kafka connection's extra often has one) is taken out
+ * of the properties and serves as the group when `pickGroup` gives none.
+ *
+ * @param pickGroup - the `--group-id` setting; called once the Kafka configuration resolved.
+ * @param missingGroup - the {@link UsageError}'s message when there is no group at all.
+ */
+export function resolveKafkaAndGroup(
+  flags: KafkaFlags,
+  env: NodeJS.ProcessEnv,
+  pickGroup: () => Setting | undefined,
+  missingGroup: string,
+): { kafka: KafkaProperties; groupId: string } {
+  const kafkaFlags =
+    flags.kafka === undefined ? [] : Array.isArray(flags.kafka) ? flags.kafka.map(String) : [String(flags.kafka)];
+  if (Array.isArray(flags.bootstrapServers)) throw new UsageError('--bootstrap-servers is given more than once');
+  const kafka = resolveKafkaConfig({
+    env,
+    kafkaFlags,
+    bootstrapServers: flags.bootstrapServers === undefined ? undefined : String(flags.bootstrapServers),
+  });
+  const groupFromKafka = kafka['group.id'] === undefined ? undefined : String(kafka['group.id']);
+  delete kafka['group.id'];
+  const groupId = (pickGroup()?.value ?? groupFromKafka)?.trim();
+  if (!groupId) throw new UsageError(missingGroup);
+  return { kafka, groupId };
+}

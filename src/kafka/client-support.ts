@@ -1,0 +1,209 @@
+/**
+ * What the two librdkafka consumers of eventful (extract's {@link KafkaConsumerSource} and lag's
+ * {@link KafkaLagProbe}) share: the managed properties, error description, the retry of committed-offset reads
+ * while the group coordinator moves, and the connect, metadata, watermark and disconnect calls.
+ */
+import Kafka from '@confluentinc/kafka-javascript';
+import { EventfulError } from '../cli/exit-codes.js';
+import type { KafkaProperties } from '../config/kafka-config.js';
+import type { TopicPartition } from './drain-plan.js';
+import type { CommittedOffset, TopicPartitionOffset, Watermarks } from './event-source.js';
+
+/**
+ * Properties set whatever the user passes: offsets are never committed automatically (extract commits by hand
+ * once the snapshot is durable; the lag probe never commits), and end-of-partition events tell when a partition
+ * reached its watermark.
+ */
+export const NO_AUTO_COMMIT_PROPERTIES: Readonly<KafkaProperties> = {
+  'enable.auto.commit': false,
+  'enable.auto.offset.store': false,
+  'enable.partition.eof': true,
+};
+
+/** Group coordinator errors worth retrying while `__consumer_offsets` is created or moves. */
+export const RETRIABLE_COORDINATOR_CODES: ReadonlySet<number> = new Set([
+  Kafka.CODES.ERRORS.ERR_NOT_COORDINATOR, // 16
+  Kafka.CODES.ERRORS.ERR_COORDINATOR_NOT_AVAILABLE, // 15
+  Kafka.CODES.ERRORS.ERR_COORDINATOR_LOAD_IN_PROGRESS, // 14
+  Kafka.CODES.ERRORS.ERR__TIMED_OUT, // -185
+  Kafka.CODES.ERRORS.ERR__WAIT_COORD, // -180
+]);
+
+/** Base delay between two committed-offset attempts; attempt n waits n times this. */
+export const RETRY_DELAY_MS = 250;
+
+/** What both consumers are given. */
+export interface KafkaClientOptions {
+  /** The user's librdkafka properties (bootstrap servers, security...). */
+  properties: Readonly<KafkaProperties>;
+  /** The group whose committed offsets are read (extract also commits under it; lag never joins it). */
+  groupId: string;
+  /** Bound of the connect and of each later request. */
+  timeoutMs: number;
+  /** Called with librdkafka's errors and notices (the client retries on its own); never with secrets. */
+  onClientError?: (message: string) => void;
+}
+
+/**
+ * A consumer over `conf` that reads from the oldest kept offset when one falls out of range (retention), waits
+ * up to `consumeTimeoutMs` per `consume(n)`, pushes end-of-partition events onto `eofs` and hands librdkafka's
+ * errors to `onClientError`.
+ */
+export function createConsumer(
+  conf: Record<string, unknown>,
+  consumeTimeoutMs: number,
+  eofs: TopicPartitionOffset[],
+  onClientError: ((message: string) => void) | undefined,
+): Kafka.KafkaConsumer {
+  const consumer = new Kafka.KafkaConsumer(conf as Kafka.ConsumerGlobalConfig, { 'auto.offset.reset': 'earliest' });
+  consumer.setDefaultConsumeTimeout(consumeTimeoutMs);
+  consumer.on('partition.eof', (e) => eofs.push({ topic: e.topic, partition: e.partition, offset: e.offset }));
+  consumer.on('event.error', (err) => onClientError?.(describe(err)));
+  return consumer;
+}
+
+/** The shape of librdkafka's errors (a code and a message, both optional). */
+export interface ClientError {
+  code?: number;
+  message?: string;
+}
+
+/** A one-line description of a client error: its message and, when there is one, its code. */
+export function describe(err: unknown): string {
+  const e = err as ClientError;
+  return `${e?.message ?? String(err)}${typeof e?.code === 'number' ? ` (code ${e.code})` : ''}`;
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Runs `read` until it succeeds, retrying while it fails with one of {@link RETRIABLE_COORDINATOR_CODES} and the
+ * deadline has not passed (and, with `maxAttempts`, no more than that many times). Attempt n is followed by a wait
+ * of n x {@link RETRY_DELAY_MS}, cut at the deadline when `capDelayAtDeadline`. Any other failure, or the last
+ * one, is reported as a `kafka_committed` {@link EventfulError} naming the group.
+ *
+ * @param read - one attempt; given the milliseconds left before the deadline (at least 1).
+ */
+export async function readCommittedWithRetry<T>(
+  read: (remainingMs: number) => Promise<T>,
+  options: { groupId: string; timeoutMs: number; maxAttempts?: number; capDelayAtDeadline?: boolean },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  const maxAttempts = options.maxAttempts ?? Infinity;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read(Math.max(1, deadline - Date.now()));
+    } catch (err) {
+      const code = (err as ClientError)?.code;
+      if (
+        attempt < maxAttempts &&
+        code !== undefined &&
+        RETRIABLE_COORDINATOR_CODES.has(code) &&
+        Date.now() < deadline
+      ) {
+        const delay = RETRY_DELAY_MS * attempt;
+        await sleep(options.capDelayAtDeadline ? Math.min(delay, Math.max(0, deadline - Date.now())) : delay);
+        continue;
+      }
+      throw new EventfulError(
+        `cannot read the committed offsets of group "${options.groupId}": ${describe(err)}`,
+        1,
+        'kafka_committed',
+      );
+    }
+  }
+}
+
+/**
+ * A group's committed offsets as the client returns them, per partition; throws the first partition's error. A
+ * partition without a commit has no usable offset (undefined or a negative logical offset): null.
+ */
+export function committedOffsetsOf(
+  list: ReadonlyArray<{ topic: string; partition: number; offset?: number | undefined; error?: unknown }>,
+): CommittedOffset[] {
+  const failed = list.find((tp) => tp.error && (tp.error as ClientError).code !== 0);
+  if (failed) throw failed.error;
+  return list.map((tp) => ({
+    topic: tp.topic,
+    partition: tp.partition,
+    offset: typeof tp.offset === 'number' && tp.offset >= 0 ? tp.offset : null,
+  }));
+}
+
+/**
+ * Connects the consumer, failing with a `broker_unreachable` {@link EventfulError} (exit 1) naming the brokers
+ * when none answers within `timeoutMs`.
+ *
+ * @param afterHint - appended to the error's advice (for instance what was not done).
+ */
+export async function connectConsumer(
+  consumer: Kafka.KafkaConsumer,
+  properties: Readonly<KafkaProperties>,
+  timeoutMs: number,
+  afterHint = '',
+): Promise<void> {
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({ timeout: timeoutMs, allTopics: false }, (err) => (err ? reject(err) : resolve())),
+  ).catch((err: unknown) => {
+    throw new EventfulError(
+      `cannot reach the Kafka broker at ${String(properties['bootstrap.servers'] ?? properties['metadata.broker.list'])} ` +
+        `within ${timeoutMs} ms: ${describe(err)}. Check --bootstrap-servers, the network and the security settings` +
+        afterHint,
+      1,
+      'broker_unreachable',
+    );
+  });
+}
+
+/** Every topic of the cluster with its partition ids in ascending order (`kafka_metadata` error on failure). */
+export async function readTopicPartitions(
+  consumer: Kafka.KafkaConsumer,
+  timeoutMs: number,
+): Promise<Map<string, number[]>> {
+  const metadata = await new Promise<Kafka.Metadata>((resolve, reject) =>
+    consumer.getMetadata({ allTopics: true, timeout: timeoutMs }, (err, data) => (err ? reject(err) : resolve(data))),
+  ).catch((err: unknown) => {
+    throw new EventfulError(`cannot read the cluster's topics: ${describe(err)}`, 1, 'kafka_metadata');
+  });
+  return new Map(metadata.topics.map((t) => [t.name, t.partitions.map((p) => p.id).sort((a, b) => a - b)]));
+}
+
+/** Low and high watermarks of each partition, asked of the broker (`kafka_watermarks` error on failure). */
+export function readWatermarks(
+  consumer: Kafka.KafkaConsumer,
+  partitions: readonly TopicPartition[],
+  timeoutMs: number,
+): Promise<Watermarks[]> {
+  return Promise.all(
+    partitions.map(
+      ({ topic, partition }) =>
+        new Promise<Watermarks>((resolve, reject) =>
+          consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, o) =>
+            err
+              ? reject(
+                  new EventfulError(
+                    `cannot read the watermarks of ${topic}[${partition}]: ${describe(err)}`,
+                    1,
+                    'kafka_watermarks',
+                  ),
+                )
+              : resolve({ topic, partition, low: o.lowOffset, high: o.highOffset }),
+          ),
+        ),
+    ),
+  );
+}
+
+/**
+ * Disconnects the consumer, waiting at most `timeoutMs` (a bound that does not keep the process alive by
+ * itself); never throws.
+ */
+export async function disconnectConsumer(consumer: Kafka.KafkaConsumer, timeoutMs: number): Promise<void> {
+  await Promise.race([
+    new Promise<void>((resolve) => consumer.disconnect(() => resolve())),
+    new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
+  ]).catch(() => undefined);
+}
