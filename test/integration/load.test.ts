@@ -471,7 +471,16 @@ describe('load', () => {
     await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
     await client.query('SELECT pg_advisory_lock(hashtext($1), hashtext($2))', ['eventful.load', schema]);
     const pending = load();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Wait until the load is queued on the lock (on a busy machine it may take a while to start).
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const { rows } = await client.query(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`,
+      );
+      if (rows[0].n > 0) break;
+      expect(Date.now(), 'load never waited on the advisory lock').toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
     await client.query('SELECT pg_advisory_unlock(hashtext($1), hashtext($2))', ['eventful.load', schema]);
     const r = await pending;
