@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Soak: EVENTS train-arrival events through extract and load in one go, at each size of SIZES, to show that
+# throughput holds and memory stays flat as the batch grows (extract and load stream; nothing is held whole).
+#
+#   bench/soak.sh                                  1,000,000 then 10,000,000 events (about 10 minutes on 2 cores)
+#   EVENTS=3000000 bench/soak.sh                   1,000,000 then 3,000,000
+#   SIZES="1000000 3000000 10000000" bench/soak.sh any sizes
+#
+# For each size, on the local services (scripts/services up): a fresh 6-partition topic filled with kcat from
+# bench/generate-arrivals.mjs (streamed, no file), then one extract of the whole topic into one snapshot and one
+# load of that snapshot into a fresh Postgres schema, each timed by GNU time (wall time, peak RSS). Checks that
+# every event arrived (extract's count, load's inserted rows, count(*) in the table), prints a table and the
+# growth of peak RSS from the smallest to the largest size. Topics, snapshots and schemas are removed afterwards
+# (BENCH_KEEP=1 keeps them). Disk: about 600 MB per million events in the snapshot, the broker and Postgres each.
+# Needs: dist/ built (npm run build), kcat, GNU time, Debian's python3-confluent-kafka (to delete the topics).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+EVENTS="${EVENTS:-10000000}"
+if ((EVENTS > 1000000)); then SIZES="${SIZES:-1000000 $EVENTS}"; else SIZES="${SIZES:-$EVENTS}"; fi
+PARTITIONS="${PARTITIONS:-6}"
+KEEP="${BENCH_KEEP:-0}"
+PYTHON="${EVENTFUL_BENCH_PYTHON:-/usr/bin/python3}"
+TIME=/usr/bin/time
+
+for tool in kcat "$TIME" "$PYTHON"; do
+  command -v "$tool" >/dev/null || { echo "soak: $tool is missing (apt-get install kcat time python3-confluent-kafka)" >&2; exit 2; }
+done
+[[ -f dist/extract.js ]] || { echo "soak: dist/ is not built: npm run build" >&2; exit 2; }
+if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" || -z "${DATABASE_URL:-}" ]]; then eval "$(scripts/services up)"; fi
+BROKER="$KAFKA_BOOTSTRAP_SERVERS"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventful-soak.XXXXXX")"
+STAMP="$(date +%s)"
+TOPICS=()
+SCHEMAS=()
+cleanup() {
+  [[ "$KEEP" == 1 ]] && { echo "soak: kept $WORK, topics ${TOPICS[*]:-}, schemas ${SCHEMAS[*]:-}" >&2; return; }
+  rm -rf "$WORK"
+  for s in "${SCHEMAS[@]:-}"; do [[ -n "$s" ]] && psql -qX -c "DROP SCHEMA IF EXISTS \"$s\" CASCADE" >/dev/null 2>&1; done
+  if ((${#TOPICS[@]})); then
+    "$PYTHON" - "$BROKER" "${TOPICS[@]}" <<'PY' >&2 || true
+import sys
+from confluent_kafka.admin import AdminClient
+a = AdminClient({"bootstrap.servers": sys.argv[1]})
+for t, f in a.delete_topics(sys.argv[2:], operation_timeout=60).items():
+    f.result()
+PY
+  fi
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s.trim().split("\n").pop());for(const k of process.argv[1].split("."))v=v[k];console.log(v)})' "$1"; }
+
+# timed NAME COMMAND...: runs COMMAND under GNU time; leaves "seconds peak-RSS-kB" in $WORK/NAME.time
+timed() {
+  local name="$1"
+  shift
+  "$TIME" -f '%e %M' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
+    echo "soak: $name failed:" >&2
+    tail -20 "$WORK/$name.err" "$WORK/$name.out" >&2
+    exit 1
+  }
+}
+
+RESULTS="$WORK/results"
+: >"$RESULTS"
+for N in $SIZES; do
+  TOPIC="soak-$STAMP-$N"
+  SCHEMA="soak_${STAMP}_$N"
+  TOPICS+=("$TOPIC")
+  SCHEMAS+=("$SCHEMA")
+  scripts/kafka create-topic "$TOPIC" "$PARTITIONS" 2>/dev/null
+  mkdir -p "$WORK/schemas-$N"
+  node -e '
+const fs = require("fs");
+const s = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+s["x-warehouse"].topics = [process.argv[2]];
+fs.writeFileSync(process.argv[3], JSON.stringify(s));
+' schemas/train_arrival.schema.json "$TOPIC" "$WORK/schemas-$N/train_arrival.schema.json"
+
+  echo "soak: $N events: producing to $TOPIC" >&2
+  t0="$(now)"
+  node bench/generate-arrivals.mjs "$N" | kcat -P -b "$BROKER" -t "$TOPIC" -X linger.ms=50 -X batch.num.messages=10000 \
+    -X queue.buffering.max.kbytes=262144
+  produced_s="$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')"
+
+  echo "soak: $N events: extract" >&2
+  timed "extract-$N" node dist/extract.js --bootstrap-servers "$BROKER" --topics "$TOPIC" --group-id "soak-$STAMP-$N" \
+    --out "$WORK/snapshots-$N" --schemas "$WORK/schemas-$N" --progress-interval 30s --stall-timeout 5m
+  got="$(field counts.events <"$WORK/extract-$N.out")"
+  [[ "$got" == "$N" ]] || { echo "soak: extract read $got events, not $N" >&2; exit 1; }
+  snapshot_mb="$(du -sm "$WORK/snapshots-$N" | cut -f1)"
+
+  echo "soak: $N events: load" >&2
+  psql -qX -c "CHECKPOINT" >/dev/null 2>&1 || true
+  timed "load-$N" node dist/load.js --snapshots "$WORK/snapshots-$N" --schemas "$WORK/schemas-$N" --db-schema "$SCHEMA" \
+    --progress-seconds 30
+  got="$(field totals.inserted <"$WORK/load-$N.out")"
+  [[ "$got" == "$N" ]] || { echo "soak: load inserted $got rows, not $N" >&2; exit 1; }
+  rows="$(psql -qXtA -c "SELECT count(*) FROM \"$SCHEMA\".train_arrivals")"
+  [[ "$rows" == "$N" ]] || { echo "soak: the table holds $rows rows, not $N" >&2; exit 1; }
+
+  read -r es er <"$WORK/extract-$N.time"
+  read -r ls lr <"$WORK/load-$N.time"
+  echo "$N $produced_s $es $er $ls $lr $snapshot_mb" >>"$RESULTS"
+  # Free the disk before the next size (the table and topic stay until the end, for BENCH_KEEP).
+  [[ "$KEEP" == 1 ]] || rm -rf "$WORK/snapshots-$N"
+done
+
+node - "$RESULTS" "$(nproc)" <<'JS'
+const fs = require('fs');
+const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number));
+const f = (n) => Math.round(n).toLocaleString('en-US');
+console.log(`soak on ${process.argv[3]} cores: one extract of the whole topic into one snapshot, one load of it`);
+console.log('| events | step | seconds | events/s | peak RSS |');
+console.log('|---:|---|---:|---:|---:|');
+for (const [n, ps, es, er, ls, lr, mb] of rows) {
+  console.log(`| ${f(n)} | produce (kcat) | ${ps.toFixed(1)} | ${f(n / ps)} | |`);
+  console.log(`| ${f(n)} | extract (snapshot ${f(mb)} MB) | ${es.toFixed(1)} | ${f(n / es)} | ${f(er / 1024)} MB |`);
+  console.log(`| ${f(n)} | load | ${ls.toFixed(1)} | ${f(n / ls)} | ${f(lr / 1024)} MB |`);
+}
+if (rows.length > 1) {
+  const [a, b] = [rows[0], rows[rows.length - 1]];
+  const growth = (x, y) => `${f(x / 1024)} MB → ${f(y / 1024)} MB (${((100 * (y - x)) / x).toFixed(0)}%)`;
+  console.log(`peak RSS from ${f(a[0])} to ${f(b[0])} events (${(b[0] / a[0]).toFixed(0)}x): extract ${growth(a[3], b[3])}, load ${growth(a[5], b[5])}`);
+}
+JS

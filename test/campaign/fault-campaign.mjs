@@ -1,0 +1,1164 @@
+#!/usr/bin/env node
+/**
+ * The fault campaign: proves "exactly once in the warehouse, whatever happens" by trying hard to break it.
+ *
+ *   node test/campaign/fault-campaign.mjs [--seed S] [--faults N] [--short] [--rate R] [--keep]
+ *
+ * While `simulate` produces continuously (one run after another, each a new window of simulated time) to two
+ * 6-partition topics of its own, it runs `extract` → `load` cycles against the real Kafka broker, PostgreSQL and a
+ * size-limited snapshot root (a tmpfs), and injects faults at points chosen by the seed:
+ *
+ *   extract-crash-hook  SIGKILL of extract at a test hook: mid-drain, before-publish, after-publish, after-commit
+ *   extract-sigkill     SIGKILL of extract a random delay after it started draining
+ *   load-crash-hook     SIGKILL of load at a test hook: before-ledger, before-commit
+ *   load-sigkill        SIGKILL of load a random delay after it found its pending snapshots
+ *   kafka-restart       the broker stopped (scripts/kafka stop) a random delay into a drain, restarted seconds later
+ *   postgres-restart    PostgreSQL stopped (scripts/postgres stop) a random delay into a load, restarted
+ *   disk-full           the snapshot root filled up to a few KB before an extract (the operator then frees it)
+ *   snapshot-tamper     a snapshot file truncated, altered or extended, or a manifest broken; load must refuse it;
+ *                       the operator then restores the original from a copy (a tampered snapshot is refused forever,
+ *                       and its events cannot be re-extracted: their offsets were committed when it was published)
+ *
+ * Then it stops producing, runs clean extract + load cycles until both have nothing left to do, and compares the
+ * warehouse with what an independent consumer (kcat) reads from the topics:
+ *   - the set of event ids in the event tables equals the set produced: 0 lost, 0 duplicated, 0 extra, and every
+ *     row sits at its event's Kafka coordinates;
+ *   - the ledger's snapshots tile every partition from offset 0 to its end, with no gap, and overlap only where
+ *     the earlier snapshot's run did not commit (a crash re-read);
+ *   - the `incidents` state table equals a reference computed from the produced incident events (latest by
+ *     occurred_at, then topic, partition, offset, per incident_id).
+ * It prints the figures (a table on stderr, one JSON line on stdout) and exits 1 on any loss, duplicate,
+ * mismatch or broken invariant, 2 on bad usage. Services are always restarted and the tmpfs unmounted at the end.
+ *
+ * Needs: the services (started with `scripts/services up` when KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL are not
+ * set), a built dist/ (`npm run build`), kcat, and root for the tmpfs (without it the disk-full kind is skipped).
+ * --short is the CI form (one fault of each kind, about 2 minutes); the default is 24 faults.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import pg from 'pg';
+
+const execFileP = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** @typedef {'extract-crash-hook'|'extract-sigkill'|'load-crash-hook'|'load-sigkill'|'kafka-restart'|'postgres-restart'|'disk-full'|'snapshot-tamper'} FaultKind */
+
+/** @type {FaultKind[]} */
+export const FAULT_KINDS = [
+  'extract-crash-hook',
+  'extract-sigkill',
+  'load-crash-hook',
+  'load-sigkill',
+  'kafka-restart',
+  'postgres-restart',
+  'disk-full',
+  'snapshot-tamper',
+];
+const EXTRACT_HOOKS = ['mid-drain', 'before-publish', 'after-publish', 'after-commit'];
+const LOAD_HOOKS = ['before-ledger', 'before-commit'];
+const KAFKA_OUTAGES = ['brief', 'long'];
+const TAMPERS = [
+  'truncate-events',
+  'flip-byte-events',
+  'append-line-events',
+  'truncate-manifest',
+  'alter-loaded-manifest',
+];
+/** What load may answer for a tampered snapshot. */
+const REFUSAL_CODES = ['checksum_mismatch', 'unreadable_manifest', 'snapshot_refused', 'ledger_mismatch'];
+const COMMAND_TIMEOUT_MS = 180_000;
+/** Tries of a fault that missed its moment. */
+const MAX_ATTEMPTS = 3;
+const LAKE_MB = 256;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small utilities
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const t0 = Date.now();
+const elapsed = () => ((Date.now() - t0) / 1000).toFixed(1).padStart(6);
+/** Progress on stderr. */
+function say(message) {
+  process.stderr.write(`[campaign ${elapsed()}s] ${message}\n`);
+}
+
+/** A seeded PRNG (sfc32 over the sha256 of the seed): the same seed makes the same choices. */
+export class Rng {
+  /** @param {string} seed */
+  constructor(seed) {
+    const h = createHash('sha256').update(seed).digest();
+    this.s = [0, 4, 8, 12].map((i) => h.readUInt32LE(i));
+    for (let i = 0; i < 12; i++) this.next();
+  }
+  /** @returns {number} in [0, 1) */
+  next() {
+    let [a, b, c, d] = this.s;
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    this.s = [a, b, c, d];
+    return (t >>> 0) / 4294967296;
+  }
+  /** An integer in [min, max]. */
+  int(min, max) {
+    return min + Math.floor(this.next() * (max - min + 1));
+  }
+  /** @template T @param {readonly T[]} xs @returns {T} */
+  pick(xs) {
+    return xs[Math.floor(this.next() * xs.length)];
+  }
+  /** @template T @param {T[]} xs @returns {T[]} a shuffled copy */
+  shuffle(xs) {
+    const a = [...xs];
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+  }
+}
+
+/** Parses `export NAME=value` lines as printed by `scripts/services env`. */
+function parseExports(text) {
+  /** @type {Record<string,string>} */
+  const env = {};
+  for (const m of text.matchAll(/^export ([A-Z_][A-Z0-9_]*)=(.*)$/gm)) env[m[1]] = m[2];
+  return env;
+}
+
+/**
+ * @typedef {{ code: number|null, signal: string|null, stdout: string, stderr: string,
+ *   summary: any, durationMs: number, timedOut: boolean }} ProcResult
+ * @typedef {{ child: import('node:child_process').ChildProcess, done: Promise<ProcResult>,
+ *   alive: () => boolean, stderrSoFar: () => string, waitFor: (re: RegExp) => Promise<boolean> }} Proc
+ */
+
+let procSeq = 0;
+/**
+ * Starts `node dist/<name>.js args` with the campaign's environment plus `env`; its output is also kept in
+ * `<work>/logs`.
+ * @param {string} name @param {string[]} args @param {{env?: Record<string,string>, timeoutMs?: number}} [o]
+ * @returns {Proc}
+ */
+function startCommand(name, args, o = {}) {
+  const started = Date.now();
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist', `${name}.js`), ...args], {
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const seq = ++procSeq;
+  let stdout = '';
+  let stderr = '';
+  let timedOut = false;
+  /** @type {Array<{re: RegExp, resolve: (b: boolean) => void}>} */
+  let waiters = [];
+  child.stdout.on('data', (d) => (stdout += d.toString()));
+  child.stderr.on('data', (d) => {
+    stderr += d.toString();
+    waiters = waiters.filter((w) => (w.re.test(stderr) ? (w.resolve(true), false) : true));
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, o.timeoutMs ?? COMMAND_TIMEOUT_MS);
+  const done = new Promise((resolve) =>
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      for (const w of waiters) w.resolve(false);
+      waiters = [];
+      let summary;
+      try {
+        summary = JSON.parse(stdout.trimEnd().split('\n').pop() ?? '');
+      } catch {
+        summary = undefined;
+      }
+      const r = { code, signal, stdout, stderr, summary, durationMs: Date.now() - started, timedOut };
+      if (state.logDir)
+        writeFile(
+          path.join(state.logDir, `${String(seq).padStart(4, '0')}-${name}.log`),
+          `$ ${name} ${args.join(' ')}\n${JSON.stringify(o.env ?? {})}\nexit ${code} signal ${signal} ${r.durationMs} ms\n--- stderr\n${stderr}--- stdout\n${stdout}`,
+        ).catch(() => undefined);
+      resolve(r);
+    }),
+  );
+  return {
+    child,
+    done,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    stderrSoFar: () => stderr,
+    waitFor: (re) =>
+      child.exitCode !== null || child.signalCode !== null
+        ? Promise.resolve(re.test(stderr))
+        : re.test(stderr)
+          ? Promise.resolve(true)
+          : new Promise((resolve) => waiters.push({ re, resolve })),
+  };
+}
+
+/** Runs a service script (scripts/kafka, scripts/postgres); throws on failure. */
+async function service(name, command) {
+  const t = Date.now();
+  await execFileP(path.join(ROOT, 'scripts', name), [command], { timeout: 240_000 });
+  return Date.now() - t;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Campaign state
+
+const state = {
+  /** @type {string|undefined} */ logDir: undefined,
+  /** @type {string} */ lake: '',
+  mounted: false,
+  kafkaDown: false,
+  postgresDown: false,
+  /** @type {string|undefined} */ filler: undefined,
+  /** @type {Array<{file: string, backup: string}>} */ tampered: [],
+};
+
+/** Puts everything the campaign broke back: services up, disk space freed, tampered files restored. */
+async function restoreWorld() {
+  if (state.kafkaDown) {
+    await service('kafka', 'start');
+    state.kafkaDown = false;
+  }
+  if (state.postgresDown) {
+    await service('postgres', 'start');
+    state.postgresDown = false;
+  }
+  if (state.filler) {
+    await rm(state.filler, { force: true });
+    state.filler = undefined;
+  }
+  for (const t of state.tampered.splice(0)) await copyFile(t.backup, t.file);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The campaign
+
+async function main() {
+  const { values: flags } = parseArgs({
+    options: {
+      seed: { type: 'string' },
+      faults: { type: 'string' },
+      short: { type: 'boolean', default: false },
+      rate: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (flags.help) {
+    process.stdout.write(
+      'usage: node test/campaign/fault-campaign.mjs [--seed S] [--faults N (default 24; --short: 8)] [--short] ' +
+        '[--rate EVENTS_PER_S] [--keep]\n',
+    );
+    return 0;
+  }
+  const seed = flags.seed ?? randomBytes(4).toString('hex');
+  const short = flags.short;
+  const faultCount = flags.faults !== undefined ? Number(flags.faults) : short ? FAULT_KINDS.length : 24;
+  if (!Number.isInteger(faultCount) || faultCount < 0) throw new UsageError('--faults must be a whole number');
+  const rate = flags.rate !== undefined ? Number(flags.rate) : short ? 200 : 250;
+  if (!(rate > 0)) throw new UsageError('--rate must be a positive number');
+  if (!existsSync(path.join(ROOT, 'dist', 'extract.js'))) throw new UsageError('dist/ is not built: run npm run build');
+  const rng = new Rng(seed);
+
+  if (!process.env['KAFKA_BOOTSTRAP_SERVERS'] || !process.env['DATABASE_URL']) {
+    say('starting the services (scripts/services up)');
+    const { stdout } = await execFileP(path.join(ROOT, 'scripts/services'), ['up'], { timeout: 300_000 });
+    Object.assign(process.env, parseExports(stdout));
+  }
+  process.env['PYENV_VERSION'] ??= 'system';
+  const bootstrap = process.env['KAFKA_BOOTSTRAP_SERVERS'];
+
+  // Names of our own: the campaign never touches another test's topics, tables or snapshots.
+  const tag = `${seed.replace(/[^A-Za-z0-9]/g, '').slice(0, 12) || 'x'}-${randomBytes(3).toString('hex')}`;
+  const arrivalsTopic = `campaign-${tag}-arrivals`;
+  const incidentsTopic = `campaign-${tag}-incidents`;
+  const group = `campaign-${tag}`;
+  const dbSchema = `campaign_${tag.replace(/-/g, '_').toLowerCase()}`;
+  const work = await mkdtemp(path.join(os.tmpdir(), 'eventful-campaign-'));
+  state.logDir = path.join(work, 'logs');
+  await mkdir(state.logDir);
+  const backups = path.join(work, 'backups');
+  await mkdir(backups);
+  state.lake = path.join(work, 'lake');
+  await mkdir(state.lake);
+  try {
+    await execFileP('mount', ['-t', 'tmpfs', '-o', `size=${LAKE_MB}m,mode=0750`, 'tmpfs', state.lake]);
+    state.mounted = true;
+  } catch (err) {
+    say(`cannot mount a tmpfs at ${state.lake} (${String(err.message).split('\n')[0]}): the disk-full kind is skipped`);
+  }
+  const schemasDir = path.join(work, 'schemas');
+  await mkdir(schemasDir);
+  for (const [file, topic] of [
+    ['train_arrival.schema.json', arrivalsTopic],
+    ['incident.schema.json', incidentsTopic],
+  ]) {
+    const schema = JSON.parse(await readFile(path.join(ROOT, 'schemas', file), 'utf8'));
+    schema['x-warehouse'].topics = [topic];
+    await writeFile(path.join(schemasDir, file), JSON.stringify(schema, null, 2));
+  }
+  say(
+    `seed "${seed}", ${faultCount} faults${short ? ' (short)' : ''}; topics ${arrivalsTopic}, ${incidentsTopic}; ` +
+      `group ${group}; db schema ${dbSchema}; work ${work}${state.mounted ? ` (lake: ${LAKE_MB} MB tmpfs)` : ''}`,
+  );
+
+  const report = {
+    seed,
+    short,
+    work,
+    topics: [arrivalsTopic, incidentsTopic],
+    group,
+    dbSchema,
+    /** @type {any[]} */ faults: [],
+    /** @type {Record<string, {injected: number, landed: number, variants: Record<string, number>}>} */ byKind: {},
+    /** @type {string[]} */ skippedKinds: [],
+    /** @type {string[]} */ violations: [],
+    runs: { extract: 0, load: 0, simulate: 0, simulateFailed: 0 },
+  };
+  const violation = (m) => {
+    report.violations.push(m);
+    say(`VIOLATION: ${m}`);
+  };
+
+  // --- the producer -------------------------------------------------------------------------------------------
+  const simStart = Date.parse('2026-11-27T05:00:00Z');
+  let simCursor = simStart;
+  const simArgs = (startMs, minutes, r) => [
+    ...['--bootstrap-servers', bootstrap, '--seed', `campaign-${seed}`, '--start', new Date(startMs).toISOString()],
+    ...['--duration', `${minutes}m`, '--rate', String(r), '--incidents-per-day', '300'],
+    ...['--arrivals-topic', arrivalsTopic, '--incidents-topic', incidentsTopic],
+  ];
+  // A first burst creates the 6-partition topics.
+  const first = await startCommand('simulate', [...simArgs(simCursor, 30, 0), '--create-topics', '--partitions', '6'])
+    .done;
+  report.runs.simulate += 1;
+  if (first.code !== 0) throw new Error(`the first simulate run failed (exit ${first.code}):\n${first.stderr}`);
+  simCursor += 30 * 60_000;
+  const producer = { running: true, /** @type {Proc|undefined} */ current: undefined };
+  const producing = (async () => {
+    while (producer.running) {
+      const p = startCommand('simulate', simArgs(simCursor, 60, rate), { timeoutMs: 3_600_000 });
+      producer.current = p;
+      const r = await p.done;
+      producer.current = undefined;
+      report.runs.simulate += 1;
+      simCursor += 60 * 60_000;
+      if (r.code !== 0 && producer.running) {
+        report.runs.simulateFailed += 1;
+        await sleep(1000);
+      }
+    }
+  })();
+
+  /**
+   * A backlog: `hours` of simulated traffic produced as fast as possible (seed and timeline of their own, so
+   * event ids never repeat the background producer's), so that the next drain or load lasts long enough for a
+   * fault to land inside it.
+   */
+  let burstCursor = Date.parse('2027-01-04T05:00:00Z');
+  const burst = async (hours) => {
+    const r = await startCommand('simulate', [
+      ...[
+        '--bootstrap-servers',
+        bootstrap,
+        '--seed',
+        `campaign-${seed}-burst`,
+        '--start',
+        new Date(burstCursor).toISOString(),
+      ],
+      ...['--duration', `${hours}h`, '--rate', '0', '--incidents-per-day', '300'],
+      ...['--arrivals-topic', arrivalsTopic, '--incidents-topic', incidentsTopic],
+    ]).done;
+    burstCursor += hours * 3_600_000;
+    report.runs.simulate += 1;
+    if (r.code !== 0) report.runs.simulateFailed += 1;
+    return r.summary?.events ?? 0;
+  };
+
+  // --- commands -----------------------------------------------------------------------------------------------
+  /** Snapshot ids → how the run that wrote them ended. */
+  /** @type {Map<string, {attempt: number, committed: boolean, how: string}>} */
+  const snapshotOrigin = new Map();
+  const listSnapshots = async () => {
+    const names = await readdir(state.lake).catch(() => []);
+    const out = [];
+    for (const n of names.sort())
+      if (!n.startsWith('.') && existsSync(path.join(state.lake, n, 'manifest.json'))) out.push(n);
+    return out;
+  };
+  let extractSeq = 0;
+  /** The flags of an extract run; `extra` flags replace the defaults of the same name. */
+  const extractArgs = (extra = []) => {
+    const defaults = {
+      '--stall-timeout': '60s',
+      '--connect-timeout': '30s',
+      '--progress-interval': '1s',
+      '--batch-size': String(rng.pick([50, 200, 1000])),
+      '--decode-threads': String(rng.pick([0, 1, 2])),
+    };
+    for (let i = 0; i < extra.length; i += 2) delete defaults[extra[i]];
+    return [
+      ...['--bootstrap-servers', bootstrap, '--topics', `${arrivalsTopic},${incidentsTopic}`, '--group-id', group],
+      ...['--out', state.lake, '--schemas', schemasDir, '--run-id', `campaign-${++extractSeq}`],
+      ...Object.entries(defaults).flat(),
+      ...extra,
+    ];
+  };
+  /**
+   * Runs one extract, optionally with a fault, and records which snapshots it published and whether it committed.
+   * @param {{env?: Record<string,string>, during?: (p: Proc) => Promise<void>, how?: string, args?: string[]}} [o]
+   */
+  const extract = async (o = {}) => {
+    const before = new Set(await listSnapshots());
+    const p = startCommand('extract', extractArgs(o.args), o.env ? { env: o.env } : {});
+    const during = o.during ? o.during(p) : Promise.resolve();
+    const r = await p.done;
+    await during;
+    report.runs.extract += 1;
+    const fresh = (await listSnapshots()).filter((id) => !before.has(id));
+    const committed =
+      (r.code === 0 && r.summary?.committed === true) || /committed offsets of \d+ partitions/.test(r.stderr);
+    for (const id of fresh)
+      snapshotOrigin.set(id, {
+        attempt: extractSeq,
+        committed,
+        how: o.how ?? (r.code === 0 ? 'clean' : `exit ${r.code}`),
+      });
+    if (r.timedOut) violation(`extract #${extractSeq} hung for ${COMMAND_TIMEOUT_MS / 1000}s and was killed`);
+    if (r.signal === null && ![0, 1, 99].includes(r.code ?? -1))
+      violation(`extract #${extractSeq} exited ${r.code}: ${lastError(r)}`);
+    if (r.signal === null && !r.summary) violation(`extract #${extractSeq} printed no JSON summary (exit ${r.code})`);
+    if (r.code === 1 && !/ ERROR /.test(r.stderr)) violation(`extract #${extractSeq} failed without an error message`);
+    return { r, fresh };
+  };
+  const loadArgs = () => [
+    ...['--snapshots', state.lake, '--schemas', schemasDir, '--db-schema', dbSchema, '--progress-seconds', '1'],
+    ...['--batch-size', String(rng.pick([500, 5000, 50000]))],
+  ];
+  /** @param {{env?: Record<string,string>, during?: (p: Proc) => Promise<void>}} [o] */
+  const load = async (o = {}) => {
+    const p = startCommand('load', loadArgs(), o.env ? { env: o.env } : {});
+    const during = o.during ? o.during(p) : Promise.resolve();
+    const r = await p.done;
+    await during;
+    report.runs.load += 1;
+    if (r.timedOut) violation(`a load hung for ${COMMAND_TIMEOUT_MS / 1000}s and was killed`);
+    if (r.signal === null && ![0, 1, 99].includes(r.code ?? -1)) violation(`load exited ${r.code}: ${lastError(r)}`);
+    if (r.signal === null && !r.summary) violation(`load printed no JSON summary (exit ${r.code})`);
+    return r;
+  };
+
+  /** The campaign's own warehouse connection (replaced after a Postgres restart). */
+  const newClient = async () => {
+    const c = new pg.Client({ connectionString: process.env['DATABASE_URL'] });
+    // A Postgres restart ends idle connections with an 'error' event: without a listener it would end the campaign.
+    c.on('error', () => undefined);
+    await c.connect();
+    return c;
+  };
+  let db = await newClient();
+  const reconnectDb = async () => {
+    await db.end().catch(() => undefined);
+    db = await newClient();
+  };
+  /** Row counts of the ledger and the event tables (0 before the first load created them). */
+  const warehouseCounts = async () => {
+    const out = {};
+    for (const t of ['eventful_load_ledger', 'train_arrivals', 'incident_events', 'incidents']) {
+      const { rows } = await db.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`"${dbSchema}"."${t}"`]);
+      out[t] = rows[0].e ? Number((await db.query(`SELECT count(*) AS n FROM "${dbSchema}"."${t}"`)).rows[0].n) : 0;
+    }
+    return out;
+  };
+  const ledgerIds = async () => {
+    const { rows } = await db.query(`SELECT to_regclass($1) IS NOT NULL AS e`, [`"${dbSchema}".eventful_load_ledger`]);
+    if (!rows[0].e) return new Set();
+    return new Set(
+      (await db.query(`SELECT snapshot_id FROM "${dbSchema}".eventful_load_ledger`)).rows.map((r) => r.snapshot_id),
+    );
+  };
+
+  /** Kills `p` with SIGKILL `delayMs` after stderr matched `re`; says where it landed. */
+  const killAfter = async (p, re, delayMs, stageOf = extractStage) => {
+    const seen = await p.waitFor(re);
+    if (!seen) return { landed: false, stage: 'exited before the trigger' };
+    await sleep(delayMs);
+    if (!p.alive()) return { landed: false, stage: 'exited before the kill' };
+    const stage = stageOf(p.stderrSoFar());
+    p.child.kill('SIGKILL');
+    // A kill after extract committed can no longer change anything: it missed.
+    return { landed: stage !== 'after commit', stage };
+  };
+
+  /** Variants of a kind are dealt from a shuffled deck, so that repeats of a kind cover all of its variants. */
+  /** @type {Record<string, string[]>} */
+  const decks = {};
+  const nextVariant = (kind, variants) => {
+    if (!decks[kind]?.length) decks[kind] = rng.shuffle(variants);
+    return decks[kind].pop();
+  };
+
+  // --- the faults ---------------------------------------------------------------------------------------------
+  /** @type {Record<FaultKind, () => Promise<any>>} */
+  const inject = {
+    'extract-crash-hook': async () => {
+      const point = nextVariant('extract-crash-hook', EXTRACT_HOOKS);
+      await burst(1);
+      const { r, fresh } = await extract({ env: { EVENTFUL_TEST_CRASH_AT: point }, how: `crash-hook ${point}` });
+      const landed = r.signal === 'SIGKILL';
+      if (landed) {
+        const published = point === 'after-publish' || point === 'after-commit';
+        if (!published && fresh.length) violation(`extract killed ${point} left a complete snapshot ${fresh[0]}`);
+        if (published && fresh.length !== 1) violation(`extract killed ${point} left ${fresh.length} snapshots, not 1`);
+        if (point === 'after-commit') for (const id of fresh) snapshotOrigin.get(id).committed = true;
+      }
+      return { variant: point, class: point, landed, outcome: outcome(r), snapshots: fresh.length };
+    },
+    'extract-sigkill': async () => {
+      const delay = rng.int(0, 800);
+      await burst(rng.int(6, 14));
+      let where;
+      const { r, fresh } = await extract({
+        how: 'sigkill',
+        during: async (p) => {
+          where = await killAfter(p, /draining \d/, delay);
+        },
+      });
+      return {
+        variant: `+${delay}ms after draining began`,
+        class: `killed ${where.stage}`,
+        landed: where.landed,
+        stage: where.stage,
+        outcome: outcome(r),
+        snapshots: fresh.length,
+      };
+    },
+    'load-crash-hook': async () => {
+      const point = nextVariant('load-crash-hook', LOAD_HOOKS);
+      await burst(1);
+      for (let i = rng.int(1, 2); i > 0; i--) await extract();
+      const before = await warehouseCounts();
+      const r = await load({ env: { EVENTFUL_TEST_CRASH_AT: point } });
+      const landed = r.signal === 'SIGKILL';
+      const after = await warehouseCounts();
+      // Snapshots committed before the killed one stay; the killed one leaves nothing. Only what the ledger
+      // gained may have been written.
+      if (landed && after.eventful_load_ledger === before.eventful_load_ledger)
+        for (const t of Object.keys(before))
+          if (after[t] !== before[t])
+            violation(`load killed ${point}: ${t} changed ${before[t]} → ${after[t]} without a ledger row`);
+      return { variant: point, class: point, landed, outcome: outcome(r) };
+    },
+    'load-sigkill': async () => {
+      const delay = rng.int(0, 300);
+      await burst(rng.int(12, 24));
+      for (let i = rng.int(1, 3); i > 0; i--) await extract();
+      const before = await warehouseCounts();
+      let where;
+      const r = await load({
+        during: async (p) => {
+          where = await killAfter(p, /snapshot\(s\) to load/, delay, loadStage);
+        },
+      });
+      const after = await warehouseCounts();
+      if (where.landed && after.eventful_load_ledger === before.eventful_load_ledger)
+        for (const t of Object.keys(before))
+          if (after[t] !== before[t])
+            violation(`load killed: ${t} changed ${before[t]} → ${after[t]} without a ledger row`);
+      const stage = loadStage(r.stderr);
+      return {
+        variant: `+${delay}ms after listing`,
+        class: `killed ${stage}`,
+        landed: where.landed,
+        stage,
+        outcome: outcome(r),
+      };
+    },
+    'kafka-restart': async () => {
+      // brief: the drain waits for the broker; long: down for longer than that extract's --stall-timeout.
+      const variant = nextVariant('kafka-restart', KAFKA_OUTAGES);
+      const delay = rng.int(0, 300);
+      const downMs = variant === 'brief' ? rng.int(1000, 5000) : rng.int(9000, 12000);
+      await burst(rng.int(24, 48));
+      let landed = false;
+      let stage = '';
+      let stopMs = 0;
+      let startMs = 0;
+      const { r, fresh } = await extract({
+        how: 'kafka-restart',
+        args: variant === 'long' ? ['--stall-timeout', '4s'] : [],
+        during: async (p) => {
+          if (!(await p.waitFor(/draining \d/))) return;
+          await sleep(delay);
+          if (!p.alive()) return;
+          stage = extractStage(p.stderrSoFar());
+          state.kafkaDown = true;
+          stopMs = await service('kafka', 'stop');
+          // Landed when the broker was gone while the drain still ran.
+          landed = p.alive() || !/committed offsets of/.test(p.stderrSoFar());
+          await sleep(downMs);
+          startMs = await service('kafka', 'start');
+          state.kafkaDown = false;
+        },
+      });
+      return {
+        variant: `${variant}: stop +${delay}ms after draining began, down ${downMs}ms`,
+        class: `${variant}, extract ${outcome(r)}`,
+        landed,
+        stage,
+        outcome: outcome(r),
+        snapshots: fresh.length,
+        message: r.code ? lastError(r) : undefined,
+        stopMs,
+        startMs,
+      };
+    },
+    'postgres-restart': async () => {
+      const delay = rng.int(0, 150);
+      await burst(rng.int(18, 30));
+      for (let i = rng.int(1, 3); i > 0; i--) await extract();
+      let landed = false;
+      let stage = '';
+      const r = await load({
+        during: async (p) => {
+          if (!(await p.waitFor(/snapshot\(s\) to load/))) return;
+          await sleep(delay);
+          if (!p.alive()) return;
+          stage = loadStage(p.stderrSoFar());
+          state.postgresDown = true;
+          await service('postgres', 'stop');
+          // Landed when the database went away while the load still ran (it then fails, and retries later).
+          landed = p.alive() || p.child.exitCode !== 0;
+          await sleep(rng.int(200, 1500));
+          await service('postgres', 'start');
+          state.postgresDown = false;
+        },
+      });
+      await reconnectDb();
+      if (landed && r.code === 0 && !/loaded snapshot/.test(r.stderr))
+        violation('load said it succeeded across a Postgres restart without loading anything');
+      return {
+        variant: `stop +${delay}ms after listing`,
+        class: `load ${outcome(r)}`,
+        landed,
+        stage,
+        outcome: outcome(r),
+        message: r.code ? lastError(r) : undefined,
+      };
+    },
+    'disk-full': async () => {
+      if (!state.mounted) return undefined;
+      const leaveKb = rng.int(8, 160);
+      await burst(rng.int(1, 3));
+      const fs = await statfs(state.lake);
+      const free = fs.bavail * fs.bsize;
+      const tempsBefore = (await readdir(state.lake)).filter((n) => n.startsWith('.tmp-')).length;
+      state.filler = path.join(state.lake, '.filler');
+      await execFileP('fallocate', ['-l', String(Math.max(0, free - leaveKb * 1024)), state.filler]);
+      const { r, fresh } = await extract({ how: 'disk-full' });
+      await rm(state.filler, { force: true });
+      state.filler = undefined;
+      const landed = r.code === 1;
+      if (landed && fresh.length) violation(`extract failed on a full disk but left a complete snapshot ${fresh[0]}`);
+      if (landed && !/ENOSPC|no space/i.test(r.stderr))
+        violation(`extract failed on a full disk without saying so: ${lastError(r)}`);
+      const leftovers = (await readdir(state.lake)).filter((n) => n.startsWith('.tmp-')).length - tempsBefore;
+      if (leftovers > 0) violation(`extract failed on a full disk and left its temporary folder behind`);
+      return {
+        variant: `${leaveKb} KB left`,
+        class: `extract ${outcome(r)}`,
+        landed,
+        outcome: outcome(r),
+        message: lastError(r),
+        leftovers,
+      };
+    },
+    'snapshot-tamper': async () => {
+      const how = nextVariant('snapshot-tamper', TAMPERS);
+      let target;
+      if (how === 'alter-loaded-manifest') {
+        await extract();
+        await load();
+        const loaded = [...(await ledgerIds())].sort();
+        target = rng.pick(loaded);
+      } else {
+        await burst(1);
+        const { fresh } = await extract();
+        target = fresh[0];
+      }
+      if (!target) return { variant: how, class: how, landed: false, outcome: 'no snapshot to tamper with' };
+      const dir = path.join(state.lake, target);
+      const file = path.join(dir, how.endsWith('manifest') ? 'manifest.json' : 'events.ndjson');
+      const backup = path.join(backups, `${target}-${path.basename(file)}`);
+      await copyFile(file, backup);
+      state.tampered.push({ file, backup });
+      const bytes = await readFile(file);
+      if (how === 'truncate-events' || how === 'truncate-manifest')
+        await truncate(file, rng.int(0, Math.max(0, bytes.length - 1)));
+      else if (how === 'flip-byte-events') {
+        const at = rng.int(0, bytes.length - 1);
+        bytes[at] = bytes[at] === 0x31 ? 0x32 : 0x31;
+        await writeFile(file, bytes);
+      } else if (how === 'append-line-events') {
+        const lines = bytes.toString('utf8').split('\n').filter(Boolean);
+        await writeFile(file, Buffer.concat([bytes, Buffer.from(rng.pick(lines) + '\n')]));
+      } else {
+        // Re-indented: the same content, another manifest hash.
+        await writeFile(file, JSON.stringify(JSON.parse(bytes.toString('utf8'))) + '\n');
+      }
+      const r = await load();
+      const result = r.summary?.results?.find((x) => x.snapshotId === target);
+      const code = result?.error?.code;
+      const refused = r.code === 1 && result?.status === 'Error' && REFUSAL_CODES.includes(code);
+      if (!refused)
+        violation(`load did not refuse snapshot ${target} after ${how}: exit ${r.code}, ${JSON.stringify(result)}`);
+      const ledger = await ledgerIds();
+      if (how !== 'alter-loaded-manifest' && ledger.has(target))
+        violation(`tampered snapshot ${target} is in the ledger`);
+      // The operator restores the original from a copy.
+      for (const t of state.tampered.splice(0)) await copyFile(t.backup, t.file);
+      return {
+        variant: how,
+        class: `${how}: ${code}`,
+        landed: refused,
+        outcome: outcome(r),
+        refusal: code,
+        snapshot: target,
+      };
+    },
+  };
+
+  // --- the schedule -------------------------------------------------------------------------------------------
+  const mustCover = FAULT_KINDS.filter((k) => k !== 'disk-full' || state.mounted);
+  if (!state.mounted) report.skippedKinds.push('disk-full');
+  // Every kind at least once; then (with enough faults) every variant of the kinds that have several (the decks
+  // deal them), two of each other kind, and the rest at random; all in a random order.
+  const wanted = [...mustCover];
+  const repeats = {
+    'extract-crash-hook': EXTRACT_HOOKS.length,
+    'load-crash-hook': LOAD_HOOKS.length,
+    'snapshot-tamper': TAMPERS.length,
+    'kafka-restart': KAFKA_OUTAGES.length,
+  };
+  for (const k of mustCover) for (let n = repeats[k] ?? 2; n > 1; n--) wanted.push(k);
+  const chosen = [...rng.shuffle(mustCover), ...rng.shuffle(wanted.slice(mustCover.length))].slice(0, faultCount);
+  while (chosen.length < faultCount) chosen.push(rng.pick(mustCover));
+  /** @type {FaultKind[]} */
+  const schedule = rng.shuffle(chosen);
+
+  let exitCode = 0;
+  try {
+    await extract();
+    await load();
+    for (const [i, kind] of schedule.entries()) {
+      for (let c = rng.int(0, short ? 0 : 2); c > 0; c--) {
+        await extract();
+        if (rng.next() < 0.7) await load();
+      }
+      // A fault that missed its moment (the drain or load was over first) is tried again, up to 3 times.
+      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+        let rec;
+        try {
+          rec = await inject[kind]();
+        } finally {
+          await restoreWorld();
+        }
+        if (!rec) break;
+        rec = { kind, attempt, ...rec };
+        report.faults.push(rec);
+        const k = (report.byKind[kind] ??= { injected: 0, landed: 0, variants: {} });
+        k.injected += 1;
+        if (rec.landed) k.landed += 1;
+        if (rec.landed) k.variants[rec.class] = (k.variants[rec.class] ?? 0) + 1;
+        say(
+          `fault ${i + 1}/${schedule.length} ${kind} (${rec.variant}): ${rec.landed ? 'landed' : 'MISSED'}` +
+            `${rec.stage ? ` at ${rec.stage}` : ''}; ${rec.outcome}${rec.refusal ? ` (${rec.refusal})` : ''}`,
+        );
+        if (rec.landed) break;
+      }
+      // Sometimes the pipeline recovers right away, sometimes only after more faults.
+      if (rng.next() < 0.5) {
+        await extract();
+        await load();
+      }
+    }
+
+    // --- catch up -------------------------------------------------------------------------------------------
+    say('stopping the producer; catching up with clean runs');
+    producer.running = false;
+    producer.current?.child.kill('SIGTERM');
+    await producing;
+    let caughtUp = false;
+    for (let round = 0; round < 12 && !caughtUp; round++) {
+      const e = await extract();
+      const l = await load();
+      caughtUp = e.r.code === 99 && l.code === 99;
+      if (!caughtUp && e.r.code !== 0 && e.r.code !== 99) say(`catch-up extract exited ${e.r.code}: ${lastError(e.r)}`);
+      if (!caughtUp && l.code !== 0 && l.code !== 99) say(`catch-up load exited ${l.code}: ${lastError(l)}`);
+    }
+    if (!caughtUp) violation('the pipeline did not catch up within 12 clean extract + load rounds');
+
+    // --- compare --------------------------------------------------------------------------------------------
+    const figures = await verify({ db, dbSchema, bootstrap, arrivalsTopic, incidentsTopic, snapshotOrigin, violation });
+    Object.assign(report, figures);
+  } catch (err) {
+    violation(`the campaign itself failed: ${err?.stack ?? err}`);
+  } finally {
+    producer.running = false;
+    producer.current?.child.kill('SIGTERM');
+    await producing.catch(() => undefined);
+    await restoreWorld().catch((err) => violation(`could not restore the services: ${err.message}`));
+    await db.end().catch(() => undefined);
+  }
+
+  report.durationS = Math.round((Date.now() - t0) / 1000);
+  report.faultsInjected = report.faults.length;
+  report.faultsLanded = report.faults.filter((f) => f.landed).length;
+  const missingKinds = mustCover.filter((k) => !report.byKind[k]?.landed);
+  report.kindsNotLanded = missingKinds;
+  report.ok =
+    report.violations.length === 0 &&
+    report.lost === 0 &&
+    report.duplicated === 0 &&
+    report.extra === 0 &&
+    report.incidentStates?.mismatches === 0;
+  printTable(report);
+  process.stdout.write(JSON.stringify(report) + '\n');
+  if (!report.ok) exitCode = 1;
+
+  if (report.ok && !flags.keep) {
+    if (state.mounted) await execFileP('umount', [state.lake]).catch(() => undefined);
+    await rm(work, { recursive: true, force: true }).catch(() => undefined);
+    const c = new pg.Client({ connectionString: process.env['DATABASE_URL'] });
+    await c.connect();
+    await c.query(`DROP SCHEMA "${dbSchema}" CASCADE`).catch(() => undefined);
+    await c.end();
+    await deleteTopics(bootstrap, [arrivalsTopic, incidentsTopic]).catch((err) =>
+      say(`could not delete the topics: ${err.message}`),
+    );
+  } else {
+    say(
+      `kept for inspection: ${work} (logs in ${state.logDir}), db schema ${dbSchema}` +
+        (state.mounted ? `; umount ${state.lake} when done` : ''),
+    );
+  }
+  return exitCode;
+}
+
+/** Deletes topics with python3-confluent-kafka's admin client (a campaign fills them with some 100 MB). */
+async function deleteTopics(bootstrap, topics) {
+  const script = `
+import sys
+from confluent_kafka.admin import AdminClient
+a = AdminClient({'bootstrap.servers': sys.argv[1]})
+for f in a.delete_topics(sys.argv[2:], operation_timeout=60).values():
+    f.result()
+`;
+  await execFileP('/usr/bin/python3', ['-c', script, bootstrap, ...topics], { timeout: 90_000 });
+}
+
+/** Where an extract was, from its log. */
+function extractStage(stderr) {
+  if (/committed offsets of/.test(stderr)) return 'after commit';
+  if (/published snapshot/.test(stderr)) return 'after publish';
+  if (/draining \d/.test(stderr)) return 'draining';
+  return 'connecting';
+}
+
+/** Where a load was, from its log. */
+function loadStage(stderr) {
+  const n = (stderr.match(/ loaded snapshot /g) ?? []).length;
+  return n === 0 ? 'in its first snapshot' : 'in a later snapshot';
+}
+
+function outcome(r) {
+  return r.signal ? `killed by ${r.signal}` : `exit ${r.code}`;
+}
+
+function lastError(r) {
+  const errs = r.stderr.split('\n').filter((l) => / ERROR /.test(l));
+  return (errs[errs.length - 1] ?? r.stderr.trim().split('\n').pop() ?? '')
+    .replace(/^\S+ \S+ ERROR /, '')
+    .slice(0, 300);
+}
+
+class UsageError extends Error {}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Verification
+
+/** Every message of a topic as an independent consumer (kcat) reads it: partition, offset, parsed value. */
+async function readTopic(bootstrap, topic) {
+  const { stdout } = await execFileP(
+    'kcat',
+    ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%p\t%o\t%s\n'],
+    { maxBuffer: 1 << 30, timeout: 120_000 },
+  );
+  const out = [];
+  for (const line of stdout.split('\n')) {
+    if (!line) continue;
+    const [p, o, ...rest] = line.split('\t');
+    let value;
+    try {
+      value = JSON.parse(rest.join('\t'));
+    } catch {
+      value = undefined;
+    }
+    out.push({ topic, partition: Number(p), offset: Number(o), value });
+  }
+  return out;
+}
+
+/** Negative when `a` is older than `b` in the state order (event time, then topic bytes, partition, offset). */
+function stateOrder(a, b) {
+  const ta = Date.parse(a.value.occurred_at);
+  const tb = Date.parse(b.value.occurred_at);
+  if (ta !== tb) return ta - tb;
+  return Buffer.compare(Buffer.from(a.topic), Buffer.from(b.topic)) || a.partition - b.partition || a.offset - b.offset;
+}
+
+async function verify({ db, dbSchema, bootstrap, arrivalsTopic, incidentsTopic, snapshotOrigin, violation }) {
+  say('reading the topics with kcat and the warehouse with SQL');
+  const produced = [...(await readTopic(bootstrap, arrivalsTopic)), ...(await readTopic(bootstrap, incidentsTopic))];
+  const coordKey = (t, p, o) => `${t}\u0000${p}\u0000${o}`;
+  /** event id → its coordinates in Kafka (more than one if a producer wrote it twice) */
+  const producedIds = new Map();
+  let unparsable = 0;
+  for (const m of produced) {
+    const id = m.value?.event_id;
+    if (typeof id !== 'string') {
+      unparsable += 1;
+      continue;
+    }
+    const list = producedIds.get(id) ?? [];
+    list.push(coordKey(m.topic, m.partition, m.offset));
+    producedIds.set(id, list);
+  }
+  const producerDuplicates = [...producedIds.values()].filter((l) => l.length > 1).length;
+
+  const rows = [];
+  for (const table of ['train_arrivals', 'incident_events']) {
+    const { rows: r } = await db.query(
+      `SELECT event_id::text AS id, _kafka_topic AS t, _kafka_partition AS p, _kafka_offset::text AS o FROM "${dbSchema}"."${table}"`,
+    );
+    for (const row of r) rows.push(row);
+  }
+  const quarantined = Number((await db.query(`SELECT count(*) AS n FROM "${dbSchema}".eventful_rejected`)).rows[0].n);
+  const seenIds = new Map();
+  const seenCoords = new Map();
+  let coordinateMismatches = 0;
+  let extra = 0;
+  for (const row of rows) {
+    seenIds.set(row.id, (seenIds.get(row.id) ?? 0) + 1);
+    const ck = coordKey(row.t, row.p, Number(row.o));
+    seenCoords.set(ck, (seenCoords.get(ck) ?? 0) + 1);
+    const coords = producedIds.get(row.id);
+    if (!coords) extra += 1;
+    else if (!coords.includes(ck)) coordinateMismatches += 1;
+  }
+  const lost = [...producedIds.keys()].filter((id) => !seenIds.has(id));
+  const duplicatedIds = [...seenIds.values()].filter((n) => n > 1).length;
+  const duplicatedCoords = [...seenCoords.values()].filter((n) => n > 1).length;
+  const duplicated = duplicatedIds + duplicatedCoords + coordinateMismatches;
+  if (lost.length) violation(`${lost.length} events lost, e.g. ${lost.slice(0, 3).join(', ')}`);
+  if (duplicated)
+    violation(
+      `${duplicated} duplicated rows (ids ${duplicatedIds}, coordinates ${duplicatedCoords}, misplaced ${coordinateMismatches})`,
+    );
+  if (extra) violation(`${extra} rows whose event id was never produced`);
+  if (unparsable) violation(`${unparsable} produced messages had no event id (the simulator only writes valid events)`);
+  if (quarantined) violation(`${quarantined} events were quarantined (the simulator only writes valid events)`);
+
+  // Incident states: the newest event per incident (event time, then topic, partition, offset).
+  const newest = new Map();
+  for (const m of produced)
+    if (m.topic === incidentsTopic && m.value) {
+      const cur = newest.get(m.value.incident_id);
+      if (!cur || stateOrder(m, cur) > 0) newest.set(m.value.incident_id, m);
+    }
+  const { rows: states } = await db.query(
+    `SELECT incident_id, event_id::text AS event_id, status, severity FROM "${dbSchema}".incidents`,
+  );
+  let stateMismatches = 0;
+  const actual = new Map(states.map((s) => [s.incident_id, s]));
+  for (const [id, m] of newest) {
+    const s = actual.get(id);
+    if (!s || s.event_id !== m.value.event_id || s.status !== m.value.status || s.severity !== m.value.severity) {
+      stateMismatches += 1;
+      if (stateMismatches <= 3)
+        violation(
+          `incident ${id}: warehouse ${JSON.stringify(s)}, expected event ${m.value.event_id} (${m.value.status}, ${m.value.severity})`,
+        );
+    }
+  }
+  for (const id of actual.keys()) if (!newest.has(id)) stateMismatches += 1;
+  if (stateMismatches) violation(`${stateMismatches} incident states differ from the reference`);
+
+  // Snapshot tiling: every complete snapshot is in the ledger, and their ranges tile each partition.
+  const { rows: ledgerRows } = await db.query(`SELECT snapshot_id FROM "${dbSchema}".eventful_load_ledger`);
+  const ledger = new Set(ledgerRows.map((r) => r.snapshot_id));
+  const names = (await readdir(state.lake)).filter((n) => !n.startsWith('.')).sort();
+  const manifests = [];
+  for (const n of names) {
+    let m;
+    try {
+      m = JSON.parse(await readFile(path.join(state.lake, n, 'manifest.json'), 'utf8'));
+    } catch {
+      continue;
+    }
+    manifests.push(m);
+    if (!ledger.has(n)) violation(`complete snapshot ${n} was never loaded`);
+  }
+  for (const id of ledger)
+    if (!names.includes(id)) violation(`the ledger names snapshot ${id}, which is not in the lake`);
+  const ends = new Map();
+  for (const m of produced) {
+    const k = `${m.topic}[${m.partition}]`;
+    ends.set(k, Math.max(ends.get(k) ?? 0, m.offset + 1));
+  }
+  let gaps = 0;
+  let overlapPairs = 0;
+  let overlapOffsets = 0;
+  let unexplained = 0;
+  const ranges = new Map();
+  for (const m of manifests)
+    for (const r of m.partitions) {
+      const k = `${r.topic}[${r.partition}]`;
+      const list = ranges.get(k) ?? [];
+      list.push({ ...r, snapshotId: m.snapshotId });
+      ranges.set(k, list);
+    }
+  for (const [k, end] of ends) {
+    const list = (ranges.get(k) ?? []).sort(
+      (a, b) => a.firstOffset - b.firstOffset || a.snapshotId.localeCompare(b.snapshotId),
+    );
+    let next = 0;
+    for (const r of list) {
+      if (r.firstOffset > next) {
+        gaps += 1;
+        violation(`${k}: offsets ${next}..${r.firstOffset - 1} are in no snapshot`);
+      }
+      next = Math.max(next, r.lastOffset + 1);
+    }
+    if (next < end) {
+      gaps += 1;
+      violation(`${k}: offsets ${next}..${end - 1} are in no snapshot`);
+    }
+    // Each overlapping pair: the earlier snapshot's run must not have committed (the later one re-read it).
+    for (let i = 0; i < list.length; i++)
+      for (let j = i + 1; j < list.length; j++) {
+        const a = list[i];
+        const b = list[j];
+        const lo = Math.max(a.firstOffset, b.firstOffset);
+        const hi = Math.min(a.lastOffset, b.lastOffset);
+        if (lo > hi) continue;
+        overlapPairs += 1;
+        overlapOffsets += hi - lo + 1;
+        const [older] = [a, b].sort((x, y) => x.snapshotId.localeCompare(y.snapshotId));
+        const origin = snapshotOrigin.get(older.snapshotId);
+        if (!origin || origin.committed) {
+          unexplained += 1;
+          violation(
+            `${k}: ${a.snapshotId} and ${b.snapshotId} overlap on ${lo}..${hi}, but ${older.snapshotId} was committed (${origin?.how})`,
+          );
+        }
+      }
+  }
+
+  const arrivals = produced.filter((m) => m.topic === arrivalsTopic).length;
+  return {
+    produced: produced.length,
+    producedArrivals: arrivals,
+    producedIncidentEvents: produced.length - arrivals,
+    producerDuplicates,
+    loaded: rows.length,
+    quarantined,
+    lost: lost.length,
+    duplicated,
+    extra,
+    incidentStates: { incidents: newest.size, mismatches: stateMismatches },
+    snapshots: {
+      complete: manifests.length,
+      inLedger: ledger.size,
+      gaps,
+      overlapPairs,
+      overlapOffsets,
+      unexplainedOverlaps: unexplained,
+    },
+  };
+}
+
+function printTable(report) {
+  const lines = [];
+  lines.push('', `fault campaign, seed "${report.seed}"${report.short ? ' (short)' : ''}: ${report.durationS}s`);
+  lines.push('  kind                 injected  landed  what the landed ones hit');
+  for (const k of FAULT_KINDS) {
+    const s = report.byKind[k];
+    if (!s) {
+      lines.push(`  ${k.padEnd(20)} ${report.skippedKinds.includes(k) ? '(skipped: no tmpfs)' : '0'}`);
+      continue;
+    }
+    const v = Object.entries(s.variants)
+      .map(([name, n]) => `${name}${n > 1 ? ` ×${n}` : ''}`)
+      .join('; ');
+    lines.push(`  ${k.padEnd(20)} ${String(s.injected).padStart(8)}  ${String(s.landed).padStart(6)}  ${v}`);
+  }
+  lines.push(
+    `  total                ${String(report.faultsInjected).padStart(8)}  ${String(report.faultsLanded).padStart(6)}`,
+  );
+  lines.push(
+    `  runs: ${report.runs.extract} extract, ${report.runs.load} load, ${report.runs.simulate} simulate (${report.runs.simulateFailed} failed)`,
+  );
+  if (report.produced !== undefined) {
+    lines.push(
+      `  events produced ${report.produced} (${report.producedArrivals} arrivals, ${report.producedIncidentEvents} incident events), ` +
+        `loaded ${report.loaded}, lost ${report.lost}, duplicated ${report.duplicated}, extra ${report.extra}, quarantined ${report.quarantined}`,
+    );
+    lines.push(
+      `  incidents ${report.incidentStates.incidents}, state mismatches ${report.incidentStates.mismatches}; snapshots ` +
+        `${report.snapshots.complete} (ledger ${report.snapshots.inLedger}), gaps ${report.snapshots.gaps}, overlapping pairs ` +
+        `${report.snapshots.overlapPairs} (${report.snapshots.overlapOffsets} offsets re-read, ${report.snapshots.unexplainedOverlaps} unexplained)`,
+    );
+  }
+  lines.push(
+    `  violations: ${report.violations.length}${report.violations.length ? '\n    ' + report.violations.join('\n    ') : ''}`,
+  );
+  lines.push(`  ${report.ok ? 'OK: nothing lost, nothing duplicated' : 'FAILED'}`, '');
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+// Stop cleanly on Ctrl-C: services back up, no filler left behind.
+let interrupted = false;
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    say(`${sig}: restoring the services and stopping`);
+    restoreWorld()
+      .catch(() => undefined)
+      .finally(() => process.exit(130));
+  });
+
+main().then(
+  (code) => process.exit(code),
+  async (err) => {
+    await restoreWorld().catch(() => undefined);
+    if (err instanceof UsageError) {
+      process.stderr.write(`fault-campaign: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`fault-campaign: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
