@@ -33,6 +33,31 @@ SNAPSHOT_ROOT = "{{ var.value.get('eventful_snapshot_root', '/opt/airflow/eventf
 SCHEMAS = "{{ var.value.get('eventful_schemas', '') or (var.value.get('eventful_home', '/opt/eventful') ~ '/schemas') }}"
 KAFKA = "conn.eventful_kafka"
 PG = "conn.eventful_postgres"
+#: The object store (S3, MinIO, SeaweedFS, s3proxy...), an ``aws`` connection in the Amazon provider's
+#: convention: login = access key id, password = secret access key, extra ``endpoint_url`` (leave it out for
+#: AWS S3 itself), ``region_name`` and optionally ``aws_session_token``.
+S3 = "conn.eventful_s3"
+#: Whether the snapshot root is an object store. Only then do the templates read the ``eventful_s3``
+#: connection, so a DAG that keeps its snapshots in a folder needs no such connection.
+ON_S3 = "var.value.get('eventful_snapshot_root', '').strip().lower().startswith('s3://')"
+
+
+def _s3_setting(field: str) -> str:
+    """A template: ``field`` of the ``eventful_s3`` connection when the root is ``s3://``, else empty."""
+    return "{{ ((%s.%s) or '') if %s else '' }}" % (S3, field, ON_S3)
+
+
+#: The AWS_* variables extract and load read (both treat an empty value as unset). With a folder as the root
+#: they render empty, so no object store settings of the worker's reach the tasks; with an s3:// root they come
+#: from the connection (an empty login and password: the SDK's default chain, e.g. the worker's instance role).
+#: The secret key only ever travels through the task's environment, and Airflow masks it in task logs.
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": _s3_setting("login"),
+    "AWS_SECRET_ACCESS_KEY": _s3_setting("password"),
+    "AWS_SESSION_TOKEN": _s3_setting("extra_dejson.get('aws_session_token')"),
+    "AWS_REGION": _s3_setting("extra_dejson.get('region_name')"),
+    "AWS_ENDPOINT_URL_S3": _s3_setting("extra_dejson.get('endpoint_url')"),
+}
 
 #: What extract needs: settings as environment variables, so no value is ever quoted into a shell line.
 EXTRACT_ENV = {
@@ -45,6 +70,7 @@ EXTRACT_ENV = {
     # The connection's extra JSON: librdkafka properties; sasl.password in it is masked in Airflow's logs.
     "EVENTFUL_KAFKA_CONFIG": "{{ %s.extra_dejson | tojson }}" % KAFKA,
     "KAFKA_BOOTSTRAP_SERVERS": "{{ %s.extra_dejson['bootstrap.servers'] }}" % KAFKA,
+    **S3_ENV,
 }
 
 #: What load needs: the standard libpq variables; the password only through PGPASSWORD.
@@ -59,6 +85,7 @@ LOAD_ENV = {
     "PGDATABASE": "{{ %s.schema }}" % PG,
     # A DATABASE_URL in the worker's own environment would win over PG*: point it at the connection too.
     "DATABASE_URL": "postgresql://{{ %s.login }}@{{ %s.host }}:{{ %s.port or 5432 }}/{{ %s.schema }}" % (PG, PG, PG, PG),
+    **S3_ENV,
 }
 
 
@@ -79,6 +106,9 @@ FAILURE_DOC = """
 * **load** failed: nothing of the failing snapshot was written (one transaction per snapshot);
   fix the cause (database down, a schema change that cannot be applied safely) and clear the task,
   or let the next run catch up.
+* Either failed with an object store message (`refused the key pair`, `cannot reach the object store`,
+  `the bucket does not exist`): the snapshot root Variable is an `s3://` location; fix the `eventful_s3`
+  connection (login = access key id, password = secret key, extra `endpoint_url`, `region_name`).
 
 ### Exit codes
 
@@ -226,6 +256,7 @@ __all__ = [
     "BashOperator",
     "HOME",
     "SNAPSHOT_ROOT",
+    "S3_ENV",
     "EXTRACT_ENV",
     "LOAD_ENV",
     "DEFAULT_ARGS",

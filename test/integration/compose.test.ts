@@ -105,9 +105,9 @@ describe('docker-compose.yml', () => {
   it('should give Airflow exactly the connections and Variables the DAG reads', () => {
     const env = services['airflow']!.environment as Record<string, string>;
     // Connection ids in templates (conn.ID), not method calls on a parsed connection (conn.get(...)).
-    const connIds = [...new Set([...dagSettings.matchAll(/conn\.([a-z_]+)\b(?!\()/g)].map((m) => m[1]!))];
+    const connIds = [...new Set([...dagSettings.matchAll(/conn\.([a-z0-9_]+)\b(?!\()/g)].map((m) => m[1]!))];
     const varNames = [...new Set([...dagSettings.matchAll(/var\.value\.get\('([a-z_]+)'/g)].map((m) => m[1]!))];
-    expect(connIds.sort()).toEqual(['eventful_kafka', 'eventful_postgres']);
+    expect(connIds.sort()).toEqual(['eventful_kafka', 'eventful_postgres', 'eventful_s3']);
     for (const id of connIds) expect(env).toHaveProperty(`AIRFLOW_CONN_${id.toUpperCase()}`);
     expect(env['AIRFLOW_VAR_EVENTFUL_HOME']).toBe('/opt/eventful');
     for (const v of Object.keys(env).filter((k) => k.startsWith('AIRFLOW_VAR_')))

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Benchmark: the S3 snapshot store against the local directory, side by side in one run, on the same events.
+#
+#   bench/s3.sh                    1,000,000 train-arrival events (~250 B of JSON each), 6 partitions
+#   EVENTS=200000 bench/s3.sh      another size
+#   REPEAT=3 bench/s3.sh           runs of each (default 1; medians are reported, taking turns)
+#   COMPRESS=gzip bench/s3.sh      both stores with --compress gzip
+#
+# Produces EVENTS events with kcat to a fresh topic on the local broker, then, one after another:
+#   extract → directory   node dist/extract.js --out <temp folder>           (own consumer group)
+#   extract → s3://       node dist/extract.js --out s3://<bucket>/<prefix>  (own consumer group)
+#   load ← directory      node dist/load.js --snapshots <temp folder>        (own Postgres schema)
+#   load ← s3://          node dist/load.js --snapshots s3://...             (own Postgres schema)
+# and prints wall time, events/s, peak RSS (GNU time's "Maximum resident set size") and the S3/local ratios.
+# The object store is the local s3proxy that scripts/services starts (filesystem backend, on the same disk).
+# Targets: S3 >= 0.8x the local-disk rate for extract and for load, peak RSS < 256 MB.
+# Needs: dist/ built (npm run build), kcat, GNU time (/usr/bin/time), psql.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+EVENTS="${EVENTS:-1000000}"
+REPEAT="${REPEAT:-1}"
+PARTITIONS="${PARTITIONS:-6}"
+COMPRESS="${COMPRESS:-none}"
+KEEP="${BENCH_KEEP:-0}"
+TIME=/usr/bin/time
+
+for tool in kcat "$TIME" psql; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install kcat time postgresql-client)" >&2; exit 2; }
+done
+[[ -f "$ROOT/dist/extract.js" ]] || { echo "bench: dist/extract.js is missing: run npm run build" >&2; exit 2; }
+
+# Starting twice is harmless: this only starts what is not running, and prints every service's settings.
+eval "$("$ROOT/scripts/services" up)"
+BROKER="$KAFKA_BOOTSTRAP_SERVERS"
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventful-bench-s3.XXXXXX")"
+STAMP="$(date +%s)-$$"
+TOPIC="bench-s3-$STAMP"
+PREFIX="bench-s3-$STAMP/"
+LOCATION="s3://$EVENTFUL_S3_BUCKET/$PREFIX"
+SCHEMAS_DROP=()
+
+# Deletes every object under the benchmark's prefix (the snapshots are complete: prune would keep them).
+clear_prefix() {
+  node --input-type=module - "$EVENTFUL_S3_BUCKET" "$PREFIX" <<'JS'
+import { S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { s3ClientConfig, s3SettingsFromEnv } from './dist/snapshot/s3-settings.js';
+const [bucket, prefix] = process.argv.slice(2);
+const client = new S3Client(s3ClientConfig(s3SettingsFromEnv(process.env)));
+let token;
+do {
+  const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+  const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key }));
+  if (keys.length) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+  token = page.IsTruncated ? page.NextContinuationToken : undefined;
+} while (token);
+client.destroy();
+JS
+}
+
+cleanup() {
+  if [[ "$KEEP" != 1 ]]; then
+    rm -rf "$WORK"
+    clear_prefix >/dev/null 2>&1 || echo "bench: could not delete $LOCATION" >&2
+    for s in "${SCHEMAS_DROP[@]}"; do psql -qX -c "DROP SCHEMA IF EXISTS \"$s\" CASCADE" >/dev/null 2>&1 || true; done
+  else
+    echo "bench: kept $WORK, $LOCATION and schemas ${SCHEMAS_DROP[*]}" >&2
+  fi
+}
+trap cleanup EXIT
+
+echo "bench: generating $EVENTS events" >&2
+node "$ROOT/bench/generate-arrivals.mjs" "$EVENTS" >"$WORK/arrivals.ndjson"
+BYTES="$(stat -c %s "$WORK/arrivals.ndjson")"
+"$ROOT/scripts/kafka" create-topic "$TOPIC" "$PARTITIONS" >&2
+echo "bench: producing to $TOPIC with kcat" >&2
+kcat -P -b "$BROKER" -t "$TOPIC" -X linger.ms=50 -X batch.num.messages=10000 -l "$WORK/arrivals.ndjson"
+rm -f "$WORK/arrivals.ndjson"
+
+mkdir -p "$WORK/schemas"
+node -e '
+const fs = require("fs");
+const s = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+s["x-warehouse"].topics = [process.argv[2]];
+fs.writeFileSync(process.argv[3], JSON.stringify(s));
+' "$ROOT/schemas/train_arrival.schema.json" "$TOPIC" "$WORK/schemas/train_arrival.schema.json"
+
+# Failures of a shared service restarting under us (another job's fault tests): the step is run again. A failed
+# extract committed nothing and a failed load wrote nothing, so the retry does the same work from the start.
+TRANSIENT='terminating connection|ECONNREFUSED|ECONNRESET|Connection terminated|connection to PostgreSQL was lost|the database system is (starting up|shutting down)|transport failure|brokers? (are )?down'
+
+# timed NAME COMMAND...: runs COMMAND under GNU time; appends "seconds peak-RSS-kB" to $WORK/NAME.times.
+timed() {
+  local name="$1" try
+  shift
+  for try in 1 2 3 4; do
+    echo "bench: $name" >&2
+    psql -qX -c CHECKPOINT >/dev/null 2>&1 || true
+    sync
+    if "$TIME" -f '%e %M' -o "$WORK/time.tmp" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; then
+      tail -1 "$WORK/time.tmp" >>"$WORK/$name.times"
+      return 0
+    fi
+    if ((try < 4)) && grep -qE "$TRANSIENT" "$WORK/$name.err" "$WORK/$name.out"; then
+      echo "bench: $name failed while a service restarted; running it again" >&2
+      sleep 5
+      continue
+    fi
+    echo "bench: $name failed:" >&2
+    tail -n 20 "$WORK/$name.err" "$WORK/$name.out" >&2
+    exit 1
+  done
+}
+
+# field NAME EXPR: a field of the JSON summary (last stdout line) of the last run of NAME.
+field() {
+  tail -1 "$WORK/$1.out" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(eval(process.argv[1]))})' "$2"
+}
+
+check() { # NAME GOT
+  if [[ "$2" != "$EVENTS" ]]; then
+    echo "bench: $1 handled $2 events, not $EVENTS" >&2
+    exit 1
+  fi
+}
+
+for ((i = 1; i <= REPEAT; i++)); do
+  dir="$WORK/snapshots-$i"
+  s3="$LOCATION$i/"
+  extract_args=(--bootstrap-servers "$BROKER" --topics "$TOPIC" --schemas "$WORK/schemas" --progress-interval 30s
+    --compress "$COMPRESS")
+  # Taking turns: odd runs start with the directory, even runs with S3.
+  order=(dir s3)
+  ((i % 2 == 0)) && order=(s3 dir)
+  for store in "${order[@]}"; do
+    out="$dir"
+    [[ "$store" == s3 ]] && out="$s3"
+    timed "extract-$store" node dist/extract.js "${extract_args[@]}" --group-id "bench-$STAMP-$store-$i" --out "$out"
+    check "extract-$store" "$(field "extract-$store" j.counts.events)"
+  done
+  for store in "${order[@]}"; do
+    from="$dir"
+    [[ "$store" == s3 ]] && from="$s3"
+    schema="bench_s3_${STAMP//-/_}_${store}_$i"
+    SCHEMAS_DROP+=("$schema")
+    psql -qX -c "CREATE SCHEMA \"$schema\"" >/dev/null
+    timed "load-$store" node dist/load.js --snapshots "$from" --db-schema "$schema" --schemas "$WORK/schemas" \
+      --progress-seconds 30
+    check "load-$store" "$(field "load-$store" j.totals.inserted)"
+  done
+  rm -rf "$dir"
+done
+
+node - "$WORK" "$EVENTS" "$BYTES" "$REPEAT" "$COMPRESS" "$(nproc)" <<'JS'
+const fs = require('fs');
+const [work, events, bytes, repeat, compress, cores] = process.argv.slice(2).map((x, i) => (i === 0 || i === 4 ? x : Number(x)));
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const t = {};
+for (const name of ['extract-dir', 'extract-s3', 'load-dir', 'load-s3']) {
+  const runs = fs.readFileSync(`${work}/${name}.times`, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number));
+  const s = median(runs.map((r) => r[0]));
+  t[name] = { s, all: runs.map((r) => r[0].toFixed(2)).join(' '), rate: events / s, rssMB: Math.max(...runs.map((r) => r[1])) / 1024 };
+}
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const row = (label, name) =>
+  `  ${label.padEnd(20)} ${t[name].s.toFixed(2).padStart(7)} s ${fmt(t[name].rate).padStart(10)} events/s ` +
+  `${t[name].rssMB.toFixed(0).padStart(5)} MB peak RSS   (runs: ${t[name].all} s)`;
+const ratio = (a, b) => t[a].rate / t[b].rate;
+const verdict = (ok) => (ok ? 'met' : 'NOT met');
+const rx = ratio('extract-s3', 'extract-dir');
+const rl = ratio('load-s3', 'load-dir');
+const rss = Math.max(...Object.values(t).map((x) => x.rssMB));
+console.log(
+  `eventful S3 store benchmark: ${fmt(events)} events, ${(bytes / events).toFixed(0)} B each on average, ` +
+    `compress ${compress}, ${cores} cores, median of ${repeat} run(s); object store: local s3proxy`,
+);
+console.log(row('extract → directory', 'extract-dir'));
+console.log(row('extract → s3://', 'extract-s3'));
+console.log(row('load ← directory', 'load-dir'));
+console.log(row('load ← s3://', 'load-s3'));
+console.log(`  extract s3/local     ${rx.toFixed(2)}x (target >= 0.8x: ${verdict(rx >= 0.8)})`);
+console.log(`  load s3/local        ${rl.toFixed(2)}x (target >= 0.8x: ${verdict(rl >= 0.8)})`);
+console.log(`  peak RSS             ${rss.toFixed(0)} MB (target < 256 MB: ${verdict(rss < 256)})`);
+JS
