@@ -30,9 +30,11 @@ import {
 /**
  * TEST ONLY: `EVENTFUL_TEST_CRASH_AT=mid-drain|before-publish|after-publish|after-commit` makes extract kill itself
  * with SIGKILL at that point, so integration tests can check what a crash there leaves behind. Never set it in
- * production.
+ * production. `EVENTFUL_TEST_STOP_AT=<point>` (same points) stops the process with SIGSTOP there instead, so a
+ * test can freeze it at an exact moment (e.g. between publish and commit) and resume it with SIGCONT.
  */
 export const TEST_CRASH_ENV = 'EVENTFUL_TEST_CRASH_AT';
+export const TEST_STOP_ENV = 'EVENTFUL_TEST_STOP_AT';
 const CRASH_POINTS: readonly CrashPoint[] = ['mid-drain', 'before-publish', 'after-publish', 'after-commit'];
 
 const env = envNote(EXTRACT_ENV);
@@ -109,15 +111,25 @@ function parser(argv: string[]) {
   return withUsageErrors(options, terminalWidth());
 }
 
-/** The test-only crash hook (see {@link TEST_CRASH_ENV}). */
+/** The test-only crash and stop hooks (see {@link TEST_CRASH_ENV}). */
 function crashHook(log: Logger): ((point: CrashPoint) => void) | undefined {
-  const at = process.env[TEST_CRASH_ENV];
-  if (!at) return undefined;
-  if (!CRASH_POINTS.includes(at as CrashPoint))
-    throw new UsageError(`${TEST_CRASH_ENV} must be one of ${CRASH_POINTS.join(', ')}`);
-  log.warn(`${TEST_CRASH_ENV}=${at}: this process will kill itself there (test only)`);
+  const hooks: Array<[string, NodeJS.Signals]> = [
+    [TEST_CRASH_ENV, 'SIGKILL'],
+    [TEST_STOP_ENV, 'SIGSTOP'],
+  ];
+  const active = new Map<string, NodeJS.Signals>();
+  for (const [name, signal] of hooks) {
+    const at = process.env[name];
+    if (!at) continue;
+    if (!CRASH_POINTS.includes(at as CrashPoint))
+      throw new UsageError(`${name} must be one of ${CRASH_POINTS.join(', ')}`);
+    log.warn(`${name}=${at}: this process will send itself ${signal} there (test only)`);
+    active.set(at, signal);
+  }
+  if (active.size === 0) return undefined;
   return (point) => {
-    if (point === at) process.kill(process.pid, 'SIGKILL');
+    const signal = active.get(point);
+    if (signal) process.kill(process.pid, signal);
   };
 }
 

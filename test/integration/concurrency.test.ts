@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { committedOffsets, createTopic, produce, uniqueTopic } from '../helpers/kafka.js';
@@ -13,6 +14,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await client.end();
 });
+
+/** Waits until a process is stopped (state T in /proc), as the test-only stop hook leaves it. */
+async function waitUntilStopped(pid: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (/^\d+ \(.*\) T /.test(stat)) return;
+    if (Date.now() > deadline) throw new Error(`process ${pid} never stopped (stat: ${stat.slice(0, 80)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** `n` arrival values (JSON text) with fresh event ids, keyed by train. */
 function arrivals(n: number, from = 0): Array<{ value: string; key: string }> {
@@ -89,16 +101,8 @@ describe('two extracts of the same group at once', () => {
     // The first run is paused (SIGSTOP: a VM pause, a stuck disk) right after publishing, before its commit; the
     // second runs meanwhile from the same committed offsets to later watermarks and commits; then the first
     // resumes and commits its own, lower, offsets.
-    const first = startExtract(extractArgs);
-    await new Promise<void>((resolve) =>
-      first.child.stderr!.on('data', (d: Buffer) => {
-        if (/published snapshot/.test(d.toString())) {
-          first.child.kill('SIGSTOP');
-          resolve();
-        }
-      }),
-    );
-    await new Promise((r) => setTimeout(r, 500));
+    const first = startExtract(extractArgs, { EVENTFUL_TEST_STOP_AT: 'after-publish' });
+    await waitUntilStopped(first.child.pid!);
     const b = await startExtract(extractArgs).done;
     expect(b.code, b.stderr).toBe(0);
     const afterSecond = await committedOffsets(group, topic, 6);

@@ -74,12 +74,16 @@ export function extract(
 }
 
 /** Starts `dist/extract.js` and hands back the child, to signal it while it runs. */
-export function startExtract(args: string[]): { child: ChildProcess; done: Promise<RunResult> } {
+export function startExtract(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<RunResult> } {
   const child = spawn(
     process.execPath,
     [path.join(ROOT, 'dist', 'extract.js'), '--bootstrap-servers', bootstrap(), ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     },
   );
   let stdout = '';
