@@ -136,7 +136,8 @@ describe('load whose database session the server ends mid-snapshot', () => {
 
     expect(code, stderr).toBe(1);
     expect(stderr).not.toMatch(/^\s+at /m);
-    expect(stderr).toMatch(/terminating connection due to administrator command/);
+    // The client sees either the server's notice or the reset socket, depending on timing.
+    expect(stderr).toMatch(/terminating connection due to administrator command|ECONNRESET|Connection terminated/);
     const summary = JSON.parse(stdout.trim().split('\n').pop()!) as {
       status: string;
       results: Array<{ status: string; error?: { message: string } }>;
