@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { RejectReason, ValidationIssue } from '../snapshot/format.js';
+import { useFastFormats } from './fast-formats.js';
 import { identifierProblem } from './identifiers.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext the callable sits on `.default`.
@@ -97,6 +98,7 @@ const MAPPING_META_SCHEMA = {
 export function createAjv(): Ajv2020 {
   const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
   addFormats(ajv);
+  useFastFormats(ajv);
   ajv.addKeyword({ keyword: WAREHOUSE_KEYWORD, metaSchema: MAPPING_META_SCHEMA });
   ajv.addKeyword({ keyword: COUNTEREXAMPLES_KEYWORD, metaSchema: { type: 'array' } });
   return ajv;
