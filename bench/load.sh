@@ -11,17 +11,14 @@
 #        EVENTS=200000 bench/load.sh
 # Needs the project's services (scripts/services up) and GNU time (apt-get install time).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 EVENTS="${EVENTS:-1000000}"
 NAIVE_ROWS="${NAIVE_ROWS:-20000}"
 KEEP="${BENCH_KEEP:-0}"
 
-if [[ ! -x /usr/bin/time ]]; then
-  echo "bench: GNU time is missing: apt-get install -y time" >&2
-  exit 2
-fi
+need_tools time "$TIME"
 eval "$("$ROOT/scripts/services" env)"
 [[ "${EVENTFUL_SKIP_BUILD:-0}" == 1 ]] || npm run -s build
 
@@ -35,12 +32,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 rss_mb() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$1"; }
-checkpoint() { psql -qX -c CHECKPOINT >/dev/null 2>&1 || true; }
 
 echo "bench: writing $EVENTS events into $WORK" >&2
 t0="$(now)"
@@ -51,7 +46,7 @@ load() { # <snapshots dir> <name>
   checkpoint
   local t0 t1
   t0="$(now)"
-  /usr/bin/time -v -o "$WORK/time-$2" node dist/load.js --snapshots "$1" --db-schema "$SCHEMA" \
+  "$TIME" -v -o "$WORK/time-$2" node dist/load.js --snapshots "$1" --db-schema "$SCHEMA" \
     --progress-seconds 5 >"$WORK/summary-$2" 2>"$WORK/log-$2" || {
     echo "bench: load ($2) failed:" >&2
     cat "$WORK/log-$2" "$WORK/summary-$2" >&2

@@ -16,20 +16,17 @@
 # Targets: S3 >= 0.8x the local-disk rate for extract and for load, peak RSS < 256 MB.
 # Needs: dist/ built (npm run build), kcat, GNU time (/usr/bin/time), psql.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 EVENTS="${EVENTS:-1000000}"
 REPEAT="${REPEAT:-1}"
 PARTITIONS="${PARTITIONS:-6}"
 COMPRESS="${COMPRESS:-none}"
 KEEP="${BENCH_KEEP:-0}"
-TIME=/usr/bin/time
 
-for tool in kcat "$TIME" psql; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install kcat time postgresql-client)" >&2; exit 2; }
-done
-[[ -f "$ROOT/dist/extract.js" ]] || { echo "bench: dist/extract.js is missing: run npm run build" >&2; exit 2; }
+need_tools "kcat time postgresql-client" kcat "$TIME" psql
+need_dist
 
 # Starting twice is harmless: this only starts what is not running, and prints every service's settings.
 eval "$("$ROOT/scripts/services" up)"
@@ -72,60 +69,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "bench: generating $EVENTS events" >&2
-node "$ROOT/bench/generate-arrivals.mjs" "$EVENTS" >"$WORK/arrivals.ndjson"
-BYTES="$(stat -c %s "$WORK/arrivals.ndjson")"
-"$ROOT/scripts/kafka" create-topic "$TOPIC" "$PARTITIONS" >&2
-echo "bench: producing to $TOPIC with kcat" >&2
-kcat -P -b "$BROKER" -t "$TOPIC" -X linger.ms=50 -X batch.num.messages=10000 -l "$WORK/arrivals.ndjson"
+produce_arrivals "$TOPIC"
 rm -f "$WORK/arrivals.ndjson"
+arrival_schemas "$TOPIC" "$WORK/schemas"
 
-mkdir -p "$WORK/schemas"
-node -e '
-const fs = require("fs");
-const s = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-s["x-warehouse"].topics = [process.argv[2]];
-fs.writeFileSync(process.argv[3], JSON.stringify(s));
-' "$ROOT/schemas/train_arrival.schema.json" "$TOPIC" "$WORK/schemas/train_arrival.schema.json"
-
-# Failures of a shared service restarting under us (another job's fault tests): the step is run again. A failed
-# extract committed nothing and a failed load wrote nothing, so the retry does the same work from the start.
-TRANSIENT='terminating connection|ECONNREFUSED|ECONNRESET|Connection terminated|connection to PostgreSQL was lost|the database system is (starting up|shutting down)|transport failure|brokers? (are )?down'
-
-# timed NAME COMMAND...: runs COMMAND under GNU time; appends "seconds peak-RSS-kB" to $WORK/NAME.times.
-timed() {
-  local name="$1" try
-  shift
-  for try in 1 2 3 4; do
-    echo "bench: $name" >&2
-    psql -qX -c CHECKPOINT >/dev/null 2>&1 || true
-    sync
-    if "$TIME" -f '%e %M' -o "$WORK/time.tmp" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; then
-      tail -1 "$WORK/time.tmp" >>"$WORK/$name.times"
-      return 0
-    fi
-    if ((try < 4)) && grep -qE "$TRANSIENT" "$WORK/$name.err" "$WORK/$name.out"; then
-      echo "bench: $name failed while a service restarted; running it again" >&2
-      sleep 5
-      continue
-    fi
-    echo "bench: $name failed:" >&2
-    tail -n 20 "$WORK/$name.err" "$WORK/$name.out" >&2
-    exit 1
-  done
-}
-
-# field NAME EXPR: a field of the JSON summary (last stdout line) of the last run of NAME.
-field() {
-  tail -1 "$WORK/$1.out" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);console.log(eval(process.argv[1]))})' "$2"
-}
-
-check() { # NAME GOT
-  if [[ "$2" != "$EVENTS" ]]; then
-    echo "bench: $1 handled $2 events, not $EVENTS" >&2
-    exit 1
-  fi
-}
+# Each timed step starts from a checkpointed database and synced disks. Failures of a shared service restarting
+# under us (another job's fault tests): the step is run again. A failed extract committed nothing and a failed load
+# wrote nothing, so the retry does the same work from the start.
+TIMED_SETTLE=1
+TIMED_TRANSIENT='terminating connection|ECONNREFUSED|ECONNRESET|Connection terminated|connection to PostgreSQL was lost|the database system is (starting up|shutting down)|transport failure|brokers? (are )?down'
 
 for ((i = 1; i <= REPEAT; i++)); do
   dir="$WORK/snapshots-$i"
@@ -139,7 +91,7 @@ for ((i = 1; i <= REPEAT; i++)); do
     out="$dir"
     [[ "$store" == s3 ]] && out="$s3"
     timed "extract-$store" node dist/extract.js "${extract_args[@]}" --group-id "bench-$STAMP-$store-$i" --out "$out"
-    check "extract-$store" "$(field "extract-$store" j.counts.events)"
+    check "extract-$store" "$(field "extract-$store" counts.events)"
   done
   for store in "${order[@]}"; do
     from="$dir"
@@ -149,25 +101,16 @@ for ((i = 1; i <= REPEAT; i++)); do
     psql -qX -c "CREATE SCHEMA \"$schema\"" >/dev/null
     timed "load-$store" node dist/load.js --snapshots "$from" --db-schema "$schema" --schemas "$WORK/schemas" \
       --progress-seconds 30
-    check "load-$store" "$(field "load-$store" j.totals.inserted)"
+    check "load-$store" "$(field "load-$store" totals.inserted)"
   done
   rm -rf "$dir"
 done
 
-node - "$WORK" "$EVENTS" "$BYTES" "$REPEAT" "$COMPRESS" "$(nproc)" <<'JS'
-const fs = require('fs');
-const [work, events, bytes, repeat, compress, cores] = process.argv.slice(2).map((x, i) => (i === 0 || i === 4 ? x : Number(x)));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const t = {};
-for (const name of ['extract-dir', 'extract-s3', 'load-dir', 'load-s3']) {
-  const runs = fs.readFileSync(`${work}/${name}.times`, 'utf8').trim().split('\n').map((l) => l.split(' ').map(Number));
-  const s = median(runs.map((r) => r[0]));
-  t[name] = { s, all: runs.map((r) => r[0].toFixed(2)).join(' '), rate: events / s, rssMB: Math.max(...runs.map((r) => r[1])) / 1024 };
-}
+node - "$(medians extract-dir extract-s3 load-dir load-s3)" "$EVENTS" "$BYTES" "$REPEAT" "$COMPRESS" "$(nproc)" <<'JS'
+const t = JSON.parse(process.argv[2]);
+const [events, bytes, repeat, compress, cores] = process.argv.slice(3).map((x, i) => (i === 3 ? x : Number(x)));
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
-const row = (label, name) =>
-  `  ${label.padEnd(20)} ${t[name].s.toFixed(2).padStart(7)} s ${fmt(t[name].rate).padStart(10)} events/s ` +
-  `${t[name].rssMB.toFixed(0).padStart(5)} MB peak RSS   (runs: ${t[name].all} s)`;
+const row = (label, name) => `  ${label.padEnd(20)} ${t[name].row}`;
 const ratio = (a, b) => t[a].rate / t[b].rate;
 const verdict = (ok) => (ok ? 'met' : 'NOT met');
 const rx = ratio('extract-s3', 'extract-dir');

@@ -14,20 +14,18 @@
 # (BENCH_KEEP=1 keeps them). Disk: about 600 MB per million events in the snapshot, the broker and Postgres each.
 # Needs: dist/ built (npm run build), kcat, GNU time, Debian's python3-confluent-kafka (to delete the topics).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LOG_PREFIX=soak
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 EVENTS="${EVENTS:-10000000}"
 if ((EVENTS > 1000000)); then SIZES="${SIZES:-1000000 $EVENTS}"; else SIZES="${SIZES:-$EVENTS}"; fi
 PARTITIONS="${PARTITIONS:-6}"
 KEEP="${BENCH_KEEP:-0}"
 PYTHON="${EVENTFUL_BENCH_PYTHON:-/usr/bin/python3}"
-TIME=/usr/bin/time
 
-for tool in kcat "$TIME" "$PYTHON"; do
-  command -v "$tool" >/dev/null || { echo "soak: $tool is missing (apt-get install kcat time python3-confluent-kafka)" >&2; exit 2; }
-done
-[[ -f dist/extract.js ]] || { echo "soak: dist/ is not built: npm run build" >&2; exit 2; }
+need_tools "kcat time python3-confluent-kafka" kcat "$TIME" "$PYTHON"
+need_dist
 if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" || -z "${DATABASE_URL:-}" ]]; then eval "$(scripts/services up)"; fi
 BROKER="$KAFKA_BOOTSTRAP_SERVERS"
 
@@ -51,20 +49,6 @@ PY
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-field() { node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{let v=JSON.parse(s.trim().split("\n").pop());for(const k of process.argv[1].split("."))v=v[k];console.log(v)})' "$1"; }
-
-# timed NAME COMMAND...: runs COMMAND under GNU time; leaves "seconds peak-RSS-kB" in $WORK/NAME.time
-timed() {
-  local name="$1"
-  shift
-  "$TIME" -f '%e %M' -o "$WORK/$name.time" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || {
-    echo "soak: $name failed:" >&2
-    tail -20 "$WORK/$name.err" "$WORK/$name.out" >&2
-    exit 1
-  }
-}
-
 RESULTS="$WORK/results"
 : >"$RESULTS"
 for N in $SIZES; do
@@ -73,38 +57,29 @@ for N in $SIZES; do
   TOPICS+=("$TOPIC")
   SCHEMAS+=("$SCHEMA")
   scripts/kafka create-topic "$TOPIC" "$PARTITIONS" 2>/dev/null
-  mkdir -p "$WORK/schemas-$N"
-  node -e '
-const fs = require("fs");
-const s = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
-s["x-warehouse"].topics = [process.argv[2]];
-fs.writeFileSync(process.argv[3], JSON.stringify(s));
-' schemas/train_arrival.schema.json "$TOPIC" "$WORK/schemas-$N/train_arrival.schema.json"
+  arrival_schemas "$TOPIC" "$WORK/schemas-$N"
 
   echo "soak: $N events: producing to $TOPIC" >&2
   t0="$(now)"
-  node bench/generate-arrivals.mjs "$N" | kcat -P -b "$BROKER" -t "$TOPIC" -X linger.ms=50 -X batch.num.messages=10000 \
-    -X queue.buffering.max.kbytes=262144
+  node bench/generate-arrivals.mjs "$N" | kcat_produce "$TOPIC" -X queue.buffering.max.kbytes=262144
   produced_s="$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')"
 
-  echo "soak: $N events: extract" >&2
   timed "extract-$N" node dist/extract.js --bootstrap-servers "$BROKER" --topics "$TOPIC" --group-id "soak-$STAMP-$N" \
     --out "$WORK/snapshots-$N" --schemas "$WORK/schemas-$N" --progress-interval 30s --stall-timeout 5m
-  got="$(field counts.events <"$WORK/extract-$N.out")"
+  got="$(field "extract-$N" counts.events)"
   [[ "$got" == "$N" ]] || { echo "soak: extract read $got events, not $N" >&2; exit 1; }
   snapshot_mb="$(du -sm "$WORK/snapshots-$N" | cut -f1)"
 
-  echo "soak: $N events: load" >&2
-  psql -qX -c "CHECKPOINT" >/dev/null 2>&1 || true
+  checkpoint
   timed "load-$N" node dist/load.js --snapshots "$WORK/snapshots-$N" --schemas "$WORK/schemas-$N" --db-schema "$SCHEMA" \
     --progress-seconds 30
-  got="$(field totals.inserted <"$WORK/load-$N.out")"
+  got="$(field "load-$N" totals.inserted)"
   [[ "$got" == "$N" ]] || { echo "soak: load inserted $got rows, not $N" >&2; exit 1; }
   rows="$(psql -qXtA -c "SELECT count(*) FROM \"$SCHEMA\".train_arrivals")"
   [[ "$rows" == "$N" ]] || { echo "soak: the table holds $rows rows, not $N" >&2; exit 1; }
 
-  read -r es er <"$WORK/extract-$N.time"
-  read -r ls lr <"$WORK/load-$N.time"
+  read -r es er <"$WORK/extract-$N.times"
+  read -r ls lr <"$WORK/load-$N.times"
   echo "$N $produced_s $es $er $ls $lr $snapshot_mb" >>"$RESULTS"
   # Free the disk before the next size (the table and topic stay until the end, for BENCH_KEEP).
   [[ "$KEEP" == 1 ]] || rm -rf "$WORK/snapshots-$N"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime
 import os
 
+import pendulum
+
 try:  # Airflow 3
     from airflow.sdk import DAG
 except ImportError:  # Airflow 2
@@ -95,6 +97,38 @@ DEFAULT_ARGS = {
     "retry_delay": datetime.timedelta(minutes=2),
     "execution_timeout": datetime.timedelta(minutes=45),
 }
+
+#: The first logical date of every eventful DAG (with no catchup, a new deployment just starts at the next interval).
+START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+
+def dag_kwargs(
+    *,
+    dag_id: str,
+    description: str,
+    doc_md: str,
+    schedule="@hourly",
+    tags: tuple[str, ...] = ("eventful", "kafka", "warehouse"),
+    dagrun_timeout: datetime.timedelta = datetime.timedelta(hours=2),
+    default_args: dict | None = None,
+) -> dict:
+    """
+    The keyword arguments of an eventful ``with DAG(...)``: the settings every eventful DAG shares (one run
+    at a time, no catchup, :data:`START_DATE`, :data:`DEFAULT_ARGS` unless given) plus its own.
+    """
+    return {
+        "dag_id": dag_id,
+        "description": description,
+        "schedule": schedule,
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "dagrun_timeout": dagrun_timeout,
+        "default_args": DEFAULT_ARGS if default_args is None else default_args,
+        "doc_md": doc_md,
+        "tags": list(tags),
+    }
+
 
 FAILURE_DOC = """
 ### When a task fails
@@ -260,6 +294,8 @@ __all__ = [
     "EXTRACT_ENV",
     "LOAD_ENV",
     "DEFAULT_ARGS",
+    "START_DATE",
+    "dag_kwargs",
     "FAILURE_DOC",
     "PARTITION_GROUPS",
     "Asset",

@@ -19,25 +19,22 @@ import datetime
 import os
 import sys
 
-import pendulum
-
 # The shared settings module sits beside this file, wherever the dags folder was copied to.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventful_common import DAG, DEFAULT_ARGS, HOME, LOAD_ENV, TABLE_ASSETS, BashOperator  # noqa: E402
+from eventful_common import DAG, DEFAULT_ARGS, HOME, LOAD_ENV, TABLE_ASSETS, BashOperator, dag_kwargs  # noqa: E402
 
 REPORT_HTML = "{{ var.value.get('eventful_report_html', '/opt/airflow/eventful/reports/wait-times.html') }}"
 
 with DAG(
-    dag_id="eventful_report",
-    description="Refresh the passenger wait-time report when train arrivals are loaded",
-    schedule=[TABLE_ASSETS["train_arrivals"]],
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=datetime.timedelta(minutes=30),
-    default_args={**DEFAULT_ARGS, "execution_timeout": datetime.timedelta(minutes=15)},
-    doc_md=__doc__,
-    tags=["eventful", "warehouse", "report"],
+    **dag_kwargs(
+        dag_id="eventful_report",
+        description="Refresh the passenger wait-time report when train arrivals are loaded",
+        doc_md=__doc__,
+        schedule=[TABLE_ASSETS["train_arrivals"]],
+        tags=("eventful", "warehouse", "report"),
+        dagrun_timeout=datetime.timedelta(minutes=30),
+        default_args={**DEFAULT_ARGS, "execution_timeout": datetime.timedelta(minutes=15)},
+    )
 ) as dag:
     # The path travels in the environment and is quoted by the shell: no Variable value is spliced into the line.
     report = BashOperator(

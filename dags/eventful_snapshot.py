@@ -20,28 +20,20 @@ Secrets reach the scripts through the task's environment only, never the command
 
 from __future__ import annotations
 
-import datetime
 import os
 import sys
 
-import pendulum
-
 # The shared settings module sits beside this file, wherever the dags folder was copied to.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventful_common import DAG, DEFAULT_ARGS, FAILURE_DOC, snapshot_tasks  # noqa: E402
+from eventful_common import DAG, FAILURE_DOC, dag_kwargs, snapshot_tasks  # noqa: E402
 
 
 with DAG(
-    dag_id="eventful_snapshot",
-    description="Snapshot Kafka train arrivals and incidents into the PostgreSQL warehouse",
-    schedule="@hourly",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=datetime.timedelta(hours=2),
-    default_args=DEFAULT_ARGS,
-    doc_md=__doc__ + FAILURE_DOC,
-    tags=["eventful", "kafka", "warehouse"],
+    **dag_kwargs(
+        dag_id="eventful_snapshot",
+        description="Snapshot Kafka train arrivals and incidents into the PostgreSQL warehouse",
+        doc_md=__doc__ + FAILURE_DOC,
+    )
 ) as dag:
     extract, load = snapshot_tasks()
 

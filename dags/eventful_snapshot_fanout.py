@@ -14,36 +14,28 @@ Each mapped extract writes its own snapshot; ``load`` loads all pending snapshot
 
 from __future__ import annotations
 
-import datetime
 import os
 import sys
-
-import pendulum
 
 # The shared settings module sits beside this file, wherever the dags folder was copied to.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from eventful_common import (  # noqa: E402
     DAG,
-    DEFAULT_ARGS,
     EXTRACT_ENV,
     FAILURE_DOC,
     HOME,
     PARTITION_GROUPS,
     BashOperator,
+    dag_kwargs,
     load_task,
 )
 
 with DAG(
-    dag_id="eventful_snapshot_fanout",
-    description="Snapshot Kafka topics into PostgreSQL with one extract per partition group",
-    schedule="@hourly",
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=datetime.timedelta(hours=2),
-    default_args=DEFAULT_ARGS,
-    doc_md=__doc__ + FAILURE_DOC,
-    tags=["eventful", "kafka", "warehouse"],
+    **dag_kwargs(
+        dag_id="eventful_snapshot_fanout",
+        description="Snapshot Kafka topics into PostgreSQL with one extract per partition group",
+        doc_md=__doc__ + FAILURE_DOC,
+    )
 ) as dag:
     # Templates stay in .partial(): values given to .expand() are not templated. Each group is a literal
     # of the form topic:0-2,... (checked by extract), so it is safe on the command line.

@@ -32,21 +32,18 @@ Node, and eventful's ``dist/`` (see ``dags/eventful_triggers.py``).
 
 from __future__ import annotations
 
-import datetime
 import os
 import sys
-
-import pendulum
 
 # The shared settings module sits beside this file, wherever the dags folder was copied to.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from eventful_common import (  # noqa: E402
     DAG,
-    DEFAULT_ARGS,
     EXTRACT_ENV,
     FAILURE_DOC,
     HOME,
     BashOperator,
+    dag_kwargs,
     parse_time_setting,
     snapshot_tasks,
 )
@@ -89,16 +86,13 @@ else:
     schedule = "@hourly"
 
 with DAG(
-    dag_id="eventful_snapshot_on_lag",
-    description="Snapshot Kafka into PostgreSQL when the consumer group's lag crosses a threshold",
-    schedule=schedule,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=datetime.timedelta(hours=2),
-    default_args=DEFAULT_ARGS,
-    doc_md=__doc__ + FAILURE_DOC,
-    tags=["eventful", "kafka", "warehouse", "event-driven"],
+    **dag_kwargs(
+        dag_id="eventful_snapshot_on_lag",
+        description="Snapshot Kafka into PostgreSQL when the consumer group's lag crosses a threshold",
+        doc_md=__doc__ + FAILURE_DOC,
+        schedule=schedule,
+        tags=("eventful", "kafka", "warehouse", "event-driven"),
+    )
 ) as dag:
     extract, load = snapshot_tasks(ON_LAG_EXTRACT_ENV)
 

@@ -27,11 +27,17 @@ import {
 /** No commit yet: what the python client reports for a partition of a group that never committed. */
 const NO_COMMIT = -1001;
 
-/** A fresh topic, schemas folder, snapshot root and group for one test. */
+/** extract's flags to drain `topics` (comma-separated) as `group` into `root`, with the schemas in `schemas`. */
+function drainArgs(topics: string, group: string, root: string, schemas: string): string[] {
+  return ['--topics', topics, '--group-id', group, '--out', root, '--schemas', schemas];
+}
+
+/** A fresh topic, schemas folder, snapshot root and group for one test, and extract's flags to drain them. */
 async function setup(partitions = 6, prefix = 'extract') {
   const topic = uniqueTopic(prefix);
   await createTopic(topic, partitions);
-  return { topic, schemas: await schemasFor([topic]), root: await tempDir('snapshots'), group: `g-${randomUUID()}` };
+  const [schemas, root, group] = [await schemasFor([topic]), await tempDir('snapshots'), `g-${randomUUID()}`];
+  return { topic, schemas, root, group, args: drainArgs(topic, group, root, schemas) };
 }
 
 function keyed(values: string[], offset = 0): TestMessage[] {
@@ -51,7 +57,7 @@ async function listRoot(root: string): Promise<string[]> {
 
 describe('extract against the real broker', () => {
   it('should tile each partition with the snapshots of three runs, with no gap and no overlap', async () => {
-    const { topic, schemas, root, group } = await setup(6, 'extract-resume');
+    const { topic, root, group, args } = await setup(6, 'extract-resume');
     const produced: string[] = [];
     for (let run = 0; run < 3; run++) {
       const values = arrivals(300, run * 300);
@@ -59,10 +65,7 @@ describe('extract against the real broker', () => {
       await produce(topic, keyed(values, run * 300));
       // Each run decodes differently: one decode thread (the default), two, none.
       const threads = ['1', '2', '0'][run]!;
-      const r = await extract([
-        ...['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas],
-        ...['--run-id', `run-${run}`, '--decode-threads', threads, '--batch-size', '40'],
-      ]);
+      const r = await extract([...args, '--run-id', `run-${run}`, '--decode-threads', threads, '--batch-size', '40']);
       expect(r.code, r.stderr).toBe(0);
       expect(summaryOf(r).counts.events).toBe(300);
     }
@@ -87,9 +90,9 @@ describe('extract against the real broker', () => {
   });
 
   it('should read the same events again after being killed mid-drain, before anything was committed', async () => {
-    const { topic, schemas, root, group } = await setup(6, 'extract-crash');
+    const { topic, root, group, args: drain } = await setup(6, 'extract-crash');
     await produce(topic, keyed(arrivals(400)));
-    const args = ['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas, '--batch-size', '20'];
+    const args = [...drain, '--batch-size', '20'];
     const killed = await extract(args, { env: { EVENTFUL_TEST_CRASH_AT: 'mid-drain' } });
     expect(killed.signal).toBe('SIGKILL');
     expect(await snapshots(root)).toEqual([]);
@@ -103,10 +106,10 @@ describe('extract against the real broker', () => {
   });
 
   it('should lose nothing when killed after the snapshot was renamed into place but before the commit, or after it', async () => {
-    const { topic, schemas, root, group } = await setup(6, 'extract-crash2');
+    const { topic, root, group, args: drain } = await setup(6, 'extract-crash2');
     const values = arrivals(200);
     await produce(topic, keyed(values));
-    const args = ['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas, '--run-id', 'same-run'];
+    const args = [...drain, '--run-id', 'same-run'];
     const killed = await extract(args, { env: { EVENTFUL_TEST_CRASH_AT: 'after-publish' } });
     expect(killed.signal).toBe('SIGKILL');
     const [first] = await snapshots(root);
@@ -133,7 +136,7 @@ describe('extract against the real broker', () => {
   });
 
   it('should stop at the high watermark read at the start while a producer keeps writing', async () => {
-    const { topic, schemas, root, group } = await setup(6, 'extract-busy');
+    const { topic, root, group, args } = await setup(6, 'extract-busy');
     await produce(topic, keyed(arrivals(3000)));
     let producing = true;
     let extra = 0;
@@ -143,18 +146,7 @@ describe('extract against the real broker', () => {
         extra += 50;
       }
     })();
-    const r = await extract([
-      '--topics',
-      topic,
-      '--group-id',
-      group,
-      '--out',
-      root,
-      '--schemas',
-      schemas,
-      '--batch-size',
-      '25',
-    ]);
+    const r = await extract([...args, '--batch-size', '25']);
     producing = false;
     await producer;
     expect(r.code, r.stderr).toBe(0);
@@ -165,13 +157,13 @@ describe('extract against the real broker', () => {
     expect(m!.counts.messages).toBeGreaterThanOrEqual(3000);
     expect(extra).toBeGreaterThan(0);
     // What the producer wrote after the start is left for the next run, which picks up exactly there.
-    const next = await extract(['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas]);
+    const next = await extract(args);
     expect(next.code, next.stderr).toBe(0);
     expect(m!.counts.messages + summaryOf(next).counts.messages).toBe(3000 + extra);
   });
 
   it('should quarantine every kind of bad input, from three different clients, with its reason and raw bytes', async () => {
-    const { topic, schemas, root, group } = await setup(1, 'extract-bad');
+    const { topic, root, args } = await setup(1, 'extract-bad');
     const big = JSON.stringify(arrival(1, { station_name: 'x'.repeat(900_000) }));
     const noStation = arrival(2);
     delete noStation['station_id'];
@@ -201,18 +193,7 @@ describe('extract against the real broker', () => {
       ...[undefined, 'not_object', 'schema_violation'],
     ];
 
-    const r = await extract([
-      '--topics',
-      topic,
-      '--group-id',
-      group,
-      '--out',
-      root,
-      '--schemas',
-      schemas,
-      '--max-rejected-ratio',
-      '1',
-    ]);
+    const r = await extract([...args, '--max-rejected-ratio', '1']);
     expect(r.code, r.stderr).toBe(0);
     const s = summaryOf(r);
     expect(s.counts).toMatchObject({
@@ -256,10 +237,9 @@ describe('extract against the real broker', () => {
   });
 
   it('should fail without committing or publishing when rejects exceed --max-rejected-ratio', async () => {
-    const { topic, schemas, root, group } = await setup(6, 'extract-ratio');
+    const { topic, root, group, args } = await setup(6, 'extract-ratio');
     await produce(topic, keyed(arrivals(8)));
     await produceWithKcat(topic, ['garbage 1', 'garbage 2']);
-    const args = ['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas];
     const r = await extract(args);
     expect(r.code).toBe(1);
     const s = summaryOf(r);
@@ -277,9 +257,8 @@ describe('extract against the real broker', () => {
   });
 
   it('should leave the committed offsets and the snapshot root unchanged in a dry run, and say what it would write', async () => {
-    const { topic, schemas, root, group } = await setup(6, 'extract-dry');
+    const { topic, root, group, args } = await setup(6, 'extract-dry');
     await produce(topic, keyed(arrivals(120)));
-    const args = ['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas];
     const dry = await extract([...args, '--dry-run']);
     expect(dry.code, dry.stderr).toBe(0);
     const s = summaryOf(dry);
@@ -303,7 +282,7 @@ describe('extract against the real broker', () => {
     const group = `g-${randomUUID()}`;
     await produce(a, keyed(arrivals(240)));
     await produce(b, keyed(arrivals(90)));
-    const r = await extract(['--topics', `${a},${b}`, '--group-id', group, '--out', root, '--schemas', schemas]);
+    const r = await extract(drainArgs(`${a},${b}`, group, root, schemas));
     expect(r.code, r.stderr).toBe(0);
     const [m] = await snapshots(root);
     expect(m!.topics).toEqual([a, b].sort());
@@ -328,8 +307,7 @@ describe('extract against the real broker', () => {
   });
 
   it('should exit 99 and write nothing when there is nothing new', async () => {
-    const { topic, schemas, root, group } = await setup(6, 'extract-empty');
-    const args = ['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas];
+    const { topic, root, args } = await setup(6, 'extract-empty');
     const empty = await extract(args);
     expect(empty.code).toBe(99);
     expect(summaryOf(empty).status).toBe('nothing_new');
@@ -349,19 +327,11 @@ describe('extract against the real broker', () => {
     const noGroup = await extract(['--topics', 't', '--out', root]);
     expect(noGroup.code).toBe(2);
     expect(noGroup.stderr).toMatch(/--group-id is required/);
-    const negative = await extract(['--topics', 't', '--group-id', 'g', '--out', root, '--max-messages', '-5']);
+    const flags = ['--topics', 't', '--group-id', 'g', '--out', root];
+    const negative = await extract([...flags, '--max-messages', '-5']);
     expect(negative.code).toBe(2);
     expect(negative.stderr).toMatch(/--max-messages must be a positive integer/);
-    const secret = await extract([
-      '--topics',
-      't',
-      '--group-id',
-      'g',
-      '--out',
-      root,
-      '--kafka',
-      'sasl.password=hunter2',
-    ]);
+    const secret = await extract([...flags, '--kafka', 'sasl.password=hunter2']);
     expect(secret.code).toBe(2);
     expect(secret.stderr).toMatch(/EVENTFUL_KAFKA__SASL_PASSWORD/);
   });
@@ -389,20 +359,9 @@ describe('extract against the real broker', () => {
   });
 
   it('should stop on SIGTERM, discard the snapshot and commit nothing', async () => {
-    const { topic, schemas, root, group } = await setup(6, 'extract-sigterm');
+    const { topic, root, group, args } = await setup(6, 'extract-sigterm');
     await produceWithKcat(topic, arrivals(20_000));
-    const { child, done } = startExtract([
-      '--topics',
-      topic,
-      '--group-id',
-      group,
-      '--out',
-      root,
-      '--schemas',
-      schemas,
-      '--batch-size',
-      '10',
-    ]);
+    const { child, done } = startExtract([...args, '--batch-size', '10']);
     await new Promise<void>((resolve) => {
       child.stderr!.on('data', (d: Buffer) => d.toString().includes('draining') && resolve());
     });
@@ -416,9 +375,9 @@ describe('extract against the real broker', () => {
   });
 
   it('should never print a secret from the environment', async () => {
-    const { topic, schemas, root, group } = await setup(1, 'extract-secret');
+    const { topic, args } = await setup(1, 'extract-secret');
     await produce(topic, keyed(arrivals(3)));
-    const r = await extract(['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas], {
+    const r = await extract(args, {
       env: {
         EVENTFUL_KAFKA__SASL_PASSWORD: 'hunter2-do-not-print',
         EVENTFUL_KAFKA_CONFIG: JSON.stringify({ 'sasl.username': 'me', 'ssl.key.password': 'hunter2-do-not-print' }),
@@ -430,9 +389,9 @@ describe('extract against the real broker', () => {
   });
 
   it('should snapshot exactly what an independent consumer reads', async () => {
-    const { topic, schemas, root, group } = await setup(6, 'extract-kcat');
+    const { topic, root, args } = await setup(6, 'extract-kcat');
     await produceWithKcat(topic, arrivals(500));
-    const r = await extract(['--topics', topic, '--group-id', group, '--out', root, '--schemas', schemas]);
+    const r = await extract(args);
     expect(r.code, r.stderr).toBe(0);
     const [m] = await snapshots(root);
     const ours = (await eventLines(root, m!.snapshotId)).map((e) => JSON.stringify(e.value)).sort();

@@ -43,6 +43,11 @@ async function loadInOrder(batches: FixtureEvent[][]): Promise<string> {
   return schema;
 }
 
+/** An incident event (`incident(fields)`) at `offset` of partition 0 of the incidents topic. */
+function incidentAt(offset: number, fields: Record<string, unknown>): FixtureEvent {
+  return { topic: 'incidents', partition: 0, offset, value: incident(fields) };
+}
+
 /** The incident history: several incidents, updates with times out of offset order, and a tie on time. */
 function history(): FixtureEvent[] {
   const events: FixtureEvent[] = [];
@@ -119,18 +124,8 @@ describe('load: the incidents state table', () => {
   });
 
   it('should never roll state back when an older event arrives late or an event is replayed', async () => {
-    const newer = {
-      topic: 'incidents',
-      partition: 0,
-      offset: 5,
-      value: incident({ occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' }),
-    };
-    const older = {
-      topic: 'incidents',
-      partition: 0,
-      offset: 3,
-      value: incident({ occurred_at: '2026-11-27T08:00:00Z', status: 'open' }),
-    };
+    const newer = incidentAt(5, { occurred_at: '2026-11-27T09:00:00Z', status: 'resolved' });
+    const older = incidentAt(3, { occurred_at: '2026-11-27T08:00:00Z', status: 'open' });
     const schema = await loadInOrder([[newer], [older], [newer]]);
     const { rows } = await client.query(`SELECT status, event_id FROM "${schema}".incidents`);
     expect(rows).toEqual([{ status: 'resolved', event_id: newer.value['event_id'] }]);
@@ -140,39 +135,14 @@ describe('load: the incidents state table', () => {
     const schema = await freshSchema(client, 'state');
     const root = await tempDir();
     await writeSnapshot(root, [
-      {
-        topic: 'incidents',
-        partition: 0,
-        offset: 0,
-        value: incident({ incident_id: 'A', occurred_at: '2026-11-27T08:00:00Z' }),
-      },
-      {
-        topic: 'incidents',
-        partition: 0,
-        offset: 1,
-        value: incident({ incident_id: 'B', occurred_at: '2026-11-27T08:00:00Z' }),
-      },
+      incidentAt(0, { incident_id: 'A', occurred_at: '2026-11-27T08:00:00Z' }),
+      incidentAt(1, { incident_id: 'B', occurred_at: '2026-11-27T08:00:00Z' }),
     ]);
     expect((await run('load', ['--snapshots', root, '--db-schema', schema])).code).toBe(0);
     await writeSnapshot(root, [
-      {
-        topic: 'incidents',
-        partition: 0,
-        offset: 2,
-        value: incident({ incident_id: 'A', occurred_at: '2026-11-27T09:00:00Z' }),
-      },
-      {
-        topic: 'incidents',
-        partition: 0,
-        offset: 3,
-        value: incident({ incident_id: 'B', occurred_at: '2026-11-27T07:00:00Z' }),
-      },
-      {
-        topic: 'incidents',
-        partition: 0,
-        offset: 4,
-        value: incident({ incident_id: 'C', occurred_at: '2026-11-27T07:00:00Z' }),
-      },
+      incidentAt(2, { incident_id: 'A', occurred_at: '2026-11-27T09:00:00Z' }),
+      incidentAt(3, { incident_id: 'B', occurred_at: '2026-11-27T07:00:00Z' }),
+      incidentAt(4, { incident_id: 'C', occurred_at: '2026-11-27T07:00:00Z' }),
     ]);
     const r = await run('load', ['--snapshots', root, '--db-schema', schema]);
     expect(r.code).toBe(0);
