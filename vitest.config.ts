@@ -8,6 +8,8 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'src/**/*.test.ts'],
           typecheck: { enabled: true, include: ['test/unit/**/*.test.ts', 'src/**/*.test.ts'] },
+          // A few unit tests simulate or encode a lot of data; on a busy 2-core machine they need more than 5 s.
+          testTimeout: 30_000,
         },
       },
       {
