@@ -8,6 +8,8 @@
 # Produces EVENTS events (~250 B of JSON each) with kcat to a fresh 6-partition topic on the local broker
 # (scripts/services up), then times, one after another on the same data:
 #   extract  node dist/extract.js (decode, schema validation, snapshot files fsynced, manifest, commit)
+#   client   bench/consume-floor.mjs: the JS client's consume(n) loop alone, extract's consumer settings, no
+#            decoding, no files (the ceiling of anything built on @confluentinc/kafka-javascript)
 #   kcat     kcat -C -e -o beginning to a file (no decoding at all)
 #   python   python3-confluent-kafka: poll(1.0) until None, decode, json.loads, write a line, close
 # each REPEAT times, taking turns, and prints the median wall time, throughput, peak RSS (GNU time's "Maximum
@@ -62,19 +64,24 @@ for ((i = 1; i <= REPEAT; i++)); do
   timed extract node "$ROOT/dist/extract.js" --bootstrap-servers "$BROKER" --topics "$TOPIC" --group-id "bench-$STAMP-$i" \
     --out "$WORK/snapshots" --schemas "$WORK/schemas" --progress-interval 10s
   check extract "$(field extract counts.events)"
+  timed client node "$ROOT/bench/consume-floor.mjs" "$BROKER" "$TOPIC"
+  check client "$(tail -1 "$WORK/client.out")"
   timed kcat sh -c "kcat -C -b '$BROKER' -t '$TOPIC' -o beginning -e -q > '$WORK/kcat.ndjson'"
   check kcat "$(wc -l <"$WORK/kcat.ndjson")"
   timed python "$PYTHON" "$WORK/textbook.py" "$BROKER" "$TOPIC" "bench-py-$STAMP-$i" "$WORK/python.ndjson"
   check python "$(tail -1 "$WORK/python.out")"
 done
 
-node - "$(medians extract kcat python)" "$EVENTS" "$BYTES" "$REPEAT" <<'JS'
+node - "$(medians extract client kcat python)" "$EVENTS" "$BYTES" "$REPEAT" <<'JS'
 const t = JSON.parse(process.argv[2]);
 const [events, bytes, repeat] = process.argv.slice(3).map(Number);
 const row = (name) => `${name.padEnd(8)} ${t[name].row}`;
 console.log(`${events.toLocaleString('en-US')} events, ${(bytes / events).toFixed(0)} B each on average, 6 partitions, median of ${repeat} runs`);
-for (const name of ['extract', 'kcat', 'python']) console.log(row(name));
+for (const name of ['extract', 'client', 'kcat', 'python']) console.log(row(name));
 console.log(`extract/kcat   ${(t.extract.rate / t.kcat.rate).toFixed(2)}x (target >= 0.7x)`);
 console.log(`extract/python ${(t.extract.rate / t.python.rate).toFixed(2)}x (target >= 3x)`);
+console.log(`client/kcat    ${(t.client.rate / t.kcat.rate).toFixed(2)}x (the JS client alone: the ceiling of any extract built on it)`);
+console.log(`client/python ${(t.client.rate / t.python.rate).toFixed(2)}x`);
+console.log(`extract/client ${(t.extract.rate / t.client.rate).toFixed(2)}x`);
 console.log(`extract RSS    ${t.extract.rssMB.toFixed(0)} MB (target < 256 MB)`);
 JS
