@@ -43,10 +43,10 @@ SCHEMAS_DROP=()
 # Deletes every object under the benchmark's prefix (the snapshots are complete: prune would keep them).
 clear_prefix() {
   node --input-type=module - "$EVENTFUL_S3_BUCKET" "$PREFIX" <<'JS'
-import { S3Client, ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
-import { s3ClientConfig, s3SettingsFromEnv } from './dist/snapshot/s3-settings.js';
+import { ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { createS3Client, s3SettingsFromEnv } from './dist/snapshot/s3-settings.js';
 const [bucket, prefix] = process.argv.slice(2);
-const client = new S3Client(s3ClientConfig(s3SettingsFromEnv(process.env)));
+const client = createS3Client(s3SettingsFromEnv(process.env));
 let token;
 do {
   const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));

@@ -1,7 +1,6 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { DirectorySnapshotStore } from './directory-store.js';
 import { checkLocationScheme, isS3Location, parseS3Location } from './s3-location.js';
-import { describeEndpoint, s3ClientConfig, s3SettingsFromEnv } from './s3-settings.js';
+import { createS3Client, describeEndpoint, s3SettingsFromEnv } from './s3-settings.js';
 import { S3SnapshotStore } from './s3-store.js';
 import type { PrunableSnapshotStore } from './store.js';
 
@@ -20,7 +19,7 @@ export async function openSnapshotStore(
   if (!isS3Location(location)) return DirectorySnapshotStore.open(location);
   const where = parseS3Location(location);
   const settings = s3SettingsFromEnv(env);
-  const client = new S3Client(s3ClientConfig(settings));
+  const client = createS3Client(settings);
   try {
     return await S3SnapshotStore.open(client, where, describeEndpoint(settings));
   } catch (err) {

@@ -1,4 +1,5 @@
-import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { MANIFEST_FILE } from './format.js';
 import { UsageError } from '../cli/exit-codes.js';
 
 /** AWS's own default region, used when neither AWS_REGION nor AWS_DEFAULT_REGION is set. */
@@ -93,4 +94,35 @@ export function s3ClientConfig(settings: S3Settings): S3ClientConfig {
   }
   if (settings.credentials) config.credentials = settings.credentials;
   return config;
+}
+
+/** Commands whose body is a snapshot's data: the part uploads, and the single put of a file smaller than a part. */
+const DATA_COMMANDS = new Set(['UploadPartCommand', 'PutObjectCommand']);
+
+/**
+ * An S3 client configured from `settings`, the one place the package makes them.
+ *
+ * - Data objects are sent with `x-amz-content-sha256: UNSIGNED-PAYLOAD`: the request is still signed, but its
+ *   body is not hashed a second time (the SDK would SHA-256 every part, and the store check it). Their content is
+ *   covered end to end by the sha256 of each file in the manifest, which load checks while reading. The manifest
+ *   itself, the object that makes a snapshot complete, keeps a signed payload.
+ * - The SDK's notice that its releases after January 2027 need Node 22 is not printed into every task log
+ *   (eventful runs on Node 20 with the SDK version its lockfile pins); set
+ *   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=false to see it.
+ */
+export function createS3Client(settings: S3Settings): S3Client {
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  const client = new S3Client(s3ClientConfig(settings));
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const key = (args.input as { Key?: unknown }).Key;
+      const request = args.request as { headers?: Record<string, string> } | undefined;
+      const isData = typeof key === 'string' && !key.endsWith(`/${MANIFEST_FILE}`) && key !== MANIFEST_FILE;
+      if (DATA_COMMANDS.has(context.commandName ?? '') && isData && request?.headers)
+        request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'eventfulUnsignedDataPayload' },
+  );
+  return client;
 }

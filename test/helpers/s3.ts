@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomUUID } from 'node:crypto';
-import { s3ClientConfig, s3SettingsFromEnv } from '../../src/snapshot/s3-settings.js';
+import { createS3Client, s3SettingsFromEnv } from '../../src/snapshot/s3-settings.js';
 
 /** The bucket `scripts/s3proxy start` created, from the environment the global setup exported. */
 export function testBucket(): string {
@@ -11,7 +11,7 @@ export function testBucket(): string {
 
 /** A client of the real s3proxy the global setup started, configured exactly as the package configures its own. */
 export function testS3Client(): S3Client {
-  return new S3Client(s3ClientConfig(s3SettingsFromEnv(process.env)));
+  return createS3Client(s3SettingsFromEnv(process.env));
 }
 
 /** A key prefix no other test uses, ending in '/'. */

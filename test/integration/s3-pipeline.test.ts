@@ -214,6 +214,8 @@ describe('extract → s3:// → load against real s3proxy, Kafka and PostgreSQL'
     expect(summaryOf(viaS3).counts).toEqual(summaryOf(viaDir).counts);
     expect(summaryOf(viaS3).snapshot.path).toMatch(new RegExp(`^${location}`));
     expect(summaryOf(viaS3).counts.rejected).toBe(3);
+    // Operators read these logs: no runtime warnings from the SDK in them.
+    expect(viaS3.stderr).not.toMatch(/\(node:\d+\) \w*Warning/);
 
     const dbDir = await freshDbSchema('s3p_dir');
     const dbS3 = await freshDbSchema('s3p_s3');
@@ -223,6 +225,7 @@ describe('extract → s3:// → load against real s3proxy, Kafka and PostgreSQL'
     ]);
     expect(loadDir.code, loadDir.stderr).toBe(0);
     expect(loadS3.code, loadS3.stderr).toBe(0);
+    expect(loadS3.stderr).not.toMatch(/\(node:\d+\) \w*Warning/);
     expect(summaryOf(loadS3).totals).toEqual(summaryOf(loadDir).totals);
 
     const tables = async (schema: string): Promise<string[]> =>

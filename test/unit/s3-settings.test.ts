@@ -1,8 +1,10 @@
+import { PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/cli/exit-codes.js';
 import {
   CONNECT_TIMEOUT_MS,
   DEFAULT_REGION,
+  createS3Client,
   MAX_ATTEMPTS,
   s3ClientConfig,
   s3SettingsFromEnv,
@@ -79,5 +81,57 @@ describe('s3ClientConfig', () => {
     expect(config.requestHandler).toMatchObject({ connectionTimeout: CONNECT_TIMEOUT_MS });
     expect(config.forcePathStyle).toBe(true);
     expect(config.endpoint).toBe('http://127.0.0.1:19000');
+  });
+});
+
+describe('createS3Client', () => {
+  /** The signed headers of each request the client would send (none is sent). */
+  async function signedHeaders(send: (c: ReturnType<typeof createS3Client>) => Promise<unknown>) {
+    const client = createS3Client(s3SettingsFromEnv({ ...KEYS, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9' }));
+    let headers: Record<string, string> | undefined;
+    // The deserialize step runs after signing, just before the request would go out.
+    client.middlewareStack.add(
+      () => async (args) => {
+        headers = (args.request as { headers: Record<string, string> }).headers;
+        throw new Error('captured');
+      },
+      { step: 'deserialize', name: 'capture' },
+    );
+    await expect(send(client)).rejects.toThrow('captured');
+    client.destroy();
+    return headers!;
+  }
+  const body = Buffer.from('{"a":1}\n');
+
+  it('should send data parts and small data files with an unsigned payload, still signing the request', async () => {
+    const part = await signedHeaders((c) =>
+      c.send(
+        new UploadPartCommand({
+          Bucket: 'b',
+          Key: 'p/s1/attempt-x/events.ndjson',
+          UploadId: 'u',
+          PartNumber: 1,
+          Body: body,
+        }),
+      ),
+    );
+    expect(part['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+    expect(part['authorization']).toMatch(/^AWS4-HMAC-SHA256 /);
+    const small = await signedHeaders((c) =>
+      c.send(new PutObjectCommand({ Bucket: 'b', Key: 'p/s1/attempt-x/rejected.ndjson', Body: body })),
+    );
+    expect(small['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
+  });
+
+  it('should sign the payload of the manifest', async () => {
+    const manifest = await signedHeaders((c) =>
+      c.send(new PutObjectCommand({ Bucket: 'b', Key: 'p/s1/manifest.json', Body: body, IfNoneMatch: '*' })),
+    );
+    expect(manifest['x-amz-content-sha256']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('should silence the SDK notice about Node 20 unless asked for', () => {
+    createS3Client(s3SettingsFromEnv({ ...KEYS })).destroy();
+    expect(process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED']).toBe('true');
   });
 });
