@@ -1,16 +1,16 @@
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
-import { PassThrough, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GZIP_SUFFIX, MANIFEST_FILE } from './format.js';
 import { describeS3Error, isConditionalConflict, isNotFound, isPreconditionFailed } from './s3-errors.js';
 import { formatS3Location } from './s3-location.js';
+import { S3PartWriter } from './s3-part-writer.js';
 import { SnapshotExistsError, type SnapshotWriter } from './store.js';
 
 /**
  * Part size of multipart uploads: S3's minimum, for the smallest memory. A file may have at most 10,000 parts, so
- * one snapshot file can hold up to ~48 GiB (bound bigger drains with --max-messages). Measured on s3proxy, the
- * memory live during an upload stays near 50 MB whatever the file's size (~70 MB with 8 MiB parts).
+ * one snapshot file can hold up to ~48 GiB (bound bigger drains with --max-messages). An upload holds
+ * `(UPLOAD_QUEUE + 1)` part buffers, reused, whatever the file's size (see S3PartWriter).
  */
 export const UPLOAD_PART_BYTES = 5 * 1024 * 1024;
 /** Parts of one file uploaded at once (more did not upload faster here, and costs a part of memory each). */
@@ -35,7 +35,7 @@ export interface S3WriteTarget {
 interface UploadingFile {
   name: string;
   key: string;
-  body: PassThrough;
+  body: S3PartWriter;
   /** Settles when the object is stored, or rejects with a described error. */
   done: Promise<void>;
 }
@@ -68,31 +68,23 @@ export class S3SnapshotWriter implements SnapshotWriter {
     if (this.state !== 'open') throw new Error(`snapshot ${this.target.snapshotId}: openFile after ${this.state}`);
     const { client, bucket, endpoint } = this.target;
     const key = this.target.snapshotPrefix + this.pathOf(name);
-    const body = new PassThrough();
+    const body = new S3PartWriter(
+      {
+        client,
+        bucket,
+        key,
+        contentType: name.endsWith(GZIP_SUFFIX) ? 'application/gzip' : 'application/x-ndjson',
+        describe: (err) => describeS3Error(err, `uploading ${formatS3Location(bucket, key)}`, endpoint),
+      },
+      { partBytes: UPLOAD_PART_BYTES, queue: UPLOAD_QUEUE },
+    );
     // Failures surface through `done` (and to the line writer through its own listener): never as a crash.
     body.on('error', () => undefined);
-    const upload = new Upload({
-      client,
-      params: {
-        Bucket: bucket,
-        Key: key,
-        Body: body,
-        ContentType: name.endsWith(GZIP_SUFFIX) ? 'application/gzip' : 'application/x-ndjson',
-      },
-      partSize: UPLOAD_PART_BYTES,
-      queueSize: UPLOAD_QUEUE,
-      // On failure the upload aborts its multipart upload, so no invisible parts are left to pay for.
-      leavePartsOnError: false,
+    // Settles when the object is stored (the stream finished), or rejects with the described failure.
+    const done = new Promise<void>((resolve, reject) => {
+      body.once('finish', resolve);
+      body.once('close', () => reject(body.errored ?? new Error(`uploading ${key} stopped before it finished`)));
     });
-    const done = upload.done().then(
-      () => undefined,
-      (err: unknown) => {
-        const described = describeS3Error(err, `uploading ${formatS3Location(bucket, key)}`, endpoint);
-        // The line writer learns of the failure at its next write.
-        body.destroy(described);
-        throw described;
-      },
-    );
     // Observed by publish() or abort(); never an unhandled rejection meanwhile.
     done.catch(() => undefined);
     this.files.push({ name, key, body, done });
