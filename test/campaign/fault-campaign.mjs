@@ -2,11 +2,14 @@
 /**
  * The fault campaign: proves "exactly once in the warehouse, whatever happens" by trying hard to break it.
  *
- *   node test/campaign/fault-campaign.mjs [--seed S] [--faults N] [--short] [--rate R] [--keep]
+ *   node test/campaign/fault-campaign.mjs [--store dir|s3] [--seed S] [--faults N] [--short] [--rate R] [--keep]
  *
  * While `simulate` produces continuously (one run after another, each a new window of simulated time) to two
  * 6-partition topics of its own, it runs `extract` → `load` cycles against the real Kafka broker, PostgreSQL and a
- * size-limited snapshot root (a tmpfs), and injects faults at points chosen by the seed:
+ * snapshot store: with `--store dir` (the default) a size-limited snapshot root (a tmpfs); with `--store s3` a fresh
+ * key prefix of its own in the s3proxy bucket (`s3://$EVENTFUL_S3_BUCKET/campaign-<tag>/`, credentials and endpoint
+ * from AWS_*). It injects faults at points chosen by the seed (the same kinds for both stores, but the store's own
+ * kind: disk-full for a directory, s3-restart for S3):
  *
  *   extract-crash-hook  SIGKILL of extract at a test hook: mid-drain, before-publish, after-publish, after-commit
  *   extract-sigkill     SIGKILL of extract a random delay after it started draining
@@ -14,10 +17,15 @@
  *   load-sigkill        SIGKILL of load a random delay after it found its pending snapshots
  *   kafka-restart       the broker stopped (scripts/kafka stop) a random delay into a drain, restarted seconds later
  *   postgres-restart    PostgreSQL stopped (scripts/postgres stop) a random delay into a load, restarted
- *   disk-full           the snapshot root filled up to a few KB before an extract (the operator then frees it)
- *   snapshot-tamper     a snapshot file truncated, altered or extended, or a manifest broken; load must refuse it;
- *                       the operator then restores the original from a copy (a tampered snapshot is refused forever,
- *                       and its events cannot be re-extracted: their offsets were committed when it was published)
+ *   disk-full           (dir) the snapshot root filled up to a few KB before an extract (the operator then frees it)
+ *   s3-restart          (s3) s3proxy stopped (scripts/s3proxy stop) a random delay into an extract's drain or a load,
+ *                       kept down until that run ended (at least 1-5 s), restarted: a run that still needed the store
+ *                       must fail cleanly (extract: exit 1, nothing published, nothing committed; load: exit 1), and
+ *                       the next extract and load must succeed
+ *   snapshot-tamper     a snapshot file (an object in S3) truncated, altered or extended, or a manifest broken; load
+ *                       must refuse it; the operator then restores the original bytes (a tampered snapshot is refused
+ *                       forever, and its events cannot be re-extracted: their offsets were committed when it was
+ *                       published)
  *
  * Then it stops producing, runs clean extract + load cycles until both have nothing left to do, and compares the
  * warehouse with what an independent consumer (kcat) reads from the topics:
@@ -27,17 +35,34 @@
  *     the earlier snapshot's run did not commit (a crash re-read);
  *   - the `incidents` state table equals a reference computed from the produced incident events (latest by
  *     occurred_at, then topic, partition, offset, per incident_id).
- * It prints the figures (a table on stderr, one JSON line on stdout) and exits 1 on any loss, duplicate,
- * mismatch or broken invariant, 2 on bad usage. Services are always restarted and the tmpfs unmounted at the end.
+ * Then `prune` (grace 0): its dry run must list exactly the leftovers of killed or failed attempts (directory:
+ * `.tmp-*` folders; S3: attempt folders no manifest names, and unfinished multipart uploads), found independently
+ * by listing the store; the real run must remove them all and leave every complete snapshot (manifest and the files
+ * it names, at their sizes) untouched. With S3, one extract is killed mid-upload (a multipart upload in flight)
+ * before the catch-up, so that there is always a killed upload to prune.
+ * It prints the figures (a table on stderr, one JSON line on stdout, both naming the store) and exits 1 on any loss,
+ * duplicate, mismatch or broken invariant, 2 on bad usage. Services are always restarted, the tmpfs unmounted (dir)
+ * and, on success, the campaign's key prefix deleted (s3) at the end.
  *
- * Needs: the services (started with `scripts/services up` when KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL are not
- * set), a built dist/ (`npm run build`), kcat, and root for the tmpfs (without it the disk-full kind is skipped).
+ * Needs: the services (started with `scripts/services up` when KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL, or with
+ * --store s3 AWS_ENDPOINT_URL_S3, are not set), a built dist/ (`npm run build`), kcat, and for --store dir root for
+ * the tmpfs (without it the disk-full kind is skipped).
  * --short is the CI form (one fault of each kind, about 2 minutes); the default is 24 faults.
  */
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -46,22 +71,29 @@ import pg from 'pg';
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** @typedef {'extract-crash-hook'|'extract-sigkill'|'load-crash-hook'|'load-sigkill'|'kafka-restart'|'postgres-restart'|'disk-full'|'snapshot-tamper'} FaultKind */
+/** @typedef {'extract-crash-hook'|'extract-sigkill'|'load-crash-hook'|'load-sigkill'|'kafka-restart'|'postgres-restart'|'disk-full'|'s3-restart'|'snapshot-tamper'} FaultKind */
+/** @typedef {'dir'|'s3'} StoreKind */
 
-/** @type {FaultKind[]} */
-export const FAULT_KINDS = [
+/** The kinds injected whatever the store, and each store's own. */
+const COMMON_KINDS = /** @type {const} */ ([
   'extract-crash-hook',
   'extract-sigkill',
   'load-crash-hook',
   'load-sigkill',
   'kafka-restart',
   'postgres-restart',
-  'disk-full',
-  'snapshot-tamper',
-];
+]);
+/** @type {Record<StoreKind, FaultKind[]>} */
+export const FAULT_KINDS_BY_STORE = {
+  dir: [...COMMON_KINDS, 'disk-full', 'snapshot-tamper'],
+  s3: [...COMMON_KINDS, 's3-restart', 'snapshot-tamper'],
+};
+export const STORES = /** @type {StoreKind[]} */ (Object.keys(FAULT_KINDS_BY_STORE));
 const EXTRACT_HOOKS = ['mid-drain', 'before-publish', 'after-publish', 'after-commit'];
 const LOAD_HOOKS = ['before-ledger', 'before-commit'];
 const KAFKA_OUTAGES = ['brief', 'long'];
+/** Which run s3proxy goes away under. */
+const S3_OUTAGES = ['during-extract', 'during-load'];
 const TAMPERS = [
   'truncate-events',
   'flip-byte-events',
@@ -203,7 +235,7 @@ function startCommand(name, args, o = {}) {
   };
 }
 
-/** Runs a service script (scripts/kafka, scripts/postgres); throws on failure. */
+/** Runs a service script (scripts/kafka, scripts/postgres, scripts/s3proxy); throws on failure. */
 async function service(name, command) {
   const t = Date.now();
   await execFileP(path.join(ROOT, 'scripts', name), [command], { timeout: 240_000 });
@@ -211,16 +243,185 @@ async function service(name, command) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// The snapshot stores, as the campaign (the operator) sees them: everything else is the same for both.
+
+/**
+ * @typedef {object} Lake
+ * @property {StoreKind} store
+ * @property {string} location what extract --out and load --snapshots get
+ * @property {() => Promise<string[]>} ids snapshot ids (folders, or key prefixes), sorted; hidden ones left out
+ * @property {() => Promise<string[]>} complete ids of the snapshots that have a manifest, sorted
+ * @property {(id: string) => Promise<string|undefined>} manifestText a manifest as stored, undefined when missing
+ * @property {(id: string, file: string) => Promise<Buffer>} read a stored file of a snapshot (`file`: its manifest
+ *   entry's path, or manifest.json)
+ * @property {(id: string, file: string, bytes: Buffer) => Promise<void>} write overwrites a stored file
+ * @property {(id: string, file: string) => Promise<number|undefined>} size a stored file's size, undefined if missing
+ * @property {() => Promise<string[]>} leftovers what killed or failed attempts left, as prune names it (its
+ *   `location`), found independently: `.tmp-*` folders, or attempt folders no manifest names and unfinished
+ *   multipart uploads
+ * @property {() => Promise<void>} dispose removes the lake (after a successful campaign)
+ * @property {() => Promise<string[]>} [uploadsInFlight] (S3) keys of the multipart uploads not completed
+ */
+
+/** Where a snapshot's file is stored, relative to the snapshot: the manifest entry's `path`, or its name. */
+function storedPath(manifestText, name) {
+  const entry = JSON.parse(manifestText).files?.find((f) => f.name === name);
+  return entry?.path ?? name;
+}
+
+/** @param {string} root a folder @returns {Lake} */
+function directoryLake(root) {
+  const names = async () => (await readdir(root).catch(() => [])).sort();
+  const lake = {
+    store: /** @type {const} */ ('dir'),
+    location: root,
+    ids: async () => (await names()).filter((n) => !n.startsWith('.')),
+    complete: async () => (await lake.ids()).filter((n) => existsSync(path.join(root, n, 'manifest.json'))),
+    manifestText: (id) => readFile(path.join(root, id, 'manifest.json'), 'utf8').catch(() => undefined),
+    read: (id, file) => readFile(path.join(root, id, file)),
+    write: (id, file, bytes) => writeFile(path.join(root, id, file), bytes),
+    size: async (id, file) => (await stat(path.join(root, id, file)).catch(() => undefined))?.size,
+    leftovers: async () => (await names()).filter((n) => n.startsWith('.tmp-')).map((n) => path.join(root, n)),
+    dispose: async () => undefined, // the work folder goes with it
+  };
+  return lake;
+}
+
+/**
+ * @param {S3Client} client @param {string} bucket @param {string} prefix ending in '/'
+ * @returns {Lake}
+ */
+function s3Lake(client, bucket, prefix) {
+  const url = (key) => `s3://${bucket}/${key}`;
+  /** Every object under the prefix: key and size. */
+  const objects = async () => {
+    const out = [];
+    let token;
+    do {
+      const page = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+      );
+      for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, bytes: o.Size ?? 0 });
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  };
+  const uploads = async () => {
+    const out = [];
+    let keyMarker;
+    let uploadIdMarker;
+    do {
+      const page = await client.send(
+        new ListMultipartUploadsCommand({
+          Bucket: bucket,
+          Prefix: prefix,
+          ...(keyMarker ? { KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker } : {}),
+        }),
+      );
+      for (const u of page.Uploads ?? []) if (u.Key && u.UploadId) out.push({ key: u.Key, uploadId: u.UploadId });
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadIdMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return out;
+  };
+  const isNotFound = (err) =>
+    err?.name === 'NoSuchKey' || err?.name === 'NotFound' || err?.$metadata?.httpStatusCode === 404;
+  const lake = {
+    store: /** @type {const} */ ('s3'),
+    location: url(prefix.slice(0, -1)),
+    ids: async () =>
+      [...new Set((await objects()).map((o) => o.key.slice(prefix.length).split('/')[0]))]
+        .filter((id) => id && !id.startsWith('.'))
+        .sort(),
+    complete: async () =>
+      (await objects())
+        .map((o) => o.key.slice(prefix.length).split('/'))
+        .filter((parts) => parts.length === 2 && parts[1] === 'manifest.json' && !parts[0].startsWith('.'))
+        .map((parts) => parts[0])
+        .sort(),
+    manifestText: async (id) => {
+      try {
+        return await lake.read(id, 'manifest.json').then((b) => b.toString('utf8'));
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    read: async (id, file) => {
+      const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}${id}/${file}` }));
+      return Buffer.from(await got.Body.transformToByteArray());
+    },
+    write: async (id, file, bytes) => {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}${id}/${file}`, Body: bytes }));
+    },
+    size: async (id, file) => {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}${id}/${file}` }));
+        return head.ContentLength;
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+    uploadsInFlight: async () => (await uploads()).map((u) => u.key),
+    leftovers: async () => {
+      // Objects by snapshot id, then by the folder below it ('' for those right in it).
+      /** @type {Map<string, Map<string, string[]>>} */
+      const byId = new Map();
+      const manifests = new Set();
+      for (const o of await objects()) {
+        const parts = o.key.slice(prefix.length).split('/');
+        if (parts.length < 2 || parts[0].startsWith('.')) continue;
+        if (parts.length === 2 && parts[1] === 'manifest.json') {
+          manifests.add(parts[0]);
+          continue;
+        }
+        const folders = byId.get(parts[0]) ?? new Map();
+        byId.set(parts[0], folders);
+        const folder = parts.length > 2 ? parts[1] : '';
+        folders.set(folder, [...(folders.get(folder) ?? []), o.key]);
+      }
+      const out = [];
+      for (const [id, folders] of byId) {
+        const named = new Set();
+        if (manifests.has(id)) {
+          const text = await lake.manifestText(id);
+          for (const f of JSON.parse(text ?? '{}').files ?? []) named.add(`${prefix}${id}/${f.path ?? f.name}`);
+        }
+        for (const [folder, keys] of folders)
+          if (keys.every((k) => !named.has(k))) out.push(url(folder ? `${prefix}${id}/${folder}/` : `${prefix}${id}/`));
+      }
+      for (const u of await uploads()) out.push(`${url(u.key)} (unfinished multipart upload)`);
+      return out.sort();
+    },
+    dispose: async () => {
+      for (const u of await uploads())
+        await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.key, UploadId: u.uploadId }));
+      const keys = (await objects()).map((o) => o.key);
+      for (let i = 0; i < keys.length; i += 16)
+        await Promise.all(
+          keys.slice(i, i + 16).map((Key) => client.send(new DeleteObjectCommand({ Bucket: bucket, Key }))),
+        );
+    },
+  };
+  return lake;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Campaign state
 
 const state = {
   /** @type {string|undefined} */ logDir: undefined,
-  /** @type {string} */ lake: '',
+  /** @type {Lake|undefined} */ lake: undefined,
+  /** The directory store's root (a tmpfs when mounted); '' for S3. */
+  lakeDir: '',
   mounted: false,
   kafkaDown: false,
   postgresDown: false,
+  s3Down: false,
   /** @type {string|undefined} */ filler: undefined,
-  /** @type {Array<{file: string, backup: string}>} */ tampered: [],
+  /** The original bytes of tampered files, as the operator's copy. */
+  /** @type {Array<{id: string, file: string, original: Buffer}>} */ tampered: [],
 };
 
 /** Puts everything the campaign broke back: services up, disk space freed, tampered files restored. */
@@ -233,11 +434,15 @@ async function restoreWorld() {
     await service('postgres', 'start');
     state.postgresDown = false;
   }
+  if (state.s3Down) {
+    await service('s3proxy', 'start');
+    state.s3Down = false;
+  }
   if (state.filler) {
     await rm(state.filler, { force: true });
     state.filler = undefined;
   }
-  for (const t of state.tampered.splice(0)) await copyFile(t.backup, t.file);
+  for (const t of state.tampered.splice(0)) await state.lake?.write(t.id, t.file, t.original);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -246,6 +451,7 @@ async function restoreWorld() {
 async function main() {
   const { values: flags } = parseArgs({
     options: {
+      store: { type: 'string', default: 'dir' },
       seed: { type: 'string' },
       faults: { type: 'string' },
       short: { type: 'boolean', default: false },
@@ -257,21 +463,29 @@ async function main() {
   });
   if (flags.help) {
     process.stdout.write(
-      'usage: node test/campaign/fault-campaign.mjs [--seed S] [--faults N (default 24; --short: 8)] [--short] ' +
+      'usage: node test/campaign/fault-campaign.mjs [--store dir|s3 (default dir)] [--seed S] ' +
+        '[--faults N (default 24; --short: 8)] [--short] ' +
         '[--rate EVENTS_PER_S] [--keep]\n',
     );
     return 0;
   }
+  const store = /** @type {StoreKind} */ (flags.store);
+  if (!STORES.includes(store)) throw new UsageError(`--store must be one of ${STORES.join(', ')}, not "${store}"`);
+  const kinds = FAULT_KINDS_BY_STORE[store];
   const seed = flags.seed ?? randomBytes(4).toString('hex');
   const short = flags.short;
-  const faultCount = flags.faults !== undefined ? Number(flags.faults) : short ? FAULT_KINDS.length : 24;
+  const faultCount = flags.faults !== undefined ? Number(flags.faults) : short ? kinds.length : 24;
   if (!Number.isInteger(faultCount) || faultCount < 0) throw new UsageError('--faults must be a whole number');
   const rate = flags.rate !== undefined ? Number(flags.rate) : short ? 200 : 250;
   if (!(rate > 0)) throw new UsageError('--rate must be a positive number');
   if (!existsSync(path.join(ROOT, 'dist', 'extract.js'))) throw new UsageError('dist/ is not built: run npm run build');
   const rng = new Rng(seed);
 
-  if (!process.env['KAFKA_BOOTSTRAP_SERVERS'] || !process.env['DATABASE_URL']) {
+  if (
+    !process.env['KAFKA_BOOTSTRAP_SERVERS'] ||
+    !process.env['DATABASE_URL'] ||
+    (store === 's3' && !process.env['AWS_ENDPOINT_URL_S3'])
+  ) {
     say('starting the services (scripts/services up)');
     const { stdout } = await execFileP(path.join(ROOT, 'scripts/services'), ['up'], { timeout: 300_000 });
     Object.assign(process.env, parseExports(stdout));
@@ -288,16 +502,27 @@ async function main() {
   const work = await mkdtemp(path.join(os.tmpdir(), 'eventful-campaign-'));
   state.logDir = path.join(work, 'logs');
   await mkdir(state.logDir);
-  const backups = path.join(work, 'backups');
-  await mkdir(backups);
-  state.lake = path.join(work, 'lake');
-  await mkdir(state.lake);
-  try {
-    await execFileP('mount', ['-t', 'tmpfs', '-o', `size=${LAKE_MB}m,mode=0750`, 'tmpfs', state.lake]);
-    state.mounted = true;
-  } catch (err) {
-    say(`cannot mount a tmpfs at ${state.lake} (${String(err.message).split('\n')[0]}): the disk-full kind is skipped`);
+  /** @type {S3Client|undefined} */
+  let s3Client;
+  if (store === 'dir') {
+    state.lakeDir = path.join(work, 'lake');
+    await mkdir(state.lakeDir);
+    try {
+      await execFileP('mount', ['-t', 'tmpfs', '-o', `size=${LAKE_MB}m,mode=0750`, 'tmpfs', state.lakeDir]);
+      state.mounted = true;
+    } catch (err) {
+      say(
+        `cannot mount a tmpfs at ${state.lakeDir} (${String(err.message).split('\n')[0]}): the disk-full kind is skipped`,
+      );
+    }
+    state.lake = directoryLake(state.lakeDir);
+  } else {
+    // The client as the package configures its own (endpoint, path-style addressing, retries) from AWS_*.
+    const { s3ClientConfig, s3SettingsFromEnv } = await import(path.join(ROOT, 'dist/snapshot/s3-settings.js'));
+    s3Client = new S3Client(s3ClientConfig(s3SettingsFromEnv(process.env)));
+    state.lake = s3Lake(s3Client, process.env['EVENTFUL_S3_BUCKET'] ?? 'eventful-test', `campaign-${tag}/`);
   }
+  const lake = state.lake;
   const schemasDir = path.join(work, 'schemas');
   await mkdir(schemasDir);
   for (const [file, topic] of [
@@ -309,11 +534,15 @@ async function main() {
     await writeFile(path.join(schemasDir, file), JSON.stringify(schema, null, 2));
   }
   say(
-    `seed "${seed}", ${faultCount} faults${short ? ' (short)' : ''}; topics ${arrivalsTopic}, ${incidentsTopic}; ` +
-      `group ${group}; db schema ${dbSchema}; work ${work}${state.mounted ? ` (lake: ${LAKE_MB} MB tmpfs)` : ''}`,
+    `store ${store} (${lake.location}), seed "${seed}", ${faultCount} faults${short ? ' (short)' : ''}; ` +
+      `topics ${arrivalsTopic}, ${incidentsTopic}; group ${group}; db schema ${dbSchema}; work ${work}` +
+      `${state.mounted ? ` (lake: ${LAKE_MB} MB tmpfs)` : ''}`,
   );
 
   const report = {
+    store,
+    location: lake.location,
+    kinds,
     seed,
     short,
     work,
@@ -390,13 +619,7 @@ async function main() {
   /** Snapshot ids → how the run that wrote them ended. */
   /** @type {Map<string, {attempt: number, committed: boolean, how: string}>} */
   const snapshotOrigin = new Map();
-  const listSnapshots = async () => {
-    const names = await readdir(state.lake).catch(() => []);
-    const out = [];
-    for (const n of names.sort())
-      if (!n.startsWith('.') && existsSync(path.join(state.lake, n, 'manifest.json'))) out.push(n);
-    return out;
-  };
+  const listSnapshots = () => lake.complete();
   let extractSeq = 0;
   /** The flags of an extract run; `extra` flags replace the defaults of the same name. */
   const extractArgs = (extra = []) => {
@@ -410,7 +633,7 @@ async function main() {
     for (let i = 0; i < extra.length; i += 2) delete defaults[extra[i]];
     return [
       ...['--bootstrap-servers', bootstrap, '--topics', `${arrivalsTopic},${incidentsTopic}`, '--group-id', group],
-      ...['--out', state.lake, '--schemas', schemasDir, '--run-id', `campaign-${++extractSeq}`],
+      ...['--out', lake.location, '--schemas', schemasDir, '--run-id', `campaign-${++extractSeq}`],
       ...Object.entries(defaults).flat(),
       ...extra,
     ];
@@ -443,7 +666,7 @@ async function main() {
     return { r, fresh };
   };
   const loadArgs = () => [
-    ...['--snapshots', state.lake, '--schemas', schemasDir, '--db-schema', dbSchema, '--progress-seconds', '1'],
+    ...['--snapshots', lake.location, '--schemas', schemasDir, '--db-schema', dbSchema, '--progress-seconds', '1'],
     ...['--batch-size', String(rng.pick([500, 5000, 50000]))],
   ];
   /** @param {{env?: Record<string,string>, during?: (p: Proc) => Promise<void>}} [o] */
@@ -661,10 +884,10 @@ async function main() {
       if (!state.mounted) return undefined;
       const leaveKb = rng.int(8, 160);
       await burst(rng.int(1, 3));
-      const fs = await statfs(state.lake);
+      const fs = await statfs(state.lakeDir);
       const free = fs.bavail * fs.bsize;
-      const tempsBefore = (await readdir(state.lake)).filter((n) => n.startsWith('.tmp-')).length;
-      state.filler = path.join(state.lake, '.filler');
+      const tempsBefore = (await lake.leftovers()).length;
+      state.filler = path.join(state.lakeDir, '.filler');
       await execFileP('fallocate', ['-l', String(Math.max(0, free - leaveKb * 1024)), state.filler]);
       const { r, fresh } = await extract({ how: 'disk-full' });
       await rm(state.filler, { force: true });
@@ -673,7 +896,7 @@ async function main() {
       if (landed && fresh.length) violation(`extract failed on a full disk but left a complete snapshot ${fresh[0]}`);
       if (landed && !/ENOSPC|no space/i.test(r.stderr))
         violation(`extract failed on a full disk without saying so: ${lastError(r)}`);
-      const leftovers = (await readdir(state.lake)).filter((n) => n.startsWith('.tmp-')).length - tempsBefore;
+      const leftovers = (await lake.leftovers()).length - tempsBefore;
       if (leftovers > 0) violation(`extract failed on a full disk and left its temporary folder behind`);
       return {
         variant: `${leaveKb} KB left`,
@@ -682,6 +905,84 @@ async function main() {
         outcome: outcome(r),
         message: lastError(r),
         leftovers,
+      };
+    },
+    's3-restart': async () => {
+      const variant = nextVariant('s3-restart', S3_OUTAGES);
+      const onExtract = variant === 'during-extract';
+      const delay = onExtract ? rng.int(0, 800) : rng.int(0, 300);
+      const minDownMs = rng.int(1000, 5000);
+      let stopped = false;
+      let stage = '';
+      let stopMs = 0;
+      let startMs = 0;
+      let downMs = 0;
+      /** Stops s3proxy `delay` ms after `trigger`; restarts it once the run ended (and at least minDownMs later). */
+      const outage = (trigger, stageOf) => async (p) => {
+        if (!(await p.waitFor(trigger))) return;
+        await sleep(delay);
+        if (!p.alive()) return;
+        stage = stageOf(p.stderrSoFar());
+        state.s3Down = true;
+        stopMs = await service('s3proxy', 'stop');
+        stopped = true;
+        const down = Date.now();
+        await sleep(minDownMs);
+        // Kept down while the run lasts (bounded: a run that hangs on it is killed after COMMAND_TIMEOUT_MS).
+        await Promise.race([p.done, sleep(COMMAND_TIMEOUT_MS)]);
+        downMs = Date.now() - down;
+        startMs = await service('s3proxy', 'start');
+        state.s3Down = false;
+      };
+      let r;
+      let fresh = [];
+      let landed = false;
+      if (onExtract) {
+        await burst(rng.int(6, 14));
+        ({ r, fresh } = await extract({ how: 's3-restart', during: outage(/draining \d/, extractStage) }));
+        // Landed when the store went away before the snapshot was published: the run cannot finish then.
+        landed = stopped && !/published snapshot/.test(r.stderr);
+        if (landed) {
+          const committed = r.summary?.committed === true || /committed offsets of/.test(r.stderr);
+          if (r.code !== 1) violation(`extract without its S3 store ended ${outcome(r)}, not exit 1`);
+          if (committed) violation('extract committed offsets while its S3 store was down before publishing');
+          if (fresh.length) violation(`extract without its S3 store left a complete snapshot ${fresh[0]}`);
+        }
+      } else {
+        await burst(rng.int(12, 24));
+        for (let i = rng.int(1, 3); i > 0; i--) await extract();
+        const before = await warehouseCounts();
+        r = await load({ during: outage(/snapshot\(s\) to load/, loadStage) });
+        // Landed when the load still needed the store: it fails (a load past its last read may finish).
+        landed = stopped && r.code === 1;
+        const after = await warehouseCounts();
+        if (landed && after.eventful_load_ledger === before.eventful_load_ledger)
+          for (const t of Object.keys(before))
+            if (after[t] !== before[t])
+              violation(`load without its S3 store: ${t} changed ${before[t]} → ${after[t]} without a ledger row`);
+      }
+      if (/^\s+at /m.test(r.stderr))
+        violation(`${onExtract ? 'extract' : 'load'} without its S3 store printed a stack trace`);
+      // The store is back: the next runs must succeed and catch up.
+      if (stopped) {
+        const e = await extract();
+        const l = await load();
+        if (![0, 99].includes(e.r.code ?? -1))
+          violation(`the first extract after s3proxy came back ended ${outcome(e.r)}: ${lastError(e.r)}`);
+        if (![0, 99].includes(l.code ?? -1))
+          violation(`the first load after s3proxy came back ended ${outcome(l)}: ${lastError(l)}`);
+      }
+      return {
+        variant: `${variant}: stop +${delay}ms after ${onExtract ? 'draining began' : 'listing'}, down ≥${minDownMs}ms`,
+        class: `${variant}, ${onExtract ? 'extract' : 'load'} ${outcome(r)}`,
+        landed,
+        stage,
+        outcome: outcome(r),
+        snapshots: onExtract ? fresh.length : undefined,
+        message: r.code ? lastError(r) : undefined,
+        stopMs,
+        downMs,
+        startMs,
       };
     },
     'snapshot-tamper': async () => {
@@ -698,25 +999,28 @@ async function main() {
         target = fresh[0];
       }
       if (!target) return { variant: how, class: how, landed: false, outcome: 'no snapshot to tamper with' };
-      const dir = path.join(state.lake, target);
-      const file = path.join(dir, how.endsWith('manifest') ? 'manifest.json' : 'events.ndjson');
-      const backup = path.join(backups, `${target}-${path.basename(file)}`);
-      await copyFile(file, backup);
-      state.tampered.push({ file, backup });
-      const bytes = await readFile(file);
+      // The events file is where the manifest says (S3: in the attempt's folder).
+      const file = how.endsWith('manifest')
+        ? 'manifest.json'
+        : storedPath((await lake.manifestText(target)) ?? '{}', 'events.ndjson');
+      const original = await lake.read(target, file);
+      state.tampered.push({ id: target, file, original });
+      const bytes = Buffer.from(original);
+      let tampered;
       if (how === 'truncate-events' || how === 'truncate-manifest')
-        await truncate(file, rng.int(0, Math.max(0, bytes.length - 1)));
+        tampered = bytes.subarray(0, rng.int(0, Math.max(0, bytes.length - 1)));
       else if (how === 'flip-byte-events') {
         const at = rng.int(0, bytes.length - 1);
         bytes[at] = bytes[at] === 0x31 ? 0x32 : 0x31;
-        await writeFile(file, bytes);
+        tampered = bytes;
       } else if (how === 'append-line-events') {
         const lines = bytes.toString('utf8').split('\n').filter(Boolean);
-        await writeFile(file, Buffer.concat([bytes, Buffer.from(rng.pick(lines) + '\n')]));
+        tampered = Buffer.concat([bytes, Buffer.from(rng.pick(lines) + '\n')]);
       } else {
         // Re-indented: the same content, another manifest hash.
-        await writeFile(file, JSON.stringify(JSON.parse(bytes.toString('utf8'))) + '\n');
+        tampered = Buffer.from(JSON.stringify(JSON.parse(bytes.toString('utf8'))) + '\n');
       }
+      await lake.write(target, file, tampered);
       const r = await load();
       const result = r.summary?.results?.find((x) => x.snapshotId === target);
       const code = result?.error?.code;
@@ -727,7 +1031,7 @@ async function main() {
       if (how !== 'alter-loaded-manifest' && ledger.has(target))
         violation(`tampered snapshot ${target} is in the ledger`);
       // The operator restores the original from a copy.
-      for (const t of state.tampered.splice(0)) await copyFile(t.backup, t.file);
+      for (const t of state.tampered.splice(0)) await lake.write(t.id, t.file, t.original);
       return {
         variant: how,
         class: `${how}: ${code}`,
@@ -739,9 +1043,41 @@ async function main() {
     },
   };
 
+  /** (S3) Kills an extract while its multipart upload is in flight; up to MAX_ATTEMPTS tries. */
+  const killMidUpload = async () => {
+    for (let attempt = 1; ; attempt++) {
+      const before = new Set(await lake.uploadsInFlight());
+      // Some 2,000 events of ~400 bytes an hour: the events file outgrows one 5 MiB part.
+      await burst(rng.int(16, 22) * attempt);
+      let stage = '';
+      const { r, fresh } = await extract({
+        how: 'killed mid-upload',
+        during: async (p) => {
+          if (!(await p.waitFor(/draining \d/))) return;
+          while (p.alive()) {
+            if ((await lake.uploadsInFlight()).some((k) => !before.has(k))) {
+              stage = extractStage(p.stderrSoFar());
+              p.child.kill('SIGKILL');
+              return;
+            }
+            await sleep(25);
+          }
+        },
+      });
+      const landed = r.signal === 'SIGKILL' && stage !== 'after publish' && stage !== 'after commit';
+      const uploads = (await lake.uploadsInFlight()).filter((k) => !before.has(k)).length;
+      say(
+        `extract killed mid-upload (try ${attempt}): ${landed ? 'landed' : 'MISSED'}${stage ? ` at ${stage}` : ''}; ${outcome(r)}, ${uploads} upload(s) left`,
+      );
+      if (landed && fresh.length) violation(`extract killed mid-upload left a complete snapshot ${fresh[0]}`);
+      if (landed || attempt >= MAX_ATTEMPTS)
+        return { landed, attempt, stage, outcome: outcome(r), uploadsLeft: uploads };
+    }
+  };
+
   // --- the schedule -------------------------------------------------------------------------------------------
-  const mustCover = FAULT_KINDS.filter((k) => k !== 'disk-full' || state.mounted);
-  if (!state.mounted) report.skippedKinds.push('disk-full');
+  const mustCover = kinds.filter((k) => k !== 'disk-full' || state.mounted);
+  if (store === 'dir' && !state.mounted) report.skippedKinds.push('disk-full');
   // Every kind at least once; then (with enough faults) every variant of the kinds that have several (the decks
   // deal them), two of each other kind, and the rest at random; all in a random order.
   const wanted = [...mustCover];
@@ -750,6 +1086,7 @@ async function main() {
     'load-crash-hook': LOAD_HOOKS.length,
     'snapshot-tamper': TAMPERS.length,
     'kafka-restart': KAFKA_OUTAGES.length,
+    's3-restart': S3_OUTAGES.length,
   };
   for (const k of mustCover) for (let n = repeats[k] ?? 2; n > 1; n--) wanted.push(k);
   const chosen = [...rng.shuffle(mustCover), ...rng.shuffle(wanted.slice(mustCover.length))].slice(0, faultCount);
@@ -794,6 +1131,10 @@ async function main() {
       }
     }
 
+    // A killed upload: with S3, an extract killed while its multipart upload is in flight (the faults' kills
+    // mostly land before a small snapshot's single PUT), so that prune has such leftovers to find.
+    if (store === 's3') report.killedUpload = await killMidUpload();
+
     // --- catch up -------------------------------------------------------------------------------------------
     say('stopping the producer; catching up with clean runs');
     producer.running = false;
@@ -810,8 +1151,20 @@ async function main() {
     if (!caughtUp) violation('the pipeline did not catch up within 12 clean extract + load rounds');
 
     // --- compare --------------------------------------------------------------------------------------------
-    const figures = await verify({ db, dbSchema, bootstrap, arrivalsTopic, incidentsTopic, snapshotOrigin, violation });
+    const figures = await verify({
+      db,
+      dbSchema,
+      bootstrap,
+      arrivalsTopic,
+      incidentsTopic,
+      snapshotOrigin,
+      lake,
+      violation,
+    });
     Object.assign(report, figures);
+
+    // --- prune ----------------------------------------------------------------------------------------------
+    report.prune = await checkPrune({ lake, violation, load });
   } catch (err) {
     violation(`the campaign itself failed: ${err?.stack ?? err}`);
   } finally {
@@ -838,7 +1191,8 @@ async function main() {
   if (!report.ok) exitCode = 1;
 
   if (report.ok && !flags.keep) {
-    if (state.mounted) await execFileP('umount', [state.lake]).catch(() => undefined);
+    if (state.mounted) await execFileP('umount', [state.lakeDir]).catch(() => undefined);
+    await lake.dispose().catch((err) => say(`could not delete ${lake.location}: ${err.message}`));
     await rm(work, { recursive: true, force: true }).catch(() => undefined);
     const c = new pg.Client({ connectionString: process.env['DATABASE_URL'] });
     await c.connect();
@@ -850,9 +1204,11 @@ async function main() {
   } else {
     say(
       `kept for inspection: ${work} (logs in ${state.logDir}), db schema ${dbSchema}` +
-        (state.mounted ? `; umount ${state.lake} when done` : ''),
+        (state.mounted ? `; umount ${state.lakeDir} when done` : '') +
+        (store === 's3' ? `; snapshots in ${lake.location}` : ''),
     );
   }
+  s3Client?.destroy();
   return exitCode;
 }
 
@@ -928,7 +1284,7 @@ function stateOrder(a, b) {
   return Buffer.compare(Buffer.from(a.topic), Buffer.from(b.topic)) || a.partition - b.partition || a.offset - b.offset;
 }
 
-async function verify({ db, dbSchema, bootstrap, arrivalsTopic, incidentsTopic, snapshotOrigin, violation }) {
+async function verify({ db, dbSchema, bootstrap, arrivalsTopic, incidentsTopic, snapshotOrigin, lake, violation }) {
   say('reading the topics with kcat and the warehouse with SQL');
   const produced = [...(await readTopic(bootstrap, arrivalsTopic)), ...(await readTopic(bootstrap, incidentsTopic))];
   const coordKey = (t, p, o) => `${t}\u0000${p}\u0000${o}`;
@@ -1008,12 +1364,12 @@ async function verify({ db, dbSchema, bootstrap, arrivalsTopic, incidentsTopic, 
   // Snapshot tiling: every complete snapshot is in the ledger, and their ranges tile each partition.
   const { rows: ledgerRows } = await db.query(`SELECT snapshot_id FROM "${dbSchema}".eventful_load_ledger`);
   const ledger = new Set(ledgerRows.map((r) => r.snapshot_id));
-  const names = (await readdir(state.lake)).filter((n) => !n.startsWith('.')).sort();
+  const names = await lake.ids();
   const manifests = [];
   for (const n of names) {
     let m;
     try {
-      m = JSON.parse(await readFile(path.join(state.lake, n, 'manifest.json'), 'utf8'));
+      m = JSON.parse((await lake.manifestText(n)) ?? '');
     } catch {
       continue;
     }
@@ -1099,11 +1455,75 @@ async function verify({ db, dbSchema, bootstrap, arrivalsTopic, incidentsTopic, 
   };
 }
 
+/**
+ * Runs `prune --grace 0`, dry then for real: it must list exactly the leftovers the lake shows (found independently
+ * of it), remove them all, and leave every complete snapshot as it was; a load afterwards has nothing to do.
+ * @param {{lake: Lake, violation: (m: string) => void, load: () => Promise<ProcResult>}} o
+ */
+async function checkPrune({ lake, violation, load }) {
+  say('prune: what killed or failed attempts left, dry run then for real');
+  const expected = await lake.leftovers();
+  /** What must survive: every complete snapshot's manifest, and the files it names at their sizes. */
+  const kept = new Map();
+  for (const id of await lake.complete()) kept.set(id, await lake.manifestText(id));
+  const args = ['--snapshots', lake.location, '--grace', '0'];
+  const wantCode = expected.length ? 0 : 99;
+
+  const dry = await startCommand('prune', [...args, '--dry-run']).done;
+  const listed = (dry.summary?.leftovers ?? []).map((c) => c.location).sort();
+  if (dry.code !== wantCode) violation(`prune --dry-run exited ${dry.code}, not ${wantCode}: ${lastError(dry)}`);
+  if (dry.summary?.found !== expected.length || (expected.length <= 100 && listed.join('\n') !== expected.join('\n')))
+    violation(
+      `prune --dry-run listed ${dry.summary?.found} leftover(s) [${listed.join(', ')}]; the lake has ` +
+        `${expected.length} [${expected.join(', ')}]`,
+    );
+  if ((await lake.leftovers()).length !== expected.length) violation('prune --dry-run removed something');
+
+  const real = await startCommand('prune', args).done;
+  if (real.code !== wantCode) violation(`prune exited ${real.code}, not ${wantCode}: ${lastError(real)}`);
+  if (real.summary?.removed !== expected.length)
+    violation(`prune removed ${real.summary?.removed} leftover(s), not ${expected.length}`);
+  const after = await lake.leftovers();
+  if (after.length) violation(`prune left ${after.length} leftover(s) behind: ${after.join(', ')}`);
+
+  let damaged = 0;
+  for (const [id, text] of kept) {
+    if ((await lake.manifestText(id)) !== text) {
+      damaged += 1;
+      violation(`prune changed or removed the manifest of complete snapshot ${id}`);
+      continue;
+    }
+    for (const f of JSON.parse(text).files) {
+      const size = await lake.size(id, f.path ?? f.name);
+      if (size !== f.bytes) {
+        damaged += 1;
+        violation(`prune touched ${id}/${f.path ?? f.name} of a complete snapshot: ${size} bytes, not ${f.bytes}`);
+      }
+    }
+  }
+  const l = await load();
+  if (l.code !== 99) violation(`load after prune exited ${l.code}, not 99 (nothing left to load): ${lastError(l)}`);
+  return {
+    leftovers: expected.length,
+    uploads: expected.filter((x) => x.endsWith('(unfinished multipart upload)')).length,
+    listed: dry.summary?.found ?? null,
+    removed: real.summary?.removed ?? null,
+    objects: dry.summary?.objects ?? null,
+    bytes: dry.summary?.bytes ?? null,
+    snapshotsKept: kept.size,
+    damaged,
+  };
+}
+
 function printTable(report) {
   const lines = [];
-  lines.push('', `fault campaign, seed "${report.seed}"${report.short ? ' (short)' : ''}: ${report.durationS}s`);
+  lines.push(
+    '',
+    `fault campaign, store ${report.store} (${report.location}), seed "${report.seed}"` +
+      `${report.short ? ' (short)' : ''}: ${report.durationS}s`,
+  );
   lines.push('  kind                 injected  landed  what the landed ones hit');
-  for (const k of FAULT_KINDS) {
+  for (const k of report.kinds) {
     const s = report.byKind[k];
     if (!s) {
       lines.push(`  ${k.padEnd(20)} ${report.skippedKinds.includes(k) ? '(skipped: no tmpfs)' : '0'}`);
@@ -1131,6 +1551,17 @@ function printTable(report) {
         `${report.snapshots.overlapPairs} (${report.snapshots.overlapOffsets} offsets re-read, ${report.snapshots.unexplainedOverlaps} unexplained)`,
     );
   }
+  if (report.killedUpload)
+    lines.push(
+      `  extract killed mid-upload: ${report.killedUpload.landed ? 'landed' : 'MISSED'} (try ${report.killedUpload.attempt}, ` +
+        `${report.killedUpload.uploadsLeft} upload(s) left)`,
+    );
+  if (report.prune)
+    lines.push(
+      `  prune: ${report.prune.leftovers} leftover(s) (${report.prune.uploads} unfinished uploads), listed ${report.prune.listed}, ` +
+        `removed ${report.prune.removed} (${report.prune.objects} objects, ${report.prune.bytes} bytes); ` +
+        `${report.prune.snapshotsKept} complete snapshots kept, ${report.prune.damaged} damaged`,
+    );
   lines.push(
     `  violations: ${report.violations.length}${report.violations.length ? '\n    ' + report.violations.join('\n    ') : ''}`,
   );

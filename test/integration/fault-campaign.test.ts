@@ -6,20 +6,25 @@ import { connect, freshSchema } from '../helpers/pg.js';
 import { ROOT, runCommand } from '../helpers/run.js';
 import { arrival, onPartition, tempDir, writeSnapshot } from '../helpers/snapshot-fixtures.js';
 
-/** The kinds test/campaign/fault-campaign.mjs injects (its FAULT_KINDS). */
-const KINDS = [
+/** The kinds test/campaign/fault-campaign.mjs injects for each store (its FAULT_KINDS_BY_STORE). */
+const COMMON_KINDS = [
   'extract-crash-hook',
   'extract-sigkill',
   'load-crash-hook',
   'load-sigkill',
   'kafka-restart',
   'postgres-restart',
-  'disk-full',
-  'snapshot-tamper',
 ];
+const KINDS = {
+  dir: [...COMMON_KINDS, 'disk-full', 'snapshot-tamper'],
+  s3: [...COMMON_KINDS, 's3-restart', 'snapshot-tamper'],
+} as const;
 
 interface CampaignReport {
   ok: boolean;
+  store: string;
+  location: string;
+  kinds: string[];
   seed: string;
   faultsInjected: number;
   faultsLanded: number;
@@ -32,7 +37,17 @@ interface CampaignReport {
   duplicated: number;
   extra: number;
   incidentStates: { incidents: number; mismatches: number };
-  snapshots: { gaps: number; unexplainedOverlaps: number };
+  snapshots: { gaps: number; unexplainedOverlaps: number; inLedger: number };
+  /** (s3) The extract killed while its multipart upload was in flight. */
+  killedUpload?: { landed: boolean; uploadsLeft: number };
+  prune: {
+    leftovers: number;
+    uploads: number;
+    listed: number | null;
+    removed: number | null;
+    snapshotsKept: number;
+    damaged: number;
+  };
 }
 
 function runCampaign(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -54,13 +69,13 @@ function runCampaign(args: string[]): Promise<{ code: number | null; stdout: str
   );
 }
 
-// The campaign stops and restarts the shared Kafka broker and PostgreSQL: vitest runs integration files one after
-// another (fileParallelism: false), so no other test sees it. The seed makes the same choices every run; the
-// moments the faults land still depend on timing, so a fault that misses is tried again (up to 3 times).
-describe('fault campaign, short form (test/campaign/fault-campaign.mjs --short)', () => {
+// The campaign stops and restarts the shared Kafka broker, PostgreSQL and s3proxy: vitest runs integration files
+// one after another (fileParallelism: false), so no other test sees it. The seed makes the same choices every run;
+// the moments the faults land still depend on timing, so a fault that misses is tried again (up to 3 times).
+describe.each(['dir', 's3'] as const)('fault campaign, short form (fault-campaign.mjs --short --store %s)', (store) => {
   it('should lose and duplicate nothing, and keep incident states right, through every kind of fault', async () => {
     const seed = process.env['EVENTFUL_CAMPAIGN_SEED'] ?? 'ci-short';
-    const r = await runCampaign(['--short', '--seed', seed]);
+    const r = await runCampaign(['--short', '--store', store, '--seed', seed]);
     const last = r.stdout.trimEnd().split('\n').pop() ?? '';
     let report: CampaignReport;
     try {
@@ -72,6 +87,9 @@ describe('fault campaign, short form (test/campaign/fault-campaign.mjs --short)'
     expect(report.violations, context).toEqual([]);
     expect(r.code, context).toBe(0);
     expect(report.ok).toBe(true);
+    expect(report.store).toBe(store);
+    expect(report.location.startsWith(store === 's3' ? 's3://' : '/')).toBe(true);
+    expect(report.kinds).toEqual(KINDS[store]);
     expect(report.lost).toBe(0);
     expect(report.duplicated).toBe(0);
     expect(report.extra).toBe(0);
@@ -82,9 +100,21 @@ describe('fault campaign, short form (test/campaign/fault-campaign.mjs --short)'
     expect(report.snapshots).toMatchObject({ gaps: 0, unexplainedOverlaps: 0 });
     expect(report.faultsLanded).toBeGreaterThanOrEqual(8);
     // Only a machine where the campaign cannot mount a tmpfs (not root) may skip the disk-full kind.
-    const mustLand = process.getuid?.() === 0 ? KINDS : KINDS.filter((k) => !report.skippedKinds.includes(k));
-    for (const kind of mustLand)
+    const kinds: readonly string[] = KINDS[store];
+    const mustLand = process.getuid?.() === 0 ? kinds : kinds.filter((k) => !report.skippedKinds.includes(k));
+    for (const kind of mustLand) {
+      expect(report.byKind[kind]?.injected ?? 0, `${kind} never injected\n${context}`).toBeGreaterThan(0);
       expect(report.byKind[kind]?.landed ?? 0, `${kind} never landed\n${context}`).toBeGreaterThan(0);
+    }
+    // prune listed and removed exactly what killed attempts left, and no complete snapshot lost a byte.
+    expect(report.prune.listed).toBe(report.prune.leftovers);
+    expect(report.prune.removed).toBe(report.prune.leftovers);
+    expect(report.prune.damaged).toBe(0);
+    expect(report.prune.snapshotsKept).toBe(report.snapshots.inLedger);
+    if (store === 's3') {
+      expect(report.killedUpload?.landed, context).toBe(true);
+      expect(report.prune.uploads).toBeGreaterThan(0);
+    }
   }, 360_000);
 });
 
