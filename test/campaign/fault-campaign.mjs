@@ -57,7 +57,6 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  S3Client,
 } from '@aws-sdk/client-s3';
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -288,7 +287,7 @@ function directoryLake(root) {
 }
 
 /**
- * @param {S3Client} client @param {string} bucket @param {string} prefix ending in '/'
+ * @param {import('@aws-sdk/client-s3').S3Client} client @param {string} bucket @param {string} prefix ending in '/'
  * @returns {Lake}
  */
 function s3Lake(client, bucket, prefix) {
@@ -502,7 +501,7 @@ async function main() {
   const work = await mkdtemp(path.join(os.tmpdir(), 'eventful-campaign-'));
   state.logDir = path.join(work, 'logs');
   await mkdir(state.logDir);
-  /** @type {S3Client|undefined} */
+  /** @type {import('@aws-sdk/client-s3').S3Client|undefined} */
   let s3Client;
   if (store === 'dir') {
     state.lakeDir = path.join(work, 'lake');
@@ -517,9 +516,9 @@ async function main() {
     }
     state.lake = directoryLake(state.lakeDir);
   } else {
-    // The client as the package configures its own (endpoint, path-style addressing, retries) from AWS_*.
-    const { s3ClientConfig, s3SettingsFromEnv } = await import(path.join(ROOT, 'dist/snapshot/s3-settings.js'));
-    s3Client = new S3Client(s3ClientConfig(s3SettingsFromEnv(process.env)));
+    // The client the package makes for itself (endpoint, path-style addressing, retries) from AWS_*.
+    const { createS3Client, s3SettingsFromEnv } = await import(path.join(ROOT, 'dist/snapshot/s3-settings.js'));
+    s3Client = createS3Client(s3SettingsFromEnv(process.env));
     state.lake = s3Lake(s3Client, process.env['EVENTFUL_S3_BUCKET'] ?? 'eventful-test', `campaign-${tag}/`);
   }
   const lake = state.lake;
