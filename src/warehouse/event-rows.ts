@@ -68,6 +68,8 @@ export class EventRowEncoder {
   readonly columns: string[];
   private readonly props: PropertyColumn[];
   private readonly keyIndexes: number[];
+  /** Per property column: its position in the key, or -1. */
+  private readonly keySlot: Int32Array;
   private readonly snapshotField: string;
 
   constructor(
@@ -83,6 +85,8 @@ export class EventRowEncoder {
       if (i < 0) throw new Error(`key "${k}" of ${table.name} is not a property column`);
       return i;
     });
+    this.keySlot = new Int32Array(this.props.length).fill(-1);
+    this.keyIndexes.forEach((i, k) => (this.keySlot[i] = k));
     this.snapshotField = escapeCopyText(snapshotId);
   }
 
@@ -102,10 +106,8 @@ export class EventRowEncoder {
       if (text instanceof ValueProblem) return this.reject(p, text.message);
       if (text === null && p.notNull) return this.reject(p, 'a value is required');
       fields[i] = text === null ? COPY_NULL : rawHasBackslash ? escapeCopyText(text) : text;
-    }
-    for (let k = 0; k < this.keyIndexes.length; k++) {
-      const p = this.props[this.keyIndexes[k]!]!;
-      keys[k] = canonicalText(p.type, value[p.name], validated) as string;
+      const k = this.keySlot[i]!;
+      if (k >= 0) keys[k] = text as string;
     }
     const n = this.props.length;
     fields[n] = rawHasBackslash ? escapeCopyText(line.topic) : line.topic;

@@ -102,6 +102,53 @@ describe('TableWriter', () => {
     expect(conn.copies.map((c) => c.data)).toEqual(['id0\tr0\nid1\tr1\n', bigRow, 'id2\tr2\n']);
   });
 
+  it('should group rows by the first two hex digits of a uuid key, in batch order within a group, without skipped rows', async () => {
+    const ids = [
+      'ff000000-0000-4000-8000-000000000001',
+      '0A000000-0000-4000-8000-000000000002',
+      '0a000000-0000-4000-8000-000000000003',
+      '10000000-0000-4000-8000-000000000004',
+      '00000000-0000-4000-8000-000000000005',
+      'ff000000-0000-4000-8000-000000000006',
+      '01000000-0000-4000-8000-000000000007',
+    ];
+    const rows = ids.map((id) => ({ row: `${id}\tr\n`, keys: [id, 'r'] }));
+    const copy = async (checked: boolean, skip: number[]): Promise<string[]> => {
+      const conn = new FakeConnection(() => skip);
+      const queue = new FlushQueue();
+      const w = new TableWriter(
+        conn,
+        's',
+        table,
+        ['id', 'region'],
+        queue,
+        { rows: 10, bytes: 1 << 20 },
+        undefined,
+        checked,
+      );
+      await w.add(encoded(...rows));
+      await w.finish();
+      await queue.drain();
+      return conn.copies[0]!.data.trimEnd()
+        .split('\n')
+        .map((l) => l.split('\t')[0]!.slice(-1));
+    };
+    expect(await copy(false, [])).toEqual(['5', '7', '2', '3', '4', '1', '6']);
+    // Positions from the skip query are 1-based: rows 2 and 6 (0-based 1 and 5) are already stored.
+    expect(await copy(true, [2, 6])).toEqual(['5', '7', '3', '4', '1']);
+  });
+
+  it('should keep batch order for keys that are not uuids', async () => {
+    const conn = new FakeConnection();
+    const queue = new FlushQueue();
+    const textKeyed: TableDef = { ...table, columns: table.columns.slice(1), primaryKey: ['region'] };
+    const w = new TableWriter(conn, 's', textKeyed, ['region'], queue, { rows: 10, bytes: 1 << 20 }, undefined, false);
+    await w.add(encoded(...['ff', '00', 'aa'].map((k) => ({ row: `${k}\n`, keys: [k, ''] }))));
+    await w.finish();
+    await queue.drain();
+    expect(conn.copies[0]!.data).toBe('ff\n00\naa\n');
+  });
+
   it('should report a failed write on the next add or on drain', async () => {
     const conn = new FakeConnection();
     conn.copyIn = async () => {
