@@ -210,17 +210,28 @@ async function* gunzipped(input: AsyncIterable<Buffer>, name: string): AsyncGene
 /** Splits a byte stream into lines (without their newline), as UTF-8 strings. */
 export async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<string> {
   // Split on the newline byte, not on decoded text: a chunk may end inside a multi-byte character.
-  let rest: Buffer = Buffer.alloc(0);
+  // The start of a line that continues in later chunks waits in `rest`; only that line is ever copied.
+  let rest: Buffer[] = [];
   for await (const chunk of input) {
-    const buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
-    for (let nl = buf.indexOf(NEWLINE, start); nl !== -1; nl = buf.indexOf(NEWLINE, start)) {
-      yield buf.toString('utf8', start, nl);
+    if (rest.length) {
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl === -1) {
+        rest.push(chunk);
+        continue;
+      }
+      rest.push(chunk.subarray(0, nl));
+      yield Buffer.concat(rest).toString('utf8');
+      rest = [];
       start = nl + 1;
     }
-    rest = buf.subarray(start);
+    for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
+      yield chunk.toString('utf8', start, nl);
+      start = nl + 1;
+    }
+    if (start < chunk.length) rest.push(chunk.subarray(start));
   }
-  if (rest.length) yield rest.toString('utf8');
+  if (rest.length) yield Buffer.concat(rest).toString('utf8');
 }
 
 /**

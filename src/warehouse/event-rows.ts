@@ -62,14 +62,62 @@ interface PropertyColumn {
   notNull: boolean;
 }
 
+/** Which property column refused its value, and why. */
+interface FieldFailure {
+  at: number;
+  message: string;
+}
+
+/**
+ * The COPY fields of an event's property columns, each followed by a tab, storing the key columns' texts
+ * (unescaped) into `keys`; or null with `failure` filled in when a value does not fit its column.
+ */
+type PropertyFields = (
+  value: Record<string, unknown>,
+  escape: boolean,
+  validated: boolean,
+  keys: string[],
+  failure: FieldFailure,
+) => string | null;
+
+/**
+ * Compiles {@link PropertyFields} for a table's property columns: straight-line code reading each property by
+ * its literal name, so every read is a monomorphic property access rather than a lookup by a variable name in a
+ * loop (about a third of the encoding time per event). Names and types enter the code only as JSON string
+ * literals, so no schema text can become code.
+ */
+function compilePropertyFields(props: readonly PropertyColumn[], keyIndexes: readonly number[]): PropertyFields {
+  const lines = ["let row = '';", 'let t;'];
+  props.forEach((p, i) => {
+    lines.push(`t = canonicalText(${JSON.stringify(p.type)}, value[${JSON.stringify(p.name)}], validated);`);
+    lines.push(`if (t instanceof ValueProblem) { failure.at = ${i}; failure.message = t.message; return null; }`);
+    if (p.notNull)
+      lines.push(`if (t === null) { failure.at = ${i}; failure.message = 'a value is required'; return null; }`);
+    const k = keyIndexes.indexOf(i);
+    if (k >= 0) lines.push(`keys[${k}] = t;`);
+    lines.push("row += (t === null ? COPY_NULL : escape ? escapeCopyText(t) : t) + '\\t';");
+  });
+  lines.push('return row;');
+  const make = new Function(
+    'canonicalText',
+    'ValueProblem',
+    'COPY_NULL',
+    'escapeCopyText',
+    `return function propertyFields(value, escape, validated, keys, failure) {\n${lines.join('\n')}\n};`,
+  ) as (...deps: unknown[]) => PropertyFields;
+  return make(canonicalText, ValueProblem, COPY_NULL, escapeCopyText);
+}
+
 /** Turns the events of one schema into rows of its event table (the same rows feed its state table). */
 export class EventRowEncoder {
   /** Columns of each row, in order: pass to `COPY table (columns)`. */
   readonly columns: string[];
   private readonly props: PropertyColumn[];
   private readonly keyIndexes: number[];
-  /** Per property column: its position in the key, or -1. */
-  private readonly keySlot: Int32Array;
+  /** The property columns' fields of a row, each followed by a tab (see {@link compilePropertyFields}). */
+  private readonly propertyFields: PropertyFields;
+  /** Where propertyFields says which column refused a value, and why. */
+  private readonly failure: FieldFailure = { at: 0, message: '' };
   private readonly snapshotField: string;
 
   constructor(
@@ -85,8 +133,7 @@ export class EventRowEncoder {
       if (i < 0) throw new Error(`key "${k}" of ${table.name} is not a property column`);
       return i;
     });
-    this.keySlot = new Int32Array(this.props.length).fill(-1);
-    this.keyIndexes.forEach((i, k) => (this.keySlot[i] = k));
+    this.propertyFields = compilePropertyFields(this.props, this.keyIndexes);
     this.snapshotField = escapeCopyText(snapshotId);
   }
 
@@ -97,25 +144,16 @@ export class EventRowEncoder {
    * `validated`: the value passed the schema's validator, formats included (see {@link canonicalText}).
    */
   encode(line: EventLine, rawHasBackslash = true, validated = false): EncodedRow | { reason: RejectReason } {
-    const fields: string[] = new Array<string>(this.props.length + 5);
     const keys: string[] = new Array<string>(this.keyIndexes.length);
-    const value = line.value;
-    for (let i = 0; i < this.props.length; i++) {
-      const p = this.props[i]!;
-      const text = canonicalText(p.type, value[p.name], validated);
-      if (text instanceof ValueProblem) return this.reject(p, text.message);
-      if (text === null && p.notNull) return this.reject(p, 'a value is required');
-      fields[i] = text === null ? COPY_NULL : rawHasBackslash ? escapeCopyText(text) : text;
-      const k = this.keySlot[i]!;
-      if (k >= 0) keys[k] = text as string;
-    }
-    const n = this.props.length;
-    fields[n] = rawHasBackslash ? escapeCopyText(line.topic) : line.topic;
-    fields[n + 1] = String(line.partition);
-    fields[n + 2] = String(line.offset);
-    fields[n + 3] = kafkaTimestampText(line.timestamp) ?? COPY_NULL; // ISO text never needs escaping
-    fields[n + 4] = this.snapshotField;
-    return { row: fields.join('\t') + '\n', keys };
+    const head = this.propertyFields(line.value, rawHasBackslash, validated, keys, this.failure);
+    if (head === null) return this.reject(this.props[this.failure.at]!, this.failure.message);
+    const topic = rawHasBackslash ? escapeCopyText(line.topic) : line.topic;
+    // ISO text never needs escaping.
+    const timestamp = kafkaTimestampText(line.timestamp) ?? COPY_NULL;
+    return {
+      row: `${head}${topic}\t${line.partition}\t${line.offset}\t${timestamp}\t${this.snapshotField}\n`,
+      keys,
+    };
   }
 
   private reject(p: PropertyColumn, message: string): { reason: RejectReason } {

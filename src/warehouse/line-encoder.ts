@@ -58,23 +58,32 @@ export const UNPARSABLE: unique symbol = Symbol('unparsable');
 /** Bytes a UTF-16 code unit can take in UTF-8, at most. */
 const MAX_UTF8_BYTES_PER_UNIT = 3;
 const INITIAL_BUFFER_BYTES = 64 * 1024;
+const NO_BYTES = Buffer.alloc(0);
 
 /** Collects rows of one table as bytes (off the JS heap, and transferable between threads). */
 class RowSink {
-  private data = Buffer.allocUnsafeSlow(INITIAL_BUFFER_BYTES);
+  private data = NO_BYTES;
   private ends = new Int32Array(256);
   private used = 0;
   private rows = 0;
   private readonly keys: string[][];
 
-  constructor(keyCount: number) {
+  /**
+   * @param sizeHint bytes to reserve at the first row: a row is shorter than its snapshot line (as long as it in
+   *   UTF-16 units, unless escapes grow it), so the block's line length spares copying into ever larger buffers
+   */
+  constructor(
+    keyCount: number,
+    private readonly sizeHint: number,
+  ) {
     this.keys = Array.from({ length: keyCount }, () => []);
   }
 
   add(r: EncodedRow): void {
     const need = r.row.length * MAX_UTF8_BYTES_PER_UNIT;
     if (this.data.length - this.used < need) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.data.length * 2, this.used + need));
+      const first = this.data.length === 0 ? Math.max(INITIAL_BUFFER_BYTES, this.sizeHint) : 0;
+      const bigger = Buffer.allocUnsafeSlow(Math.max(first, this.data.length * 2, this.used + need));
       this.data.copy(bigger, 0, 0, this.used);
       this.data = bigger;
     }
@@ -220,7 +229,9 @@ export class SnapshotLineEncoder {
     parsedLines: unknown[] | undefined,
     stored: Array<ReadonlySet<number> | undefined> | undefined,
   ): EncodedBlock {
-    const sinks = this.keyCounts.map((n) => new RowSink(n));
+    let chars = 0;
+    for (const line of lines) chars += line.length;
+    const sinks = this.keyCounts.map((n) => new RowSink(n, chars));
     const quarantine = sinks[this.quarantineSlot]!;
     const unchanged = this.encoders.map(() => 0);
     const block: EncodedBlock = {

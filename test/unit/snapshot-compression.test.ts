@@ -15,7 +15,7 @@ import {
   type EventLine,
   type ManifestFile,
 } from '../../src/snapshot/format.js';
-import { ChecksumMismatchError, LineFileWriter, readVerifiedLines } from '../../src/snapshot/line-file.js';
+import { ChecksumMismatchError, LineFileWriter, readVerifiedLines, splitLines } from '../../src/snapshot/line-file.js';
 import { openSnapshotLines } from '../../src/snapshot/read-lines.js';
 import { SnapshotBuilder } from '../../src/snapshot/snapshot-builder.js';
 
@@ -229,5 +229,16 @@ describe('parseManifest and the new file fields', () => {
   it.each(['../other/events.ndjson', '/etc/passwd', 'a//b', '.hidden/x'])('should refuse the path %s', (p) => {
     const files = [{ ...base.files[0], path: p }];
     expect(() => parseManifest(JSON.stringify({ ...base, files }), 'm')).toThrow(/not a plain relative path/);
+  });
+});
+
+describe('splitLines', () => {
+  it('should give the same lines whatever the chunk boundaries, across multi-byte characters and long lines', async () => {
+    const lines = ['', 'a', 'é€😀 mixed', 'x'.repeat(1000), '', '{"k":"ü"}', 'last without newline'];
+    const bytes = Buffer.from(lines.join('\n'), 'utf8');
+    for (const size of [1, 2, 3, 5, 64, 999, 1001, bytes.length, bytes.length + 1])
+      expect(await collect(splitLines(chunked(bytes, size))), `chunks of ${size}`).toEqual(lines);
+    expect(await collect(splitLines(chunked(Buffer.from('one\ntwo\n'), 4)))).toEqual(['one', 'two']);
+    expect(await collect(splitLines(Readable.from([])))).toEqual([]);
   });
 });
