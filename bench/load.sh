@@ -8,8 +8,9 @@
 # and prints rows/s, the ratios and the peak RSS of each load.
 # Targets: first load >= 0.5x COPY, replay no slower than the first load, >= 20x naive, RSS < 256 MB.
 #
-# usage: bench/load.sh              (EVENTS=1000000 NAIVE_ROWS=20000 by default)
-#        EVENTS=200000 bench/load.sh
+# usage: bench/load.sh              (EVENTS=1000000 NAIVE_ROWS=20000 REPEAT=3 by default: medians of 3 rounds,
+#                                    each into a fresh Postgres schema)
+#        EVENTS=200000 REPEAT=1 bench/load.sh
 # Needs the project's services (scripts/services up) and GNU time (apt-get install time).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,6 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 EVENTS="${EVENTS:-1000000}"
 NAIVE_ROWS="${NAIVE_ROWS:-20000}"
+REPEAT="${REPEAT:-3}"
 KEEP="${BENCH_KEEP:-0}"
 
 need_tools time "$TIME"
@@ -24,11 +26,13 @@ eval "$("$ROOT/scripts/services" env)"
 [[ "${EVENTFUL_SKIP_BUILD:-0}" == 1 ]] || npm run -s build
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventful-bench.XXXXXX")"
-SCHEMA="bench_$(date +%s)_$$"
+SCHEMA_BASE="bench_$(date +%s)_$$"
 cleanup() {
   if [[ "$KEEP" != 1 ]]; then
     rm -rf "$WORK"
-    psql -qX -c "DROP SCHEMA IF EXISTS \"$SCHEMA\" CASCADE" >/dev/null 2>&1 || true
+    for ((round = 1; round <= REPEAT; round++)); do
+      psql -qX -c "DROP SCHEMA IF EXISTS \"${SCHEMA_BASE}_$round\" CASCADE" >/dev/null 2>&1 || true
+    done
   fi
 }
 trap cleanup EXIT
@@ -57,22 +61,7 @@ load() { # <snapshots dir> <name>
   elapsed "$t0" "$t1"
 }
 
-echo "bench: eventful load, first load" >&2
-first_s="$(load "$WORK/first" first)"
-echo "bench: eventful load, full replay as a new snapshot" >&2
-replay_s="$(load "$WORK/replay" replay)"
-
-inserted="$(psql -qXAt -c "SELECT count(*) FROM \"$SCHEMA\".train_arrivals")"
-if [[ "$inserted" != "$EVENTS" ]]; then
-  echo "bench: expected $EVENTS rows in train_arrivals after both loads, found $inserted" >&2
-  exit 1
-fi
-
-echo "bench: psql \\copy into an unindexed table" >&2
 COLS='event_id, event_type, occurred_at, train_id, line, direction, station_id, station_name, scheduled_at, dwell_seconds, checkpoint_type, _kafka_topic, _kafka_partition, _kafka_offset, _kafka_timestamp, _eventful_snapshot_id'
-psql -qX -c "CREATE TABLE \"$SCHEMA\".copy_baseline (LIKE \"$SCHEMA\".train_arrivals INCLUDING DEFAULTS)" \
-  -c "CREATE TABLE \"$SCHEMA\".copy_keyed (LIKE \"$SCHEMA\".train_arrivals INCLUDING ALL)" \
-  -c "CREATE TABLE \"$SCHEMA\".naive_baseline (LIKE \"$SCHEMA\".train_arrivals INCLUDING ALL)"
 copy_into() { # <table>: seconds of a psql \copy of the rows into it
   checkpoint
   local t0
@@ -80,25 +69,51 @@ copy_into() { # <table>: seconds of a psql \copy of the rows into it
   psql -qX -c "\\copy \"$SCHEMA\".$1 ($COLS) FROM '$WORK/rows.csv' WITH (FORMAT csv)"
   elapsed "$t0" "$(now)"
 }
-copy_s="$(copy_into copy_baseline)"
-echo "bench: psql \\copy into a table with the primary key (for reference: the part of load Postgres does)" >&2
-copy_keyed_s="$(copy_into copy_keyed)"
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# Each round loads into a fresh Postgres schema, then times the two \copy baselines there.
+firsts=() replays=() copies=() keyed=() rss_first=0 rss_replay=0
+for ((round = 1; round <= REPEAT; round++)); do
+  SCHEMA="${SCHEMA_BASE}_$round"
+  echo "bench: round $round of $REPEAT: eventful load, first load" >&2
+  firsts+=("$(load "$WORK/first" first)")
+  echo "bench: eventful load, full replay as a new snapshot" >&2
+  replays+=("$(load "$WORK/replay" replay)")
+  rss_first="$(awk -v a="$rss_first" -v b="$(rss_mb "$WORK/time-first")" 'BEGIN { print (a > b ? a : b) }')"
+  rss_replay="$(awk -v a="$rss_replay" -v b="$(rss_mb "$WORK/time-replay")" 'BEGIN { print (a > b ? a : b) }')"
+  inserted="$(psql -qXAt -c "SELECT count(*) FROM \"$SCHEMA\".train_arrivals")"
+  if [[ "$inserted" != "$EVENTS" ]]; then
+    echo "bench: expected $EVENTS rows in train_arrivals after both loads, found $inserted" >&2
+    exit 1
+  fi
+  psql -qX -c "CREATE TABLE \"$SCHEMA\".copy_baseline (LIKE \"$SCHEMA\".train_arrivals INCLUDING DEFAULTS)" \
+    -c "CREATE TABLE \"$SCHEMA\".copy_keyed (LIKE \"$SCHEMA\".train_arrivals INCLUDING ALL)"
+  echo "bench: psql \\copy into an unindexed table" >&2
+  copies+=("$(copy_into copy_baseline)")
+  echo "bench: psql \\copy into a table with the primary key (for reference: the part of load Postgres does)" >&2
+  keyed+=("$(copy_into copy_keyed)")
+done
 
 echo "bench: naive row-by-row INSERT of $NAIVE_ROWS rows" >&2
+psql -qX -c "CREATE TABLE \"$SCHEMA\".naive_baseline (LIKE \"$SCHEMA\".train_arrivals INCLUDING ALL)"
 checkpoint
 naive_measured_s="$(node bench/naive-insert.mjs "$WORK/rows.csv" "\"$SCHEMA\".naive_baseline" "$NAIVE_ROWS")"
 naive_s="$(awk -v s="$naive_measured_s" -v n="$NAIVE_ROWS" -v e="$EVENTS" 'BEGIN { printf "%.3f", s * e / n }')"
 
+first_s="$(median "${firsts[@]}")"
+replay_s="$(median "${replays[@]}")"
+copy_s="$(median "${copies[@]}")"
+copy_keyed_s="$(median "${keyed[@]}")"
 first_rate="$(rate "$EVENTS" "$first_s")"
 replay_rate="$(rate "$EVENTS" "$replay_s")"
 copy_rate="$(rate "$EVENTS" "$copy_s")"
 copy_keyed_rate="$(rate "$EVENTS" "$copy_keyed_s")"
 naive_rate="$(rate "$NAIVE_ROWS" "$naive_measured_s")"
 cat <<REPORT
-eventful load benchmark: $EVENTS train-arrival events ($(nproc) cores, $(psql -qXAt -c 'SHOW server_version'))
-  eventful first load          ${first_s} s   ${first_rate} rows/s   peak RSS $(rss_mb "$WORK/time-first") MB
-  eventful replay (new id)     ${replay_s} s   ${replay_rate} rows/s   peak RSS $(rss_mb "$WORK/time-replay") MB
-  psql \\copy, unindexed        ${copy_s} s   ${copy_rate} rows/s
+eventful load benchmark: $EVENTS train-arrival events ($(nproc) cores, $(psql -qXAt -c 'SHOW server_version')), median of $REPEAT rounds
+  eventful first load          ${first_s} s   ${first_rate} rows/s   peak RSS ${rss_first} MB   (rounds: ${firsts[*]})
+  eventful replay (new id)     ${replay_s} s   ${replay_rate} rows/s   peak RSS ${rss_replay} MB   (rounds: ${replays[*]})
+  psql \\copy, unindexed        ${copy_s} s   ${copy_rate} rows/s   (rounds: ${copies[*]})
   psql \\copy, primary key      ${copy_keyed_s} s   ${copy_keyed_rate} rows/s   (reference: $(ratio "$copy_keyed_rate" "$copy_rate")x of unindexed)
   naive INSERT (${NAIVE_ROWS} rows)    ${naive_measured_s} s   ${naive_rate} rows/s   (scaled to $EVENTS: ${naive_s} s)
   first load / COPY            $(ratio "$first_rate" "$copy_rate")x   (target >= 0.5)

@@ -6,6 +6,7 @@
  * becomes a problem for that event instead of a failed COPY.
  */
 import type { PgType } from '../schema/ddl.js';
+import { isCommonUuid } from '../schema/fast-formats.js';
 
 /** COPY text format's NULL marker. */
 export const COPY_NULL = '\\N';
@@ -24,7 +25,6 @@ export class ValueProblem {
   constructor(readonly message: string) {}
 }
 
-const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const UUID_URN_PREFIX = 'urn:uuid:';
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|([+-])(\d{2})(?::?(\d{2}))?)$/;
@@ -99,7 +99,8 @@ export function canonicalText(type: PgType, value: unknown, validated = false): 
     case 'uuid': {
       if (typeof value !== 'string') return STRING_EXPECTED;
       const bare = value.startsWith(UUID_URN_PREFIX) ? value.slice(UUID_URN_PREFIX.length) : value;
-      return UUID.test(bare) ? bare : new ValueProblem(`"${value}" is not a UUID`);
+      // The hyphenated 36-character form, either case (what ajv's uuid format accepts after the urn prefix).
+      return isCommonUuid(bare) ? bare : new ValueProblem(`"${value}" is not a UUID`);
     }
     case 'date': {
       if (typeof value !== 'string') return STRING_EXPECTED;

@@ -40,14 +40,14 @@ export interface EncodedBlock {
 }
 
 /**
- * A block of lines parsed ahead of encoding, with the key of every event that can be looked up first: a replay
- * then skips validation and encoding of the events already stored (most of a replay's work).
+ * A block of lines with the key of every event that can be looked up before encoding: a replay then skips
+ * validation and encoding of the events already stored (most of a replay's work). The parsed lines are not kept
+ * while the look-up runs (blocks wait for it several at a time, and holding their objects cost a replay more in
+ * garbage collection than parsing the few new events again).
  */
 export interface PreparedBlock {
   kind: LineKind;
   raw: readonly string[];
-  /** JSON.parse of each line; {@link UNPARSABLE} when it is not JSON. */
-  parsed: unknown[];
   /** Per event-table slot: positions of lines in the block, and their key values per key column. */
   lookups: Array<{ lines: number[]; keys: string[][] } | undefined>;
 }
@@ -174,17 +174,15 @@ export class SnapshotLineEncoder {
 
   /** Parses a block and collects the keys to look up before encoding it (see {@link encodePrepared}). */
   prepare(kind: LineKind, lines: readonly string[]): PreparedBlock {
-    const parsed: unknown[] = new Array<unknown>(lines.length);
     const lookups: PreparedBlock['lookups'] = this.encoders.map(() => undefined);
-    for (let n = 0; n < lines.length; n++) {
+    for (let n = 0; n < lines.length && kind === 'events'; n++) {
       let v: unknown;
       try {
         v = JSON.parse(lines[n]!);
       } catch {
-        v = UNPARSABLE;
+        continue;
       }
-      parsed[n] = v;
-      if (kind !== 'events' || !isEventLine(v)) continue;
+      if (!isEventLine(v)) continue;
       const schema = this.route(v.topic, v.value);
       const slot = schema ? this.slotOf.get(schema.name) : undefined;
       if (slot === undefined) continue;
@@ -200,7 +198,7 @@ export class SnapshotLineEncoder {
       l.lines.push(n);
       for (let k = 0; k < keys.length; k++) l.keys[k]!.push(keys[k]!);
     }
-    return { kind, raw: lines, parsed, lookups };
+    return { kind, raw: lines, lookups };
   }
 
   /** Encodes a prepared block; `stored[slot]` holds the lines whose key the table already has (left out). */
@@ -209,7 +207,7 @@ export class SnapshotLineEncoder {
     firstLineNo: number,
     stored: Array<ReadonlySet<number> | undefined>,
   ): EncodedBlock {
-    return this.encodeLines(block.kind, block.raw, firstLineNo, block.parsed, stored);
+    return this.encodeLines(block.kind, block.raw, firstLineNo, stored);
   }
 
   /** The slot of the quarantine in {@link EncodedBlock.tables}. */
@@ -219,14 +217,13 @@ export class SnapshotLineEncoder {
 
   /** Encodes a block of lines; `firstLineNo` (1-based) names lines in messages. */
   encode(kind: LineKind, lines: readonly string[], firstLineNo: number): EncodedBlock {
-    return this.encodeLines(kind, lines, firstLineNo, undefined, undefined);
+    return this.encodeLines(kind, lines, firstLineNo, undefined);
   }
 
   private encodeLines(
     kind: LineKind,
     lines: readonly string[],
     firstLineNo: number,
-    parsedLines: unknown[] | undefined,
     stored: Array<ReadonlySet<number> | undefined> | undefined,
   ): EncodedBlock {
     let chars = 0;
@@ -251,14 +248,21 @@ export class SnapshotLineEncoder {
     for (let n = 0; n < lines.length; n++) {
       if (block.malformed) break;
       const raw = lines[n]!;
-      let parsed: unknown;
-      if (parsedLines) parsed = parsedLines[n];
-      else
-        try {
-          parsed = JSON.parse(raw);
-        } catch {
-          parsed = UNPARSABLE;
+      if (stored) {
+        // An event line whose key the table holds (prepare() parsed it): counted, not parsed again.
+        const slot = stored.findIndex((set) => set?.has(n));
+        if (slot >= 0) {
+          block.events += 1;
+          unchanged[slot]! += 1;
+          continue;
         }
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        parsed = UNPARSABLE;
+      }
       if (parsed === UNPARSABLE) {
         block.malformed = `${file} line ${firstLineNo + n} is not JSON`;
         break;
@@ -276,13 +280,6 @@ export class SnapshotLineEncoder {
         break;
       }
       block.events += 1;
-      if (stored) {
-        const slot = stored.findIndex((set) => set?.has(n));
-        if (slot >= 0) {
-          unchanged[slot]! += 1;
-          continue;
-        }
-      }
       try {
         if (mayHoldTextProblem(raw)) {
           const found = findTextProblem(parsed.value);
