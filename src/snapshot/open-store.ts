@@ -1,7 +1,5 @@
 import { DirectorySnapshotStore } from './directory-store.js';
 import { checkLocationScheme, isS3Location, parseS3Location } from './s3-location.js';
-import { createS3Client, describeEndpoint, s3SettingsFromEnv } from './s3-settings.js';
-import { S3SnapshotStore } from './s3-store.js';
 import type { PrunableSnapshotStore } from './store.js';
 
 /**
@@ -17,6 +15,11 @@ export async function openSnapshotStore(
 ): Promise<PrunableSnapshotStore> {
   checkLocationScheme(location);
   if (!isS3Location(location)) return DirectorySnapshotStore.open(location);
+  // The AWS SDK is loaded for s3:// locations only: it adds ~70 ms to the start of every command otherwise.
+  const [{ createS3Client, describeEndpoint, s3SettingsFromEnv }, { S3SnapshotStore }] = await Promise.all([
+    import('./s3-settings.js'),
+    import('./s3-store.js'),
+  ]);
   const where = parseS3Location(location);
   const settings = s3SettingsFromEnv(env);
   const client = createS3Client(settings);
