@@ -74,6 +74,13 @@ export class KafkaConsumerSource implements EventSource {
         options.onOverride?.(`ignoring ${k}=${String(conf[k])}: extract always uses ${k}=${String(v)}`);
       conf[k] = v;
     }
+    // A Kafka connection's settings often carry a group.id of their own (Airflow's kafka connections do): the
+    // group whose offsets extract commits is always --group-id, and saying so beats dropping it silently.
+    if ('group.id' in conf && String(conf['group.id']) !== options.groupId)
+      options.onOverride?.(
+        `ignoring group.id=${String(conf['group.id'])} from the Kafka settings: extract commits the offsets of ` +
+          `--group-id "${options.groupId}"`,
+      );
     conf['group.id'] = options.groupId;
     // Offsets are always given explicitly; should one fall out of range (retention), read from the oldest kept.
     this.consumer = createConsumer(conf, CONSUME_TIMEOUT_MS, this.eofs, options.onClientError);

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { KafkaConsumerSource } from '../../src/kafka/consumer-adapter.js';
+
+describe('KafkaConsumerSource settings', () => {
+  it('should say which of the Kafka settings it overrides: auto commit, and a group.id other than --group-id', async () => {
+    const notes: string[] = [];
+    const source = new KafkaConsumerSource({
+      properties: { 'bootstrap.servers': '127.0.0.1:9', 'group.id': 'from-connection', 'enable.auto.commit': 'true' },
+      groupId: 'eventful',
+      timeoutMs: 1_000,
+      onOverride: (m) => notes.push(m),
+    });
+    await source.disconnect();
+    expect(notes).toEqual([
+      'ignoring enable.auto.commit=true: extract always uses enable.auto.commit=false',
+      'ignoring group.id=from-connection from the Kafka settings: extract commits the offsets of --group-id "eventful"',
+    ]);
+  });
+
+  it('should say nothing when the settings agree with what extract needs', async () => {
+    const notes: string[] = [];
+    const source = new KafkaConsumerSource({
+      properties: { 'bootstrap.servers': '127.0.0.1:9', 'group.id': 'eventful' },
+      groupId: 'eventful',
+      timeoutMs: 1_000,
+      onOverride: (m) => notes.push(m),
+    });
+    await source.disconnect();
+    expect(notes).toEqual([]);
+  });
+});
