@@ -152,7 +152,9 @@ export async function main(argv: string[]): Promise<never> {
       log.error(`${signal} again: exiting at once (a temporary snapshot folder may be left; it is never loaded)`);
       process.exit(ExitCode.Failure);
     }
-    log.warn(`${signal}: stopping; the unpublished snapshot is discarded and nothing is committed`);
+    if (stop.finishing)
+      log.warn(`${signal}: the snapshot is being published and its offsets committed; finishing that first (moments)`);
+    else log.warn(`${signal}: stopping; the unpublished snapshot is discarded and nothing is committed`);
     stop.request(signal);
   };
   process.on('SIGTERM', onSignal);

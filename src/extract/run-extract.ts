@@ -385,6 +385,7 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
     deps.checkpoint?.('before-publish');
     stop.check();
     // From here on the run finishes (publishing and committing take moments); a signal no longer aborts it.
+    stop.finish();
     await builder.publish(now());
     const snapshotPath = `${deps.store!.location.replace(/\/+$/, '')}/${id}`;
     summary.snapshot = { id, path: snapshotPath };

@@ -6,7 +6,18 @@ import { EventfulError, ExitCode } from '../cli/exit-codes.js';
  */
 export class StopSignal {
   private why: string | undefined;
+  private past = false;
   private readonly listeners: Array<(why: string) => void> = [];
+
+  /** True once the run publishes its snapshot: from then on it finishes (commit included) whatever arrives. */
+  get finishing(): boolean {
+    return this.past;
+  }
+
+  /** Marks the point of no return (just before publishing): a later request no longer stops the run. */
+  finish(): void {
+    this.past = true;
+  }
 
   /** Why a stop was requested (e.g. `SIGTERM`), or undefined. */
   get reason(): string | undefined {

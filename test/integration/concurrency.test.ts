@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { committedOffsets, createTopic, produce, uniqueTopic } from '../helpers/kafka.js';
 import { connect, freshSchema } from '../helpers/pg.js';
 import { runCommand } from '../helpers/run.js';
-import { arrival, schemasFor, snapshots, startExtract, summaryOf, tempDir } from './extract-fixtures.js';
+import {
+  arrival,
+  schemasFor,
+  snapshots,
+  startExtract,
+  summaryOf,
+  tempDir,
+  waitUntilStopped,
+} from './extract-fixtures.js';
 
 let client: pg.Client;
 beforeAll(async () => {
@@ -14,17 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await client.end();
 });
-
-/** Waits until a process is stopped (state T in /proc), as the test-only stop hook leaves it. */
-async function waitUntilStopped(pid: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-    if (/^\d+ \(.*\) T /.test(stat)) return;
-    if (Date.now() > deadline) throw new Error(`process ${pid} never stopped (stat: ${stat.slice(0, 80)})`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** `n` arrival values (JSON text) with fresh event ids, keyed by train. */
 function arrivals(n: number, from = 0): Array<{ value: string; key: string }> {

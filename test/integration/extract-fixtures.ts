@@ -127,3 +127,14 @@ export function summaryOf(run: RunResult): Record<string, any> {
     throw new Error(`no JSON summary; exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
   return run.summary as Record<string, any>;
 }
+
+/** Waits until a process is stopped (state T in /proc), as the test-only stop hook leaves it. */
+export async function waitUntilStopped(pid: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (/^\d+ \(.*\) T /.test(stat)) return;
+    if (Date.now() > deadline) throw new Error(`process ${pid} never stopped (stat: ${stat.slice(0, 80)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -22,6 +22,7 @@ import {
   startExtract,
   summaryOf,
   tempDir,
+  waitUntilStopped,
 } from './extract-fixtures.js';
 
 /** No commit yet: what the python client reports for a partition of a group that never committed. */
@@ -372,6 +373,24 @@ describe('extract against the real broker', () => {
     expect(summaryOf(r).error.code).toBe('interrupted');
     expect(await listRoot(root)).toEqual([]);
     expect(await committedOffsets(group, topic, 6)).toEqual(Array(6).fill(NO_COMMIT));
+  });
+
+  it('should finish publishing and committing when SIGTERM arrives after the snapshot is published', async () => {
+    const { topic, root, group, args } = await setup(2, 'extract-sigterm-late');
+    await produce(topic, keyed(arrivals(50)));
+    const { child, done } = startExtract(args, { EVENTFUL_TEST_STOP_AT: 'after-publish' });
+    await waitUntilStopped(child.pid!);
+    child.kill('SIGTERM');
+    child.kill('SIGCONT');
+    const r = await done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /SIGTERM: the snapshot is being published and its offsets committed; finishing that first/,
+    );
+    expect(r.stderr).not.toMatch(/discarded/);
+    expect(summaryOf(r).committed).toBe(true);
+    expect(await listRoot(root)).toHaveLength(1);
+    expect((await committedOffsets(group, topic, 2)).reduce((a, b) => a + b, 0)).toBe(50);
   });
 
   it('should never print a secret from the environment', async () => {
