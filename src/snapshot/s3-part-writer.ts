@@ -79,14 +79,16 @@ export class S3PartWriter extends Writable {
   /** A free part buffer: a reused one, a new one while fewer than `queue + 1` exist, or the next one freed. */
   private async takeBuffer(): Promise<Buffer> {
     for (;;) {
+      // A failed part keeps its buffer out of the rotation: the failure is the answer, never an endless wait.
+      if (this.failure) throw this.failure;
       const buf = this.free.pop();
       if (buf) return buf;
       if (this.allocated < this.limits.queue + 1) {
         this.allocated += 1;
         return Buffer.allocUnsafeSlow(this.limits.partBytes);
       }
+      if (this.inFlight.size === 0) throw new Error('no part buffer is free and none is uploading');
       await Promise.race(this.inFlight);
-      if (this.failure) throw this.failure;
     }
   }
 

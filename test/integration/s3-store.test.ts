@@ -555,6 +555,32 @@ describe('S3PartWriter against a real s3proxy', () => {
     expect(await listKeys(client, prefix + 'destroyed')).toEqual([]);
   });
 
+  it('should fail, not hang, and leave no parts behind when its part uploads fail while more is written', async () => {
+    // The store accepts the multipart upload but every part fails: the buffers of failed parts leave the rotation.
+    const failing = testS3Client();
+    failing.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UploadPartCommand')
+          throw Object.assign(new Error('part refused'), { name: 'PartRefused' });
+        return next(args);
+      },
+      { step: 'initialize', name: 'failParts' },
+    );
+    const w = new S3PartWriter({ ...target('failing-parts'), client: failing }, LIMITS);
+    w.on('error', () => undefined);
+    const chunk = Buffer.alloc(UPLOAD_PART_BYTES, 0x61);
+    const writes = (async () => {
+      for (let i = 0; i < 6; i++)
+        await new Promise<void>((resolve, reject) => w.write(chunk, (err) => (err ? reject(err) : resolve())));
+      return 'wrote everything';
+    })().catch((err: Error) => err.message);
+    const outcome = await Promise.race([writes, new Promise((r) => setTimeout(() => r('hangs'), 15_000))]);
+    expect(outcome).toBe('uploading failing-parts: PartRefused');
+    await new Promise((resolve) => (w.closed ? resolve(undefined) : w.once('close', resolve)));
+    expect(await pendingUploads()).toBe(0);
+    failing.destroy();
+  });
+
   it('should fail with the described error when the store refuses the upload', async () => {
     const w = new S3PartWriter(target('nowhere', 'no-such-bucket-eventful'), LIMITS);
     const done = finished(w);
