@@ -24,6 +24,8 @@ import {
   type SnapshotWriter,
 } from './store.js';
 
+/** How long the first request (a one-key listing) may take before the store counts as unreachable. */
+export const OPEN_TIMEOUT_MS = 20_000;
 /** Manifests fetched at once while listing, and objects deleted at once while pruning. */
 const CONCURRENCY = 16;
 /** Each write attempt's data files live in `<id>/attempt-<random>/`. */
@@ -86,11 +88,19 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
     const { bucket, prefix } = location;
     const manifestKey = prefix + MANIFEST_FILE;
     let isSnapshot: boolean;
+    // An endpoint that accepts connections but never answers would otherwise take the client's idle timeout on
+    // every try (~99 s); a one-key listing answers in milliseconds when the store is there.
+    const signal = AbortSignal.timeout(OPEN_TIMEOUT_MS);
     try {
-      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: manifestKey, MaxKeys: 1 }));
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: manifestKey, MaxKeys: 1 }), {
+        abortSignal: signal,
+      });
       isSnapshot = (page.Contents ?? []).some((o) => o.Key === manifestKey);
     } catch (err) {
-      throw describeS3Error(err, `opening ${formatS3Location(bucket, prefix)}`, endpoint);
+      const cause = signal.aborted
+        ? Object.assign(new Error(`no answer within ${OPEN_TIMEOUT_MS / 1000} s`), { name: 'TimeoutError' })
+        : err;
+      throw describeS3Error(cause, `opening ${formatS3Location(bucket, prefix)}`, endpoint);
     }
     if (isSnapshot && prefix !== '') {
       const parts = prefix.slice(0, -1).split('/');

@@ -8,6 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +24,7 @@ import {
 import { openSnapshotStore } from '../../src/snapshot/open-store.js';
 import { ChecksumMismatchError, openSnapshotLines } from '../../src/snapshot/read-lines.js';
 import { describeEndpoint, s3SettingsFromEnv } from '../../src/snapshot/s3-settings.js';
-import { S3SnapshotStore } from '../../src/snapshot/s3-store.js';
+import { OPEN_TIMEOUT_MS, S3SnapshotStore } from '../../src/snapshot/s3-store.js';
 import { S3PartWriter } from '../../src/snapshot/s3-part-writer.js';
 import { UPLOAD_PART_BYTES, UPLOAD_QUEUE } from '../../src/snapshot/s3-writer.js';
 import { SnapshotBuilder, type SnapshotBuilderOptions } from '../../src/snapshot/snapshot-builder.js';
@@ -385,6 +386,25 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     expect(err.code).toBe('s3_unreachable');
     expect(err.message).toContain('cannot reach the object store at http://127.0.0.1:1 (ECONNREFUSED)');
     expect(err.message).toContain('AWS_ENDPOINT_URL_S3');
+  });
+
+  it('should give up within its open timeout on an endpoint that accepts connections but never answers', async () => {
+    const silent = net.createServer(() => undefined); // takes the connection, never says a word
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      const t0 = Date.now();
+      const err = (await open(uniquePrefix('silent'), {
+        ...process.env,
+        AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${port}`,
+      }).catch((e: unknown) => e)) as EventfulError;
+      expect(Date.now() - t0).toBeLessThan(OPEN_TIMEOUT_MS + 5_000);
+      expect(err).toBeInstanceOf(EventfulError);
+      expect(err.code).toBe('s3_unreachable');
+      expect(err.message).toContain(`cannot reach the object store at http://127.0.0.1:${port} (TimeoutError)`);
+    } finally {
+      silent.close();
+    }
   });
 
   it('should say so when the bucket does not exist', async () => {
