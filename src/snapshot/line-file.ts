@@ -207,12 +207,16 @@ async function* gunzipped(input: AsyncIterable<Buffer>, name: string): AsyncGene
   }
 }
 
-/** Splits a byte stream into lines (without their newline), as UTF-8 strings. */
-export async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<string> {
+/**
+ * Splits a byte stream into lines (without their newline), as UTF-8 strings, handed out in blocks: the lines that
+ * end in each chunk (one await per chunk rather than per line). No block is empty.
+ */
+export async function* splitLineBlocks(input: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
   // Split on the newline byte, not on decoded text: a chunk may end inside a multi-byte character.
   // The start of a line that continues in later chunks waits in `rest`; only that line is ever copied.
   let rest: Buffer[] = [];
   for await (const chunk of input) {
+    const lines: string[] = [];
     let start = 0;
     if (rest.length) {
       const nl = chunk.indexOf(NEWLINE);
@@ -221,33 +225,39 @@ export async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<
         continue;
       }
       rest.push(chunk.subarray(0, nl));
-      yield Buffer.concat(rest).toString('utf8');
+      lines.push(Buffer.concat(rest).toString('utf8'));
       rest = [];
       start = nl + 1;
     }
     for (let nl = chunk.indexOf(NEWLINE, start); nl !== -1; nl = chunk.indexOf(NEWLINE, start)) {
-      yield chunk.toString('utf8', start, nl);
+      lines.push(chunk.toString('utf8', start, nl));
       start = nl + 1;
     }
     if (start < chunk.length) rest.push(chunk.subarray(start));
+    if (lines.length) yield lines;
   }
-  if (rest.length) yield Buffer.concat(rest).toString('utf8');
+  if (rest.length) yield [Buffer.concat(rest).toString('utf8')];
+}
+
+/** Splits a byte stream into lines (without their newline), as UTF-8 strings. */
+export async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  for await (const block of splitLineBlocks(input)) yield* block;
 }
 
 /**
- * Reads an NDJSON file line by line (as raw strings), hashing every stored byte and decompressing when the
- * manifest entry says `compression: 'gzip'`; after the last line it checks size, sha256 and line count against
- * the entry and throws {@link ChecksumMismatchError} on any difference.
+ * Reads an NDJSON file in blocks of lines (raw strings; see {@link splitLineBlocks}), hashing every stored byte
+ * and decompressing when the manifest entry says `compression: 'gzip'`; after the last line it checks size,
+ * sha256 and line count against the entry and throws {@link ChecksumMismatchError} on any difference.
  * Callers must treat the lines as untrusted until the iteration has finished without error.
  */
-export async function* readVerifiedLines(input: Readable, expected: ManifestFile): AsyncGenerator<string> {
+export async function* readVerifiedLineBlocks(input: Readable, expected: ManifestFile): AsyncGenerator<string[]> {
   const meter = { hash: createHash('sha256'), bytes: 0 };
   const stored = measured(input as AsyncIterable<Buffer>, meter);
   const plain = expected.compression === 'gzip' ? gunzipped(stored, expected.name) : stored;
   let lines = 0;
-  for await (const line of splitLines(plain)) {
-    lines += 1;
-    yield line;
+  for await (const block of splitLineBlocks(plain)) {
+    lines += block.length;
+    yield block;
   }
   const { bytes } = meter;
   const sha256 = meter.hash.digest('hex');
@@ -256,4 +266,9 @@ export async function* readVerifiedLines(input: Readable, expected: ManifestFile
       `${expected.name}: content does not match the manifest (expected ${expected.bytes} bytes, ${expected.lines} lines, ` +
         `sha256 ${expected.sha256}; found ${bytes} bytes, ${lines} lines, sha256 ${sha256}); the snapshot was altered or truncated`,
     );
+}
+
+/** {@link readVerifiedLineBlocks}, one line at a time. */
+export async function* readVerifiedLines(input: Readable, expected: ManifestFile): AsyncGenerator<string> {
+  for await (const block of readVerifiedLineBlocks(input, expected)) yield* block;
 }

@@ -1,7 +1,7 @@
 /**
  * Loads one snapshot inside a transaction the caller opened (and commits or rolls back).
  *
- * Every data file is streamed through {@link openSnapshotLines} (gunzipped when stored compressed) in blocks of
+ * Every data file is streamed through {@link openSnapshotLineBlocks} (gunzipped when stored compressed) in blocks of
  * lines; a {@link BlockEncoder} turns them into rows (in worker threads for big snapshots) and the rows go into
  * the tables as they come, in file order. The file's size, line count and sha256 are checked when it ends: a
  * mismatch throws, so the caller rolls the whole transaction back and nothing of the snapshot is written.
@@ -12,7 +12,7 @@ import { Throttle } from '../cli/log.js';
 import { qualified, type TableDef } from '../schema/ddl.js';
 import { quoteIdent } from '../schema/identifiers.js';
 import { EVENTS_FILE, plainFileName, REJECTED_FILE } from '../snapshot/format.js';
-import { openSnapshotLines } from '../snapshot/read-lines.js';
+import { openSnapshotLineBlocks } from '../snapshot/read-lines.js';
 import type { SnapshotRef, SnapshotStore } from '../snapshot/store.js';
 import type { WarehouseConnection } from './connection.js';
 import type { BlockEncoder, InlineEncoder } from './encoder-pool.js';
@@ -214,15 +214,21 @@ export class SnapshotLoader {
         let first = 1;
         let lineNo = 0;
         // Other files are only verified. A malformed line is not thrown at once: the checksum tells tampering apart.
-        for await (const raw of openSnapshotLines(this.o.store, ref.id, file)) {
-          lineNo += 1;
-          linesDone += 1;
-          if (!kind) continue;
-          lines.push(raw);
-          if (lines.length === BLOCK_LINES) {
-            await submit(kind, lines, first);
-            lines = [];
-            first = lineNo + 1;
+        for await (const block of openSnapshotLineBlocks(this.o.store, ref.id, file)) {
+          if (!kind) {
+            lineNo += block.length;
+            linesDone += block.length;
+            continue;
+          }
+          for (const raw of block) {
+            lineNo += 1;
+            linesDone += 1;
+            lines.push(raw);
+            if (lines.length === BLOCK_LINES) {
+              await submit(kind, lines, first);
+              lines = [];
+              first = lineNo + 1;
+            }
           }
         }
         if (kind && lines.length) await submit(kind, lines, first);

@@ -15,7 +15,13 @@ import {
   type EventLine,
   type ManifestFile,
 } from '../../src/snapshot/format.js';
-import { ChecksumMismatchError, LineFileWriter, readVerifiedLines, splitLines } from '../../src/snapshot/line-file.js';
+import {
+  ChecksumMismatchError,
+  LineFileWriter,
+  readVerifiedLines,
+  splitLineBlocks,
+  splitLines,
+} from '../../src/snapshot/line-file.js';
 import { openSnapshotLines } from '../../src/snapshot/read-lines.js';
 import { SnapshotBuilder } from '../../src/snapshot/snapshot-builder.js';
 
@@ -240,5 +246,17 @@ describe('splitLines', () => {
       expect(await collect(splitLines(chunked(bytes, size))), `chunks of ${size}`).toEqual(lines);
     expect(await collect(splitLines(chunked(Buffer.from('one\ntwo\n'), 4)))).toEqual(['one', 'two']);
     expect(await collect(splitLines(Readable.from([])))).toEqual([]);
+  });
+
+  it('should hand out the same lines in blocks, one block per chunk that ends a line, never an empty one', async () => {
+    const lines = ['', 'a', 'é€😀 mixed', 'x'.repeat(1000), '', '{"k":"ü"}', 'last without newline'];
+    const bytes = Buffer.from(lines.join('\n'), 'utf8');
+    for (const size of [1, 3, 64, 1001, bytes.length]) {
+      const blocks: string[][] = [];
+      for await (const block of splitLineBlocks(chunked(bytes, size))) blocks.push(block);
+      expect(blocks.flat(), `chunks of ${size}`).toEqual(lines);
+      expect(blocks.every((b) => b.length > 0)).toBe(true);
+      expect(blocks.length).toBeLessThanOrEqual(Math.ceil(bytes.length / size) + 1);
+    }
   });
 });
