@@ -13,8 +13,7 @@ import { DecodePool, InlineDecoder, type BatchDecoder } from '../extract/decode-
 import { runExtract, type CrashPoint } from '../extract/run-extract.js';
 import { StopSignal } from '../extract/stop-signal.js';
 import { DEFAULT_SCHEMAS_DIR, SchemaRegistry } from '../schema/registry.js';
-import { DirectorySnapshotStore } from '../snapshot/directory-store.js';
-import type { SnapshotStore } from '../snapshot/store.js';
+import { openSnapshotStore } from '../snapshot/open-store.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger, type Logger } from './log.js';
 import { runCommand } from './run-command.js';
@@ -133,16 +132,6 @@ function crashHook(log: Logger): ((point: CrashPoint) => void) | undefined {
   };
 }
 
-/**
- * Opens the snapshot root: a folder, or (`s3://bucket/prefix`) an object store, whose client is only loaded
- * then (importing the AWS SDK takes ~0.4 s, a third of a small run).
- */
-async function openStore(location: string): Promise<SnapshotStore> {
-  if (!/^s3:\/\//i.test(location)) return DirectorySnapshotStore.open(location);
-  const { openSnapshotStore } = await import('../snapshot/open-store.js');
-  return openSnapshotStore(location);
-}
-
 /** `eventful-extract`: flags → settings → drain → summary line → exit code. */
 export async function main(argv: string[]): Promise<never> {
   const log = stderrLogger('extract');
@@ -175,7 +164,7 @@ export async function main(argv: string[]): Promise<never> {
         `the schemas in ${settings.schemasDir} have problems (run eventful-validate):\n` +
           problems.map((p) => `  ${p.file}${p.path ? ` at ${p.path}` : ''}: ${p.message}`).join('\n'),
       );
-    const store = settings.dryRun ? undefined : await openStore(settings.out!);
+    const store = settings.dryRun ? undefined : await openSnapshotStore(settings.out!);
     let source: KafkaConsumerSource;
     try {
       source = new KafkaConsumerSource({

@@ -73,7 +73,7 @@ export interface SnapshotLoaderOptions {
   tables: ReadonlyArray<readonly [schemaName: string, tables: SchemaTables]>;
   /** Picks the encoder for a snapshot of `lines` lines (in-thread for small ones, workers for big ones). */
   encoderFor: (lines: number) => Promise<BlockEncoder>;
-  /** The in-thread encoder: a checked load looks keys up before encoding, which needs the parsed lines here. */
+  /** The in-thread encoder: a checked load prepares each block (its keys to look up) in this thread. */
   inline: InlineEncoder;
   limits: BatchLimits;
   log: Logger;
