@@ -11,7 +11,9 @@ import {
   type ManifestFile,
   type RejectedLine,
 } from '../snapshot/format.js';
-import { SnapshotTally, type SnapshotBuilderOptions, type SnapshotMeta } from '../snapshot/snapshot-builder.js';
+import type { SnapshotMeta } from '../snapshot/format.js';
+import type { SnapshotBuilderOptions } from '../snapshot/snapshot-builder.js';
+import { SnapshotTally } from '../snapshot/snapshot-tally.js';
 import type { SnapshotStore, SnapshotWriter } from '../snapshot/store.js';
 
 /**

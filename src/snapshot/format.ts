@@ -193,3 +193,12 @@ export function parseManifest(text: string, where: string): Manifest {
   if (problems.length) throw new Error(`${where}: manifest refused: ${problems.join('; ')}`);
   return m as Manifest;
 }
+
+/** Who wrote a snapshot and when. */
+export interface SnapshotMeta {
+  snapshotId: string;
+  runId: string;
+  groupId: string;
+  startedAt: Date;
+  topics: string[];
+}

@@ -1,5 +1,5 @@
-import { SNAPSHOT_FORMAT_VERSION, type Manifest, type ManifestFile } from './format.js';
-import type { SnapshotMeta, SnapshotTally } from './snapshot-builder.js';
+import { SNAPSHOT_FORMAT_VERSION, type Manifest, type ManifestFile, type SnapshotMeta } from './format.js';
+import type { SnapshotTally } from './snapshot-tally.js';
 import { withStoredPath, type SnapshotWriter } from './store.js';
 
 /**

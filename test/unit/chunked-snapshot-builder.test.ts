@@ -11,7 +11,8 @@ import {
   type EventLine,
   type RejectedLine,
 } from '../../src/snapshot/format.js';
-import { SnapshotBuilder, type SnapshotMeta } from '../../src/snapshot/snapshot-builder.js';
+import type { SnapshotMeta } from '../../src/snapshot/format.js';
+import { SnapshotBuilder } from '../../src/snapshot/snapshot-builder.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
