@@ -56,6 +56,19 @@ interface ObjectEntry {
   lastModified: number;
 }
 
+/** The objects of one snapshot id under the root: whether its manifest is there, and the rest by folder. */
+interface SnapshotObjects {
+  manifest: boolean;
+  folders: Map<string, ObjectEntry[]>;
+}
+
+/** One prune candidate and what removing it takes: objects to delete, multipart uploads to abort. */
+interface Doomed {
+  candidate: PruneCandidate;
+  keys: string[];
+  uploads: Array<{ key: string; id: string }>;
+}
+
 /**
  * Snapshots in an S3-compatible bucket under a key prefix (`s3://bucket/prefix/`), with the directory store's
  * guarantees: `<prefix><id>/manifest.json` exists iff the snapshot is complete; it is written last, by a
@@ -253,9 +266,22 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
     const report: PruneReport = { dryRun, cutoff: new Date(cutoff).toISOString(), candidates: [], removed: 0 };
     // A store opened on one snapshot owns nothing else.
     if (this.only) return report;
+    const doomed = [
+      ...(await this.orphanFolders(await this.listBySnapshot(), cutoff)),
+      ...(await this.staleUploadsDoomed(cutoff)),
+    ];
+    report.candidates = doomed.map((d) => d.candidate);
+    if (dryRun) return report;
+    await forEachLimit(doomed, CONCURRENCY, async (d) => {
+      await this.remove(d);
+      report.removed += 1;
+    });
+    return report;
+  }
 
-    // Every object under the root, by snapshot id, then by the folder below it ('' for files right in it).
-    const byId = new Map<string, { manifest: boolean; folders: Map<string, ObjectEntry[]> }>();
+  /** Every object under the root, by snapshot id, then by the folder below it ('' for files right in it). */
+  private async listBySnapshot(): Promise<Map<string, SnapshotObjects>> {
+    const byId = new Map<string, SnapshotObjects>();
     for await (const page of this.listPages(this.root, false))
       for (const o of page.objects) {
         const parts = o.key.slice(this.root.length).split('/');
@@ -269,19 +295,24 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
           entry.folders.set(folder, [...(entry.folders.get(folder) ?? []), o]);
         }
       }
+    return byId;
+  }
 
-    const doomed: Array<{ candidate: PruneCandidate; keys: string[]; uploads: Array<{ key: string; id: string }> }> =
-      [];
+  /**
+   * The attempt folders whose objects no manifest names, last written before `cutoff`. Beside a manifest, one
+   * folder is the winner's; with more, the manifest says which files are its, and a manifest that cannot be read
+   * keeps everything beside it.
+   */
+  private async orphanFolders(byId: Map<string, SnapshotObjects>, cutoff: number): Promise<Doomed[]> {
+    const doomed: Doomed[] = [];
     for (const [id, entry] of [...byId].sort(([a], [b]) => a.localeCompare(b))) {
       let keep = new Set<string>();
       if (entry.manifest) {
-        // One folder beside a manifest is the winner's; with more, the manifest says which files are its.
         if (entry.folders.size <= 1) continue;
         const text = await this.readManifest(id);
         if (text === undefined) continue;
         try {
-          const manifest = parseManifest(text, id);
-          keep = new Set(manifest.files.map((f) => `${this.root}${id}/${f.path ?? f.name}`));
+          keep = new Set(parseManifest(text, id).files.map((f) => `${this.root}${id}/${f.path ?? f.name}`));
         } catch {
           continue; // never delete beside a manifest that cannot be read
         }
@@ -305,37 +336,38 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
         });
       }
     }
-    for (const stale of await this.staleUploads(cutoff))
-      doomed.push({
-        candidate: {
-          id: stale.key.slice(this.root.length).split('/')[0] ?? '',
-          location: formatS3Location(this.bucket, stale.key) + ' (unfinished multipart upload)',
-          objects: 1,
-          bytes: 0,
-          lastModified: new Date(stale.initiated).toISOString(),
-        },
-        keys: [],
-        uploads: [{ key: stale.key, id: stale.uploadId }],
-      });
+    return doomed;
+  }
 
-    report.candidates = doomed.map((d) => d.candidate);
-    if (dryRun) return report;
-    await forEachLimit(doomed, CONCURRENCY, async (d) => {
-      for (const key of d.keys)
-        try {
-          await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
-        } catch (err) {
-          if (!isNotFound(err)) throw this.fail(err, 'deleting', key);
-        }
-      for (const u of d.uploads)
-        try {
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.key, UploadId: u.id }));
-        } catch (err) {
-          if (!isNotFound(err)) throw this.fail(err, 'aborting the upload of', u.key);
-        }
-      report.removed += 1;
-    });
-    return report;
+  /** The unfinished multipart uploads started before `cutoff`, as prune candidates. */
+  private async staleUploadsDoomed(cutoff: number): Promise<Doomed[]> {
+    return (await this.staleUploads(cutoff)).map((stale) => ({
+      candidate: {
+        id: stale.key.slice(this.root.length).split('/')[0] ?? '',
+        location: formatS3Location(this.bucket, stale.key) + ' (unfinished multipart upload)',
+        objects: 1,
+        bytes: 0,
+        lastModified: new Date(stale.initiated).toISOString(),
+      },
+      keys: [],
+      uploads: [{ key: stale.key, id: stale.uploadId }],
+    }));
+  }
+
+  /** Deletes one candidate's objects and aborts its uploads; what is already gone is fine. */
+  private async remove(d: Doomed): Promise<void> {
+    for (const key of d.keys)
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+      } catch (err) {
+        if (!isNotFound(err)) throw this.fail(err, 'deleting', key);
+      }
+    for (const u of d.uploads)
+      try {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.key, UploadId: u.id }));
+      } catch (err) {
+        if (!isNotFound(err)) throw this.fail(err, 'aborting the upload of', u.key);
+      }
   }
 
   /**
