@@ -56,7 +56,8 @@ function loadDigest(s: LoadSummary): string {
   return (
     `${plural(t.snapshots, 'snapshot')}, ${plural(t.events, 'event')}: ${plural(t.inserted, 'row')} ${verb}, ` +
     `${count(t.updated)} updated, ${count(t.unchanged)} unchanged, ${count(t.quarantined)} quarantined` +
-    (created || views ? ` (${plural(created, 'table')} and ${plural(views, 'view')} created)` : '')
+    // Views are replaced on every load: worth a word only with the tables of a first load.
+    (created ? ` (${plural(created, 'table')} and ${plural(views, 'view')} created)` : '')
   );
 }
 
@@ -92,6 +93,7 @@ export function stepDigest(step: string, lastLine: string, wallSeconds: number):
   const digest = COUNTED.has(status) ? countsDigest(step, summary) : undefined;
   if (digest !== undefined) return `${step}: ${digest}, ${seconds(wallSeconds)}`;
   const e = summary.error;
-  const why = e ? ` (${String(e.code)}): ${String(e.message)}` : '';
+  const code = e && String(e.code) !== status ? ` (${String(e.code)})` : '';
+  const why = e ? `${code}: ${String(e.message)}` : '';
   return `${step}: ${status}${why}, ${seconds(wallSeconds)}`;
 }

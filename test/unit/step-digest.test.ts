@@ -51,6 +51,17 @@ describe('stepDigest', () => {
     );
   });
 
+  it('should not count the views a later load replaces as news', () => {
+    const summary = {
+      status: 'loaded',
+      totals: { snapshots: 1, events: 2, inserted: 0, updated: 0, unchanged: 2, quarantined: 0 },
+      migration: { tablesCreated: [], views: { created: ['v'] } },
+    };
+    expect(stepDigest('load', JSON.stringify(summary), 1)).toBe(
+      'load: 1 snapshot, 2 events: 0 rows inserted, 0 updated, 2 unchanged, 0 quarantined, 1.0 s',
+    );
+  });
+
   it('should say nothing pending when every snapshot is already loaded', () => {
     const summary = { status: 'nothing_pending', totals: {}, skipped: { incomplete: [], alreadyLoaded: 3 } };
     expect(stepDigest('load', JSON.stringify(summary), 0.3)).toBe(
@@ -62,6 +73,11 @@ describe('stepDigest', () => {
     const message = 'no schema applies to topics "x": add a *.schema.json naming it in "x-warehouse".topics';
     const summary = { status: 'failed', error: { code: 'usage', message } };
     expect(stepDigest('extract', JSON.stringify(summary), 0.3)).toBe(`extract: failed (usage): ${message}, 0.3 s`);
+  });
+
+  it('should not repeat an error code that is the status', () => {
+    const summary = { status: 'refused', error: { code: 'refused', message: '--db-schema: bad' } };
+    expect(stepDigest('load', JSON.stringify(summary), 2.6)).toBe('load: refused: --db-schema: bad, 2.6 s');
   });
 
   it('should say so when the last line is not a JSON summary', () => {
