@@ -140,6 +140,16 @@ export async function tableRows(
   return rows.map((r) => r.j);
 }
 
+/**
+ * {@link tableRows} of several tables, read one after another: one pg client runs one query at a time, and
+ * overlapping calls (a `Promise.all` of queries) only queue inside pg, which pg 8 deprecates and pg 9 removes.
+ */
+export async function tablesRows(client: pg.Client, schema: string, tables: readonly string[]): Promise<string[][]> {
+  const out: string[][] = [];
+  for (const t of tables) out.push(await tableRows(client, schema, t));
+  return out;
+}
+
 /** Whether a table exists. */
 export async function tableExists(client: pg.Client, schema: string, table: string): Promise<boolean> {
   const { rows } = await client.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2`, [

@@ -16,6 +16,27 @@ interface Service {
   volumes?: string[];
   depends_on?: Record<string, unknown>;
   command?: string | string[];
+  entrypoint?: string | string[];
+  healthcheck?: { test: string[] };
+  restart?: string;
+}
+
+/** The bucket the lake's init step creates (README, dags/eventful_common.py's s3:// example). */
+const BUCKET = 'eventful-snapshots';
+
+/** What docker compose makes of a value: `${VAR:-default}` is VAR from `env` or else the default, `$$` is `$`. */
+function interpolate(value: string, env: Record<string, string> = {}): string {
+  return value.replace(/\$\$|\$\{([A-Z0-9_]+)(?::-([^}]*))?\}/g, (m, name?: string, fallback?: string) =>
+    m === '$$' ? '$' : (env[name!] ?? fallback ?? ''),
+  );
+}
+
+/** The Amazon provider's aws connection as Airflow reads it from AIRFLOW_CONN_EVENTFUL_S3. */
+interface AwsConnection {
+  conn_type: string;
+  login: string;
+  password: string;
+  extra: { endpoint_url: string; region_name: string };
 }
 
 /** docker-compose.yml checked statically (no Docker engine runs here): parsed with PyYAML from the Airflow venv. */
@@ -63,35 +84,80 @@ describe('docker-compose.yml', () => {
   it('should publish the UI and client ports on distinct host ports', () => {
     const hostPorts = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
     expect(new Set(hostPorts).size).toBe(hostPorts.length);
-    expect(hostPorts).toEqual(expect.arrayContaining(['9092', '8080', '8081', '5432', '9000']));
+    expect(hostPorts).toEqual(expect.arrayContaining(['9092', '8080', '8081', '5432', '9000', '9001']));
   });
 
-  it('should give Airflow an aws connection to the lake, whose bucket exists before it starts', () => {
+  it('should run MinIO as the lake, healthy before its one-shot mc step creates the bucket', () => {
     const lake = services['lake']!;
-    const lakeEnv = lake.environment as Record<string, string>;
-    expect(lake.image).toMatch(/^andrewgaul\/s3proxy:/);
-    expect(lakeEnv['S3PROXY_AUTHORIZATION']).toBe('aws-v2-or-v4');
-    expect(lakeEnv['JCLOUDS_PROVIDER']).toBe('filesystem-nio2');
-    expect(lake.depends_on).toEqual({ 'lake-init': { condition: 'service_completed_successfully' } });
-    const init = services['lake-init']!;
-    expect(init.command).toEqual(['mkdir', '-p', `${lakeEnv['JCLOUDS_FILESYSTEM_BASEDIR']}/eventful-snapshots`]);
-    expect(init.volumes).toEqual(lake.volumes);
+    expect(lake.image).toMatch(/^(quay\.io\/)?minio\/minio:RELEASE\./);
+    expect(lake.command).toEqual(['server', '/data', '--console-address', ':9001']);
+    expect(lake.ports).toEqual(['9000:9000', '9001:9001']);
+    expect(lake.volumes).toEqual(['lake-data:/data']);
+    expect(lake.healthcheck?.test).toEqual(['CMD', 'mc', 'ready', 'local']);
 
+    const init = services['lake-init']!;
+    expect(init.image).toMatch(/^(quay\.io\/)?minio\/mc:RELEASE\./);
+    expect(init.depends_on).toEqual({ lake: { condition: 'service_healthy' } });
+    expect(init.restart).toBe('no');
+    expect(init.entrypoint).toEqual(['/bin/sh', '-c']);
+    const script = interpolate([init.command ?? []].flat().join(' '));
+    expect(script).toBe(
+      `mc alias set lake http://lake:9000 "$MINIO_ROOT_USER" "$MINIO_ROOT_PASSWORD" && ` +
+        `mc mb --ignore-existing lake/${BUCKET}`,
+    );
+    expect(init.environment).toEqual(lake.environment);
+  });
+
+  it('should give Airflow an aws connection to the lake, with its keys, once the bucket exists', () => {
     const env = services['airflow']!.environment as Record<string, string>;
-    const conn = JSON.parse(env['AIRFLOW_CONN_EVENTFUL_S3']!) as {
-      conn_type: string;
-      login: string;
-      password: string;
-      extra: { endpoint_url: string; region_name: string };
-    };
-    expect(conn.conn_type).toBe('aws');
-    expect(conn.login).toBe(lakeEnv['S3PROXY_IDENTITY']);
-    expect(conn.password).toBe(lakeEnv['S3PROXY_CREDENTIAL']);
-    const containerPort = lake.ports![0]!.split(':')[1];
-    expect(conn.extra.endpoint_url).toBe(`http://lake:${containerPort}`);
-    expect(lakeEnv['S3PROXY_ENDPOINT']).toBe(`http://0.0.0.0:${containerPort}`);
-    expect(conn.extra.region_name).toBe('us-east-1');
-    expect(services['airflow']!.depends_on).toHaveProperty('lake');
+    const lakeEnv = services['lake']!.environment as Record<string, string>;
+    // The same keys with the defaults and with keys of one's own (from the environment or an .env file).
+    for (const keys of [{}, { EVENTFUL_S3_ACCESS_KEY: 'team-key', EVENTFUL_S3_SECRET_KEY: 'team-secret' }]) {
+      const conn = JSON.parse(interpolate(env['AIRFLOW_CONN_EVENTFUL_S3']!, keys)) as AwsConnection;
+      expect(conn.conn_type).toBe('aws');
+      expect(conn.login).toBe(interpolate(lakeEnv['MINIO_ROOT_USER']!, keys));
+      expect(conn.password).toBe(interpolate(lakeEnv['MINIO_ROOT_PASSWORD']!, keys));
+      expect(conn.extra.region_name).toBe('us-east-1');
+      const apiPort = services['lake']!.ports![0]!.split(':')[1];
+      expect(conn.extra.endpoint_url).toBe(`http://lake:${apiPort}`);
+      expect(interpolate([services['lake-init']!.command].flat().join(' '))).toContain(conn.extra.endpoint_url);
+    }
+    expect(interpolate(lakeEnv['MINIO_ROOT_USER']!, { EVENTFUL_S3_ACCESS_KEY: 'team-key' })).toBe('team-key');
+    expect(services['airflow']!.depends_on).toMatchObject({
+      'lake-init': { condition: 'service_completed_successfully' },
+    });
+  });
+
+  it('should read every password and key from the environment, each one listed in .env.example', async () => {
+    const text = await readFile(path.join(ROOT, 'docker-compose.yml'), 'utf8');
+    const example = await readFile(path.join(ROOT, '.env.example'), 'utf8');
+    const used = [...new Set([...text.matchAll(/\$\{([A-Z0-9_]+)/g)].map((m) => m[1]!))].sort();
+    const listed = [...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]!).sort();
+    expect(used).toEqual(['EVENTFUL_PG_PASSWORD', 'EVENTFUL_S3_ACCESS_KEY', 'EVENTFUL_S3_SECRET_KEY']);
+    expect(listed).toEqual(used);
+    const secrets = [
+      services['warehouse']!.environment!['POSTGRES_PASSWORD'],
+      services['lake']!.environment!['MINIO_ROOT_PASSWORD'],
+      services['lake']!.environment!['MINIO_ROOT_USER'],
+    ];
+    for (const v of secrets) expect(v).toMatch(/^\$\{EVENTFUL_[A-Z0-9_]+:-[^}]+\}$/);
+    const env = services['airflow']!.environment as Record<string, string>;
+    for (const id of ['AIRFLOW_CONN_EVENTFUL_S3', 'AIRFLOW_CONN_EVENTFUL_POSTGRES']) {
+      const conn = JSON.parse(env[id]!) as { password: string };
+      expect(conn.password).toMatch(/^\$\{EVENTFUL_[A-Z0-9_]+:-[^}]+\}$/);
+    }
+  });
+
+  it("should run Kafbat's Kafka UI on the broker's internal listener", () => {
+    const ui = services['kafka-ui']!;
+    expect(ui.image).toMatch(/^ghcr\.io\/kafbat\/kafka-ui:v1\./);
+    const env = ui.environment as Record<string, string>;
+    expect(env['KAFKA_CLUSTERS_0_NAME']).toBe('eventful');
+    expect(services['kafka']!.environment!['KAFKA_ADVERTISED_LISTENERS']).toContain(
+      `INTERNAL://${env['KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS']}`,
+    );
+    expect(ui.depends_on).toEqual({ kafka: { condition: 'service_healthy' } });
+    expect(ui.ports).toEqual(['8081:8080']);
   });
 
   it('should declare every named volume it mounts', () => {
