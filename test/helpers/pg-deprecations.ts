@@ -7,11 +7,17 @@ import { afterEach, expect } from 'vitest';
  * Node warns once per process, so the first test that overlaps is the one that fails.
  */
 const PG_DEPRECATION = /will be removed in pg@9/;
-const seen: string[] = [];
 
-process.on('warning', (w) => {
-  if (w.name === 'DeprecationWarning' && PG_DEPRECATION.test(w.message)) seen.push(w.message);
-});
+/** One listener per process, even if a worker process runs several test files. */
+const SEEN = Symbol.for('eventful.test.pgDeprecations');
+const holder = globalThis as { [SEEN]?: string[] };
+const seen = (holder[SEEN] ??= (() => {
+  const list: string[] = [];
+  process.on('warning', (w) => {
+    if (w.name === 'DeprecationWarning' && PG_DEPRECATION.test(w.message)) list.push(w.message);
+  });
+  return list;
+})());
 
 afterEach(() => {
   expect(seen.splice(0), 'pg deprecation warnings during this test').toEqual([]);
