@@ -12,7 +12,7 @@ import { reportText, stationLabel, worstBy, type StationWait } from '../answer/r
 import { readReportData } from '../answer/report-queries.js';
 import { identifierProblem } from '../schema/identifiers.js';
 import { connectWarehouse } from '../warehouse/connection.js';
-import { EventfulError, ExitCode, UsageError } from './exit-codes.js';
+import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger } from './log.js';
 import { runCommand } from './run-command.js';
 
@@ -93,16 +93,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
     if (!Number.isInteger(args.top) || args.top < 1) throw new UsageError('--top must be a positive integer');
     const html = args.html === undefined ? undefined : path.resolve(args.html);
 
-    let db;
-    try {
-      db = await connectWarehouse('eventful-report');
-    } catch (err) {
-      throw new EventfulError(
-        `cannot connect to PostgreSQL (DATABASE_URL or PG* variables): ${(err as Error).message}`,
-        ExitCode.Failure,
-        'connection_failed',
-      );
-    }
+    const db = await connectWarehouse('eventful-report');
     let data;
     try {
       data = await readReportData(db, {
