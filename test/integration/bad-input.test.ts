@@ -559,7 +559,7 @@ describe('absurd flags and settings', () => {
       name: 'batch not a number',
       args: ['--snapshots', snapshotRoot, '--batch-size', 'abc'],
       code: 2,
-      message: /--batch-size must be an integer from 1/,
+      message: /--batch-size must be a number \(see `eventful-load --help`\)/,
     },
     {
       name: 'too many workers',
