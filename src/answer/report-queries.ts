@@ -67,6 +67,27 @@ export function fillBins(counts: ReadonlyMap<number, number>): HeadwayBin[] {
 }
 
 /**
+ * Throws a usage error when the Postgres schema `dbSchema` does not exist, naming the database and server it
+ * looked in and what to do: the report only reads, so it never creates one.
+ */
+async function requireSchema(db: Queryable, dbSchema: string): Promise<void> {
+  const row = (
+    await db.query(
+      `SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS found, current_database() AS database,
+         host(inet_server_addr()) AS host, inet_server_port() AS port`,
+      [dbSchema],
+    )
+  ).rows[0];
+  if (row?.['found'] === true) return;
+  const server = row?.['host'] ? ` at ${String(row['host'])}:${String(row['port'])}` : '';
+  throw new UsageError(
+    `schema "${dbSchema}" does not exist in database "${String(row?.['database'])}"${server}: run eventful-load ` +
+      `--db-schema ${dbSchema} first (it creates the schema, its tables and the wait-time views), or point --db-schema ` +
+      `(or EVENTFUL_DB_SCHEMA) at the schema load wrote to`,
+  );
+}
+
+/**
  * Reads everything the report shows. Throws an {@link EventfulError} with exit code 99 when the
  * views hold no headway yet, and a usage error when the views are missing or `station` is unknown.
  */
@@ -76,6 +97,7 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
   const exists = async (name: string): Promise<boolean> =>
     (await db.query('SELECT to_regclass($1) IS NOT NULL AS ok', [v(name)])).rows[0]?.['ok'] === true;
 
+  await requireSchema(db, query.dbSchema);
   if (!(await exists('station_wait_times')) || !(await exists('station_wait_times_hourly')))
     throw new UsageError(
       `schema "${query.dbSchema}" has no wait-time views (station_wait_times): run load first, which creates them, ` +

@@ -1,21 +1,15 @@
 /**
  * Plumbing the `eventful-*` commands share: how their yargs parser treats mistakes and `--help`, how the
- * parsed flags reach the command (or a usage error its summary line), and the Kafka connection flags and
- * client-error logging of the commands that talk to Kafka (extract and lag).
+ * parsed flags reach the command (or a usage error its summary line), and the client-error logging of the
+ * commands that talk to Kafka (extract and lag). The options themselves are defined in option-definitions.ts.
  */
 import type { Argv } from 'yargs';
-import { KAFKA_CONFIG_ENV, KAFKA_PROPERTY_ENV_PREFIX, BOOTSTRAP_SERVERS_ENV } from '../config/kafka-config.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import type { Logger } from './log.js';
 import { runCommand } from './run-command.js';
 
 /** The same librdkafka error is logged at most once per this interval (a down broker repeats it many times a second). */
 const CLIENT_ERROR_LOG_INTERVAL_MS = 10_000;
-
-/** Makes the `[env NAME]` note of each flag's help from the command's table of environment variables. */
-export function envNote<K extends string>(names: Readonly<Record<K, string>>): (name: K) => string {
-  return (name) => `[env ${names[name]}]`;
-}
 
 /** The help text's width: the terminal's, at most 120 columns. */
 export function terminalWidth(): number {
@@ -53,27 +47,6 @@ export async function parseFlagsOrExit<F>(log: Logger, parse: () => Promise<unkn
   }
   if (flags.help) process.exit(ExitCode.Ok);
   return flags;
-}
-
-/**
- * Adds `--bootstrap-servers` and the repeatable `--kafka key=value` to a parser.
- *
- * @param secretsExample - said in `--kafka`'s help between "variables" and "or in the JSON object" (for instance
- *   `, e.g. EVENTFUL_KAFKA_SASL_PASSWORD,`); empty for nothing.
- */
-export function withKafkaOptions<T>(parser: Argv<T>, secretsExample = '') {
-  return parser
-    .option('bootstrap-servers', {
-      type: 'string',
-      describe: `Kafka brokers host:port,... [env ${BOOTSTRAP_SERVERS_ENV}]`,
-    })
-    .option('kafka', {
-      type: 'string',
-      array: true,
-      describe:
-        `librdkafka property key=value, repeatable (no secrets: put those in ${KAFKA_PROPERTY_ENV_PREFIX}<PROP> ` +
-        `variables${secretsExample} or in the JSON object ${KAFKA_CONFIG_ENV})`,
-    });
 }
 
 /** Logs librdkafka's errors as warnings, each distinct one at most once per 10 s. */

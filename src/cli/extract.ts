@@ -6,25 +6,19 @@ import {
   resolveExtractSettings,
   type ExtractFlags,
 } from '../config/extract-settings.js';
-import { KAFKA_PROPERTY_ENV_PREFIX, redactKafkaConfig } from '../config/kafka-config.js';
+import { redactKafkaConfig } from '../config/kafka-config.js';
 import { formatDurationMs } from '../config/duration.js';
 import { KafkaConsumerSource } from '../kafka/consumer-adapter.js';
 import { DecodePool, InlineDecoder, type BatchDecoder } from '../extract/decode-pool.js';
 import { runExtract, type CrashPoint } from '../extract/run-extract.js';
 import { StopSignal } from '../extract/stop-signal.js';
-import { DEFAULT_SCHEMAS_DIR, SchemaRegistry } from '../schema/registry.js';
+import { SchemaRegistry } from '../schema/registry.js';
 import { openSnapshotStore } from '../snapshot/open-store.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger, type Logger } from './log.js';
 import { runCommand } from './run-command.js';
-import {
-  clientErrorLogger,
-  envNote,
-  parseFlagsOrExit,
-  terminalWidth,
-  withKafkaOptions,
-  withUsageErrors,
-} from './command-support.js';
+import { clientErrorLogger, parseFlagsOrExit, terminalWidth, withUsageErrors } from './command-support.js';
+import { addOptions, helpEpilogue, sharedOptions, withHelpHint, type OptionDefinitions } from './option-definitions.js';
 
 /**
  * TEST ONLY: `EVENTFUL_TEST_CRASH_AT=mid-drain|before-publish|after-publish|after-commit` makes extract kill itself
@@ -36,76 +30,82 @@ export const TEST_CRASH_ENV = 'EVENTFUL_TEST_CRASH_AT';
 export const TEST_STOP_ENV = 'EVENTFUL_TEST_STOP_AT';
 const CRASH_POINTS: readonly CrashPoint[] = ['mid-drain', 'before-publish', 'after-publish', 'after-commit'];
 
-const env = envNote(EXTRACT_ENV);
+const SCRIPT = 'eventful-extract';
+
+/** extract's options: the shared ones and its own; each reads the variable {@link EXTRACT_ENV} names. */
+export const EXTRACT_OPTIONS = {
+  ...sharedOptions('topics'),
+  partitions: {
+    type: 'string',
+    describe: 'Only these partitions, e.g. orders:0-2,refunds:1 (names its topics; for fanned-out tasks)',
+    env: EXTRACT_ENV.partitions,
+  },
+  ...sharedOptions('group-id'),
+  out: { type: 'string', describe: 'Snapshot root: a folder, or s3://bucket/prefix', env: EXTRACT_ENV.out },
+  ...sharedOptions('bootstrap-servers', 'kafka', 'schemas'),
+  'run-id': {
+    type: 'string',
+    describe: 'Run id recorded in the snapshot (Airflow: {{ run_id }}-try{{ ti.try_number }})',
+    env: EXTRACT_ENV.runId,
+    defaultDescription: 'manual-<start time>',
+  },
+  'max-messages': {
+    type: 'number',
+    describe: 'Stop after this many messages; the rest is left for the next run',
+    env: EXTRACT_ENV.maxMessages,
+  },
+  'max-duration': {
+    type: 'string',
+    describe: 'Stop draining after this long (90s, 5m, 1h or ms) and publish what was read',
+    env: EXTRACT_ENV.maxDuration,
+  },
+  ...sharedOptions('max-rejected-ratio', 'dry-run'),
+  compress: {
+    type: 'string',
+    describe: "Compress the snapshot's data files: gzip or none",
+    env: EXTRACT_ENV.compress,
+    default: 'none',
+  },
+  'connect-timeout': {
+    type: 'string',
+    describe: 'Give up when the broker does not answer within this long',
+    env: EXTRACT_ENV.connectTimeout,
+    default: formatDurationMs(EXTRACT_DEFAULTS.connectTimeoutMs),
+  },
+  'stall-timeout': {
+    type: 'string',
+    describe: 'Fail when the drain makes no progress for this long',
+    env: EXTRACT_ENV.stallTimeout,
+    default: formatDurationMs(EXTRACT_DEFAULTS.stallTimeoutMs),
+  },
+  'progress-interval': {
+    type: 'string',
+    describe: 'How often progress is logged on stderr',
+    env: EXTRACT_ENV.progressInterval,
+    default: formatDurationMs(EXTRACT_DEFAULTS.progressIntervalMs),
+  },
+  'decode-threads': {
+    type: 'number',
+    describe: 'Threads that parse and validate events; 0: none, all on the main thread',
+    env: EXTRACT_ENV.decodeThreads,
+    default: EXTRACT_DEFAULTS.decodeThreads,
+  },
+  'batch-size': {
+    type: 'number',
+    describe: 'Messages per consume call',
+    env: EXTRACT_ENV.batchSize,
+    default: EXTRACT_DEFAULTS.batchSize,
+  },
+} as const satisfies OptionDefinitions;
+
+const DESCRIPTION =
+  "Drains everything new in Kafka topics (up to each partition's high watermark at the start) into a snapshot\n" +
+  "folder, then commits the consumer group's offsets. --dry-run reads and counts, but writes no snapshot and\n" +
+  'commits nothing. Exits 99 when there is nothing new; on any failure nothing is committed.';
 
 function parser(argv: string[]) {
-  const head = yargs(argv)
-    .scriptName('eventful-extract')
-    .usage(
-      "$0 [options]\n\nDrains everything new in Kafka topics (up to each partition's high watermark at the start) into a " +
-        "snapshot folder, then commits the consumer group's offsets.\nExit codes: 0 done, 99 nothing new, 2 bad usage or " +
-        'configuration, 1 any other failure (nothing committed). The last stdout line is a JSON summary.',
-    )
-    .option('topics', { type: 'string', describe: `Comma-separated topics to drain ${env('topics')}` })
-    .option('partitions', {
-      type: 'string',
-      describe: `Only these partitions, e.g. orders:0-2,refunds:1 (names its topics; for fanned-out tasks) ${env('partitions')}`,
-    })
-    .option('group-id', {
-      type: 'string',
-      describe: `Consumer group whose committed offsets mark what was snapshotted ${env('groupId')}`,
-    })
-    .option('out', { type: 'string', describe: `Snapshot root: a folder, or s3://bucket/prefix ${env('out')}` });
-  const options = withKafkaOptions(head, `, e.g. ${KAFKA_PROPERTY_ENV_PREFIX}SASL_PASSWORD,`)
-    .option('schemas', {
-      type: 'string',
-      describe: `Folder of *.schema.json files (default: the package's schemas/) ${env('schemas')}`,
-    })
-    .option('run-id', {
-      type: 'string',
-      describe: `Run id recorded in the snapshot (Airflow: {{ run_id }}-try{{ ti.try_number }}; default from the time) ${env('runId')}`,
-    })
-    .option('max-messages', {
-      type: 'string',
-      describe: `Stop after this many messages; the rest is left for the next run ${env('maxMessages')}`,
-    })
-    .option('max-duration', {
-      type: 'string',
-      describe: `Stop draining after this long (90s, 5m, 1h or ms) and publish what was read ${env('maxDuration')}`,
-    })
-    .option('max-rejected-ratio', {
-      type: 'string',
-      describe: `Fail without committing when more than this share (0-1) of the messages, tombstones aside, is quarantined (default ${EXTRACT_DEFAULTS.maxRejectedRatio}) ${env('maxRejectedRatio')}`,
-    })
-    .option('dry-run', {
-      type: 'boolean',
-      describe: `Read and count, but write no snapshot and commit nothing ${env('dryRun')}`,
-    })
-    .option('compress', {
-      type: 'string',
-      describe: `gzip the snapshot's data files: gzip or none (default none) ${env('compress')}`,
-    })
-    .option('connect-timeout', {
-      type: 'string',
-      describe: `Give up when the broker does not answer within this long (default ${formatDurationMs(EXTRACT_DEFAULTS.connectTimeoutMs)}) ${env('connectTimeout')}`,
-    })
-    .option('stall-timeout', {
-      type: 'string',
-      describe: `Fail when the drain makes no progress for this long (default ${formatDurationMs(EXTRACT_DEFAULTS.stallTimeoutMs)}) ${env('stallTimeout')}`,
-    })
-    .option('progress-interval', {
-      type: 'string',
-      describe: `How often progress is logged on stderr (default ${formatDurationMs(EXTRACT_DEFAULTS.progressIntervalMs)}) ${env('progressInterval')}`,
-    })
-    .option('decode-threads', {
-      type: 'string',
-      describe: `Threads that parse and validate events; 0: none, all on the main thread (default ${EXTRACT_DEFAULTS.decodeThreads}) ${env('decodeThreads')}`,
-    })
-    .option('batch-size', {
-      type: 'string',
-      describe: `Messages per consume call (default ${EXTRACT_DEFAULTS.batchSize}) ${env('batchSize')}`,
-    })
-    .epilogue(`Default schemas folder: ${DEFAULT_SCHEMAS_DIR}`)
+  const options = addOptions(yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`), EXTRACT_OPTIONS)
+    .epilogue(helpEpilogue())
     .exitProcess(false);
   return withUsageErrors(options, terminalWidth());
 }
@@ -149,10 +149,10 @@ export async function main(argv: string[]): Promise<never> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 
-  const flags = await parseFlagsOrExit<ExtractFlags>(log, () => parser(argv).parseAsync());
+  const flags = await parseFlagsOrExit<ExtractFlags>(log, () => withHelpHint(SCRIPT, () => parser(argv).parseAsync()));
 
   return runCommand(log, async () => {
-    const settings = resolveExtractSettings(flags, process.env);
+    const settings = await withHelpHint(SCRIPT, () => resolveExtractSettings(flags, process.env));
     const checkpoint = crashHook(log);
     log.info(
       `group "${settings.groupId}", topics ${settings.topics.join(',')}, run id "${settings.runId}", ` +

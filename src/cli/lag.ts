@@ -15,56 +15,57 @@ import {
 import { ExitCode } from './exit-codes.js';
 import { stderrLogger } from './log.js';
 import { runCommand } from './run-command.js';
-import {
-  clientErrorLogger,
-  envNote,
-  parseFlagsOrExit,
-  terminalWidth,
-  withKafkaOptions,
-  withUsageErrors,
-} from './command-support.js';
+import { clientErrorLogger, parseFlagsOrExit, terminalWidth, withUsageErrors } from './command-support.js';
+import { addOptions, helpEpilogue, sharedOptions, withHelpHint, type OptionDefinitions } from './option-definitions.js';
 
-const env = envNote(LAG_ENV);
+const SCRIPT = 'eventful-lag';
+
+/** lag's options: the shared ones and its own; each reads the variable {@link LAG_ENV} names. */
+export const LAG_OPTIONS = {
+  ...sharedOptions('topics', 'group-id', 'bootstrap-servers', 'kafka'),
+  'min-lag': {
+    type: 'number',
+    describe: 'Crossed when at least this many events are pending over all topics',
+    env: LAG_ENV.minLag,
+  },
+  'max-age': {
+    type: 'string',
+    describe: 'Crossed when the oldest pending event is older than this (90s, 5m, 1h or ms)',
+    env: LAG_ENV.maxAge,
+  },
+  'retention-warn': {
+    type: 'number',
+    describe: 'A pending event older than this share of retention.ms is at risk',
+    env: LAG_ENV.retentionWarn,
+    default: LAG_DEFAULTS.retentionWarn,
+  },
+  'assume-retention': {
+    type: 'string',
+    describe:
+      'Retention to assume where retention.ms cannot be read from the broker (it is read over PLAINTEXT or SSL ' +
+      'only), e.g. 168h',
+    env: LAG_ENV.assumeRetention,
+  },
+  'connect-timeout': {
+    type: 'string',
+    describe: 'Give up when the broker does not answer within this long, per step',
+    env: LAG_ENV.connectTimeout,
+    default: formatDurationMs(LAG_DEFAULTS.connectTimeoutMs),
+  },
+} as const satisfies OptionDefinitions;
+
+const DESCRIPTION =
+  "How far behind is the snapshot? Per partition the group's committed offset, log start, high watermark and lag\n" +
+  '(what the next extract would read); per topic the total, the age of the oldest event not yet snapshotted, and\n' +
+  'the retention risk (events already deleted unread, or the oldest pending one older than --retention-warn ×\n' +
+  "the topic's retention.ms). It only reads: it never joins the group and never commits. The table goes to stderr.\n" +
+  'With --min-lag and/or --max-age it decides whether a snapshot is worth running: exit 0 when a threshold is\n' +
+  'crossed (or pending events are at retention risk), 99 when not, so a task in front of extract can skip.\n' +
+  'An unknown topic is a configuration error (exit 2); an unreachable broker a failure (exit 1).';
 
 function parser(argv: string[]) {
-  const head = yargs(argv)
-    .scriptName('eventful-lag')
-    .usage(
-      "$0 [options]\n\nHow far behind is the snapshot? Per partition the group's committed offset, log start, high watermark and " +
-        'lag (what the next extract would read); per topic the total, the age of the oldest event not yet snapshotted, and ' +
-        'the retention risk (events already deleted unread, or the oldest pending one older than --retention-warn × ' +
-        "the topic's retention.ms). It only reads: it never joins the group and never commits.\n" +
-        'With --min-lag and/or --max-age it decides whether a snapshot is worth running: exit 0 when a threshold is ' +
-        'crossed (or pending events are at retention risk), 99 when not, so a task in front of extract can skip.\n' +
-        'Exit codes: 0 done (or crossed), 99 thresholds not crossed, 2 bad usage or configuration (unknown topic), ' +
-        '1 any other failure (broker unreachable). The table goes to stderr; the last stdout line is a JSON summary.',
-    )
-    .option('topics', { type: 'string', describe: `Comma-separated topics to check ${env('topics')}` })
-    .option('group-id', {
-      type: 'string',
-      describe: `Consumer group whose committed offsets mark what was snapshotted (read, never joined) ${env('groupId')}`,
-    });
-  const options = withKafkaOptions(head)
-    .option('min-lag', {
-      type: 'string',
-      describe: `Crossed when at least this many events are pending over all topics ${env('minLag')}`,
-    })
-    .option('max-age', {
-      type: 'string',
-      describe: `Crossed when the oldest pending event is older than this (90s, 5m, 1h or ms) ${env('maxAge')}`,
-    })
-    .option('retention-warn', {
-      type: 'string',
-      describe: `A pending event older than this share of retention.ms is at risk (default ${LAG_DEFAULTS.retentionWarn}) ${env('retentionWarn')}`,
-    })
-    .option('assume-retention', {
-      type: 'string',
-      describe: `Retention to assume where retention.ms cannot be read from the broker (it is read over PLAINTEXT or SSL only), e.g. 168h ${env('assumeRetention')}`,
-    })
-    .option('connect-timeout', {
-      type: 'string',
-      describe: `Give up when the broker does not answer within this long, per step (default ${formatDurationMs(LAG_DEFAULTS.connectTimeoutMs)}) ${env('connectTimeout')}`,
-    })
+  const options = addOptions(yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`), LAG_OPTIONS)
+    .epilogue(helpEpilogue())
     .exitProcess(false);
   return withUsageErrors(options, terminalWidth());
 }
@@ -101,11 +102,11 @@ export function lagSummary(
 /** `eventful-lag`: flags → settings → read offsets → table and summary line → exit code. */
 export async function main(argv: string[]): Promise<never> {
   const log = stderrLogger('lag');
-  const flags = await parseFlagsOrExit<LagFlags>(log, () => parser(argv).parseAsync());
+  const flags = await parseFlagsOrExit<LagFlags>(log, () => withHelpHint(SCRIPT, () => parser(argv).parseAsync()));
 
   return runCommand(log, async () => {
     const started = Date.now();
-    const settings = resolveLagSettings(flags, process.env);
+    const settings = await withHelpHint(SCRIPT, () => resolveLagSettings(flags, process.env));
     log.info(
       `group "${settings.groupId}", topics ${settings.topics.join(',')}, kafka ${JSON.stringify(redactKafkaConfig(settings.kafka))}`,
     );

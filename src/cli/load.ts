@@ -13,13 +13,21 @@ import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS } from '../warehouse/table-writ
 import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger } from './log.js';
 import { runCommand } from './run-command.js';
-import { withUsageErrors } from './command-support.js';
+import { terminalWidth, withUsageErrors } from './command-support.js';
+import {
+  addOptions,
+  DATABASE_SETTINGS,
+  helpEpilogue,
+  resolveOptions,
+  sharedOptions,
+  withHelpHint,
+  type OptionDefinitions,
+  type ResolvedOptions,
+} from './option-definitions.js';
 
 /** Seconds between progress lines on stderr during a long snapshot. */
 const DEFAULT_PROGRESS_SECONDS = 10;
 const MIN_BATCH_ROWS = 1;
-/** The same default as extract's: more than 10% refused means schemas and data disagree. */
-const DEFAULT_MAX_REJECTED_RATIO = 0.1;
 const MAX_WORKERS = 16;
 /**
  * Encoder threads: 2 with 4 cores or more; none on fewer, because Postgres and the loader's own thread already
@@ -37,41 +45,43 @@ const EXIT_CODES: Record<LoadStatus, ExitCode> = {
   failed: ExitCode.Failure,
 };
 
-const HELP_EPILOG = `Loads every complete snapshot under --snapshots that the ledger table (eventful_load_ledger) of
+const SCRIPT = 'eventful-load';
+
+/** load's options: the shared ones and its own. */
+export const LOAD_OPTIONS = {
+  ...sharedOptions('snapshots', 'schemas', 'db-schema', 'dry-run'),
+  'batch-size': {
+    type: 'number',
+    describe: `Rows per COPY batch and table (also capped at ${DEFAULT_BATCH_BYTES / 1024 / 1024} MiB)`,
+    env: 'EVENTFUL_BATCH_SIZE',
+    default: DEFAULT_BATCH_ROWS,
+  },
+  workers: {
+    type: 'number',
+    describe: 'Threads that parse and validate events of big snapshots (0: none, encode in the main thread)',
+    env: 'EVENTFUL_WORKERS',
+    default: DEFAULT_WORKERS,
+  },
+  ...sharedOptions('max-rejected-ratio'),
+  'progress-seconds': {
+    type: 'number',
+    describe: 'Seconds between progress lines on stderr',
+    env: 'EVENTFUL_PROGRESS_SECONDS',
+    default: DEFAULT_PROGRESS_SECONDS,
+  },
+} as const satisfies OptionDefinitions;
+
+const DESCRIPTION = `Loads every complete snapshot under --snapshots that the ledger table (eventful_load_ledger) of
 --db-schema has not recorded, oldest first, each in one transaction with its ledger row. Tables are created
-and evolved additively from the JSON Schemas; an unsafe change is refused before anything is written.
+and evolved additively from the JSON Schemas; an unsafe change is refused before anything is written (exit 2).
+Events that fail load's checks go to the eventful_rejected table with the reason. --dry-run runs everything in
+a transaction that is rolled back. Exits 99 when no snapshot is pending.`;
 
-Connection: DATABASE_URL, or PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (the password only from the
-environment). Every flag can also be set as EVENTFUL_<FLAG> (e.g. EVENTFUL_DB_SCHEMA=warehouse).
-
-Exit codes: 0 loaded (or dry run done), 99 nothing pending, 2 bad usage, schema problem or refused
-evolution, 1 any other failure (a tampered snapshot, too many events refused by load's checks, a database
-error: Airflow retries). Events that fail load's checks go to the eventful_rejected table with the reason.
-The last line on stdout is a JSON summary.`;
-
-/** The environment variable of a flag: `--db-schema` → `EVENTFUL_DB_SCHEMA`. */
-export function envName(flag: string): string {
-  return `EVENTFUL_${flag.toUpperCase().replace(/-/g, '_')}`;
-}
-
-function envString(flag: string): string | undefined {
-  const v = process.env[envName(flag)];
-  return v === undefined || v === '' ? undefined : v;
-}
-
-function envBoolean(flag: string): boolean | undefined {
-  const v = envString(flag);
-  if (v === undefined) return undefined;
-  if (/^(1|true|yes)$/i.test(v)) return true;
-  if (/^(0|false|no)$/i.test(v)) return false;
-  throw new UsageError(`${envName(flag)} must be true or false, not ${JSON.stringify(v)}`);
-}
-
-function envNumber(flag: string): number | undefined {
-  const v = envString(flag);
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UsageError(`${envName(flag)} must be a number, not ${JSON.stringify(v)}`);
+/** An integer option within [min, max]; the message names the flag or variable it came from. */
+function integerIn(o: ResolvedOptions, name: string, min: number, max: number): number {
+  const n = o.number(name)!;
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${o.from(name)} must be an integer from ${min} to ${max}`);
   return n;
 }
 
@@ -86,74 +96,27 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   workers: number;
   maxRejectedRatio: number;
 }> {
-  // Only the flags' own variables are read: other EVENTFUL_* variables belong to other commands.
-  const snapshotsEnv = envString('snapshots');
-  const options = yargs(argv)
-    .scriptName('eventful-load')
-    .usage('$0 --snapshots <dir> [options]')
-    .option('snapshots', {
-      type: 'string',
-      ...(snapshotsEnv ? { default: snapshotsEnv } : {}),
-      describe: 'a snapshot folder, or a root folder holding many',
-    })
-    .option('schemas', {
-      type: 'string',
-      default: envString('schemas') ?? DEFAULT_SCHEMAS_DIR,
-      describe: 'folder of *.schema.json files',
-    })
-    .option('db-schema', {
-      type: 'string',
-      default: envString('db-schema') ?? 'public',
-      describe: 'Postgres schema to load into',
-    })
-    .option('dry-run', {
-      type: 'boolean',
-      default: envBoolean('dry-run') ?? false,
-      describe: 'do everything in a transaction that is rolled back, and report what would change',
-    })
-    .option('batch-size', {
-      type: 'number',
-      default: envNumber('batch-size') ?? DEFAULT_BATCH_ROWS,
-      describe: `rows per COPY batch and table (also capped at ${DEFAULT_BATCH_BYTES / 1024 / 1024} MiB)`,
-    })
-    .option('workers', {
-      type: 'number',
-      default: envNumber('workers') ?? DEFAULT_WORKERS,
-      describe: `threads that parse and validate events of big snapshots (0: none, encode in the main thread)`,
-    })
-    .option('max-rejected-ratio', {
-      type: 'number',
-      default: envNumber('max-rejected-ratio') ?? DEFAULT_MAX_REJECTED_RATIO,
-      describe: "largest share of a snapshot's events load may quarantine before it refuses the snapshot (0-1)",
-    })
-    .option('progress-seconds', {
-      type: 'number',
-      default: envNumber('progress-seconds') ?? DEFAULT_PROGRESS_SECONDS,
-      describe: 'seconds between progress lines on stderr',
-    })
-    .epilog(HELP_EPILOG);
-  const parsed = await withUsageErrors(options, 120).parseAsync();
-  if (!parsed.snapshots) throw new UsageError('--snapshots is required (or EVENTFUL_SNAPSHOTS)');
-  const batchSize = parsed['batch-size'];
-  if (!Number.isInteger(batchSize) || batchSize < MIN_BATCH_ROWS || batchSize > MAX_BATCH_ROWS)
-    throw new UsageError(`--batch-size must be an integer from ${MIN_BATCH_ROWS} to ${MAX_BATCH_ROWS}`);
-  const workers = parsed.workers;
-  if (!Number.isInteger(workers) || workers < 0 || workers > MAX_WORKERS)
-    throw new UsageError(`--workers must be an integer from 0 to ${MAX_WORKERS}`);
-  const maxRejectedRatio = parsed['max-rejected-ratio'];
+  const options = addOptions(
+    yargs(argv).scriptName(SCRIPT).usage(`$0 --snapshots <dir> [options]\n\n${DESCRIPTION}`),
+    LOAD_OPTIONS,
+  ).epilog(helpEpilogue(DATABASE_SETTINGS));
+  const o = resolveOptions(LOAD_OPTIONS, await withUsageErrors(options, terminalWidth()).parseAsync(), process.env);
+  const snapshots = o.string('snapshots');
+  if (!snapshots) throw new UsageError(`--snapshots is required (or ${LOAD_OPTIONS.snapshots.env})`);
+  const maxRejectedRatio = o.number('max-rejected-ratio')!;
   if (!(maxRejectedRatio >= 0 && maxRejectedRatio <= 1))
-    throw new UsageError('--max-rejected-ratio must be a number from 0 to 1');
-  const progressSeconds = parsed['progress-seconds'];
+    throw new UsageError(`${o.from('max-rejected-ratio')} must be a number from 0 to 1`);
+  const progressSeconds = o.number('progress-seconds')!;
   if (!Number.isFinite(progressSeconds) || progressSeconds <= 0)
-    throw new UsageError('--progress-seconds must be a positive number');
+    throw new UsageError(`${o.from('progress-seconds')} must be a positive number`);
   return {
-    snapshots: parsed.snapshots,
-    schemas: parsed.schemas,
-    dbSchema: parsed['db-schema'],
-    dryRun: parsed['dry-run'],
-    batchSize,
+    snapshots,
+    schemas: o.string('schemas') ?? DEFAULT_SCHEMAS_DIR,
+    dbSchema: o.string('db-schema')!,
+    dryRun: o.boolean('dry-run'),
+    batchSize: integerIn(o, 'batch-size', MIN_BATCH_ROWS, MAX_BATCH_ROWS),
     progressSeconds,
-    workers,
+    workers: integerIn(o, 'workers', 0, MAX_WORKERS),
     maxRejectedRatio,
   };
 }
@@ -167,7 +130,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
     stopRequested = true;
   });
   return runCommand(log, async () => {
-    const args = await parseLoadArgs(argv);
+    const args = await withHelpHint(SCRIPT, () => parseLoadArgs(argv));
     const summary = await runLoad(
       {
         snapshots: args.snapshots,

@@ -3,6 +3,7 @@ import { formatDurationMs, parseDurationMs } from '../config/duration.js';
 import { openSnapshotStore } from '../snapshot/open-store.js';
 import type { PruneCandidate, PruneReport } from '../snapshot/store.js';
 import { parseFlagsOrExit, terminalWidth, withUsageErrors } from './command-support.js';
+import { addOptions, helpEpilogue, sharedOptions, withHelpHint, type OptionDefinitions } from './option-definitions.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger } from './log.js';
 import { runCommand, type CommandResult } from './run-command.js';
@@ -113,28 +114,29 @@ export function pruneResult(location: string, graceMs: number, report: PruneRepo
   };
 }
 
+const SCRIPT = 'eventful-prune';
+
+/** prune's options: the shared ones and its own; each reads the variable {@link PRUNE_ENV} names. */
+export const PRUNE_OPTIONS = {
+  ...sharedOptions('snapshots'),
+  grace: {
+    type: 'string',
+    describe: 'Leave leftovers younger than this (30m, 24h, 7d; longer than any extract run)',
+    env: PRUNE_ENV.grace,
+    default: DEFAULT_GRACE,
+  },
+  ...sharedOptions('dry-run'),
+} as const satisfies OptionDefinitions;
+
+const DESCRIPTION =
+  'Lists and removes what failed or killed extract attempts left behind: temporary snapshot folders (.tmp-*) in a\n' +
+  'directory, or data objects that no manifest names and unfinished multipart uploads in an s3:// location, once\n' +
+  'last written longer ago than the grace period. Complete snapshots are never touched. --dry-run lists what would\n' +
+  'be removed and removes nothing. Exits 99 when there is nothing to prune.';
+
 function parser(argv: string[]) {
-  const options = yargs(argv)
-    .scriptName('eventful-prune')
-    .usage(
-      '$0 [options]\n\nLists and removes what failed or killed extract attempts left behind: temporary snapshot folders ' +
-        '(.tmp-*) in a directory, or data objects that no manifest names and unfinished multipart uploads in an ' +
-        's3:// location, once last written longer ago than the grace period. Complete snapshots are never touched.\n' +
-        'Exit codes: 0 done, 99 nothing to prune, 2 bad usage or configuration, 1 any other failure. ' +
-        'The last stdout line is a JSON summary.',
-    )
-    .option('snapshots', {
-      type: 'string',
-      describe: `Snapshot root: a folder, or s3://bucket/prefix (credentials from AWS_* variables) [env ${PRUNE_ENV.snapshots}]`,
-    })
-    .option('grace', {
-      type: 'string',
-      describe: `Leave leftovers younger than this (30m, 24h, 7d; longer than any extract run) (default ${DEFAULT_GRACE}) [env ${PRUNE_ENV.grace}]`,
-    })
-    .option('dry-run', {
-      type: 'boolean',
-      describe: `List what would be removed, remove nothing [env ${PRUNE_ENV.dryRun}]`,
-    })
+  const options = addOptions(yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`), PRUNE_OPTIONS)
+    .epilogue(helpEpilogue())
     .exitProcess(false);
   return withUsageErrors(options, terminalWidth());
 }
@@ -142,10 +144,10 @@ function parser(argv: string[]) {
 /** `eventful-prune`: flags → settings → store.prune → summary line → exit code. */
 export async function main(argv: string[]): Promise<never> {
   const log = stderrLogger('prune');
-  const flags = await parseFlagsOrExit<PruneFlags>(log, () => parser(argv).parseAsync());
+  const flags = await parseFlagsOrExit<PruneFlags>(log, () => withHelpHint(SCRIPT, () => parser(argv).parseAsync()));
 
   return runCommand(log, async () => {
-    const settings = resolvePruneSettings(flags, process.env);
+    const settings = await withHelpHint(SCRIPT, () => resolvePruneSettings(flags, process.env));
     const store = await openSnapshotStore(settings.snapshots);
     log.info(
       `${settings.dryRun ? 'listing' : 'removing'} leftovers older than ${formatDurationMs(settings.graceMs)} in ${store.location}`,

@@ -12,56 +12,53 @@ import { reportText, stationLabel, worstBy, type StationWait } from '../answer/r
 import { readReportData } from '../answer/report-queries.js';
 import { identifierProblem } from '../schema/identifiers.js';
 import { connectWarehouse } from '../warehouse/connection.js';
-import { EventfulError, ExitCode, UsageError } from './exit-codes.js';
+import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger } from './log.js';
 import { runCommand } from './run-command.js';
+import { terminalWidth, withUsageErrors } from './command-support.js';
+import {
+  addOptions,
+  DATABASE_SETTINGS,
+  helpEpilogue,
+  resolveOptions,
+  sharedOptions,
+  withHelpHint,
+  type OptionDefinitions,
+} from './option-definitions.js';
 
-/** Defaults of every flag, in one place (shown by `--help`). */
-export const REPORT_DEFAULTS = {
-  dbSchema: 'public',
-  top: 10,
-} as const;
+const SCRIPT = 'eventful-report';
 
-/** Shared with `load`, so one setting names the warehouse schema for both. */
-const DB_SCHEMA_ENV = 'EVENTFUL_DB_SCHEMA';
+/** report's options: the shared ones and its own. */
+export const REPORT_OPTIONS = {
+  ...sharedOptions('db-schema'),
+  html: { type: 'string', describe: 'Write the HTML report to this file' },
+  top: { type: 'number', describe: 'How many of the worst stations to list', default: 10 },
+  station: {
+    type: 'string',
+    describe: 'Station id whose headway distribution the HTML shows',
+    defaultDescription: 'the one with the worst expected wait',
+  },
+} as const satisfies OptionDefinitions;
+
+const DESCRIPTION =
+  'How long do passengers wait for a train? Reads the wait-time views that load creates and prints the\n' +
+  'worst stations; --html writes a self-contained page with charts (no network needed to view it).\n' +
+  'Exits 99 when the views hold no data yet, 2 when --db-schema has no wait-time views.';
 
 const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
 
-function parseArgs(argv: string[]) {
-  return yargs(argv)
-    .scriptName('eventful-report')
-    .usage(
-      '$0 [options]\n\nHow long do passengers wait for a train? Reads the wait-time views that load creates and prints the\n' +
-        'worst stations; --html writes a self-contained page with charts (no network needed to view it).\n' +
-        'Connection: DATABASE_URL, or the PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE variables.',
-    )
-    .options({
-      'db-schema': {
-        type: 'string',
-        default: process.env[DB_SCHEMA_ENV] || REPORT_DEFAULTS.dbSchema,
-        defaultDescription: `$${DB_SCHEMA_ENV}, else "${REPORT_DEFAULTS.dbSchema}"`,
-        describe: `Postgres schema holding the tables and views (the same variable as load's) [env ${DB_SCHEMA_ENV}]`,
-      },
-      html: { type: 'string', describe: 'write the HTML report to this file' },
-      top: { type: 'number', default: REPORT_DEFAULTS.top, describe: 'how many of the worst stations to list' },
-      station: {
-        type: 'string',
-        describe:
-          'station id whose headway distribution the HTML shows [default: the one with the worst expected wait]',
-      },
-    })
-    .strict()
-    .version(false)
-    .help()
-    .wrap(Math.min(120, process.stdout.columns || 120))
-    .epilogue(
-      'Exit codes: 0 done, 99 no data yet, 2 bad usage (or no views in the schema), 1 any other failure.\n' +
-        'The last line on stdout is a JSON summary.',
-    )
-    .fail((msg, err) => {
-      throw new UsageError(msg || err?.message || 'bad usage');
-    })
-    .parseAsync();
+async function parseArgs(argv: string[]) {
+  const options = addOptions(
+    yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`),
+    REPORT_OPTIONS,
+  ).epilogue(helpEpilogue(DATABASE_SETTINGS));
+  const o = resolveOptions(REPORT_OPTIONS, await withUsageErrors(options, terminalWidth()).parseAsync(), process.env);
+  const dbSchema = o.string('db-schema')!;
+  const problem = identifierProblem(dbSchema);
+  if (problem) throw new UsageError(`${o.from('db-schema')}: ${problem}`);
+  const top = o.number('top')!;
+  if (!Number.isInteger(top) || top < 1) throw new UsageError(`${o.from('top')} must be a positive integer`);
+  return { dbSchema, top, html: o.string('html'), station: o.string('station') };
 }
 
 /** Writes a file whole or not at all (a reader never sees half a page). */
@@ -86,23 +83,11 @@ const summaryRow = (s: StationWait) => ({
 export async function main(argv: string[] = hideBin(process.argv)): Promise<never> {
   const log = stderrLogger('report');
   return runCommand(log, async () => {
-    const args = await parseArgs(argv);
-    const dbSchema = args['db-schema'];
-    const problem = identifierProblem(dbSchema);
-    if (problem) throw new UsageError(`--db-schema: ${problem}`);
-    if (!Number.isInteger(args.top) || args.top < 1) throw new UsageError('--top must be a positive integer');
+    const args = await withHelpHint(SCRIPT, () => parseArgs(argv));
+    const { dbSchema } = args;
     const html = args.html === undefined ? undefined : path.resolve(args.html);
 
-    let db;
-    try {
-      db = await connectWarehouse('eventful-report');
-    } catch (err) {
-      throw new EventfulError(
-        `cannot connect to PostgreSQL (DATABASE_URL or PG* variables): ${(err as Error).message}`,
-        ExitCode.Failure,
-        'connection_failed',
-      );
-    }
+    const db = await connectWarehouse('eventful-report');
     let data;
     try {
       data = await readReportData(db, {

@@ -13,6 +13,15 @@ import { resolveKafkaConfig } from '../config/kafka-config.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger, Throttle } from './log.js';
 import { runCommand } from './run-command.js';
+import { terminalWidth, withUsageErrors } from './command-support.js';
+import {
+  addOptions,
+  helpEpilogue,
+  resolveOptions,
+  sharedOptions,
+  withHelpHint,
+  type OptionDefinitions,
+} from './option-definitions.js';
 
 /** Defaults of every flag, in one place (shown by `--help`). */
 export const SIMULATE_DEFAULTS = {
@@ -32,98 +41,101 @@ const YIELD_EVERY_EVENTS = 5_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function parseArgs(argv: string[]) {
-  return yargs(argv)
-    .scriptName('eventful-simulate')
-    .usage(
-      '$0 [options]\n\nProduces simulated metro traffic (train arrivals at stations and checkpoints, incidents) to Kafka.\n' +
-        'The same --seed and --start reproduce every event and event id exactly.',
-    )
-    .options({
-      seed: { type: 'string', default: SIMULATE_DEFAULTS.seed, describe: 'any text; picks the random traffic' },
-      duration: {
-        type: 'string',
-        default: SIMULATE_DEFAULTS.duration,
-        describe: 'simulated time to cover, e.g. 24h, 90m, 2d, 1h30m',
-      },
-      start: {
-        type: 'string',
-        describe: 'start of simulated time, ISO 8601 (UTC unless it names a zone) [default: today 00:00 UTC]',
-      },
-      rate: {
-        type: 'number',
-        default: SIMULATE_DEFAULTS.rate,
-        describe: 'events per second of wall-clock time; 0 = as fast as possible',
-      },
-      'incidents-per-day': {
-        type: 'number',
-        default: SIMULATION_DEFAULTS.incidentsPerLinePerDay,
-        describe: 'average incidents per line per simulated day',
-      },
-      'bootstrap-servers': { type: 'string', describe: 'Kafka brokers [env: KAFKA_BOOTSTRAP_SERVERS]' },
-      kafka: {
-        type: 'string',
-        array: true,
-        default: [] as string[],
-        describe: 'any librdkafka property as key=value (repeatable); secrets only through EVENTFUL_KAFKA__<PROP>',
-      },
-      'arrivals-topic': {
-        type: 'string',
-        default: SIMULATE_DEFAULTS.arrivalsTopic,
-        describe: 'topic of train arrivals',
-      },
-      'incidents-topic': { type: 'string', default: SIMULATE_DEFAULTS.incidentsTopic, describe: 'topic of incidents' },
-      'create-topics': {
-        type: 'boolean',
-        default: false,
-        describe: 'create the two topics first when they do not exist',
-      },
-      partitions: { type: 'number', default: SIMULATE_DEFAULTS.partitions, describe: 'partitions of created topics' },
-      'replication-factor': {
-        type: 'number',
-        default: SIMULATE_DEFAULTS.replicationFactor,
-        describe: 'replication factor of created topics',
-      },
-      'dry-run': {
-        type: 'boolean',
-        default: false,
-        describe: 'print the events to stdout as NDJSON ({"topic","key","value"}) instead of producing them',
-      },
-    })
-    .strict()
-    .version(false)
-    .help()
-    .wrap(Math.min(120, process.stdout.columns || 120))
-    .epilogue(
-      'Exit codes: 0 done, 2 bad usage, 1 failure (e.g. broker unreachable, undelivered messages).\n' +
-        'The last line on stdout is a JSON summary.',
-    )
-    .fail((msg, err) => {
-      throw new UsageError(msg || err?.message || 'bad usage');
-    })
-    .parseAsync();
+const SCRIPT = 'eventful-simulate';
+
+/** simulate's options: the shared ones and its own. */
+export const SIMULATE_OPTIONS = {
+  seed: { type: 'string', describe: 'Any text; picks the random traffic', default: SIMULATE_DEFAULTS.seed },
+  duration: {
+    type: 'string',
+    describe: 'Simulated time to cover, e.g. 24h, 90m, 2d, 1h30m',
+    default: SIMULATE_DEFAULTS.duration,
+  },
+  start: {
+    type: 'string',
+    describe: 'Start of simulated time, ISO 8601 (UTC unless it names a zone)',
+    defaultDescription: 'today 00:00 UTC',
+  },
+  rate: {
+    type: 'number',
+    describe: 'Events per second of wall-clock time; 0 = as fast as possible',
+    default: SIMULATE_DEFAULTS.rate,
+  },
+  'incidents-per-day': {
+    type: 'number',
+    describe: 'Average incidents per line per simulated day',
+    default: SIMULATION_DEFAULTS.incidentsPerLinePerDay,
+  },
+  ...sharedOptions('bootstrap-servers', 'kafka'),
+  'arrivals-topic': { type: 'string', describe: 'Topic of train arrivals', default: SIMULATE_DEFAULTS.arrivalsTopic },
+  'incidents-topic': { type: 'string', describe: 'Topic of incidents', default: SIMULATE_DEFAULTS.incidentsTopic },
+  'create-topics': { type: 'boolean', describe: 'Create the two topics first when they do not exist', default: false },
+  partitions: { type: 'number', describe: 'Partitions of created topics', default: SIMULATE_DEFAULTS.partitions },
+  'replication-factor': {
+    type: 'number',
+    describe: 'Replication factor of created topics',
+    default: SIMULATE_DEFAULTS.replicationFactor,
+  },
+  ...sharedOptions('dry-run'),
+} as const satisfies OptionDefinitions;
+
+const DESCRIPTION =
+  'Produces simulated metro traffic (train arrivals at stations and checkpoints, incidents) to Kafka.\n' +
+  'The same --seed and --start reproduce every event and event id exactly. --dry-run prints the events to\n' +
+  'stdout as NDJSON ({"topic","key","value"}) instead of producing them. It never exits 99.';
+
+async function parseArgs(argv: string[]) {
+  const options = addOptions(
+    yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`),
+    SIMULATE_OPTIONS,
+  ).epilogue(helpEpilogue());
+  const flags = await withUsageErrors(options, terminalWidth()).parseAsync();
+  const o = resolveOptions(SIMULATE_OPTIONS, flags, process.env);
+  return {
+    seed: o.string('seed')!,
+    duration: o.string('duration')!,
+    start: o.string('start'),
+    rate: o.number('rate')!,
+    'incidents-per-day': o.number('incidents-per-day')!,
+    // The Kafka settings' own variables are read by resolveKafkaConfig, in its order: only the flags here.
+    'bootstrap-servers': flags['bootstrap-servers'] as string | undefined,
+    kafka: ((flags['kafka'] as unknown[] | undefined) ?? []).map(String),
+    'arrivals-topic': o.string('arrivals-topic')!,
+    'incidents-topic': o.string('incidents-topic')!,
+    'create-topics': o.boolean('create-topics'),
+    partitions: o.number('partitions')!,
+    'replication-factor': o.number('replication-factor')!,
+    'dry-run': o.boolean('dry-run'),
+  };
+}
+
+/** The flags, checked: each mistake is a usage error naming the flag. */
+async function checkedArgs(argv: string[]) {
+  const args = await parseArgs(argv);
+  const durationSeconds = parseSimulatedDuration(args.duration);
+  const startSeconds = args.start === undefined ? startOfUtcDay(Date.now()) : parseStartTime(args.start);
+  const topics = { arrival: args['arrivals-topic'], incident: args['incidents-topic'] };
+  if (durationSeconds === undefined)
+    throw new UsageError(`--duration "${args.duration}" is not a duration: use e.g. 24h, 90m, 2d or 1h30m`);
+  if (startSeconds === undefined)
+    throw new UsageError(`--start "${args.start}" is not an ISO 8601 time, e.g. 2026-11-27 or 2026-11-27T06:00:00Z`);
+  if (!(args.rate >= 0)) throw new UsageError('--rate must be a number ≥ 0 (0 = as fast as possible)');
+  if (!(args['incidents-per-day'] >= 0)) throw new UsageError('--incidents-per-day must be a number ≥ 0');
+  if (!Number.isInteger(args.partitions) || args.partitions < 1)
+    throw new UsageError('--partitions must be a positive integer');
+  if (!Number.isInteger(args['replication-factor']) || args['replication-factor'] < 1)
+    throw new UsageError('--replication-factor must be a positive integer');
+  if (!topics.arrival || !topics.incident || topics.arrival === topics.incident)
+    throw new UsageError('--arrivals-topic and --incidents-topic must be two different, non-empty topic names');
+  return { ...args, durationSeconds, startSeconds, topics };
 }
 
 /** Runs `simulate` with the given arguments (without `node` and the script). */
 export async function main(argv: string[] = hideBin(process.argv)): Promise<never> {
   const log = stderrLogger('simulate');
   return runCommand(log, async () => {
-    const args = await parseArgs(argv);
-    const durationSeconds = parseSimulatedDuration(args.duration);
-    if (durationSeconds === undefined)
-      throw new UsageError(`--duration "${args.duration}" is not a duration: use e.g. 24h, 90m, 2d or 1h30m`);
-    const startSeconds = args.start === undefined ? startOfUtcDay(Date.now()) : parseStartTime(args.start);
-    if (startSeconds === undefined)
-      throw new UsageError(`--start "${args.start}" is not an ISO 8601 time, e.g. 2026-11-27 or 2026-11-27T06:00:00Z`);
-    if (!(args.rate >= 0)) throw new UsageError('--rate must be a number ≥ 0 (0 = as fast as possible)');
-    if (!(args['incidents-per-day'] >= 0)) throw new UsageError('--incidents-per-day must be a number ≥ 0');
-    if (!Number.isInteger(args.partitions) || args.partitions < 1)
-      throw new UsageError('--partitions must be a positive integer');
-    if (!Number.isInteger(args['replication-factor']) || args['replication-factor'] < 1)
-      throw new UsageError('--replication-factor must be a positive integer');
-    const topics = { arrival: args['arrivals-topic'], incident: args['incidents-topic'] };
-    if (!topics.arrival || !topics.incident || topics.arrival === topics.incident)
-      throw new UsageError('--arrivals-topic and --incidents-topic must be two different, non-empty topic names');
+    const args = await withHelpHint(SCRIPT, () => checkedArgs(argv));
+    const { durationSeconds, startSeconds, topics } = args;
 
     const dryRun = args['dry-run'];
     const props = dryRun

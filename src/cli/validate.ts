@@ -25,7 +25,15 @@ import { quarantineTable } from '../warehouse/quarantine.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { stderrLogger } from './log.js';
 import { runCommand } from './run-command.js';
-import { withUsageErrors } from './command-support.js';
+import { terminalWidth, withUsageErrors } from './command-support.js';
+import {
+  addOptions,
+  helpEpilogue,
+  resolveOptions,
+  sharedOptions,
+  withHelpHint,
+  type OptionDefinitions,
+} from './option-definitions.js';
 
 /** What validate found about one schema that loaded. */
 export interface SchemaReport {
@@ -132,29 +140,40 @@ export async function validateSchemas(dir: string, dbSchema = 'public'): Promise
   return report;
 }
 
+const SCRIPT = 'eventful-validate';
+
+/** validate's options: the shared ones and its own. */
+export const VALIDATE_OPTIONS = {
+  ...sharedOptions('schemas'),
+  ddl: { type: 'boolean', describe: 'Print the rendered DDL on stdout before the summary', default: false },
+  ...sharedOptions('db-schema'),
+} as const satisfies OptionDefinitions;
+
+const DESCRIPTION =
+  'Checks every schema for CI, without touching Kafka or Postgres: each compiles in ajv strict mode, its examples\n' +
+  'validate and its x-counterexamples do not, the warehouse mapping is safe and the DDL renders. Problems are\n' +
+  'listed on stderr and in the JSON summary, and end the run with exit 2.';
+
 /** The `validate` command, as `node dist/validate.js` runs it. */
 export async function main(argv: string[] = hideBin(process.argv)): Promise<never> {
   const log = stderrLogger('validate');
   return runCommand(log, async () => {
-    const options = yargs(argv)
-      .scriptName('eventful-validate')
-      .usage('$0 [--schemas <dir>] [--ddl]')
-      .option('schemas', {
-        type: 'string',
-        default: process.env['EVENTFUL_SCHEMAS'] || DEFAULT_SCHEMAS_DIR,
-        describe: 'folder of *.schema.json files (env EVENTFUL_SCHEMAS)',
-      })
-      .option('ddl', {
-        type: 'boolean',
-        default: false,
-        describe: 'print the rendered DDL on stdout before the summary',
-      })
-      .option('db-schema', { type: 'string', default: 'public', describe: 'Postgres schema the DDL is rendered for' })
-      .epilog('Exit codes: 0 every schema is valid, 2 problems found (listed on stderr and in the JSON summary).');
-    const args = await withUsageErrors(options, 120).parseAsync();
-    const dbSchemaProblem = identifierProblem(args['db-schema']);
-    if (dbSchemaProblem) throw new UsageError(`--db-schema: ${dbSchemaProblem}`);
-    const report = await validateSchemas(args.schemas, args['db-schema']);
+    const args = await withHelpHint(SCRIPT, async () => {
+      const options = addOptions(
+        yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`),
+        VALIDATE_OPTIONS,
+      ).epilog(helpEpilogue());
+      const o = resolveOptions(
+        VALIDATE_OPTIONS,
+        await withUsageErrors(options, terminalWidth()).parseAsync(),
+        process.env,
+      );
+      const dbSchema = o.string('db-schema')!;
+      const problem = identifierProblem(dbSchema);
+      if (problem) throw new UsageError(`${o.from('db-schema')}: ${problem}`);
+      return { schemas: o.string('schemas') ?? DEFAULT_SCHEMAS_DIR, ddl: o.boolean('ddl'), dbSchema };
+    });
+    const report = await validateSchemas(args.schemas, args.dbSchema);
     for (const p of report.problems) log.error(`${p.file}${p.path ? ` ${p.path}` : ''}: ${p.message}`);
     for (const w of report.warnings) log.warn(`${w.file}${w.path ? ` ${w.path}` : ''}: ${w.message}`);
     if (args.ddl && report.ddl) process.stdout.write(report.ddl + '\n');

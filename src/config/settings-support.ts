@@ -34,6 +34,8 @@ export function pickSetting<N extends string>(
 ): Setting | undefined {
   const flag = flags[name];
   if (Array.isArray(flag)) throw new UsageError(`${flagName(name)} is given more than once`);
+  // A number flag that is not a number arrives as NaN: the text is gone, the flag is still named.
+  if (typeof flag === 'number' && !Number.isFinite(flag)) throw new UsageError(`${flagName(name)} must be a number`);
   if (flag !== undefined && flag !== null && typeof flag !== 'boolean')
     return { value: String(flag), from: flagName(name) };
   const fromEnv = env[envNames[name]];

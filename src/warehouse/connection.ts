@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { connectionError, connectionTarget } from './connection-target.js';
 
 export interface QueryResultLike<R> {
   rows: R[];
@@ -69,11 +70,18 @@ export class PgWarehouseConnection implements WarehouseConnection {
  * Connects with `DATABASE_URL` when set, else node-postgres' standard `PG*` variables (PGHOST, PGPORT, PGUSER,
  * PGPASSWORD, PGDATABASE...). The password only ever comes from the environment. The session runs in UTC so
  * a date-time without a zone (which the schemas refuse anyway) could never depend on the server's setting.
+ * A failure to connect becomes an error that names the host and port tried, where they came from and what to do
+ * (see {@link connectionError}).
  */
 export async function connectWarehouse(applicationName: string): Promise<WarehouseConnection> {
+  const target = connectionTarget(process.env);
   const url = process.env['DATABASE_URL'];
   const client = new pg.Client({ ...(url ? { connectionString: url } : {}), application_name: applicationName });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    throw connectionError(err, target);
+  }
   await client.query(`SET TIME ZONE 'UTC'`);
   return new PgWarehouseConnection(client);
 }
