@@ -1,6 +1,7 @@
 # eventful images for docker-compose.yml.
 #   target "eventful": Node 20 with the package built (runs simulate, extract, load, report)
-#   target "airflow":  Apache Airflow 3 with Node 20 and the package at /opt/eventful
+#   target "airflow":  Apache Airflow 3 with Node 20, the package at /opt/eventful, and eventful-airflow (airflow/:
+#                      the lag trigger and the DAGs' shared code) pip-installed into Airflow's Python
 
 FROM node:20-bookworm AS eventful
 RUN apt-get update \
@@ -28,3 +29,8 @@ COPY --from=eventful --chown=airflow:root /opt/eventful /opt/eventful
 COPY --chown=airflow:root dags /opt/airflow/dags
 RUN mkdir -p /opt/airflow/eventful/snapshots && chown -R airflow:root /opt/airflow/eventful
 USER airflow
+# The triggerer imports KafkaLagTrigger by its classpath, and the DAG files import their shared code: both come from
+# this package, installed where every Airflow component (DAG processor, scheduler, workers, triggerer) finds it.
+# It has no dependencies, so pip leaves the image's Airflow as it is.
+COPY --chown=airflow:root airflow /tmp/eventful-airflow
+RUN pip install --no-cache-dir /tmp/eventful-airflow && rm -rf /tmp/eventful-airflow

@@ -20,12 +20,17 @@ Secrets reach the scripts through the task's environment only, never the command
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The shared settings module sits beside this file, wherever the dags folder was copied to.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventful_common import DAG, FAILURE_DOC, dag_kwargs, snapshot_tasks  # noqa: E402
+try:
+    from eventful_airflow.compat import DAG
+    from eventful_airflow.tasks import FAILURE_DOC, dag_kwargs, snapshot_tasks
+except ModuleNotFoundError as missing:  # a DAG import error that says what to do
+    if not (missing.name or "").startswith("eventful_airflow"):
+        raise
+    raise ModuleNotFoundError(
+        "eventful's DAGs need the eventful-airflow package in this Airflow's Python: run `pip install ./airflow` "
+        "from the eventful repository (on the DAG processor, scheduler, workers and triggerer), then reparse",
+        name=missing.name,
+    ) from missing
 
 
 with DAG(

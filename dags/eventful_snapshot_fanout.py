@@ -14,21 +14,18 @@ Each mapped extract writes its own snapshot; ``load`` loads all pending snapshot
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The shared settings module sits beside this file, wherever the dags folder was copied to.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventful_common import (  # noqa: E402
-    DAG,
-    EXTRACT_ENV,
-    FAILURE_DOC,
-    HOME,
-    PARTITION_GROUPS,
-    BashOperator,
-    dag_kwargs,
-    load_task,
-)
+try:
+    from eventful_airflow.compat import DAG
+    from eventful_airflow.settings import EXTRACT_ENV, HOME, PARTITION_GROUPS
+    from eventful_airflow.tasks import FAILURE_DOC, BashOperator, dag_kwargs, load_task
+except ModuleNotFoundError as missing:  # a DAG import error that says what to do
+    if not (missing.name or "").startswith("eventful_airflow"):
+        raise
+    raise ModuleNotFoundError(
+        "eventful's DAGs need the eventful-airflow package in this Airflow's Python: run `pip install ./airflow` "
+        "from the eventful repository (on the DAG processor, scheduler, workers and triggerer), then reparse",
+        name=missing.name,
+    ) from missing
 
 with DAG(
     **dag_kwargs(

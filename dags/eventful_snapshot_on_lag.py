@@ -2,7 +2,7 @@
 eventful, started by the backlog instead of the clock: snapshot Kafka into PostgreSQL when enough is pending.
 
 **Airflow 3 (event-driven).** An asset, ``eventful_kafka_backlog``, is watched by
-``KafkaLagTrigger`` (``dags/eventful_triggers.py``) in the triggerer: every ``poll_interval`` it runs
+``KafkaLagTrigger`` (``eventful_airflow.triggers``) in the triggerer: every ``poll_interval`` it runs
 eventful's ``lag`` command, which reads the consumer group's committed offsets and the topics'
 watermarks without joining the group or consuming anything. When at least ``min_lag`` events are
 pending, or the oldest one is older than ``max_age``, or pending events are about to expire
@@ -26,33 +26,31 @@ folder are fixed when the file is parsed, from ``AIRFLOW_VAR_EVENTFUL_TOPICS``,
 ``AIRFLOW_VAR_EVENTFUL_GROUP_ID`` and ``AIRFLOW_VAR_EVENTFUL_HOME`` (the environment variables that
 also define those Airflow Variables; defaults as in ``eventful_snapshot``), and the extract task
 here uses the same values, so the trigger watches exactly what extract drains. Variables set only
-in the UI are not seen at parse time. The triggerer needs the dags folder on its ``PYTHONPATH``,
-Node, and eventful's ``dist/`` (see ``dags/eventful_triggers.py``).
+in the UI are not seen at parse time. The triggerer needs the ``eventful-airflow`` package
+(``pip install ./airflow``), Node, and eventful's ``dist/``; ``python -m eventful_airflow.check`` run
+in the triggerer's environment says whether it has them.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
-# The shared settings module sits beside this file, wherever the dags folder was copied to.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from eventful_common import (  # noqa: E402
-    DAG,
-    EXTRACT_ENV,
-    FAILURE_DOC,
-    HOME,
-    BashOperator,
-    dag_kwargs,
-    parse_time_setting,
-    snapshot_tasks,
-)
+try:
+    from eventful_airflow.compat import DAG
+    from eventful_airflow.settings import EXTRACT_ENV, HOME, parse_time_setting
+    from eventful_airflow.tasks import FAILURE_DOC, BashOperator, dag_kwargs, snapshot_tasks
+    from eventful_airflow.triggers import EVENT_DRIVEN_SCHEDULING, KafkaLagTrigger
+except ModuleNotFoundError as missing:  # a DAG import error that says what to do
+    if not (missing.name or "").startswith("eventful_airflow"):
+        raise
+    raise ModuleNotFoundError(
+        "eventful's DAGs need the eventful-airflow package in this Airflow's Python: run `pip install ./airflow` "
+        "from the eventful repository (on the DAG processor, scheduler, workers and triggerer), then reparse",
+        name=missing.name,
+    ) from missing
 
-try:  # Airflow 3: event-driven scheduling
+if EVENT_DRIVEN_SCHEDULING:  # Airflow 3; on Airflow 2 the trigger module imports, but nothing uses it
     from airflow.sdk import Asset, AssetWatcher
-    from eventful_triggers import EVENT_DRIVEN_SCHEDULING, KafkaLagTrigger
-except ImportError:  # Airflow 2
-    EVENT_DRIVEN_SCHEDULING = False
 
 TOPICS = parse_time_setting("eventful_topics", "train-arrivals,incidents")
 GROUP_ID = parse_time_setting("eventful_group_id", "eventful-warehouse")

@@ -73,7 +73,7 @@ out = {
                     "upstream": sorted(t.upstream_task_ids),
                     "trigger_rule": str(getattr(t.trigger_rule, "value", t.trigger_rule)),
                     "skip_on_exit_code": as_list(attr(t, "skip_on_exit_code")),
-                    # The Airflow operator behind eventful_common's BashOperator (shows which import path ran).
+                    # The Airflow operator behind eventful_airflow.tasks.BashOperator (shows which import path ran).
                     "airflow_operator": next(
                         (f"{c.__module__}.{c.__name__}" for c in type(t).__mro__ if c.__module__.startswith("airflow")),
                         None,

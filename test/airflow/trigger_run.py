@@ -19,15 +19,14 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import os
 import sys
 import time
 import warnings
 
 warnings.simplefilter("ignore")
-sys.path.insert(0, os.path.join(sys.argv[1], "dags"))
 
-from eventful_triggers import EVENT_DRIVEN_SCHEDULING, KafkaLagTrigger  # noqa: E402
+# The installed package, as the triggerer imports it (scripts/airflow installs airflow/ into the venv).
+from eventful_airflow.triggers import EVENT_DRIVEN_SCHEDULING, KafkaLagTrigger  # noqa: E402
 
 POLL_S = 0.3
 QUIET_POLLS = 4

@@ -9,10 +9,13 @@ import { ROOT, runCommand } from './run.js';
 
 const execFileAsync = promisify(execFile);
 
-/** The bin folder of the real Airflow virtualenv made by `scripts/airflow venv`. */
-export async function airflowBin(): Promise<string> {
-  await execFileAsync(path.join(ROOT, 'scripts/airflow'), ['venv'], { timeout: 600_000 });
-  const { stdout } = await execFileAsync(path.join(ROOT, 'scripts/airflow'), ['path']);
+/**
+ * The bin folder of the real Airflow virtualenv made by `scripts/airflow venv` (Airflow 3 unless `major` is 2), with
+ * the repository's eventful-airflow package installed into it: the DAGs and the trigger are imported from there.
+ */
+export async function airflowBin(major: 2 | 3 = 3): Promise<string> {
+  await execFileAsync(path.join(ROOT, 'scripts/airflow'), ['venv', String(major)], { timeout: 900_000 });
+  const { stdout } = await execFileAsync(path.join(ROOT, 'scripts/airflow'), ['path', String(major)]);
   return stdout.trim();
 }
 

@@ -55,7 +55,7 @@ describe('docker-compose.yml', () => {
     const doc = JSON.parse(stdout) as { services: Record<string, Service>; volumes: Record<string, unknown> };
     services = doc.services;
     volumes = doc.volumes;
-    dagSettings = await readFile(path.join(ROOT, 'dags/eventful_common.py'), 'utf8');
+    dagSettings = await readFile(path.join(ROOT, 'airflow/src/eventful_airflow/settings.py'), 'utf8');
   });
 
   it('should define Kafka, kafka-ui, the warehouse, the lake, Airflow and a one-shot simulator', () => {
@@ -191,5 +191,9 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toMatch(/FROM apache\/airflow:3\.[0-9.]+ AS airflow/);
     expect(dockerfile).toContain('COPY --from=eventful --chown=airflow:root /opt/eventful /opt/eventful');
     expect(dockerfile).toContain('CKJS_LINKING=dynamic');
+    // The DAGs and the triggerer import eventful-airflow from Airflow's Python, not from the dags folder.
+    expect(dockerfile).toContain('COPY --chown=airflow:root airflow /tmp/eventful-airflow');
+    expect(dockerfile).toContain('RUN pip install --no-cache-dir /tmp/eventful-airflow');
+    expect(services['airflow']!.environment).not.toHaveProperty('PYTHONPATH');
   });
 });

@@ -1,14 +1,7 @@
-import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { airflowBin, airflowEnv, airflowPython } from '../helpers/airflow.js';
 import { ROOT } from '../helpers/run.js';
-
-const execFileAsync = promisify(execFile);
 
 interface AssetInfo {
   uri: string;
@@ -116,7 +109,7 @@ describe('assets and the event-driven DAG on Airflow 3', () => {
           watchers: [
             {
               name: 'eventful_kafka_lag',
-              classpath: 'eventful_triggers.KafkaLagTrigger',
+              classpath: 'eventful_airflow.triggers.KafkaLagTrigger',
               kwargs: {
                 topics: 'arrivals-x,incidents-x',
                 group_id: 'group-x',
@@ -144,35 +137,11 @@ describe('assets and the event-driven DAG on Airflow 3', () => {
   });
 });
 
-/** The Airflow 2.11 virtualenv (scripts/airflow2-requirements.txt), made once and reused while that file is unchanged. */
-async function airflow2Bin(): Promise<string> {
-  const venv =
-    process.env['EVENTFUL_AIRFLOW2_VENV'] ??
-    path.join(process.env['EVENTFUL_SERVICES_DIR'] ?? path.join(ROOT, '.services'), 'airflow2-venv');
-  const reqs = path.join(ROOT, 'scripts/airflow2-requirements.txt');
-  const want = createHash('sha256')
-    .update(await readFile(reqs))
-    .digest('hex');
-  const stamp = path.join(venv, '.requirements-sha256');
-  const have = existsSync(stamp) ? (await readFile(stamp, 'utf8')).trim() : '';
-  if (have !== want || !existsSync(path.join(venv, 'bin', 'airflow'))) {
-    await rm(venv, { recursive: true, force: true });
-    await execFileAsync(process.env['EVENTFUL_PYTHON'] ?? 'python3', ['-m', 'venv', venv]);
-    await execFileAsync(path.join(venv, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', '-r', reqs], {
-      timeout: 900_000,
-      maxBuffer: 1 << 26,
-    });
-    await execFileAsync(path.join(venv, 'bin', 'pip'), ['check']);
-    await writeFile(stamp, want + '\n');
-  }
-  return path.join(venv, 'bin');
-}
-
 describe('the Airflow 2 fallback on a real Airflow 2.11', () => {
   let info: Inspection;
 
   beforeAll(async () => {
-    info = await inspect(await airflow2Bin());
+    info = await inspect(await airflowBin(2));
   }, 900_000);
 
   it('should import every DAG file, the trigger module included, and publish the same assets as Datasets', () => {

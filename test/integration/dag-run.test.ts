@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
@@ -49,6 +49,15 @@ describe('the snapshot DAG run by a real Airflow', () => {
     expect(await q(`SELECT count(*) AS n FROM "${dbSchema}".train_arrivals`)).toBe(produced.arrivals);
     expect(await q(`SELECT count(*) AS n FROM "${dbSchema}".incident_events`)).toBe(produced.incidents);
     expect(await q(`SELECT count(*) AS n FROM "${dbSchema}".station_wait_times`)).toBeGreaterThan(0);
+  });
+
+  it("should write the report under the worker's AIRFLOW_HOME when no Variable names the page", async () => {
+    const run = await dagTest(bin, 'eventful_report', env);
+    output += run.text;
+    expect(run.code, run.text.slice(-8000)).toBe(0);
+    expect(run.states).toEqual({ report: 'success' });
+    const html = await readFile(path.join(env['AIRFLOW_HOME']!, 'eventful/reports/wait-times.html'), 'utf8');
+    expect(html).toMatch(/^<!doctype html>/i);
   });
 
   it('should skip both tasks and change nothing when there is nothing new', async () => {

@@ -9,7 +9,7 @@ import { ROOT } from '../helpers/run.js';
 type Phase = Record<string, any> & { phase: string };
 
 /**
- * `KafkaLagTrigger.run()` (dags/eventful_triggers.py) driven by test/airflow/trigger_run.py with the real Airflow
+ * `KafkaLagTrigger.run()` (eventful_airflow.triggers, installed into the venv from airflow/) driven by test/airflow/trigger_run.py with the real Airflow
  * venv's Python, against the real broker: quiet before events are produced, one event after, none again while the
  * backlog stays, and never a blocked event loop.
  */
@@ -73,7 +73,7 @@ describe('the lag trigger on the real broker', () => {
   };
 
   it('should be an Airflow 3 event trigger that the triggerer can rebuild from its classpath', () => {
-    expect(phase('quiet')).toMatchObject({ eventDriven: true, classpath: 'eventful_triggers.KafkaLagTrigger' });
+    expect(phase('quiet')).toMatchObject({ eventDriven: true, classpath: 'eventful_airflow.triggers.KafkaLagTrigger' });
     expect(phase('quiet')['command']).toEqual([
       process.execPath,
       path.join(ROOT, 'dist/lag.js'),

@@ -19,10 +19,14 @@ the trigger); the Kafka connection (``kafka_conn_id``, default ``eventful_kafka`
 trigger runs, and its extra JSON reaches lag through the ``EVENTFUL_KAFKA_CONFIG`` environment
 variable, never the command line or the trigger's stored arguments.
 
-Deployment: the triggerer imports this class by its classpath ``eventful_triggers.KafkaLagTrigger``.
-Airflow 3.3's triggerer puts ``$AIRFLOW_HOME/config`` and the plugins folder on ``sys.path``, not the
-dags folder: give the triggerer ``PYTHONPATH=<dags folder>`` (or copy this file into plugins/).
-Node and eventful's ``dist/`` must be installed where the triggerer runs, as on the workers.
+Deployment: the triggerer imports this class by its classpath
+``eventful_airflow.triggers.KafkaLagTrigger`` (:data:`CLASSPATH`), so the ``eventful-airflow``
+package must be installed in the triggerer's Python (``pip install ./airflow`` from the eventful
+repository), as on the DAG processor and the workers. Where it is missing, Airflow's triggerer logs
+``Trigger failed to load code ... classpath=eventful_airflow.triggers.KafkaLagTrigger`` once and the
+watcher never fires: run ``python -m eventful_airflow.check`` in the triggerer's environment to see
+what is missing. Node and eventful's ``dist/`` must be installed where the triggerer runs, as on the
+workers.
 
 On Airflow 2 there is no event-driven scheduling: this module still imports (so a DagBag parsing the
 dags folder reports no error), but nothing uses the class there.
@@ -44,6 +48,9 @@ except ImportError:  # Airflow 2
     from airflow.triggers.base import BaseTrigger as BaseEventTrigger, TriggerEvent
 
     EVENT_DRIVEN_SCHEDULING = False
+
+#: Where the triggerer finds this class: it imports it by this path when it starts the watcher.
+CLASSPATH = "eventful_airflow.triggers.KafkaLagTrigger"
 
 #: lag's exit codes (see ``node dist/lag.js --help``).
 EXIT_CROSSED = 0
@@ -109,7 +116,7 @@ class KafkaLagTrigger(BaseEventTrigger):
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
-            "eventful_triggers.KafkaLagTrigger",
+            CLASSPATH,
             {
                 "topics": self.topics,
                 "group_id": self.group_id,
