@@ -3,12 +3,14 @@ import yargs from 'yargs';
 import {
   EXTRACT_DEFAULTS,
   EXTRACT_ENV,
+  MIN_DECODE_DEPTH,
   resolveExtractSettings,
   type ExtractFlags,
 } from '../config/extract-settings.js';
 import { KAFKA_PROPERTY_ENV_PREFIX, redactKafkaConfig } from '../config/kafka-config.js';
 import { formatDurationMs } from '../config/duration.js';
 import { KafkaConsumerSource } from '../kafka/consumer-adapter.js';
+import { CONSUMER_DEFAULTS } from '../kafka/consumer-config.js';
 import { DecodePool, InlineDecoder, type BatchDecoder } from '../extract/decode-pool.js';
 import { runExtract, type CrashPoint } from '../extract/run-extract.js';
 import { StopSignal } from '../extract/stop-signal.js';
@@ -101,11 +103,22 @@ function parser(argv: string[]) {
       type: 'string',
       describe: `Threads that parse and validate events; 0: none, all on the main thread (default ${EXTRACT_DEFAULTS.decodeThreads}) ${env('decodeThreads')}`,
     })
+    .option('decode-depth', {
+      type: 'string',
+      describe: `Batches decoded at once before the oldest is written; with --batch-size it bounds what decoding holds (default ${EXTRACT_DEFAULTS.decodeDepthPerThread} per decode thread, at least ${MIN_DECODE_DEPTH}) ${env('decodeDepth')}`,
+    })
     .option('batch-size', {
       type: 'string',
       describe: `Messages per consume call (default ${EXTRACT_DEFAULTS.batchSize}) ${env('batchSize')}`,
     })
-    .epilogue(`Default schemas folder: ${DEFAULT_SCHEMAS_DIR}`)
+    .epilogue(
+      `Default schemas folder: ${DEFAULT_SCHEMAS_DIR}\n` +
+        `Consumer defaults, which bound what the Kafka client buffers whatever the compression (a --kafka key=value ` +
+        `or ${KAFKA_PROPERTY_ENV_PREFIX}<PROP> setting wins): ` +
+        Object.entries(CONSUMER_DEFAULTS)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(', '),
+    )
     .exitProcess(false);
   return withUsageErrors(options, terminalWidth());
 }
@@ -193,7 +206,7 @@ export async function main(argv: string[]): Promise<never> {
         log,
         stop,
         decoder,
-        decodeDepth: Math.max(2, 2 * settings.decodeThreads),
+        decodeDepth: settings.decodeDepth,
         random: () => randomBytes(4).toString('hex'),
         ...(checkpoint ? { checkpoint } : {}),
       });
