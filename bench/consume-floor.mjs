@@ -8,7 +8,7 @@
  *   node bench/consume-floor.mjs BROKER TOPIC [BATCH_SIZE]
  */
 import Kafka from '@confluentinc/kafka-javascript';
-import { CONSUMER_DEFAULTS } from '../dist/kafka/consumer-adapter.js';
+import { CONSUMER_DEFAULTS } from '../dist/kafka/consumer-config.js';
 
 const [broker, topic, batchArg] = process.argv.slice(2);
 if (!broker || !topic) {

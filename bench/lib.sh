@@ -38,15 +38,31 @@ kcat_produce() {
   kcat -P -b "$BROKER" -t "$topic" -X linger.ms=50 -X batch.num.messages=10000 "$@"
 }
 
-# produce_arrivals TOPIC: EVENTS generated train-arrival events (through $WORK/arrivals.ndjson) into a fresh
-# PARTITIONS-partition TOPIC; sets BYTES to their size in bytes.
+#: Codecs of the compressed topics (kcat -z): what producers in production use.
+CODECS_DEFAULT="lz4 zstd"
+
+# compressed_options CODEC: kcat options that produce CODEC-compressed batches of 10,000 messages, as producers in
+# production do (none for CODEC "none"). librdkafka's batch.size (1 MB) would cut 250-B events into batches of
+# ~3,800; the broker checks the compressed batch (~0.3-0.7 MB here) against its 1 MB message.max.bytes.
+compressed_options() {
+  [[ "$1" == none ]] && return 0
+  echo "-z $1 -X linger.ms=200 -X batch.size=8000000 -X message.max.bytes=8000000"
+}
+
+# produce_arrivals TOPIC [CODEC]: EVENTS generated train-arrival events (through $WORK/arrivals.ndjson, generated
+# once) into a fresh PARTITIONS-partition TOPIC, compressed with CODEC (lz4, zstd; default none); sets BYTES to
+# their size in bytes.
 produce_arrivals() {
-  echo "$LOG_PREFIX: generating $EVENTS events" >&2
-  node "$ROOT/bench/generate-arrivals.mjs" "$EVENTS" >"$WORK/arrivals.ndjson"
+  local codec="${2:-none}"
+  if [[ ! -f "$WORK/arrivals.ndjson" ]]; then
+    echo "$LOG_PREFIX: generating $EVENTS events" >&2
+    node "$ROOT/bench/generate-arrivals.mjs" "$EVENTS" >"$WORK/arrivals.ndjson"
+  fi
   BYTES="$(stat -c %s "$WORK/arrivals.ndjson")"
   "$ROOT/scripts/kafka" create-topic "$1" "$PARTITIONS" >&2
-  echo "$LOG_PREFIX: producing to $1 with kcat" >&2
-  kcat_produce "$1" -l "$WORK/arrivals.ndjson"
+  echo "$LOG_PREFIX: producing to $1 with kcat (compression: $codec)" >&2
+  # shellcheck disable=SC2046 # the options are words
+  kcat_produce "$1" -l "$WORK/arrivals.ndjson" $(compressed_options "$codec")
 }
 
 # arrival_schemas TOPIC DIR: DIR/train_arrival.schema.json, the shipped schema with its topics set to [TOPIC].

@@ -3,12 +3,14 @@ import yargs from 'yargs';
 import {
   EXTRACT_DEFAULTS,
   EXTRACT_ENV,
+  MIN_DECODE_DEPTH,
   resolveExtractSettings,
   type ExtractFlags,
 } from '../config/extract-settings.js';
-import { redactKafkaConfig } from '../config/kafka-config.js';
+import { KAFKA_PROPERTY_ENV_PREFIX, redactKafkaConfig } from '../config/kafka-config.js';
 import { formatDurationMs } from '../config/duration.js';
 import { KafkaConsumerSource } from '../kafka/consumer-adapter.js';
+import { CONSUMER_DEFAULTS } from '../kafka/consumer-config.js';
 import { DecodePool, InlineDecoder, type BatchDecoder } from '../extract/decode-pool.js';
 import { runExtract, type CrashPoint } from '../extract/run-extract.js';
 import { StopSignal } from '../extract/stop-signal.js';
@@ -90,6 +92,12 @@ export const EXTRACT_OPTIONS = {
     env: EXTRACT_ENV.decodeThreads,
     default: EXTRACT_DEFAULTS.decodeThreads,
   },
+  'decode-depth': {
+    type: 'number',
+    describe: `Batches decoded at once before the oldest is written; with --batch-size it bounds what decoding holds`,
+    env: EXTRACT_ENV.decodeDepth,
+    defaultDescription: `${EXTRACT_DEFAULTS.decodeDepthPerThread} per decode thread, at least ${MIN_DECODE_DEPTH}`,
+  },
   'batch-size': {
     type: 'number',
     describe: 'Messages per consume call',
@@ -105,7 +113,15 @@ const DESCRIPTION =
 
 function parser(argv: string[]) {
   const options = addOptions(yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`), EXTRACT_OPTIONS)
-    .epilogue(helpEpilogue())
+    .epilogue(
+      helpEpilogue(
+        'Consumer defaults, which bound what the Kafka client buffers whatever the compression (a --kafka ' +
+          `key=value or ${KAFKA_PROPERTY_ENV_PREFIX}<PROP> setting wins): ` +
+          Object.entries(CONSUMER_DEFAULTS)
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join(', '),
+      ),
+    )
     .exitProcess(false);
   return withUsageErrors(options, terminalWidth());
 }
@@ -193,7 +209,7 @@ export async function main(argv: string[]): Promise<never> {
         log,
         stop,
         decoder,
-        decodeDepth: Math.max(2, 2 * settings.decodeThreads),
+        decodeDepth: settings.decodeDepth,
         random: () => randomBytes(4).toString('hex'),
         ...(checkpoint ? { checkpoint } : {}),
       });

@@ -34,7 +34,23 @@ export const EXTRACT_DEFAULTS = {
    * main thread. One is best on 2 cores (the main thread, the client's threads and the broker share them).
    */
   decodeThreads: 1,
+  /**
+   * Batches being decoded at once, per decode thread, before the oldest is written (at least
+   * {@link MIN_DECODE_DEPTH} in all): enough to keep the threads busy while the main thread writes. Each holds
+   * `batchSize` messages twice (as read, and decoded), so this with `batchSize` bounds what the decode pipeline
+   * holds, whatever the topic's compression.
+   */
+  decodeDepthPerThread: 2,
 } as const;
+
+/** The fewest batches in the decode pipeline: one being decoded while the one before is written. */
+export const MIN_DECODE_DEPTH = 2;
+const MAX_DECODE_DEPTH = 64;
+
+/** The decode depth used when none is given: {@link EXTRACT_DEFAULTS}.decodeDepthPerThread per decode thread. */
+export function defaultDecodeDepth(decodeThreads: number): number {
+  return Math.max(MIN_DECODE_DEPTH, EXTRACT_DEFAULTS.decodeDepthPerThread * decodeThreads);
+}
 
 const MAX_BATCH_SIZE = 100_000;
 const MAX_DECODE_THREADS = 16;
@@ -69,6 +85,8 @@ export interface ExtractSettings {
   readonly progressIntervalMs: number;
   readonly batchSize: number;
   readonly decodeThreads: number;
+  /** Batches being decoded at once before the oldest is written (`--decode-depth`). */
+  readonly decodeDepth: number;
   /** librdkafka properties from the user (may hold secrets: log only through `redactKafkaConfig`). */
   readonly kafka: Readonly<KafkaProperties>;
 }
@@ -91,6 +109,7 @@ export interface ExtractFlags {
   progressInterval?: unknown;
   batchSize?: unknown;
   decodeThreads?: unknown;
+  decodeDepth?: unknown;
   bootstrapServers?: unknown;
   kafka?: unknown;
 }
@@ -113,6 +132,7 @@ export const EXTRACT_ENV = {
   progressInterval: 'EVENTFUL_PROGRESS_INTERVAL',
   batchSize: 'EVENTFUL_BATCH_SIZE',
   decodeThreads: 'EVENTFUL_DECODE_THREADS',
+  decodeDepth: 'EVENTFUL_DECODE_DEPTH',
 } as const satisfies Partial<Record<keyof ExtractFlags, string>>;
 
 type SettingName = keyof typeof EXTRACT_ENV;
@@ -234,6 +254,7 @@ export function resolveExtractSettings(
 
   if (outText) checkLocationScheme(outText);
   const runId = pick(flags, env, 'runId')?.value.trim() || defaultRunId(now);
+  const decodeThreads = count(pick(flags, env, 'decodeThreads'), MAX_DECODE_THREADS) ?? EXTRACT_DEFAULTS.decodeThreads;
   const settings: ExtractSettings = {
     topics,
     partitions,
@@ -252,7 +273,9 @@ export function resolveExtractSettings(
     progressIntervalMs:
       parsePositiveDuration(pick(flags, env, 'progressInterval')) ?? EXTRACT_DEFAULTS.progressIntervalMs,
     batchSize: positiveInteger(pick(flags, env, 'batchSize'), MAX_BATCH_SIZE) ?? EXTRACT_DEFAULTS.batchSize,
-    decodeThreads: count(pick(flags, env, 'decodeThreads'), MAX_DECODE_THREADS) ?? EXTRACT_DEFAULTS.decodeThreads,
+    decodeThreads,
+    decodeDepth:
+      positiveInteger(pick(flags, env, 'decodeDepth'), MAX_DECODE_DEPTH) ?? defaultDecodeDepth(decodeThreads),
     kafka: Object.freeze(kafka),
   };
   return Object.freeze(settings);

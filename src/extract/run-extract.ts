@@ -2,28 +2,16 @@ import { EventfulError, ExitCode, UsageError } from '../cli/exit-codes.js';
 import type { Logger } from '../cli/log.js';
 import type { CommandResult } from '../cli/run-command.js';
 import type { ExtractSettings } from '../config/extract-settings.js';
-import { formatDurationMs } from '../config/duration.js';
 import type { EventChecker } from '../kafka/decode.js';
-import {
-  DrainTracker,
-  planDrain,
-  type DrainPlan,
-  type PartitionStart,
-  type TopicPartition,
-} from '../kafka/drain-plan.js';
-import type { ConsumedBatch, EventSource, RawMessage } from '../kafka/event-source.js';
-import { snapshotId, type EventLine, type RejectedLine } from '../snapshot/format.js';
+import { planDrain, type DrainPlan, type PartitionStart, type TopicPartition } from '../kafka/drain-plan.js';
+import type { EventSource } from '../kafka/event-source.js';
+import { snapshotId } from '../snapshot/format.js';
+import type { SnapshotTally } from '../snapshot/snapshot-tally.js';
 import type { SnapshotStore } from '../snapshot/store.js';
 import { ChunkedSnapshotBuilder, CountingSink, type SnapshotSink } from './chunked-snapshot-builder.js';
-import type { DecodedBatch } from './decode-batch.js';
 import { InlineDecoder, type BatchDecoder } from './decode-pool.js';
-import {
-  partitionSummaries,
-  rejectedRatio,
-  type ExtractSummary,
-  type StopCause,
-  type SummaryCounts,
-} from './extract-summary.js';
+import { drainPartitions, type DrainOutcome } from './drain.js';
+import { partitionSummaries, rejectedRatio, type ExtractSummary, type SummaryCounts } from './extract-summary.js';
 import { ProgressReporter } from './progress.js';
 import type { StopSignal } from './stop-signal.js';
 
@@ -60,7 +48,8 @@ export interface ExtractDeps {
   progress?: (total: number) => ProgressReporter;
 }
 
-const MAX_REJECTED_SAMPLES = 10;
+/** Batches being decoded at once when {@link ExtractDeps.decodeDepth} is not given. */
+const DEFAULT_DECODE_DEPTH = 2;
 
 function pct(x: number): string {
   return `${(100 * x).toFixed(1)}%`;
@@ -70,8 +59,8 @@ function key(tp: TopicPartition): string {
   return `${tp.topic}[${tp.partition}]`;
 }
 
-/** Resolves which partitions to drain and checks that topics exist and have a schema (exit 2 otherwise). */
-async function partitionsToDrain(settings: ExtractSettings, deps: ExtractDeps): Promise<TopicPartition[]> {
+/** Resolve partitions: which partitions to drain; checks that topics exist and have a schema (exit 2 otherwise). */
+async function resolvePartitions(settings: ExtractSettings, deps: ExtractDeps): Promise<TopicPartition[]> {
   const cluster = await deps.stop.race(deps.source.topicPartitions());
   const unknown = settings.topics.filter((t) => !cluster.has(t));
   if (unknown.length)
@@ -99,7 +88,7 @@ async function partitionsToDrain(settings: ExtractSettings, deps: ExtractDeps): 
   return out;
 }
 
-/** Reads the watermarks and committed offsets of the partitions and plans the drain. */
+/** Plan: reads the watermarks and committed offsets of the partitions and plans the drain; warns of gaps and resets. */
 async function plan(settings: ExtractSettings, deps: ExtractDeps, partitions: TopicPartition[]): Promise<DrainPlan> {
   const [marks, committed] = await deps.stop.race(
     Promise.all([deps.source.watermarks(partitions), deps.source.committed(partitions)]),
@@ -121,301 +110,269 @@ async function plan(settings: ExtractSettings, deps: ExtractDeps, partitions: To
   return drain;
 }
 
+/** The summary's fields known once the drain is planned. */
+type SummaryBase = Omit<
+  ExtractSummary,
+  'status' | 'counts' | 'partitions' | 'lagLeft' | 'durationMs' | 'messagesPerSecond'
+>;
+
+function summaryBase(settings: ExtractSettings, drain: DrainPlan, startedAt: Date): SummaryBase {
+  return {
+    command: 'extract',
+    dryRun: settings.dryRun,
+    runId: settings.runId,
+    groupId: settings.groupId,
+    topics: [...settings.topics],
+    snapshot: null,
+    committed: false,
+    stoppedBy: null,
+    rejectedRatio: 0,
+    maxRejectedRatio: settings.maxRejectedRatio,
+    retentionGaps: drain.gaps,
+    offsetResets: drain.resets,
+    startedAt: startedAt.toISOString(),
+  };
+}
+
+function result(exitCode: ExitCode, summary: ExtractSummary): CommandResult {
+  return { exitCode, summary: summary as unknown as Record<string, unknown> };
+}
+
+/** The result when every partition already is at its high watermark: exit 99, nothing read. */
+function nothingNew(
+  settings: ExtractSettings,
+  deps: ExtractDeps,
+  drain: DrainPlan,
+  startedAt: Date,
+  t0: number,
+): CommandResult {
+  deps.log.info(
+    `nothing new: all ${drain.partitions.length} partitions are at their high watermark for group "${settings.groupId}"`,
+  );
+  const counts: SummaryCounts = {
+    messages: 0,
+    events: 0,
+    rejected: 0,
+    rejectedByReason: {},
+    eventsByTopic: {},
+    tombstones: 0,
+    beyondWatermark: 0,
+  };
+  return result(ExitCode.NothingToDo, {
+    ...summaryBase(settings, drain, startedAt),
+    status: 'nothing_new',
+    counts,
+    partitions: partitionSummaries(drain, [], () => undefined),
+    lagLeft: 0,
+    durationMs: Date.now() - t0,
+    messagesPerSecond: 0,
+  });
+}
+
+/** Starts the snapshot being written (undefined in a dry run) and says what the drain is about to read. */
+async function beginSnapshot(
+  settings: ExtractSettings,
+  deps: ExtractDeps,
+  drain: DrainPlan,
+  id: string,
+  startedAt: Date,
+): Promise<ChunkedSnapshotBuilder | undefined> {
+  const builder = deps.store
+    ? await ChunkedSnapshotBuilder.begin(
+        deps.store,
+        { snapshotId: id, runId: settings.runId, groupId: settings.groupId, startedAt, topics: [...settings.topics] },
+        { compress: settings.compress },
+      )
+    : undefined;
+  const topicsRead = [...new Set(drain.toRead.map((p) => p.topic))];
+  deps.log.info(
+    `draining ${drain.pending.toLocaleString('en-US')} offsets from ${drain.toRead.length} of ${drain.partitions.length} ` +
+      `partitions (${topicsRead.join(', ')}) up to the start-time high watermarks` +
+      (settings.dryRun ? ' (dry run: nothing will be written or committed)' : ` into snapshot ${id}`),
+  );
+  return builder;
+}
+
+/** Drain: reads the planned partitions into `sink` (see {@link drainPartitions}), with progress on the log. */
+async function drain(
+  settings: ExtractSettings,
+  deps: ExtractDeps,
+  plan: DrainPlan,
+  sink: SnapshotSink,
+  t0: number,
+): Promise<DrainOutcome> {
+  const progress =
+    deps.progress?.(plan.pending) ?? new ProgressReporter(deps.log, settings.progressIntervalMs, plan.pending);
+  const outcome = await drainPartitions(
+    settings,
+    {
+      source: deps.source,
+      stop: deps.stop,
+      decoder: deps.decoder ?? new InlineDecoder(deps.schemas, !settings.dryRun),
+      decodeDepth: deps.decodeDepth ?? DEFAULT_DECODE_DEPTH,
+      progress,
+      onFirstBatchWritten: () => {
+        if (deps.store) deps.checkpoint?.('mid-drain');
+      },
+    },
+    plan,
+    sink,
+    t0,
+  );
+  const { tracker } = outcome;
+  progress.update({ messages: outcome.taken, rejected: sink.tally.counts.rejected, lagLeft: tracker.lagLeft }, true);
+  progress.close();
+  deps.stop.check();
+  return outcome;
+}
+
+/** Summarise: the run's summary from what the drain read (status ok; the caller decides what follows). */
+function summarise(base: SummaryBase, plan: DrainPlan, tally: SnapshotTally, outcome: DrainOutcome, t0: number) {
+  const { tombstones, ratio } = rejectedRatio(tally.counts);
+  const counts: SummaryCounts = { ...tally.counts, tombstones, beyondWatermark: outcome.beyondWatermark };
+  const durationMs = Date.now() - t0;
+  const summary: ExtractSummary = {
+    ...base,
+    status: 'ok',
+    stoppedBy: outcome.stoppedBy,
+    counts,
+    rejectedRatio: ratio,
+    partitions: partitionSummaries(plan, tally.partitions(), (t, p) => outcome.tracker.nextOffset(t, p)),
+    lagLeft: outcome.tracker.lagLeft,
+    durationMs,
+    messagesPerSecond: durationMs > 0 ? Math.round((tally.counts.messages * 1000) / durationMs) : 0,
+  };
+  if (outcome.samples.length) summary.rejectedSamples = outcome.samples;
+  return { summary, tombstones, ratio };
+}
+
+/** "N messages: E events, R rejected (by reason)", for the log. */
+function countsLine(counts: SummaryCounts): string {
+  return (
+    `${counts.messages} messages: ${counts.events} events, ${counts.rejected} rejected` +
+    (counts.rejected
+      ? ` (${Object.entries(counts.rejectedByReason)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`
+      : '')
+  );
+}
+
+/** The failure when too many messages were quarantined: logs why and what to do, with the samples. */
+function tooManyRejected(settings: ExtractSettings, deps: ExtractDeps, summary: ExtractSummary, tombstones: number) {
+  const { counts, rejectedRatio: ratio } = summary;
+  const message =
+    `too many rejected messages: ${counts.rejected - tombstones} of ${counts.messages - tombstones} (${pct(ratio)}, ` +
+    `tombstones aside) exceed --max-rejected-ratio ${settings.maxRejectedRatio}; the snapshot was discarded and no ` +
+    `offset was committed. See rejectedSamples in the summary (or run with --dry-run) for what was refused; fix the ` +
+    `producer or the schema, or raise --max-rejected-ratio to let them through to the quarantine file`;
+  deps.log.error(message);
+  for (const s of summary.rejectedSamples ?? [])
+    deps.log.error(`  rejected ${s.topic}[${s.partition}]@${s.offset}: ${s.reason}: ${s.message}`);
+  return result(ExitCode.Failure, { ...summary, status: 'failed', error: { code: 'too_many_rejected', message } });
+}
+
+/** Publish: writes the manifest and renames the snapshot into place; from here on a signal no longer aborts. */
+async function publish(deps: ExtractDeps, builder: ChunkedSnapshotBuilder, id: string, summary: ExtractSummary) {
+  deps.checkpoint?.('before-publish');
+  deps.stop.check();
+  // From here on the run finishes (publishing and committing take moments); a signal no longer aborts it.
+  deps.stop.finish();
+  await builder.publish((deps.now ?? (() => new Date()))());
+  const snapshotPath = `${deps.store!.location.replace(/\/+$/, '')}/${id}`;
+  summary.snapshot = { id, path: snapshotPath };
+  deps.log.info(`published snapshot ${snapshotPath} (${countsLine(summary.counts)})`);
+  deps.checkpoint?.('after-publish');
+}
+
 /**
- * The extract command's core: drains the partitions up to their start-time high watermarks into a snapshot,
- * publishes it (manifest last, atomic rename), and only then commits the group's offsets synchronously.
- * Exit 99 when there is nothing new; 1 when stopped, on too many rejects, or on any failure (nothing committed).
+ * Commit: commits the group's offsets (last offset read + 1 per partition) once the snapshot is published, and
+ * reads them back: a commit that did not take is a failure (exit 1), though the snapshot stays published.
+ */
+async function commit(settings: ExtractSettings, deps: ExtractDeps, tally: SnapshotTally, id: string): Promise<void> {
+  const offsets = tally.offsetsToCommit();
+  await deps.source.commit(offsets);
+  const after = await deps.source.committed(offsets);
+  const behind = after.filter((c) => {
+    const want = offsets.find((o) => o.topic === c.topic && o.partition === c.partition)!.offset;
+    return c.offset === null || c.offset < want;
+  });
+  if (behind.length)
+    throw new EventfulError(
+      `snapshot ${id} is published, but the commit of ${behind.map(key).join(', ')} did not take: the next run will ` +
+        `read those events again (load skips what it already has)`,
+      ExitCode.Failure,
+      'commit_not_applied',
+    );
+  deps.log.info(`committed offsets of ${offsets.length} partitions for group "${settings.groupId}"`);
+  deps.checkpoint?.('after-commit');
+}
+
+/**
+ * The extract command's core: resolve partitions, plan, drain up to the start-time high watermarks into a
+ * snapshot, summarise, publish it (manifest last, atomic rename), and only then commit the group's offsets
+ * synchronously. Exit 99 when there is nothing new; 1 when stopped, on too many rejects, or on any failure
+ * (nothing committed).
  */
 export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): Promise<CommandResult> {
-  const now = deps.now ?? (() => new Date());
-  const { source, log, stop } = deps;
-  const startedAt = now();
+  const startedAt = (deps.now ?? (() => new Date()))();
   const t0 = Date.now();
   let builder: ChunkedSnapshotBuilder | undefined;
   try {
-    await stop.race(source.connect());
-    const partitions = await partitionsToDrain(settings, deps);
-    const drain = await plan(settings, deps, partitions);
-
-    const base: Omit<
-      ExtractSummary,
-      'status' | 'counts' | 'partitions' | 'lagLeft' | 'durationMs' | 'messagesPerSecond'
-    > = {
-      command: 'extract',
-      dryRun: settings.dryRun,
-      runId: settings.runId,
-      groupId: settings.groupId,
-      topics: [...settings.topics],
-      snapshot: null,
-      committed: false,
-      stoppedBy: null,
-      rejectedRatio: 0,
-      maxRejectedRatio: settings.maxRejectedRatio,
-      retentionGaps: drain.gaps,
-      offsetResets: drain.resets,
-      startedAt: startedAt.toISOString(),
-    };
-    const emptyCounts: SummaryCounts = {
-      messages: 0,
-      events: 0,
-      rejected: 0,
-      rejectedByReason: {},
-      eventsByTopic: {},
-      tombstones: 0,
-      beyondWatermark: 0,
-    };
-
-    if (drain.toRead.length === 0) {
-      log.info(
-        `nothing new: all ${drain.partitions.length} partitions are at their high watermark for group "${settings.groupId}"`,
-      );
-      const summary: ExtractSummary = {
-        ...base,
-        status: 'nothing_new',
-        counts: emptyCounts,
-        partitions: partitionSummaries(drain, [], () => undefined),
-        lagLeft: 0,
-        durationMs: Date.now() - t0,
-        messagesPerSecond: 0,
-      };
-      return { exitCode: ExitCode.NothingToDo, summary: summary as unknown as Record<string, unknown> };
-    }
+    await deps.stop.race(deps.source.connect());
+    const partitions = await resolvePartitions(settings, deps);
+    const drainPlan = await plan(settings, deps, partitions);
+    if (drainPlan.toRead.length === 0) return nothingNew(settings, deps, drainPlan, startedAt, t0);
 
     const id = snapshotId(startedAt, settings.runId, deps.random());
-    const topicsRead = [...new Set(drain.toRead.map((p) => p.topic))];
-    if (deps.store)
-      builder = await ChunkedSnapshotBuilder.begin(
-        deps.store,
-        {
-          snapshotId: id,
-          runId: settings.runId,
-          groupId: settings.groupId,
-          startedAt,
-          topics: [...settings.topics],
-        },
-        { compress: settings.compress },
-      );
+    builder = await beginSnapshot(settings, deps, drainPlan, id, startedAt);
     const sink: SnapshotSink = builder ?? new CountingSink();
-    const tally = sink.tally;
-    log.info(
-      `draining ${drain.pending.toLocaleString('en-US')} offsets from ${drain.toRead.length} of ${drain.partitions.length} ` +
-        `partitions (${topicsRead.join(', ')}) up to the start-time high watermarks` +
-        (settings.dryRun ? ' (dry run: nothing will be written or committed)' : ` into snapshot ${id}`),
-    );
-
-    source.assign(drain.toRead.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.start })));
-    const tracker = new DrainTracker(drain.toRead);
-    const progress =
-      deps.progress?.(drain.pending) ?? new ProgressReporter(log, settings.progressIntervalMs, drain.pending);
-    const samples: NonNullable<ExtractSummary['rejectedSamples']> = [];
-    const sample = (line: Pick<RejectedLine, 'topic' | 'partition' | 'offset' | 'reason'>): void => {
-      if (samples.length < MAX_REJECTED_SAMPLES && line.reason.code !== 'tombstone')
-        samples.push({
-          topic: line.topic,
-          partition: line.partition,
-          offset: line.offset,
-          reason: line.reason.code,
-          message: line.reason.message,
-        });
-    };
-
-    let stoppedBy: StopCause = 'watermark';
-    let beyondWatermark = 0;
-    let taken = 0;
-    let lastAdvance = Date.now();
-    let firstBatchWritten = false;
-    const decoder = await stop.race(Promise.resolve(deps.decoder ?? new InlineDecoder(deps.schemas, !settings.dryRun)));
-    const inFlight: Array<{ messages: RawMessage[]; decoded: Promise<DecodedBatch> }> = [];
-    /** Records a decoded batch in the tally and hands its lines to the sink, in submission order. */
-    const applyOldest = async (): Promise<void> => {
-      const job = inFlight.shift()!;
-      const d = await job.decoded;
-      let r = 0;
-      for (let i = 0; i < job.messages.length; i++) {
-        const m = job.messages[i]!;
-        const high = tracker.highWatermark(m.topic, m.partition);
-        // The tally reads only the coordinates (and a reject's code).
-        if (d.isEvent[i] === 1) tally.event(m as unknown as EventLine, high);
-        else {
-          const reject = d.rejects[r++]!;
-          const line = {
-            topic: m.topic,
-            partition: m.partition,
-            offset: m.offset,
-            reason: { code: reject.code, message: reject.message },
-          };
-          tally.rejected(line as RejectedLine, high);
-          sample(line);
-        }
-      }
-      sink.encoded(d.events, d.eventLines, d.rejected, d.rejectedLines);
-      await sink.drained();
-      if (builder && !firstBatchWritten && tally.counts.messages > 0) {
-        firstBatchWritten = true;
-        deps.checkpoint?.('mid-drain');
-      }
-    };
-    // One consume call is always in flight: the client fetches the next batch (in its own thread) while this one
-    // is decoded and written; and up to `maxInFlight` batches are being decoded (in decode threads) at once.
-    // Consume calls stay sequential and batches are applied in order, so each partition stays in order.
-    const maxInFlight = Math.max(1, deps.decodeDepth ?? 2);
-    let next: Promise<ConsumedBatch> | undefined = source.consume(settings.batchSize);
-    try {
-      while (!tracker.done) {
-        if (stop.reason !== undefined) break;
-        if (settings.maxDurationMs !== undefined && Date.now() - t0 >= settings.maxDurationMs) {
-          stoppedBy = 'max-duration';
-          break;
-        }
-        const lagBefore = tracker.lagLeft;
-        const batch: ConsumedBatch = await next!;
-        next = undefined;
-        next = source.consume(settings.batchSize);
-        const take: RawMessage[] = [];
-        let full = false;
-        for (const m of batch.messages) {
-          if (settings.maxMessages !== undefined && taken >= settings.maxMessages) {
-            full = true;
-            break;
-          }
-          if (tracker.offer(m.topic, m.partition, m.offset)) {
-            take.push(m);
-            taken += 1;
-          } else beyondWatermark += 1;
-        }
-        if (take.length) {
-          const decoded = decoder.decode(take);
-          // Observed when applied; until then a failure must not count as an unhandled rejection (which ends
-          // the process with a bare stack trace and no summary).
-          decoded.catch(() => undefined);
-          inFlight.push({ messages: take, decoded });
-        }
-        while (inFlight.length > (full ? 0 : maxInFlight)) await applyOldest();
-        if (full) {
-          stoppedBy = 'max-messages';
-          break;
-        }
-        // End-of-partition events follow the partition's messages in a batch: apply them after the messages.
-        for (const e of batch.endOfPartition) tracker.endOfPartition(e.topic, e.partition, e.offset);
-        source.pause(tracker.takeNewlyDone());
-        if (tracker.lagLeft < lagBefore || tracker.done) lastAdvance = Date.now();
-        else if (Date.now() - lastAdvance >= settings.stallTimeoutMs)
-          throw new EventfulError(
-            `no progress for ${formatDurationMs(Date.now() - lastAdvance)} with ${tracker.lagLeft.toLocaleString('en-US')} ` +
-              `offsets still below the start-time watermarks (broker gone, or an open transaction?): giving up without ` +
-              `committing; raise --stall-timeout if this is expected`,
-            ExitCode.Failure,
-            'stalled',
-          );
-        progress.update({ messages: taken, rejected: tally.counts.rejected, lagLeft: tracker.lagLeft });
-      }
-      if (stop.reason === undefined) while (inFlight.length) await applyOldest();
-    } finally {
-      // Let the calls in flight finish before committing or disconnecting; what they read is not used.
-      await next?.catch(() => undefined);
-      await Promise.all(inFlight.map((j) => j.decoded.catch(() => undefined)));
-    }
-    if (settings.maxMessages !== undefined && taken >= settings.maxMessages && !tracker.done)
-      stoppedBy = 'max-messages';
-    progress.update({ messages: taken, rejected: tally.counts.rejected, lagLeft: tracker.lagLeft }, true);
-    progress.close();
-    stop.check();
-
-    const { tombstones, ratio } = rejectedRatio(tally.counts);
-    const counts: SummaryCounts = { ...tally.counts, tombstones, beyondWatermark };
-    const durationMs = Date.now() - t0;
-    const summary: ExtractSummary = {
-      ...base,
-      status: 'ok',
-      stoppedBy,
-      counts,
-      rejectedRatio: ratio,
-      partitions: partitionSummaries(drain, tally.partitions(), (t, p) => tracker.nextOffset(t, p)),
-      lagLeft: tracker.lagLeft,
-      durationMs,
-      messagesPerSecond: durationMs > 0 ? Math.round((tally.counts.messages * 1000) / durationMs) : 0,
-    };
-    if (samples.length) summary.rejectedSamples = samples;
-    if (stoppedBy !== 'watermark')
-      log.info(
-        `stopped by --${stoppedBy} with ${tracker.lagLeft.toLocaleString('en-US')} offsets left for the next run`,
+    const outcome = await drain(settings, deps, drainPlan, sink, t0);
+    const base = summaryBase(settings, drainPlan, startedAt);
+    const { summary, tombstones, ratio } = summarise(base, drainPlan, sink.tally, outcome, t0);
+    if (outcome.stoppedBy !== 'watermark')
+      deps.log.info(
+        `stopped by --${outcome.stoppedBy} with ${outcome.tracker.lagLeft.toLocaleString('en-US')} offsets left for the next run`,
       );
-    const countsLine =
-      `${counts.messages} messages: ${counts.events} events, ${counts.rejected} rejected` +
-      (counts.rejected
-        ? ` (${Object.entries(counts.rejectedByReason)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', ')})`
-        : '');
 
-    if (tally.counts.messages === 0) {
-      log.info('nothing new: the offsets below the watermarks held no message (compaction or transaction markers)');
+    const discard = async (): Promise<void> => {
       await builder?.abort();
       builder = undefined;
-      return {
-        exitCode: ExitCode.NothingToDo,
-        summary: { ...summary, status: 'nothing_new' } as unknown as Record<string, unknown>,
-      };
+    };
+    if (sink.tally.counts.messages === 0) {
+      deps.log.info(
+        'nothing new: the offsets below the watermarks held no message (compaction or transaction markers)',
+      );
+      await discard();
+      return result(ExitCode.NothingToDo, { ...summary, status: 'nothing_new' });
     }
-
     if (ratio > settings.maxRejectedRatio) {
-      const message =
-        `too many rejected messages: ${counts.rejected - tombstones} of ${counts.messages - tombstones} (${pct(ratio)}, ` +
-        `tombstones aside) exceed --max-rejected-ratio ${settings.maxRejectedRatio}; the snapshot was discarded and no ` +
-        `offset was committed. See rejectedSamples in the summary (or run with --dry-run) for what was refused; fix the ` +
-        `producer or the schema, or raise --max-rejected-ratio to let them through to the quarantine file`;
-      log.error(message);
-      for (const s of samples)
-        log.error(`  rejected ${s.topic}[${s.partition}]@${s.offset}: ${s.reason}: ${s.message}`);
-      await builder?.abort();
-      builder = undefined;
-      const failed: ExtractSummary = { ...summary, status: 'failed', error: { code: 'too_many_rejected', message } };
-      return { exitCode: ExitCode.Failure, summary: failed as unknown as Record<string, unknown> };
+      const failed = tooManyRejected(settings, deps, summary, tombstones);
+      await discard();
+      return failed;
     }
-    if (counts.rejected > 0)
-      log.warn(`${counts.rejected - tombstones} messages quarantined (${pct(ratio)}) and ${tombstones} tombstones`);
-
+    if (summary.counts.rejected > 0)
+      deps.log.warn(
+        `${summary.counts.rejected - tombstones} messages quarantined (${pct(ratio)}) and ${tombstones} tombstones`,
+      );
     if (!builder) {
-      log.info(
-        `dry run: would have written a snapshot of ${countsLine} and committed ${summary.partitions.filter((p) => p.commitOffset !== null).length} partitions`,
+      const partitionsToCommit = summary.partitions.filter((p) => p.commitOffset !== null).length;
+      deps.log.info(
+        `dry run: would have written a snapshot of ${countsLine(summary.counts)} and committed ${partitionsToCommit} partitions`,
       );
-      return { exitCode: ExitCode.Ok, summary: summary as unknown as Record<string, unknown> };
+      return result(ExitCode.Ok, summary);
     }
 
-    deps.checkpoint?.('before-publish');
-    stop.check();
-    // From here on the run finishes (publishing and committing take moments); a signal no longer aborts it.
-    stop.finish();
-    await builder.publish(now());
-    const snapshotPath = `${deps.store!.location.replace(/\/+$/, '')}/${id}`;
-    summary.snapshot = { id, path: snapshotPath };
-    log.info(`published snapshot ${snapshotPath} (${countsLine})`);
-    deps.checkpoint?.('after-publish');
-
-    const offsets = tally.offsetsToCommit();
-    await source.commit(offsets);
-    const after = await source.committed(offsets);
-    const behind = after.filter((c) => {
-      const want = offsets.find((o) => o.topic === c.topic && o.partition === c.partition)!.offset;
-      return c.offset === null || c.offset < want;
-    });
-    if (behind.length)
-      throw new EventfulError(
-        `snapshot ${id} is published, but the commit of ${behind.map(key).join(', ')} did not take: the next run will ` +
-          `read those events again (load skips what it already has)`,
-        ExitCode.Failure,
-        'commit_not_applied',
-      );
+    await publish(deps, builder, id, summary);
+    await commit(settings, deps, sink.tally, id);
     summary.committed = true;
-    log.info(`committed offsets of ${offsets.length} partitions for group "${settings.groupId}"`);
-    deps.checkpoint?.('after-commit');
     summary.durationMs = Date.now() - t0;
-    return { exitCode: ExitCode.Ok, summary: summary as unknown as Record<string, unknown> };
+    return result(ExitCode.Ok, summary);
   } catch (err) {
     // Removes an unpublished snapshot's temporary folder; harmless once the snapshot was renamed into place.
     if (builder) await builder.abort().catch(() => undefined);
     throw err;
   } finally {
-    await source.disconnect();
+    await deps.source.disconnect();
   }
 }

@@ -1,6 +1,5 @@
 import Kafka from '@confluentinc/kafka-javascript';
 import { EventfulError } from '../cli/exit-codes.js';
-import type { KafkaProperties } from '../config/kafka-config.js';
 import {
   committedOffsetsOf,
   connectConsumer,
@@ -8,11 +7,11 @@ import {
   describe,
   type KafkaClientOptions,
   disconnectConsumer,
-  NO_AUTO_COMMIT_PROPERTIES,
   readCommittedWithRetry,
   readTopicPartitions,
   readWatermarks,
 } from './client-support.js';
+import { consumerConfig } from './consumer-config.js';
 import type { TopicPartition } from './drain-plan.js';
 import type {
   CommittedOffset,
@@ -23,28 +22,6 @@ import type {
   Watermarks,
 } from './event-source.js';
 
-/**
- * Defaults for the consumer that the user's properties may override. Measured on a 2-core machine
- * (1 M events of ~330 B, 6 partitions): librdkafka >= 2.4 waits `fetch.queue.backoff.ms` (1 s) before fetching
- * again once its prefetch queue is full, which starves a fast reader; 10 ms lifts a bare `consume(n)` loop
- * from ~120 k to ~300 k messages/s. Small prefetch and fetch sizes (librdkafka's defaults are 64 MB, 1 MB per
- * partition and 50 MB) cost no speed here and cut peak RSS by ~60 MB. A message larger than the fetch sizes
- * is still fetched (the broker always returns at least one message).
- */
-export const CONSUMER_DEFAULTS: Readonly<KafkaProperties> = {
-  'client.id': 'eventful-extract',
-  'fetch.queue.backoff.ms': 10,
-  'queued.max.messages.kbytes': 2_048,
-  'fetch.message.max.bytes': 524_288,
-  'fetch.max.bytes': 4_194_304,
-};
-
-/**
- * Properties extract sets whatever the user passes: offsets are committed by hand after the snapshot is
- * durable (never automatically), and end-of-partition events tell when a partition reached its watermark.
- */
-export const MANAGED_PROPERTIES: Readonly<KafkaProperties> = NO_AUTO_COMMIT_PROPERTIES;
-
 /** Consume timeout: how long one `consume(n)` waits for a first message before returning to the drain loop. */
 const CONSUME_TIMEOUT_MS = 200;
 /** At most this many committed-offset reads while the group coordinator is unavailable. */
@@ -53,7 +30,7 @@ const DISCONNECT_TIMEOUT_MS = 10_000;
 
 /** Options of {@link KafkaConsumerSource}. */
 export interface KafkaConsumerSourceOptions extends KafkaClientOptions {
-  /** Called when a user property is overridden by a {@link MANAGED_PROPERTIES} value. */
+  /** Called when a user property is overridden by a value extract needs (see {@link consumerConfig}). */
   onOverride?: (message: string) => void;
 }
 
@@ -68,20 +45,7 @@ export class KafkaConsumerSource implements EventSource {
   private connected = false;
 
   constructor(private readonly options: KafkaConsumerSourceOptions) {
-    const conf: Record<string, unknown> = { ...CONSUMER_DEFAULTS, ...options.properties };
-    for (const [k, v] of Object.entries(MANAGED_PROPERTIES)) {
-      if (k in conf && String(conf[k]) !== String(v))
-        options.onOverride?.(`ignoring ${k}=${String(conf[k])}: extract always uses ${k}=${String(v)}`);
-      conf[k] = v;
-    }
-    // A Kafka connection's settings often carry a group.id of their own (Airflow's kafka connections do): the
-    // group whose offsets extract commits is always --group-id, and saying so beats dropping it silently.
-    if ('group.id' in conf && String(conf['group.id']) !== options.groupId)
-      options.onOverride?.(
-        `ignoring group.id=${String(conf['group.id'])} from the Kafka settings: extract commits the offsets of ` +
-          `--group-id "${options.groupId}"`,
-      );
-    conf['group.id'] = options.groupId;
+    const conf = consumerConfig(options.properties, options.groupId, options.onOverride);
     // Offsets are always given explicitly; should one fall out of range (retention), read from the oldest kept.
     this.consumer = createConsumer(conf, CONSUME_TIMEOUT_MS, this.eofs, options.onClientError);
     // Return what is ready once a first message arrived, rather than waiting up to the timeout for each one.

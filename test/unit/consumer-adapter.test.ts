@@ -28,4 +28,23 @@ describe('KafkaConsumerSource settings', () => {
     await source.disconnect();
     expect(notes).toEqual([]);
   });
+
+  it("should be accepted by librdkafka with the memory bounds, and with a user's own under either name", async () => {
+    for (const properties of [
+      { 'bootstrap.servers': '127.0.0.1:9' },
+      {
+        'bootstrap.servers': '127.0.0.1:9',
+        'fetch.message.max.bytes': 1_048_576,
+        'queued.max.messages.kbytes': 65_536,
+      },
+      { 'bootstrap.servers': '127.0.0.1:9', 'max.partition.fetch.bytes': 1_048_576, 'fetch.max.bytes': 52_428_800 },
+    ]) {
+      let source: KafkaConsumerSource | undefined;
+      // librdkafka refuses an unknown property or a bad value when the client is made.
+      expect(
+        () => (source = new KafkaConsumerSource({ properties, groupId: 'eventful', timeoutMs: 1_000 })),
+      ).not.toThrow();
+      await source?.disconnect();
+    }
+  });
 });

@@ -109,6 +109,15 @@ describe('extract settings', () => {
     expect(resolve({ ...base, topics: 'a' }, { EVENTFUL_PARTITIONS: 'b:1' }).topics).toEqual(['a']);
   });
 
+  it('should default the decode depth to two batches per decode thread, and let a flag or variable set it', () => {
+    expect(resolve(base).decodeDepth).toBe(2);
+    expect(resolve({ ...base, decodeThreads: '3' }).decodeDepth).toBe(6);
+    expect(resolve({ ...base, decodeThreads: '0' }).decodeDepth).toBe(2);
+    expect(resolve(base, { EVENTFUL_DECODE_DEPTH: '4' }).decodeDepth).toBe(4);
+    expect(resolve({ ...base, decodeDepth: '1' }, { EVENTFUL_DECODE_DEPTH: '4' }).decodeDepth).toBe(1);
+    expect(() => resolve({ ...base, decodeDepth: '0' })).toThrow(/--decode-depth must be a positive integer up to 64/);
+  });
+
   it('should refuse topic names Kafka would refuse', () => {
     expect(() => resolve({ ...base, topics: 'ok,not ok' })).toThrow(/not a Kafka topic name/);
   });
