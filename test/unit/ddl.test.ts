@@ -31,6 +31,7 @@ function schemaOf(
     required,
     mapping: { topics: ['things'], table: 'things', key: ['id'], ...mapping },
     validate: (() => true) as unknown as LoadedSchema['validate'],
+    integerProperties: [],
   };
 }
 
