@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { JsonSource } from '../schema/json-source.js';
+import { flatJsonText, type JsonSource } from '../schema/json-source.js';
 import type { EventLine, HeaderEntry, RejectReason, RejectedLine } from '../snapshot/format.js';
 import type { RawMessage } from './event-source.js';
 
@@ -22,8 +22,6 @@ const ESCAPED_NUL = '\\u0000';
 const BYTE_ORDER_MARK = 0xfeff;
 /** The event is the whole message value. */
 const TOP_LEVEL: readonly string[] = [];
-/** Line breaks, which valid JSON can only hold as whitespace between tokens (never raw inside a string). */
-const LINE_BREAKS = /[\r\n]/g;
 /**
  * Deepest nesting of arrays and objects an event may have. JSON.parse takes any depth, but walking or serialising
  * a value recurses (V8's JSON.stringify overflows its stack at a few thousand levels, Postgres' jsonb input at
@@ -178,5 +176,5 @@ export function decodeMessage(m: RawMessage, schemas: EventChecker): Decoded {
   // JSON may span lines (pretty-printed): an NDJSON line must not. Its line breaks are whitespace, so they become
   // spaces, and the text stays exact (serialising the parsed value again would round numbers beyond 2^53).
   const oneLine = text.indexOf('\n') === -1 && text.indexOf('\r') === -1;
-  return { ok: true, line, valueText: oneLine ? text : text.replace(LINE_BREAKS, ' ') };
+  return { ok: true, line, valueText: oneLine ? text : flatJsonText(text) };
 }

@@ -13,9 +13,17 @@ export const BIGINT_MAX = 2n ** 63n - 1n;
 const BIGINT_MAX_DIGITS = 19;
 const JSON_NUMBER = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([-+]?\d+))?$/;
 
-/** A number as its JSON text, when parsing it into a double may have changed it (see json-source). */
-export class JsonNumberText {
+/** A value as its exact JSON text, where parsing it into doubles may have changed a number (see json-source). */
+export class JsonText {
   constructor(readonly text: string) {}
+}
+
+/** Whether a JSON value holds an integer beyond 2^53 anywhere (where JSON.parse may have rounded it). */
+export function holdsUnsafeInteger(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value);
+  if (typeof value !== 'object' || value === null) return false;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) if (holdsUnsafeInteger(v)) return true;
+  return false;
 }
 
 /** Why a number cannot go into a bigint column. */

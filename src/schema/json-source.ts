@@ -101,6 +101,17 @@ export function memberText(text: string, path: readonly string[]): string | unde
   return text.slice(skipWhitespace(text, start), end);
 }
 
+/** Whitespace characters other than the space, which valid JSON only holds between tokens (never raw in a string). */
+const OTHER_WHITESPACE = /[\t\n\r]/g;
+
+/**
+ * Valid JSON text with its tabs and line breaks turned into spaces: the same JSON, on one line, and safe for
+ * fields and lines that tabs or line breaks would end (NDJSON, COPY text).
+ */
+export function flatJsonText(text: string): string {
+  return text.replace(OTHER_WHITESPACE, ' ');
+}
+
 /** The exact text of top-level property `property` of the event that `source` holds. */
 export function propertyText(source: JsonSource, property: string): string | undefined {
   return memberText(source.text, [...source.path, property]);

@@ -8,7 +8,7 @@
 import type { PgType } from '../schema/ddl.js';
 import { decimalProblem } from '../schema/decimal-text.js';
 import { isCommonUuid } from '../schema/fast-formats.js';
-import { bigintText, JsonNumberText } from '../schema/json-integer.js';
+import { bigintText, JsonText } from '../schema/json-integer.js';
 
 /** COPY text format's NULL marker. */
 export const COPY_NULL = '\\N';
@@ -74,8 +74,9 @@ function validatedDateTimeProblem(s: string): string | undefined {
  * (JSON null or an absent property), or a {@link ValueProblem}. Strings are kept exactly; only a UUID loses an
  * `urn:uuid:` prefix, which Postgres does not accept.
  *
- * A bigint is exact: a number beyond 2^53 (where doubles round) comes as its JSON text, a {@link JsonNumberText},
+ * A bigint is exact: a number beyond 2^53 (where doubles round) comes as its JSON text, a {@link JsonText},
  * and is read from that text (see json-source); one beyond the bigint range is a problem, never rounded into it.
+ * A jsonb value holding such a number comes as its JSON text too, and is written as that text.
  *
  * `validated`: the value already passed ajv with the property's own `format` (uuid, date, date-time), so only
  * the differences between ajv's formats and Postgres' input are checked, not the whole shape again.
@@ -125,7 +126,7 @@ export function canonicalText(type: PgType, value: unknown, validated = false): 
     }
     case 'bigint': {
       if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
-      const text = value instanceof JsonNumberText ? value.text : typeof value === 'number' ? String(value) : undefined;
+      const text = value instanceof JsonText ? value.text : typeof value === 'number' ? String(value) : undefined;
       if (text === undefined || (typeof value === 'number' && !Number.isInteger(value)))
         return new ValueProblem('expected an integer');
       const exact = bigintText(text);
@@ -148,7 +149,7 @@ export function canonicalText(type: PgType, value: unknown, validated = false): 
     case 'boolean':
       return typeof value === 'boolean' ? (value ? 't' : 'f') : new ValueProblem('expected a boolean');
     case 'jsonb':
-      return JSON.stringify(value);
+      return value instanceof JsonText ? value.text : JSON.stringify(value);
   }
 }
 

@@ -2,8 +2,8 @@
  * Snapshot event lines → COPY rows of an event table. Pure.
  */
 import { META, type ColumnDef, type PgType, type TableDef } from '../schema/ddl.js';
-import { JsonNumberText } from '../schema/json-integer.js';
-import { propertyText, type JsonSource } from '../schema/json-source.js';
+import { holdsUnsafeInteger, JsonText } from '../schema/json-integer.js';
+import { flatJsonText, propertyText, type JsonSource } from '../schema/json-source.js';
 import type { EventLine, RejectReason } from '../snapshot/format.js';
 import { canonicalText, COPY_NULL, escapeCopyText, ValueProblem } from './copy-text.js';
 
@@ -90,7 +90,18 @@ type PropertyFields = (
 export function exactInteger(value: unknown, source: JsonSource | undefined, property: string): unknown {
   if (typeof value !== 'number' || Number.isSafeInteger(value) || !Number.isInteger(value) || !source) return value;
   const text = propertyText(source, property);
-  return text === undefined ? value : new JsonNumberText(text);
+  return text === undefined ? value : new JsonText(text);
+}
+
+/**
+ * A jsonb column's value as it should be written: one holding an integer beyond 2^53 (rounded by JSON.parse) is
+ * written from its exact text in `source`; other numbers keep what a double holds, as `number` columns do.
+ */
+function exactJson(value: unknown, source: JsonSource | undefined, property: string): unknown {
+  if (!source || !holdsUnsafeInteger(value)) return value;
+  const text = propertyText(source, property);
+  // A tab between tokens would end the COPY field: as a space it is the same JSON.
+  return text === undefined ? value : new JsonText(flatJsonText(text));
 }
 
 /**
@@ -102,10 +113,10 @@ export function exactInteger(value: unknown, source: JsonSource | undefined, pro
 function compilePropertyFields(props: readonly PropertyColumn[], keyIndexes: readonly number[]): PropertyFields {
   const lines = ["let row = '';", 'let t;'];
   props.forEach((p, i) => {
-    const read =
-      p.type === 'bigint'
-        ? `exactInteger(value[${JSON.stringify(p.name)}], source, ${JSON.stringify(p.name)})`
-        : `value[${JSON.stringify(p.name)}]`;
+    const exact = p.type === 'bigint' ? 'exactInteger' : p.type === 'jsonb' ? 'exactJson' : undefined;
+    const read = exact
+      ? `${exact}(value[${JSON.stringify(p.name)}], source, ${JSON.stringify(p.name)})`
+      : `value[${JSON.stringify(p.name)}]`;
     lines.push(`t = canonicalText(${JSON.stringify(p.type)}, ${read}, validated);`);
     lines.push(`if (t instanceof ValueProblem) { failure.at = ${i}; failure.message = t.message; return null; }`);
     if (p.notNull)
@@ -121,9 +132,10 @@ function compilePropertyFields(props: readonly PropertyColumn[], keyIndexes: rea
     'COPY_NULL',
     'escapeCopyText',
     'exactInteger',
+    'exactJson',
     `return function propertyFields(value, escape, validated, keys, failure, source) {\n${lines.join('\n')}\n};`,
   ) as (...deps: unknown[]) => PropertyFields;
-  return make(canonicalText, ValueProblem, COPY_NULL, escapeCopyText, exactInteger);
+  return make(canonicalText, ValueProblem, COPY_NULL, escapeCopyText, exactInteger, exactJson);
 }
 
 /** Turns the events of one schema into rows of its event table (the same rows feed its state table). */

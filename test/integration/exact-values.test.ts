@@ -25,6 +25,7 @@ function ledgerSchema(topic: string, strict: boolean): Record<string, unknown> {
       entry_id: { type: strict ? 'integer' : 'number' },
       amount: strict ? { type: 'string', format: 'decimal' } : { type: 'string' },
       rate: { type: 'number' },
+      meta: { type: 'object' },
     },
   };
 }
@@ -38,7 +39,13 @@ async function schemasDir(topic: string, strict: boolean): Promise<string> {
 
 /** Values that must land exactly, as the producer wrote them (text: JSON.stringify would round them first). */
 const EXACT = [
-  { id: '9007199254740993', amount: '12.30', rate: '0.1' },
+  // jsonb keeps its integers exact too; a tab between tokens must not end the COPY field.
+  {
+    id: '9007199254740993',
+    amount: '12.30',
+    rate: '0.1',
+    meta: '{"ref":\t12345678901234567890, "n": [9007199254740993]}',
+  },
   { id: '-9223372036854775808', amount: '-0.000000000000000000000000000001', rate: '-2.5e-7' },
   { id: '9223372036854775807', amount: '123456789012345678901234567890.123456789', rate: '1e300' },
   { id: '18014398509481985', amount: '0', rate: '3' },
@@ -53,8 +60,9 @@ const BAD = [
   { id: '9', amount: ' 12', reason: /decimal/ },
 ];
 
-function messageText(e: { id: string; amount: string; rate?: string }): string {
-  return `{"entry_id":${e.id},"amount":${JSON.stringify(e.amount)}${e.rate ? `,"rate":${e.rate}` : ''}}`;
+function messageText(e: { id: string; amount: string; rate?: string; meta?: string }): string {
+  const rate = e.rate ? `,"rate":${e.rate}` : '';
+  return `{"entry_id":${e.id},"amount":${JSON.stringify(e.amount)}${rate}${e.meta ? `,"meta":${e.meta}` : ''}}`;
 }
 
 /** A pretty-printed event (spans lines) with a big integer: the snapshot must keep it exact too. */
@@ -72,18 +80,31 @@ async function produceAll(topic: string): Promise<void> {
   await produce(topic, [...[...EXACT, ...BAD].map((e) => ({ value: messageText(e) })), { value: PRETTY.text }]);
 }
 
-async function storedRows(schema: string): Promise<Array<{ id: string; amount: string; rate: number | null }>> {
+interface StoredRow {
+  id: string;
+  amount: string;
+  rate: number | null;
+  meta: string | null;
+}
+
+async function storedRows(schema: string): Promise<StoredRow[]> {
   const { rows } = await client.query(
-    `SELECT entry_id::text AS id, amount::text AS amount, rate FROM "${schema}".ledger_entries ORDER BY entry_id`,
+    `SELECT entry_id::text AS id, amount::text AS amount, rate, meta::text AS meta
+       FROM "${schema}".ledger_entries ORDER BY entry_id`,
   );
-  return rows as Array<{ id: string; amount: string; rate: number | null }>;
+  return rows as StoredRow[];
 }
 
 const sortById = <T extends { id: string }>(xs: T[]): T[] =>
   [...xs].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
 const expectedRows = sortById([
-  ...EXACT.map((e) => ({ id: e.id, amount: e.amount, rate: Number(e.rate) })),
-  { id: PRETTY.id, amount: PRETTY.amount, rate: null },
+  ...EXACT.map((e) => ({
+    id: e.id,
+    amount: e.amount,
+    rate: Number(e.rate),
+    meta: e.meta ? '{"n": [9007199254740993], "ref": 12345678901234567890}' : null,
+  })),
+  { id: PRETTY.id, amount: PRETTY.amount, rate: null, meta: null },
 ]);
 
 describe('exact values from Kafka to the row', () => {
@@ -128,6 +149,7 @@ describe('exact values from Kafka to the row', () => {
       'entry_id bigint',
       'amount numeric',
       'rate double precision',
+      'meta jsonb',
     ]);
     const { rows: quarantined } = await client.query(
       `SELECT count(*)::int AS n FROM "${dbSchema}".eventful_rejected WHERE rejected_by = 'extract'`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BIGINT_MAX, BIGINT_MIN, bigintText } from '../../src/schema/json-integer.js';
+import { BIGINT_MAX, BIGINT_MIN, bigintText, holdsUnsafeInteger } from '../../src/schema/json-integer.js';
 
 describe('bigintText', () => {
   it.each([
@@ -37,5 +37,13 @@ describe('bigintText', () => {
 
   it('should refuse text that is not a JSON number', () => {
     expect(bigintText('0x10')).toMatchObject({ code: 'not_integer', problem: '0x10 is not a number' });
+  });
+});
+
+describe('holdsUnsafeInteger', () => {
+  it('should find an integer beyond 2^53 at any depth, and nothing in values without one', () => {
+    expect(holdsUnsafeInteger({ a: [1, { b: 2 ** 53 }] })).toBe(true);
+    expect(holdsUnsafeInteger(-(2 ** 60))).toBe(true);
+    expect(holdsUnsafeInteger({ a: [2 ** 53 - 1, 1.5, 1e-300, 'x', null, true] })).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memberText, propertyText } from '../../src/schema/json-source.js';
+import { flatJsonText, memberText, propertyText } from '../../src/schema/json-source.js';
 
 describe('memberText', () => {
   const line =
@@ -34,5 +34,13 @@ describe('memberText', () => {
   it('should skip a deeply nested value without recursion', () => {
     const deep = `{"d":${'['.repeat(100_000)}${']'.repeat(100_000)},"n":7}`;
     expect(memberText(deep, ['n'])).toBe('7');
+  });
+});
+
+describe('flatJsonText', () => {
+  it('should put JSON on one line without tabs, the same JSON exactly', () => {
+    const text = '{\r\n\t"a":\t"x\\ty",\n\t"n": 9007199254740993\n}';
+    expect(flatJsonText(text)).toBe('{   "a": "x\\ty",  "n": 9007199254740993 }');
+    expect(JSON.parse(flatJsonText(text))).toEqual(JSON.parse(text));
   });
 });
