@@ -280,7 +280,7 @@ export class SchemaRegistry {
       reason: {
         code: 'schema_violation',
         message: `does not match schema ${schema.name}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
-        issues,
+        issues: [...issues],
       },
     };
   }
@@ -291,7 +291,13 @@ export class SchemaRegistry {
  * too fine for a double, such as 1.00000000000000000001, that parsed to a whole number beyond 2^53). Only values
  * beyond 2^53 can have been rounded: for the others the parsed number is exact.
  */
-function integerIssues(schema: LoadedSchema, value: Record<string, unknown>, source?: JsonSource): ValidationIssue[] {
+const NO_ISSUES: readonly ValidationIssue[] = Object.freeze([]);
+
+function integerIssues(
+  schema: LoadedSchema,
+  value: Record<string, unknown>,
+  source?: JsonSource,
+): readonly ValidationIssue[] {
   let issues: ValidationIssue[] | undefined;
   for (const p of schema.integerProperties) {
     const v = value[p];
@@ -299,7 +305,7 @@ function integerIssues(schema: LoadedSchema, value: Record<string, unknown>, sou
     const exact = bigintText((source && propertyText(source, p)) ?? String(v));
     if (typeof exact !== 'string') (issues ??= []).push({ code: exact.code, path: `/${p}`, message: exact.problem });
   }
-  return issues ?? [];
+  return issues ?? NO_ISSUES;
 }
 
 /** Two schemas must not claim one table, nor share a topic without `match` telling them apart. */
