@@ -1,10 +1,14 @@
 import { isUtf8 } from 'node:buffer';
+import { flatJsonText, type JsonSource } from '../schema/json-source.js';
 import type { EventLine, HeaderEntry, RejectReason, RejectedLine } from '../snapshot/format.js';
 import type { RawMessage } from './event-source.js';
 
-/** What decoding needs of the schema registry: the schema check of one event (see `SchemaRegistry.check`). */
+/**
+ * What decoding needs of the schema registry: the schema check of one event, given the JSON text it was parsed
+ * from so integers beyond 2^53 are checked exactly (see `SchemaRegistry.check`).
+ */
 export interface EventChecker {
-  check(topic: string, value: Record<string, unknown>): { reason: RejectReason } | object;
+  check(topic: string, value: Record<string, unknown>, source: JsonSource): { reason: RejectReason } | object;
 }
 
 /**
@@ -16,6 +20,8 @@ export type Decoded = { ok: true; line: EventLine; valueText: string } | { ok: f
 /** JSON's escape of U+0000, which PostgreSQL text and jsonb cannot hold. */
 const ESCAPED_NUL = '\\u0000';
 const BYTE_ORDER_MARK = 0xfeff;
+/** The event is the whole message value. */
+const TOP_LEVEL: readonly string[] = [];
 /**
  * Deepest nesting of arrays and objects an event may have. JSON.parse takes any depth, but walking or serialising
  * a value recurses (V8's JSON.stringify overflows its stack at a few thousand levels, Postgres' jsonb input at
@@ -144,7 +150,7 @@ export function decodeMessage(m: RawMessage, schemas: EventChecker): Decoded {
       code: 'nul_character',
       message: 'value holds the character U+0000, which PostgreSQL text and jsonb cannot store',
     });
-  const checked = schemas.check(m.topic, value as Record<string, unknown>);
+  const checked = schemas.check(m.topic, value as Record<string, unknown>, { text, path: TOP_LEVEL });
   if ('reason' in checked) return reject(m, checked.reason);
 
   let key: string | null = null;
@@ -167,7 +173,8 @@ export function decodeMessage(m: RawMessage, schemas: EventChecker): Decoded {
     value: value as Record<string, unknown>,
   };
   if (keyBase64 !== undefined) line.key_base64 = keyBase64;
-  // JSON may span lines (pretty-printed): an NDJSON line must not, so such a value is serialised again.
+  // JSON may span lines (pretty-printed): an NDJSON line must not. Its line breaks are whitespace, so they become
+  // spaces, and the text stays exact (serialising the parsed value again would round numbers beyond 2^53).
   const oneLine = text.indexOf('\n') === -1 && text.indexOf('\r') === -1;
-  return { ok: true, line, valueText: oneLine ? text : JSON.stringify(value) };
+  return { ok: true, line, valueText: oneLine ? text : flatJsonText(text) };
 }

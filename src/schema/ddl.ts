@@ -16,7 +16,9 @@
  * | `_eventful_loaded_at`   | timestamptz | when that load committed                                       |
  */
 import type { LoadedSchema, PropertySchema } from './registry.js';
+import { DECIMAL_FORMAT } from './decimal-text.js';
 import { identifierProblem, quoteIdent } from './identifiers.js';
+import { jsonTypes } from './json-types.js';
 
 /** Postgres column types, spelled as `format_type()` prints them so plans compare them with the catalog directly. */
 export type PgType =
@@ -27,10 +29,14 @@ export type PgType =
   | 'bigint'
   | 'integer'
   | 'double precision'
+  | 'numeric'
   | 'boolean'
   | 'jsonb';
 
-/** Types a key column may have: scalars whose equality is plain value equality. */
+/**
+ * Types a key column may have: scalars whose equality is plain value equality. Not numeric: `1.0` and `1.00` are
+ * one key to Postgres but two texts to the loader.
+ */
 export const KEY_TYPES: ReadonlySet<PgType> = new Set<PgType>([
   'text',
   'timestamp with time zone',
@@ -98,18 +104,10 @@ export function metadataColumns(): ColumnDef[] {
   ];
 }
 
-/** JSON Schema `type` as a list ([] when absent or not understood). */
-function jsonTypes(prop: PropertySchema | boolean): string[] {
-  if (typeof prop !== 'object' || prop === null) return [];
-  const t = prop.type;
-  if (typeof t === 'string') return [t];
-  if (Array.isArray(t)) return t.filter((x): x is string => typeof x === 'string');
-  return [];
-}
-
 /**
  * The Postgres type of a property, and whether its value may be JSON null (then its column stays nullable).
- * string → text (date-time → timestamptz, date → date, uuid → uuid), integer → bigint, number → double precision,
+ * string → text (date-time → timestamptz, date → date, uuid → uuid, decimal → numeric), integer → bigint,
+ * number → double precision,
  * boolean → boolean, object/array → jsonb; anything else (no type, several types) → jsonb.
  */
 export function columnTypeOf(prop: PropertySchema | boolean): { type: PgType; nullable: boolean } {
@@ -123,6 +121,7 @@ export function columnTypeOf(prop: PropertySchema | boolean): { type: PgType; nu
       if (format === 'date-time') return { type: 'timestamp with time zone', nullable };
       if (format === 'date') return { type: 'date', nullable };
       if (format === 'uuid') return { type: 'uuid', nullable };
+      if (format === DECIMAL_FORMAT) return { type: 'numeric', nullable };
       return { type: 'text', nullable };
     case 'integer':
       return { type: 'bigint', nullable };

@@ -5,8 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { RejectReason, ValidationIssue } from '../snapshot/format.js';
+import { DECIMAL_FORMAT, isDecimalText } from './decimal-text.js';
 import { useFastFormats } from './fast-formats.js';
 import { identifierProblem } from './identifiers.js';
+import { bigintText } from './json-integer.js';
+import { propertyText, type JsonSource } from './json-source.js';
+import { isIntegerProperty } from './json-types.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext the callable sits on `.default`.
 const addFormats = addFormatsModule.default;
@@ -60,6 +64,8 @@ export interface LoadedSchema {
   required: string[];
   mapping: WarehouseMapping;
   validate: ValidateFunction;
+  /** Properties whose column is bigint: checked against the bigint range on their exact text. */
+  integerProperties: string[];
 }
 
 /** A problem in a schema file: which file, where in it, and what is wrong. */
@@ -99,6 +105,7 @@ export function createAjv(): Ajv2020 {
   const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true });
   addFormats(ajv);
   useFastFormats(ajv);
+  ajv.addFormat(DECIMAL_FORMAT, { type: 'string', validate: isDecimalText });
   ajv.addKeyword({ keyword: WAREHOUSE_KEYWORD, metaSchema: MAPPING_META_SCHEMA });
   ajv.addKeyword({ keyword: COUNTEREXAMPLES_KEYWORD, metaSchema: { type: 'array' } });
   return ajv;
@@ -191,7 +198,11 @@ export async function loadSchemaFile(file: string): Promise<{ schema?: LoadedSch
   if (problems.length) return { problems };
   const name = path.basename(file).slice(0, -SCHEMA_FILE_SUFFIX.length);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  return { schema: { name, file, sha256, json, properties, required, mapping, validate }, problems };
+  const integerProperties = Object.keys(properties).filter((p) => isIntegerProperty(properties[p]!));
+  return {
+    schema: { name, file, sha256, json, properties, required, mapping, validate, integerProperties },
+    problems,
+  };
 }
 
 /** The schemas of a folder, routed by topic (and by the `match` property where a topic carries several types). */
@@ -235,8 +246,16 @@ export class SchemaRegistry {
     return this.byTopic.has(topic);
   }
 
-  /** Finds the schema for an event of `topic` and validates `value` against it. */
-  check(topic: string, value: Record<string, unknown>): { schema: LoadedSchema } | { reason: RejectReason } {
+  /**
+   * Finds the schema for an event of `topic` and validates `value` against it. With `source`, the JSON text the
+   * value was parsed from, an integer property that parsed beyond 2^53 (where doubles round) is checked against
+   * the bigint range on its exact text.
+   */
+  check(
+    topic: string,
+    value: Record<string, unknown>,
+    source?: JsonSource,
+  ): { schema: LoadedSchema } | { reason: RejectReason } {
     const candidates = this.byTopic.get(topic);
     if (!candidates?.length) return { reason: { code: 'no_schema', message: `no schema applies to topic "${topic}"` } };
     const schema =
@@ -253,16 +272,40 @@ export class SchemaRegistry {
             .join('/')}`,
         },
       };
-    if (schema.validate(value)) return { schema };
-    const issues = issuesFromAjv(schema.validate.errors);
+    const issues = schema.validate(value)
+      ? integerIssues(schema, value, source)
+      : issuesFromAjv(schema.validate.errors);
+    if (issues.length === 0) return { schema };
     return {
       reason: {
         code: 'schema_violation',
         message: `does not match schema ${schema.name}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
-        issues,
+        issues: [...issues],
       },
     };
   }
+}
+
+/**
+ * Integer properties whose exact value is beyond the bigint range, or not an integer after all (a fraction
+ * too fine for a double, such as 1.00000000000000000001, that parsed to a whole number beyond 2^53). Only values
+ * beyond 2^53 can have been rounded: for the others the parsed number is exact.
+ */
+const NO_ISSUES: readonly ValidationIssue[] = Object.freeze([]);
+
+function integerIssues(
+  schema: LoadedSchema,
+  value: Record<string, unknown>,
+  source?: JsonSource,
+): readonly ValidationIssue[] {
+  let issues: ValidationIssue[] | undefined;
+  for (const p of schema.integerProperties) {
+    const v = value[p];
+    if (typeof v !== 'number' || Number.isSafeInteger(v)) continue;
+    const exact = bigintText((source && propertyText(source, p)) ?? String(v));
+    if (typeof exact !== 'string') (issues ??= []).push({ code: exact.code, path: `/${p}`, message: exact.problem });
+  }
+  return issues ?? NO_ISSUES;
 }
 
 /** Two schemas must not claim one table, nor share a topic without `match` telling them apart. */

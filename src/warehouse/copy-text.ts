@@ -6,7 +6,9 @@
  * becomes a problem for that event instead of a failed COPY.
  */
 import type { PgType } from '../schema/ddl.js';
+import { decimalProblem } from '../schema/decimal-text.js';
 import { isCommonUuid } from '../schema/fast-formats.js';
+import { bigintText, JsonText } from '../schema/json-integer.js';
 
 /** COPY text format's NULL marker. */
 export const COPY_NULL = '\\N';
@@ -30,7 +32,6 @@ const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|([+-])(\d{2})(?::?(\d{2}))?)$/;
 /** Postgres refuses zone offsets beyond ±15:59. */
 const MAX_ZONE_HOURS = 15;
-const BIGINT_LIMIT = 2 ** 63;
 const INTEGER_LIMIT = 2 ** 31;
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -72,6 +73,10 @@ function validatedDateTimeProblem(s: string): string | undefined {
  * The text Postgres will parse for `value` in a column of `type` (not yet COPY-escaped), `null` for SQL NULL
  * (JSON null or an absent property), or a {@link ValueProblem}. Strings are kept exactly; only a UUID loses an
  * `urn:uuid:` prefix, which Postgres does not accept.
+ *
+ * A bigint is exact: a number beyond 2^53 (where doubles round) comes as its JSON text, a {@link JsonText},
+ * and is read from that text (see json-source); one beyond the bigint range is a problem, never rounded into it.
+ * A jsonb value holding such a number comes as its JSON text too, and is written as that text.
  *
  * `validated`: the value already passed ajv with the property's own `format` (uuid, date, date-time), so only
  * the differences between ajv's formats and Postgres' input are checked, not the whole shape again.
@@ -119,12 +124,24 @@ export function canonicalText(type: PgType, value: unknown, validated = false): 
         p = `zone offset ${m[7]}${m[8]}:${m[9] ?? '00'} is beyond ±${MAX_ZONE_HOURS}:59`;
       return p ? new ValueProblem(`"${value}": ${p}`) : value;
     }
-    case 'bigint':
-    case 'integer': {
-      const limit = type === 'bigint' ? BIGINT_LIMIT : INTEGER_LIMIT;
+    case 'bigint': {
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+      const text = value instanceof JsonText ? value.text : typeof value === 'number' ? String(value) : undefined;
+      if (text === undefined || (typeof value === 'number' && !Number.isInteger(value)))
+        return new ValueProblem('expected an integer');
+      const exact = bigintText(text);
+      return typeof exact === 'string' ? exact : new ValueProblem(exact.problem);
+    }
+    case 'integer':
       if (typeof value !== 'number' || !Number.isInteger(value)) return new ValueProblem('expected an integer');
-      if (value >= limit || value < -limit) return new ValueProblem(`${value} does not fit a ${type} column`);
+      if (value >= INTEGER_LIMIT || value < -INTEGER_LIMIT)
+        return new ValueProblem(`${value} does not fit a ${type} column`);
       return String(value);
+    case 'numeric': {
+      if (typeof value !== 'string') return STRING_EXPECTED;
+      if (validated) return value;
+      const p = decimalProblem(value);
+      return p ? new ValueProblem(p) : value;
     }
     case 'double precision':
       if (typeof value !== 'number' || !Number.isFinite(value)) return new ValueProblem('expected a number');
@@ -132,7 +149,7 @@ export function canonicalText(type: PgType, value: unknown, validated = false): 
     case 'boolean':
       return typeof value === 'boolean' ? (value ? 't' : 'f') : new ValueProblem('expected a boolean');
     case 'jsonb':
-      return JSON.stringify(value);
+      return value instanceof JsonText ? value.text : JSON.stringify(value);
   }
 }
 

@@ -2,6 +2,8 @@
  * Snapshot event lines → COPY rows of an event table. Pure.
  */
 import { META, type ColumnDef, type PgType, type TableDef } from '../schema/ddl.js';
+import { holdsUnsafeInteger, JsonText } from '../schema/json-integer.js';
+import { flatJsonText, propertyText, type JsonSource } from '../schema/json-source.js';
 import type { EventLine, RejectReason } from '../snapshot/format.js';
 import { canonicalText, COPY_NULL, escapeCopyText, ValueProblem } from './copy-text.js';
 
@@ -78,7 +80,29 @@ type PropertyFields = (
   validated: boolean,
   keys: string[],
   failure: FieldFailure,
+  source: JsonSource | undefined,
 ) => string | null;
+
+/**
+ * A bigint column's value as it should be read: a number beyond 2^53 was rounded by JSON.parse, so its exact text
+ * from `source` replaces it (see {@link canonicalText}).
+ */
+export function exactInteger(value: unknown, source: JsonSource | undefined, property: string): unknown {
+  if (typeof value !== 'number' || Number.isSafeInteger(value) || !Number.isInteger(value) || !source) return value;
+  const text = propertyText(source, property);
+  return text === undefined ? value : new JsonText(text);
+}
+
+/**
+ * A jsonb column's value as it should be written: one holding an integer beyond 2^53 (rounded by JSON.parse) is
+ * written from its exact text in `source`; other numbers keep what a double holds, as `number` columns do.
+ */
+function exactJson(value: unknown, source: JsonSource | undefined, property: string): unknown {
+  if (!source || !holdsUnsafeInteger(value)) return value;
+  const text = propertyText(source, property);
+  // A tab between tokens would end the COPY field: as a space it is the same JSON.
+  return text === undefined ? value : new JsonText(flatJsonText(text));
+}
 
 /**
  * Compiles {@link PropertyFields} for a table's property columns: straight-line code reading each property by
@@ -89,7 +113,11 @@ type PropertyFields = (
 function compilePropertyFields(props: readonly PropertyColumn[], keyIndexes: readonly number[]): PropertyFields {
   const lines = ["let row = '';", 'let t;'];
   props.forEach((p, i) => {
-    lines.push(`t = canonicalText(${JSON.stringify(p.type)}, value[${JSON.stringify(p.name)}], validated);`);
+    const exact = p.type === 'bigint' ? 'exactInteger' : p.type === 'jsonb' ? 'exactJson' : undefined;
+    const read = exact
+      ? `${exact}(value[${JSON.stringify(p.name)}], source, ${JSON.stringify(p.name)})`
+      : `value[${JSON.stringify(p.name)}]`;
+    lines.push(`t = canonicalText(${JSON.stringify(p.type)}, ${read}, validated);`);
     lines.push(`if (t instanceof ValueProblem) { failure.at = ${i}; failure.message = t.message; return null; }`);
     if (p.notNull)
       lines.push(`if (t === null) { failure.at = ${i}; failure.message = 'a value is required'; return null; }`);
@@ -103,9 +131,11 @@ function compilePropertyFields(props: readonly PropertyColumn[], keyIndexes: rea
     'ValueProblem',
     'COPY_NULL',
     'escapeCopyText',
-    `return function propertyFields(value, escape, validated, keys, failure) {\n${lines.join('\n')}\n};`,
+    'exactInteger',
+    'exactJson',
+    `return function propertyFields(value, escape, validated, keys, failure, source) {\n${lines.join('\n')}\n};`,
   ) as (...deps: unknown[]) => PropertyFields;
-  return make(canonicalText, ValueProblem, COPY_NULL, escapeCopyText);
+  return make(canonicalText, ValueProblem, COPY_NULL, escapeCopyText, exactInteger, exactJson);
 }
 
 /** Turns the events of one schema into rows of its event table (the same rows feed its state table). */
@@ -142,10 +172,16 @@ export class EventRowEncoder {
    * `rawHasBackslash`: whether the NDJSON line held a backslash. JSON writes backslash, tab, newline and CR
    * inside strings as escapes that start with one, so a line without any needs no COPY escaping at all.
    * `validated`: the value passed the schema's validator, formats included (see {@link canonicalText}).
+   * `source`: the JSON text the line was parsed from, where bigints beyond 2^53 are read exactly.
    */
-  encode(line: EventLine, rawHasBackslash = true, validated = false): EncodedRow | { reason: RejectReason } {
+  encode(
+    line: EventLine,
+    rawHasBackslash = true,
+    validated = false,
+    source?: JsonSource,
+  ): EncodedRow | { reason: RejectReason } {
     const keys: string[] = new Array<string>(this.keyIndexes.length);
-    const head = this.propertyFields(line.value, rawHasBackslash, validated, keys, this.failure);
+    const head = this.propertyFields(line.value, rawHasBackslash, validated, keys, this.failure, source);
     if (head === null) return this.reject(this.props[this.failure.at]!, this.failure.message);
     const topic = rawHasBackslash ? escapeCopyText(line.topic) : line.topic;
     // ISO text never needs escaping.

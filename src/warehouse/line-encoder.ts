@@ -10,7 +10,8 @@ import type { TableDef } from '../schema/ddl.js';
 import type { LoadedSchema, SchemaRegistry } from '../schema/registry.js';
 import type { EventLine, RejectedLine, RejectReason } from '../snapshot/format.js';
 import { canonicalText, findTextProblem, mayHoldTextProblem, textProblem, ValueProblem } from './copy-text.js';
-import { EventRowEncoder, type EncodedRow } from './event-rows.js';
+import type { JsonSource } from '../schema/json-source.js';
+import { EventRowEncoder, exactInteger, type EncodedRow } from './event-rows.js';
 import { isStackOverflow, quarantineRowFromEvent, quarantineRowFromRejected } from './quarantine.js';
 
 /** Which data file lines come from. */
@@ -50,6 +51,14 @@ export interface PreparedBlock {
   raw: readonly string[];
   /** Per event-table slot: positions of lines in the block, and their key values per key column. */
   lookups: Array<{ lines: number[]; keys: string[][] } | undefined>;
+}
+
+/** Where the event sits in a snapshot line. */
+const VALUE_PATH = ['value'] as const;
+
+/** A source for the exact values of a block's events (see json-source), reused: its text is set per line. */
+function lineSource(): JsonSource {
+  return { text: '', path: VALUE_PATH };
 }
 
 /** Marks a line of a {@link PreparedBlock} that is not JSON. */
@@ -175,6 +184,7 @@ export class SnapshotLineEncoder {
   /** Parses a block and collects the keys to look up before encoding it (see {@link encodePrepared}). */
   prepare(kind: LineKind, lines: readonly string[]): PreparedBlock {
     const lookups: PreparedBlock['lookups'] = this.encoders.map(() => undefined);
+    const source = lineSource();
     for (let n = 0; n < lines.length && kind === 'events'; n++) {
       let v: unknown;
       try {
@@ -188,8 +198,9 @@ export class SnapshotLineEncoder {
       if (slot === undefined) continue;
       const cols = this.keyColumns[slot]!;
       const keys: string[] = [];
+      source.text = lines[n]!;
       for (const c of cols) {
-        const t = canonicalText(c.type, v.value[c.name]);
+        const t = canonicalText(c.type, exactInteger(v.value[c.name], source, c.name));
         if (t === null || t instanceof ValueProblem || textProblem(t)) break;
         keys.push(t);
       }
@@ -239,10 +250,11 @@ export class SnapshotLineEncoder {
       rejectedByLoad: 0,
       rejectedByLoadReasons: {},
     };
+    const source = lineSource();
     const refuse = (line: EventLine, reason: RejectReason): void => {
       block.rejectedByLoad += 1;
       block.rejectedByLoadReasons[reason.code] = (block.rejectedByLoadReasons[reason.code] ?? 0) + 1;
-      quarantine.add(quarantineRowFromEvent(line, reason, this.snapshotId));
+      quarantine.add(quarantineRowFromEvent(line, reason, this.snapshotId, source));
     };
     const file = kind === 'events' ? 'events.ndjson' : 'rejected.ndjson';
     for (let n = 0; n < lines.length; n++) {
@@ -280,6 +292,7 @@ export class SnapshotLineEncoder {
         break;
       }
       block.events += 1;
+      source.text = raw;
       try {
         if (mayHoldTextProblem(raw)) {
           const found = findTextProblem(parsed.value);
@@ -294,14 +307,14 @@ export class SnapshotLineEncoder {
             continue;
           }
         }
-        const checked = this.registry.check(parsed.topic, parsed.value);
+        const checked = this.registry.check(parsed.topic, parsed.value, source);
         if ('reason' in checked) {
           refuse(parsed, checked.reason);
           continue;
         }
         const slot = this.slotOf.get(checked.schema.name);
         if (slot === undefined) throw new Error(`no table for schema ${checked.schema.name}`);
-        const encoded = this.encoders[slot]!.encode(parsed, raw.includes('\\'), true);
+        const encoded = this.encoders[slot]!.encode(parsed, raw.includes('\\'), true, source);
         if ('reason' in encoded) refuse(parsed, encoded.reason);
         else sinks[slot]!.add(encoded);
       } catch (err) {

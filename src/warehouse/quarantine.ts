@@ -9,6 +9,7 @@
  * `key_base64`/`value_base64` hold the raw bytes (for load's rejects, the value as the snapshot holds it: JSON).
  */
 import { NOW_SQL, type TableDef } from '../schema/ddl.js';
+import { memberText, type JsonSource } from '../schema/json-source.js';
 import type { EventLine, HeaderEntry, RejectedLine, RejectReason } from '../snapshot/format.js';
 import { copyField, escapeCopyText, textProblem } from './copy-text.js';
 import { kafkaTimestampText, type EncodedRow } from './event-rows.js';
@@ -116,12 +117,21 @@ export function quarantineRowFromRejected(line: RejectedLine, snapshotId: string
   return row(line, line.reason, line.key_base64, line.value_base64, line.headers, 'extract', snapshotId);
 }
 
-/** An event that load refused, as a quarantine row. */
-export function quarantineRowFromEvent(line: EventLine, reason: RejectReason, snapshotId: string): EncodedRow {
+/**
+ * An event that load refused, as a quarantine row. With `source`, the snapshot line it was parsed from, the
+ * value is kept as its exact text there (JSON.parse rounds numbers beyond 2^53; re-serialising would keep that).
+ */
+export function quarantineRowFromEvent(
+  line: EventLine,
+  reason: RejectReason,
+  snapshotId: string,
+  source?: JsonSource,
+): EncodedRow {
   const key = line.key_base64 ?? (line.key === null ? null : Buffer.from(line.key, 'utf8').toString('base64'));
   let value: string | null;
   try {
-    value = Buffer.from(JSON.stringify(line.value), 'utf8').toString('base64');
+    const text = (source && memberText(source.text, source.path)) ?? JSON.stringify(line.value);
+    value = Buffer.from(text, 'utf8').toString('base64');
   } catch (err) {
     // Too deep for JSON.stringify: the row keeps the coordinates; the value stays in the snapshot's file.
     if (!isStackOverflow(err)) throw err;

@@ -158,7 +158,7 @@ const MESSAGE_CASES: MessageCase[] = [
   {
     name: 'integer beyond bigint',
     value: json(arrival(13, { dwell_seconds: 1e20 })),
-    outcome: { load: 'schema_violation' },
+    outcome: { extract: 'schema_violation' },
   },
   { name: 'lone surrogate', value: json(arrival(14, { station_name: 'a\ud800b' })), outcome: { load: 'not_utf8' } },
   {

@@ -274,7 +274,7 @@ describe('load', () => {
     ]);
     expect(rows[1].message).toMatch(/year 0000/);
     expect(rows[2].message).toMatch(/zone offset/);
-    expect(rows[3].message).toMatch(/does not fit a bigint/);
+    expect(rows[3].message).toMatch(/18446744073709552000 is beyond the bigint range/);
     expect(JSON.parse(rows[2].value)).toEqual(zone);
     expect(JSON.parse(rows[0].value)).toEqual(nul);
   });

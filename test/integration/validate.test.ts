@@ -33,6 +33,19 @@ describe('validate', () => {
     expect(r.summary?.['status']).toBe('ok');
   });
 
+  it('should accept a decimal property and its counterexamples, and render it as numeric', async () => {
+    const dir = await copySchemas();
+    await edit(dir, 'train_arrival', (j) => {
+      j.properties.fare = { type: 'string', format: 'decimal', description: 'Fare paid, exact.' };
+      j.examples[0].fare = '2.50';
+      j['x-counterexamples'].push({ ...j.examples[0], fare: '2,50' }, { ...j.examples[0], fare: 2.5 });
+    });
+    const r = await run('validate', ['--schemas', dir, '--ddl', '--db-schema', 'warehouse']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('"fare" numeric');
+    expect(r.summary).toMatchObject({ status: 'ok', schemas: [{}, { name: 'train_arrival', counterexamples: 5 }] });
+  });
+
   it('should list every problem and exit 2', async () => {
     const dir = await copySchemas();
     await edit(dir, 'incident', (j) => {

@@ -9,6 +9,7 @@ import {
   textProblem,
   ValueProblem,
 } from '../../src/warehouse/copy-text.js';
+import { JsonText } from '../../src/schema/json-integer.js';
 
 /** How Postgres' COPY text format reads a field back (the inverse of escapeCopyText, for the escapes we emit). */
 function unescapeCopyText(field: string): string | null {
@@ -79,12 +80,29 @@ describe('canonicalText', () => {
 
   it('should refuse integers beyond the column and non-integers', () => {
     expect(canonicalText('bigint', -9_007_199_254_740_991)).toBe('-9007199254740991');
-    // Beyond 2^53 a JSON number is already rounded by JSON.parse; the column gets it as the snapshot's JSON writes it.
-    expect(canonicalText('bigint', 2 ** 62)).toBe(JSON.stringify(2 ** 62));
-    expect(problem('bigint', 2 ** 63)).toMatch(/does not fit a bigint/);
+    // Without its text, a number beyond 2^53 is read as JSON writes it: the shortest text that parses to it.
+    expect(canonicalText('bigint', 2 ** 62)).toBe('4611686018427388000');
+    expect(problem('bigint', 2 ** 63)).toMatch(/9223372036854776000 is beyond the bigint range/);
+    expect(problem('bigint', 1e21)).toMatch(/1e\+21 is beyond the bigint range/);
     expect(problem('bigint', 1.5)).toBe('expected an integer');
     expect(problem('integer', 2 ** 31)).toMatch(/does not fit a integer/);
     expect(canonicalText('integer', -(2 ** 31))).toBe('-2147483648');
+  });
+
+  it('should read a bigint beyond 2^53 from its JSON text, exactly', () => {
+    expect(canonicalText('bigint', new JsonText('9007199254740993'))).toBe('9007199254740993');
+    expect(canonicalText('bigint', new JsonText('-9223372036854775808'))).toBe('-9223372036854775808');
+    expect(canonicalText('bigint', new JsonText('9.223372036854775807e18'))).toBe('9223372036854775807');
+    expect(problem('bigint', new JsonText('9223372036854775808'))).toMatch(/beyond the bigint range/);
+    expect(problem('bigint', new JsonText('9007199254740993.5'))).toBe('9007199254740993.5 is not an integer');
+  });
+
+  it('should keep decimal text for numeric exactly, scale included, and refuse anything else', () => {
+    expect(canonicalText('numeric', '12.30')).toBe('12.30');
+    expect(canonicalText('numeric', '-0.000000000000000000000000000001')).toBe('-0.000000000000000000000000000001');
+    expect(problem('numeric', '1e5')).toMatch(/"1e5" is not a decimal/);
+    expect(problem('numeric', 'NaN')).toMatch(/not a decimal/);
+    expect(problem('numeric', 12.3)).toBe('expected a string');
   });
 
   it('should write numbers, booleans and JSON as Postgres reads them', () => {

@@ -31,6 +31,7 @@ function schemaOf(
     required,
     mapping: { topics: ['things'], table: 'things', key: ['id'], ...mapping },
     validate: (() => true) as unknown as LoadedSchema['validate'],
+    integerProperties: [],
   };
 }
 
@@ -41,6 +42,8 @@ describe('columnTypeOf', () => {
     [{ type: 'string', format: 'date' }, 'date'],
     [{ type: 'string', format: 'uuid' }, 'uuid'],
     [{ type: 'string', format: 'email' }, 'text'],
+    [{ type: 'string', format: 'decimal' }, 'numeric'],
+    [{ type: ['string', 'null'], format: 'decimal' }, 'numeric'],
     [{ type: 'integer' }, 'bigint'],
     [{ type: 'number' }, 'double precision'],
     [{ type: 'boolean' }, 'boolean'],
@@ -111,6 +114,9 @@ describe('schemaTables', () => {
 
   it('should refuse a key that is not a scalar or may be null', () => {
     expect(schemaTables(schemaOf({ id: { type: 'object' } }, ['id'])).problems[0]?.message).toMatch(/must be a scalar/);
+    expect(schemaTables(schemaOf({ id: { type: 'string', format: 'decimal' } }, ['id'])).problems[0]?.message).toMatch(
+      /key "id" maps to numeric: a key column must be a scalar/,
+    );
     expect(schemaTables(schemaOf({ id: { type: ['string', 'null'] } }, ['id'])).problems[0]?.message).toMatch(
       /never be null/,
     );

@@ -34,6 +34,13 @@ function rejectCode(m: RawMessage, topicChecker = schemas): string | undefined {
 }
 
 describe('decoding a message', () => {
+  it('should give the schema check the JSON text the value was parsed from', () => {
+    const seen: unknown[] = [];
+    const spy: EventChecker = { check: (_t, _v, source) => (seen.push(source), {}) };
+    decodeMessage(msg('{"id":"a","n":9223372036854775807}'), spy);
+    expect(seen).toEqual([{ text: '{"id":"a","n":9223372036854775807}', path: [] }]);
+  });
+
   it('should turn a valid JSON object into an event line with its coordinates, key, headers and value text', () => {
     const d = decodeMessage(msg('{"id":"a","n":1}', { headers: [{ trace: Buffer.from('abc') }] }), schemas);
     expect(d).toEqual({
@@ -99,9 +106,10 @@ describe('decoding a message', () => {
     expect(d.ok && [d.line.key, d.line.key_base64]).toEqual([null, '/gE=']);
   });
 
-  it('should serialise a value that spans lines again so that it fits on one NDJSON line, and drop a byte order mark', () => {
-    const d = decodeMessage(msg('{\n  "id": "a"\n}'), schemas);
-    expect(d.ok && d.valueText).toBe('{"id":"a"}');
+  it('should put a value that spans lines on one NDJSON line with its text exact, and drop a byte order mark', () => {
+    const d = decodeMessage(msg('{\r\n  "id": "a\\nb",\n  "n": 9007199254740993\n}'), schemas);
+    expect(d.ok && d.valueText).toBe('{    "id": "a\\nb",   "n": 9007199254740993 }');
+    expect(d.ok && JSON.parse(d.valueText)).toEqual(d.ok && d.line.value);
     const bom = decodeMessage(
       msg(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"id":"b"}')])),
       schemas,

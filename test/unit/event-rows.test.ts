@@ -64,14 +64,22 @@ describe('EventRowEncoder', () => {
     expect(encoder.encode(line(value), false)).toEqual(encoder.encode(line(value), true));
   });
 
+  it('should write a bigint beyond 2^53 from the snapshot line text, not from the rounded number', () => {
+    const raw = `{"topic":"things","value":{"id":"${ID}","n":9007199254740993}}`;
+    const parsed = JSON.parse(raw) as { value: Record<string, unknown> };
+    expect(parsed.value['n']).toBe(9007199254740992);
+    const r = encoder.encode(line(parsed.value), false, false, { text: raw, path: ['value'] });
+    expect('row' in r && r.row.split('\t').slice(0, 3)).toEqual([ID, '\\N', '9007199254740993']);
+  });
+
   it('should reject a value that does not fit its column, naming it', () => {
     expect(encoder.encode(line({ id: ID, n: 2 ** 64 }))).toEqual({
       reason: {
         code: 'schema_violation',
         message: expect.stringMatching(
-          /^does not fit column things\.n \(bigint\): \/n .* does not fit a bigint column$/,
+          /^does not fit column things\.n \(bigint\): \/n .* is beyond the bigint range .*$/,
         ),
-        issues: [{ code: 'column_type', path: '/n', message: expect.stringMatching(/does not fit/) }],
+        issues: [{ code: 'column_type', path: '/n', message: expect.stringMatching(/beyond the bigint range/) }],
       },
     });
     expect(encoder.encode(line({ id: ID }))).toMatchObject({

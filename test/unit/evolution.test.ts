@@ -49,6 +49,29 @@ describe('planEvolution', () => {
     expect(describePlan(plan).columnsAdded).toEqual([{ table: 'things', column: 'label', type: 'text' }]);
   });
 
+  it('should add a numeric column for a new decimal property, with a decimal default kept exactly', () => {
+    const wanted = table([
+      prop('id', 'uuid', true),
+      prop('n', 'bigint'),
+      prop('price', 'numeric'),
+      prop('fee', 'numeric', true, { defaultValue: '0.50' }),
+    ]);
+    const plan = planEvolution([wanted], existing(base));
+    expect(plan.refusals).toEqual([]);
+    expect(planDdl('s', plan).slice(1)).toEqual([
+      'ALTER TABLE "s"."things" ADD COLUMN "price" numeric',
+      `ALTER TABLE "s"."things" ADD COLUMN "fee" numeric NOT NULL DEFAULT E'0.50'::numeric`,
+    ]);
+  });
+
+  it('should refuse a text column becoming numeric (a decimal format added to a string property)', () => {
+    const was = table([prop('id', 'uuid', true), prop('n', 'bigint'), prop('price', 'text')]);
+    const wanted = table([prop('id', 'uuid', true), prop('n', 'bigint'), prop('price', 'numeric')]);
+    expect(planEvolution([wanted], existing(was)).refusals[0]?.message).toMatch(
+      /things\.price is text in the warehouse but the schema now maps it to numeric/,
+    );
+  });
+
   it('should refuse a new required property without a default', () => {
     const wanted = table([prop('id', 'uuid', true), prop('n', 'bigint'), prop('label', 'text', true)]);
     const plan = planEvolution([wanted], existing(base));

@@ -54,6 +54,29 @@ describe('SnapshotLineEncoder', () => {
     ]);
   });
 
+  it('should store a bigint beyond 2^53 exactly and quarantine one beyond the bigint range with its exact text', () => {
+    const enc = new SnapshotLineEncoder(registry, tables, 'snap');
+    const text = (offset: number, dwell: string): string =>
+      line(offset, arrival(ID(offset))).replace(/}}$/, `,"dwell_seconds":${dwell}}}`);
+    const block = enc.encode('events', [text(1, '9007199254740993'), text(2, '9223372036854775808')], 1);
+    const arrivals = rowsOf(block.tables[tables.findIndex(([n]) => n === 'train_arrival')]);
+    expect(arrivals).toHaveLength(1);
+    expect(arrivals[0]!.split('\t')).toContain('9007199254740993');
+    expect(block.rejectedByLoadReasons).toEqual({ schema_violation: 1 });
+    const quarantined = rowsOf(block.tables[enc.quarantineSlot])[0]!.split('\t');
+    expect(quarantined[5]).toMatch(/9223372036854775808 is beyond the bigint range/);
+    expect(Buffer.from(quarantined[7]!, 'base64').toString()).toMatch(/"dwell_seconds":9223372036854775808}$/);
+  });
+
+  it('should check integers beyond 2^53 on their exact text in the registry, and only with the text at hand', () => {
+    const value = arrival(ID(1), { dwell_seconds: 2 ** 63 });
+    const source = { text: JSON.stringify(value).replace(/}$/, ',"dwell_seconds":9223372036854775807}'), path: [] };
+    expect(registry.check('train-arrivals', value, source)).toHaveProperty('schema');
+    expect(registry.check('train-arrivals', value)).toMatchObject({
+      reason: { issues: [{ code: 'bigint_range', path: '/dwell_seconds' }] },
+    });
+  });
+
   it('should report the first malformed line with its number', () => {
     const enc = new SnapshotLineEncoder(registry, tables, 'snap');
     expect(enc.encode('events', [line(0, arrival(ID(1))), '{"topic":', line(2, arrival(ID(2)))], 41).malformed).toBe(
