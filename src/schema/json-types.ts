@@ -1,4 +1,10 @@
-import type { PropertySchema } from './registry.js';
+/** The parts of a JSON Schema property the warehouse reads. */
+export interface PropertySchema {
+  type?: string | string[];
+  format?: string;
+  default?: unknown;
+  [k: string]: unknown;
+}
 
 /** JSON Schema `type` of a property as a list ([] when absent or not understood). */
 export function jsonTypes(prop: PropertySchema | boolean): string[] {

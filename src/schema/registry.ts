@@ -10,7 +10,9 @@ import { useFastFormats } from './fast-formats.js';
 import { identifierProblem } from './identifiers.js';
 import { bigintText } from './json-integer.js';
 import { propertyText, type JsonSource } from './json-source.js';
-import { isIntegerProperty } from './json-types.js';
+import { isIntegerProperty, type PropertySchema } from './json-types.js';
+
+export type { PropertySchema };
 
 // ajv-formats is CommonJS with a default export; under NodeNext the callable sits on `.default`.
 const addFormats = addFormatsModule.default;
@@ -42,14 +44,6 @@ export interface WarehouseMapping {
   /** When one topic carries several event types: the property and the values that select this schema. */
   match?: { property: string; values: string[] };
   state?: StateMapping;
-}
-
-/** The parts of a JSON Schema property the warehouse reads. */
-export interface PropertySchema {
-  type?: string | string[];
-  format?: string;
-  default?: unknown;
-  [k: string]: unknown;
 }
 
 /** A schema file after loading and compiling. */
