@@ -7,13 +7,21 @@ import { quoteIdent } from '../schema/identifiers.js';
 import type {
   HeadwayBin,
   HeadwayPanel,
-  HourWait,
   IncidentSpan,
   LineIncidentWait,
   ReportData,
   StationWait,
-  WaitFigures,
 } from './report-model.js';
+import { DEFAULT_PERIOD_STARTS, servicePeriods, type ServicePeriod } from './service-periods.js';
+import {
+  hourWaits,
+  periodWaits,
+  platformWaits,
+  splitByModel,
+  WAIT_MODEL_DEFAULTS,
+  type HourSums,
+  type PlatformWait,
+} from './wait-rollup.js';
 
 /** The part of a Postgres client the report needs (pg.Client and pg.Pool both fit). */
 export interface Queryable {
@@ -27,33 +35,71 @@ export interface ReportQuery {
   top: number;
   /** The station whose headway distribution to chart (default: the one with the worst expected wait). */
   station?: string;
+  /** The service periods to headline (default: {@link DEFAULT_PERIOD_STARTS}). */
+  periods?: readonly ServicePeriod[];
+  /** A mean scheduled headway over this many seconds gets the timetable model (default 12 min). */
+  longHeadwaySeconds?: number;
 }
 
 /** Histogram bins are this wide, this many of them, then one open bin for longer headways. */
 export const HEADWAY_BIN_SECONDS = 60;
 export const HEADWAY_BINS = 30;
 
-/** Exact roll-up of the views' per-row sums: Σ(Σh²) / (2·Σ(Σh)), and the same for the timetable. */
-const FIGURES = `
-  sum(arrivals)::float8 AS arrivals,
-  sum(headways)::float8 AS headways,
-  sum(sum_headway_seconds) / nullif(sum(headways), 0) AS mean_headway,
-  sum(sum_headway_seconds_squared) / nullif(2 * sum(sum_headway_seconds), 0) AS expected,
-  sum(sum_scheduled_headway_seconds_squared) / nullif(2 * sum(sum_scheduled_headway_seconds), 0) AS scheduled`;
+/**
+ * The sums of each platform and hour of the day over every day, from the hourly view's per-row sums (an
+ * exact roll-up). The number of scheduled headways is not a column; each row's Σhs / mean(hs) gives it.
+ */
+const PLATFORM_HOUR_SUMS = `
+  SELECT station_id, max(station_name) AS station_name, line, direction, service_hour,
+    sum(arrivals)::float8 AS arrivals,
+    sum(headways)::float8 AS headways,
+    coalesce(sum(sum_headway_seconds), 0)::float8 AS sum_h,
+    coalesce(sum(sum_headway_seconds_squared), 0)::float8 AS sum_h2,
+    coalesce(sum(round(sum_scheduled_headway_seconds / nullif(mean_scheduled_headway_seconds, 0))), 0)::float8 AS n_hs,
+    coalesce(sum(sum_scheduled_headway_seconds), 0)::float8 AS sum_hs,
+    coalesce(sum(sum_scheduled_headway_seconds_squared), 0)::float8 AS sum_hs2,
+    max(max_headway_seconds)::float8 AS max_h,
+    coalesce(sum(scheduled_arrivals), 0)::float8 AS scheduled_arrivals,
+    coalesce(sum(sum_lateness_seconds), 0)::float8 AS sum_lateness,
+    coalesce(sum(sum_delay_seconds), 0)::float8 AS sum_delay,
+    coalesce(sum(on_time_arrivals), 0)::float8 AS on_time`;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-function figures(row: Record<string, unknown>): WaitFigures {
-  const expected = num(row['expected']);
-  const scheduled = num(row['scheduled']);
+function hourSums(r: Record<string, unknown>): HourSums {
   return {
-    arrivals: num(row['arrivals']) ?? 0,
-    headways: num(row['headways']) ?? 0,
-    meanHeadwaySeconds: num(row['mean_headway']),
-    expectedWaitSeconds: expected,
-    scheduledExpectedWaitSeconds: scheduled,
-    excessWaitSeconds: expected !== null && scheduled !== null ? expected - scheduled : null,
+    stationId: String(r['station_id']),
+    stationName: str(r['station_name']),
+    line: String(r['line']),
+    direction: String(r['direction']),
+    hour: Number(r['service_hour']),
+    arrivals: Number(r['arrivals']),
+    headways: Number(r['headways']),
+    sumHeadway: Number(r['sum_h']),
+    sumHeadwaySquared: Number(r['sum_h2']),
+    scheduledHeadways: Number(r['n_hs']),
+    sumScheduledHeadway: Number(r['sum_hs']),
+    sumScheduledHeadwaySquared: Number(r['sum_hs2']),
+    maxHeadwaySeconds: num(r['max_h']),
+    scheduledArrivals: Number(r['scheduled_arrivals']),
+    sumLateness: Number(r['sum_lateness']),
+    sumDelay: Number(r['sum_delay']),
+    onTimeArrivals: Number(r['on_time']),
+  };
+}
+
+/** A platform as the station tables show it: random arrival over its frequent service, lateness over the rest. */
+function stationWait(p: PlatformWait): StationWait {
+  return {
+    stationId: p.stationId,
+    stationName: p.stationName,
+    line: p.line,
+    direction: p.direction,
+    maxHeadwaySeconds: p.maxHeadwaySeconds,
+    ...p.frequent,
+    timetabled: p.timetabled,
+    timetabledShare: p.timetabledShare,
   };
 }
 
@@ -82,53 +128,46 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
         `or check --db-schema`,
     );
 
-  // One pass over the views gives every platform and, as the grand-total grouping set, the whole network.
-  const rows = (
+  const totals =
+    (
+      await db.query(
+        `SELECT count(DISTINCT station_id)::int AS stations, count(DISTINCT line)::int AS lines,
+           count(DISTINCT service_date)::int AS days, min(first_arrival_at) AS from_at, max(last_arrival_at) AS to_at
+         FROM ${v('station_wait_times')}`,
+      )
+    ).rows[0] ?? {};
+  const sums = (
     await db.query(
-      `SELECT GROUPING(station_id, line, direction) = 7 AS is_total,
-         station_id, max(station_name) AS station_name, line, direction, ${FIGURES},
-         max(max_headway_seconds) AS max_headway,
-         count(DISTINCT station_id)::int AS stations, count(DISTINCT line)::int AS lines,
-         count(DISTINCT service_date)::int AS days,
-         min(first_arrival_at) AS from_at, max(last_arrival_at) AS to_at
-       FROM ${v('station_wait_times')}
-       GROUP BY GROUPING SETS ((station_id, line, direction), ())
-       ORDER BY is_total DESC, expected DESC NULLS LAST, station_id, line, direction`,
+      `${PLATFORM_HOUR_SUMS} FROM ${v('station_wait_times_hourly')}
+       GROUP BY station_id, line, direction, service_hour ORDER BY station_id, line, direction, service_hour`,
     )
-  ).rows;
-  const total = rows.find((r) => r['is_total'] === true) ?? {};
+  ).rows.map(hourSums);
+  const long = query.longHeadwaySeconds ?? WAIT_MODEL_DEFAULTS.longHeadwaySeconds;
   const network = {
-    ...figures(total),
-    stations: num(total['stations']) ?? 0,
-    lines: num(total['lines']) ?? 0,
-    days: num(total['days']) ?? 0,
+    ...splitByModel(sums, long),
+    stations: num(totals['stations']) ?? 0,
+    lines: num(totals['lines']) ?? 0,
+    days: num(totals['days']) ?? 0,
   };
-  if (network.headways === 0 || network.expectedWaitSeconds === null)
+  if (network.all.headways === 0 || network.all.expectedWaitSeconds === null)
     throw new EventfulError(
       `no headways in schema "${query.dbSchema}" yet (a station needs two arrivals): nothing to report`,
       ExitCode.NothingToDo,
       'no_data',
     );
-  const stations: StationWait[] = rows
-    .filter((r) => r['is_total'] !== true)
-    .map((r) => ({
-      stationId: String(r['station_id']),
-      stationName: str(r['station_name']),
-      line: String(r['line']),
-      direction: String(r['direction']),
-      maxHeadwaySeconds: num(r['max_headway']),
-      ...figures(r),
-    }));
+  const platforms = platformWaits(sums, long);
+  const stations = platforms
+    .map(stationWait)
+    .sort(
+      (a, b) =>
+        (b.expectedWaitSeconds ?? -Infinity) - (a.expectedWaitSeconds ?? -Infinity) ||
+        a.stationId.localeCompare(b.stationId) ||
+        a.line.localeCompare(b.line) ||
+        a.direction.localeCompare(b.direction),
+    );
 
-  const hours: HourWait[] = (
-    await db.query(
-      `SELECT service_hour, ${FIGURES} FROM ${v('station_wait_times_hourly')}
-       GROUP BY service_hour HAVING sum(headways) > 0 ORDER BY service_hour`,
-    )
-  ).rows.map((r) => ({ hour: Number(r['service_hour']), ...figures(r) }));
-
-  const chosenId = query.station ?? stations.find((x) => x.expectedWaitSeconds !== null)!.stationId;
-  const atChosen = stations.filter((x) => x.stationId === chosenId);
+  const chosenId = query.station ?? stations[0]!.stationId;
+  const atChosen = platforms.filter((x) => x.stationId === chosenId);
   if (atChosen.length === 0)
     throw new UsageError(`--station ${chosenId}: no arrivals at this station in schema "${query.dbSchema}"`);
   const binRows = (
@@ -147,8 +186,7 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
       const counts = new Map<number, number>();
       for (const r of binRows)
         if (r['line'] === x.line && r['direction'] === x.direction) counts.set(Number(r['bin']), Number(r['n']));
-      const { stationId: _id, stationName: _name, line, direction, maxHeadwaySeconds: _max, ...f } = x;
-      return { line, direction, bins: fillBins(counts), figures: f };
+      return { line: x.line, direction: x.direction, bins: fillBins(counts), figures: x.all };
     });
 
   const incidents: IncidentSpan[] = (await exists('incident_periods'))
@@ -175,6 +213,9 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
         headwaysDuring: num(r['headways_during_incidents']) ?? 0,
         expectedWaitDuringSeconds: num(r['expected_wait_during_incidents_seconds']),
         excessWaitDuringSeconds: num(r['excess_wait_during_incidents_seconds']),
+        headwaysSameHours: num(r['headways_same_hours_otherwise']) ?? 0,
+        expectedWaitSameHoursSeconds: num(r['expected_wait_same_hours_otherwise_seconds']),
+        excessWaitSameHoursSeconds: num(r['excess_wait_same_hours_otherwise_seconds']),
         headwaysOtherwise: num(r['headways_otherwise']) ?? 0,
         expectedWaitOtherwiseSeconds: num(r['expected_wait_otherwise_seconds']),
         excessWaitOtherwiseSeconds: num(r['excess_wait_otherwise_seconds']),
@@ -184,10 +225,12 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
   return {
     dbSchema: query.dbSchema,
     generatedAt: new Date(),
-    period: { from: total['from_at'] as Date, to: total['to_at'] as Date },
+    period: { from: totals['from_at'] as Date, to: totals['to_at'] as Date },
     network,
+    periods: periodWaits(sums, query.periods ?? servicePeriods(DEFAULT_PERIOD_STARTS), long),
     stations,
-    hours,
+    hours: hourWaits(sums, long),
+    longHeadwaySeconds: long,
     chosen: { stationId: chosenId, stationName: atChosen[0]!.stationName, panels },
     incidents,
     lineIncidents,
