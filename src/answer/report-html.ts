@@ -335,6 +335,32 @@ function headwayPanels(data: ReportData): string {
 </section>`;
 }
 
+/** Each line's expected wait during incidents, in the same hours without one, and at all other times. */
+function incidentEffectChart(data: ReportData): string {
+  // Waits differ by hour anyway (night service is sparse): compare with the same line in the same hours of the day.
+  const effect = data.lineIncidents.filter((l) => l.headwaysDuring > 0);
+  return effect.length
+    ? horizontalBars({
+        title: 'Expected wait during incidents, in the same hours without one, and otherwise, by line',
+        rows: effect.map((l) => ({
+          label: `${l.line} line`,
+          sublabel: `${plural(l.incidents, 'incident')} · ${plural(l.headwaysDuring, 'headway')} during · excess ${formatExcess(l.excessWaitDuringSeconds)} vs ${formatExcess(l.excessWaitSameHoursSeconds)}`,
+          mark: lineColor(l.line),
+          values: [l.expectedWaitDuringSeconds, l.expectedWaitSameHoursSeconds, l.expectedWaitOtherwiseSeconds],
+          title:
+            `${l.line}: ${formatWait(l.expectedWaitDuringSeconds)} during incidents, ${formatWait(l.expectedWaitSameHoursSeconds)} ` +
+            `in the same hours of the day with none open, ${formatWait(l.expectedWaitOtherwiseSeconds)} at all other times`,
+        })),
+        series: [
+          { name: 'During an open incident', color: SEVERITY_COLORS['major']! },
+          { name: 'Same line, same hours, none open', color: COLORS.actual },
+          { name: 'All other headways', color: COLORS.scheduled },
+        ],
+        format: formatWait,
+      })
+    : '';
+}
+
 function incidentsSection(data: ReportData): string {
   const lines = [...new Set([...data.stations.map((s) => s.line), ...data.incidents.map((i) => i.line)])].sort();
   const spans = data.incidents.map((i) => ({
@@ -355,28 +381,7 @@ function incidentsSection(data: ReportData): string {
     spans,
     legend: Object.entries(SEVERITY_COLORS).map(([name, color]) => ({ name, color })),
   });
-  // Waits differ by hour anyway (night service is sparse): compare with the same line in the same hours of the day.
-  const effect = data.lineIncidents.filter((l) => l.headwaysDuring > 0);
-  const effectChart = effect.length
-    ? horizontalBars({
-        title: 'Expected wait during incidents, in the same hours without one, and otherwise, by line',
-        rows: effect.map((l) => ({
-          label: `${l.line} line`,
-          sublabel: `${plural(l.incidents, 'incident')} · ${plural(l.headwaysDuring, 'headway')} during · excess ${formatExcess(l.excessWaitDuringSeconds)} vs ${formatExcess(l.excessWaitSameHoursSeconds)}`,
-          mark: lineColor(l.line),
-          values: [l.expectedWaitDuringSeconds, l.expectedWaitSameHoursSeconds, l.expectedWaitOtherwiseSeconds],
-          title:
-            `${l.line}: ${formatWait(l.expectedWaitDuringSeconds)} during incidents, ${formatWait(l.expectedWaitSameHoursSeconds)} ` +
-            `in the same hours of the day with none open, ${formatWait(l.expectedWaitOtherwiseSeconds)} at all other times`,
-        })),
-        series: [
-          { name: 'During an open incident', color: SEVERITY_COLORS['major']! },
-          { name: 'Same line, same hours, none open', color: COLORS.actual },
-          { name: 'All other headways', color: COLORS.scheduled },
-        ],
-        format: formatWait,
-      })
-    : '';
+  const effectChart = incidentEffectChart(data);
   const note = data.incidents.length
     ? `<p class="note">${plural(data.incidents.length, 'incident')}, by line; colour: worst severity reached.</p>`
     : '<p class="note">No incidents in this period.</p>';

@@ -112,36 +112,116 @@ export function fillBins(counts: ReadonlyMap<number, number>): HeadwayBin[] {
   }));
 }
 
+/** Qualified names of the views in one schema, and whether each exists. */
+interface Views {
+  name(view: string): string;
+  exists(view: string): Promise<boolean>;
+}
+
+function viewsOf(db: Queryable, dbSchema: string): Views {
+  const s = quoteIdent(dbSchema);
+  const name = (view: string): string => `${s}.${quoteIdent(view)}`;
+  return {
+    name,
+    exists: async (view) =>
+      (await db.query('SELECT to_regclass($1) IS NOT NULL AS ok', [name(view)])).rows[0]?.['ok'] === true,
+  };
+}
+
+/** Counts over the daily view: stations, lines, days, first and last arrival. */
+async function readTotals(db: Queryable, v: Views): Promise<Record<string, unknown>> {
+  const sql = `SELECT count(DISTINCT station_id)::int AS stations, count(DISTINCT line)::int AS lines,
+      count(DISTINCT service_date)::int AS days, min(first_arrival_at) AS from_at, max(last_arrival_at) AS to_at
+    FROM ${v.name('station_wait_times')}`;
+  return (await db.query(sql)).rows[0] ?? {};
+}
+
+/** Every platform and hour of the day, summed over the days (one grouped read of the hourly view). */
+async function readHourSums(db: Queryable, v: Views): Promise<HourSums[]> {
+  const sql = `${PLATFORM_HOUR_SUMS} FROM ${v.name('station_wait_times_hourly')}
+    GROUP BY station_id, line, direction, service_hour ORDER BY station_id, line, direction, service_hour`;
+  return (await db.query(sql)).rows.map(hourSums);
+}
+
+/** Platforms worst expected wait first (platforms without one last), then by id. */
+function byWorstWait(a: StationWait, b: StationWait): number {
+  return (
+    (b.expectedWaitSeconds ?? -Infinity) - (a.expectedWaitSeconds ?? -Infinity) ||
+    a.stationId.localeCompare(b.stationId) ||
+    a.line.localeCompare(b.line) ||
+    a.direction.localeCompare(b.direction)
+  );
+}
+
+/** The headway histograms of a station's platforms: reads `station_headways` of that one station only. */
+async function readPanels(db: Queryable, v: Views, platforms: readonly PlatformWait[]): Promise<HeadwayPanel[]> {
+  const binRows = (
+    await db.query(
+      `SELECT line, direction, least(floor(headway_seconds / $2), $3)::int AS bin, count(*)::int AS n
+       FROM ${v.name('station_headways')}
+       WHERE station_id = $1 AND headway_seconds IS NOT NULL AND NOT is_service_gap
+       GROUP BY 1, 2, 3`,
+      [platforms[0]!.stationId, HEADWAY_BIN_SECONDS, HEADWAY_BINS],
+    )
+  ).rows;
+  return platforms
+    .slice()
+    .sort((a, b) => a.line.localeCompare(b.line) || a.direction.localeCompare(b.direction))
+    .map((x) => {
+      const counts = new Map<number, number>();
+      for (const r of binRows)
+        if (r['line'] === x.line && r['direction'] === x.direction) counts.set(Number(r['bin']), Number(r['n']));
+      return { line: x.line, direction: x.direction, bins: fillBins(counts), figures: x.all };
+    });
+}
+
+async function readIncidents(db: Queryable, v: Views): Promise<IncidentSpan[]> {
+  if (!(await v.exists('incident_periods'))) return [];
+  const sql = `SELECT incident_id, line, station_id, description, max_severity, reported_at, resolved_at
+    FROM ${v.name('incident_periods')} ORDER BY reported_at, incident_id`;
+  return (await db.query(sql)).rows.map((r) => ({
+    incidentId: String(r['incident_id']),
+    line: String(r['line']),
+    stationId: str(r['station_id']),
+    description: str(r['description']),
+    severity: String(r['max_severity'] ?? 'unknown'),
+    reportedAt: r['reported_at'] as Date,
+    resolvedAt: (r['resolved_at'] as Date | null) ?? null,
+  }));
+}
+
+async function readLineIncidents(db: Queryable, v: Views): Promise<LineIncidentWait[]> {
+  if (!(await v.exists('line_incident_waits'))) return [];
+  return (await db.query(`SELECT * FROM ${v.name('line_incident_waits')} ORDER BY line`)).rows.map((r) => ({
+    line: String(r['line']),
+    incidents: num(r['incidents']) ?? 0,
+    headwaysDuring: num(r['headways_during_incidents']) ?? 0,
+    expectedWaitDuringSeconds: num(r['expected_wait_during_incidents_seconds']),
+    excessWaitDuringSeconds: num(r['excess_wait_during_incidents_seconds']),
+    headwaysSameHours: num(r['headways_same_hours_otherwise']) ?? 0,
+    expectedWaitSameHoursSeconds: num(r['expected_wait_same_hours_otherwise_seconds']),
+    excessWaitSameHoursSeconds: num(r['excess_wait_same_hours_otherwise_seconds']),
+    headwaysOtherwise: num(r['headways_otherwise']) ?? 0,
+    expectedWaitOtherwiseSeconds: num(r['expected_wait_otherwise_seconds']),
+    excessWaitOtherwiseSeconds: num(r['excess_wait_otherwise_seconds']),
+  }));
+}
+
 /**
- * Reads everything the report shows. Throws an {@link EventfulError} with exit code 99 when the
- * views hold no headway yet, and a usage error when the views are missing or `station` is unknown.
+ * Reads everything the report shows. Roll-ups read only the aggregate views (`station_wait_times`,
+ * `station_wait_times_hourly`); `station_headways` is read for one station's histogram only. Throws an
+ * {@link EventfulError} with exit code 99 when the views hold no headway yet, and a usage error when the views
+ * are missing or `station` is unknown.
  */
 export async function readReportData(db: Queryable, query: ReportQuery): Promise<ReportData> {
-  const s = quoteIdent(query.dbSchema);
-  const v = (name: string): string => `${s}.${quoteIdent(name)}`;
-  const exists = async (name: string): Promise<boolean> =>
-    (await db.query('SELECT to_regclass($1) IS NOT NULL AS ok', [v(name)])).rows[0]?.['ok'] === true;
-
-  if (!(await exists('station_wait_times')) || !(await exists('station_wait_times_hourly')))
+  const v = viewsOf(db, query.dbSchema);
+  if (!(await v.exists('station_wait_times')) || !(await v.exists('station_wait_times_hourly')))
     throw new UsageError(
       `schema "${query.dbSchema}" has no wait-time views (station_wait_times): run load first, which creates them, ` +
         `or check --db-schema`,
     );
-
-  const totals =
-    (
-      await db.query(
-        `SELECT count(DISTINCT station_id)::int AS stations, count(DISTINCT line)::int AS lines,
-           count(DISTINCT service_date)::int AS days, min(first_arrival_at) AS from_at, max(last_arrival_at) AS to_at
-         FROM ${v('station_wait_times')}`,
-      )
-    ).rows[0] ?? {};
-  const sums = (
-    await db.query(
-      `${PLATFORM_HOUR_SUMS} FROM ${v('station_wait_times_hourly')}
-       GROUP BY station_id, line, direction, service_hour ORDER BY station_id, line, direction, service_hour`,
-    )
-  ).rows.map(hourSums);
+  const totals = await readTotals(db, v);
+  const sums = await readHourSums(db, v);
   const long = query.longHeadwaySeconds ?? WAIT_MODEL_DEFAULTS.longHeadwaySeconds;
   const network = {
     ...splitByModel(sums, long),
@@ -156,72 +236,11 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
       'no_data',
     );
   const platforms = platformWaits(sums, long);
-  const stations = platforms
-    .map(stationWait)
-    .sort(
-      (a, b) =>
-        (b.expectedWaitSeconds ?? -Infinity) - (a.expectedWaitSeconds ?? -Infinity) ||
-        a.stationId.localeCompare(b.stationId) ||
-        a.line.localeCompare(b.line) ||
-        a.direction.localeCompare(b.direction),
-    );
-
+  const stations = platforms.map(stationWait).sort(byWorstWait);
   const chosenId = query.station ?? stations[0]!.stationId;
   const atChosen = platforms.filter((x) => x.stationId === chosenId);
   if (atChosen.length === 0)
     throw new UsageError(`--station ${chosenId}: no arrivals at this station in schema "${query.dbSchema}"`);
-  const binRows = (
-    await db.query(
-      `SELECT line, direction, least(floor(headway_seconds / $2), $3)::int AS bin, count(*)::int AS n
-       FROM ${v('station_headways')}
-       WHERE station_id = $1 AND headway_seconds IS NOT NULL AND NOT is_service_gap
-       GROUP BY 1, 2, 3`,
-      [chosenId, HEADWAY_BIN_SECONDS, HEADWAY_BINS],
-    )
-  ).rows;
-  const panels: HeadwayPanel[] = atChosen
-    .slice()
-    .sort((a, b) => a.line.localeCompare(b.line) || a.direction.localeCompare(b.direction))
-    .map((x) => {
-      const counts = new Map<number, number>();
-      for (const r of binRows)
-        if (r['line'] === x.line && r['direction'] === x.direction) counts.set(Number(r['bin']), Number(r['n']));
-      return { line: x.line, direction: x.direction, bins: fillBins(counts), figures: x.all };
-    });
-
-  const incidents: IncidentSpan[] = (await exists('incident_periods'))
-    ? (
-        await db.query(
-          `SELECT incident_id, line, station_id, description, max_severity, reported_at, resolved_at
-           FROM ${v('incident_periods')} ORDER BY reported_at, incident_id`,
-        )
-      ).rows.map((r) => ({
-        incidentId: String(r['incident_id']),
-        line: String(r['line']),
-        stationId: str(r['station_id']),
-        description: str(r['description']),
-        severity: String(r['max_severity'] ?? 'unknown'),
-        reportedAt: r['reported_at'] as Date,
-        resolvedAt: (r['resolved_at'] as Date | null) ?? null,
-      }))
-    : [];
-
-  const lineIncidents: LineIncidentWait[] = (await exists('line_incident_waits'))
-    ? (await db.query(`SELECT * FROM ${v('line_incident_waits')} ORDER BY line`)).rows.map((r) => ({
-        line: String(r['line']),
-        incidents: num(r['incidents']) ?? 0,
-        headwaysDuring: num(r['headways_during_incidents']) ?? 0,
-        expectedWaitDuringSeconds: num(r['expected_wait_during_incidents_seconds']),
-        excessWaitDuringSeconds: num(r['excess_wait_during_incidents_seconds']),
-        headwaysSameHours: num(r['headways_same_hours_otherwise']) ?? 0,
-        expectedWaitSameHoursSeconds: num(r['expected_wait_same_hours_otherwise_seconds']),
-        excessWaitSameHoursSeconds: num(r['excess_wait_same_hours_otherwise_seconds']),
-        headwaysOtherwise: num(r['headways_otherwise']) ?? 0,
-        expectedWaitOtherwiseSeconds: num(r['expected_wait_otherwise_seconds']),
-        excessWaitOtherwiseSeconds: num(r['excess_wait_otherwise_seconds']),
-      }))
-    : [];
-
   return {
     dbSchema: query.dbSchema,
     generatedAt: new Date(),
@@ -231,9 +250,9 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
     stations,
     hours: hourWaits(sums, long),
     longHeadwaySeconds: long,
-    chosen: { stationId: chosenId, stationName: atChosen[0]!.stationName, panels },
-    incidents,
-    lineIncidents,
+    chosen: { stationId: chosenId, stationName: atChosen[0]!.stationName, panels: await readPanels(db, v, atChosen) },
+    incidents: await readIncidents(db, v),
+    lineIncidents: await readLineIncidents(db, v),
     top: query.top,
   };
 }

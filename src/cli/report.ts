@@ -8,7 +8,7 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { renderReportHtml } from '../answer/report-html.js';
-import { reportText, stationLabel, worstBy, type StationWait } from '../answer/report-model.js';
+import { reportText, stationLabel, worstBy, type ReportData, type StationWait } from '../answer/report-model.js';
 import { readReportData } from '../answer/report-queries.js';
 import { DEFAULT_PERIOD_STARTS, parseServicePeriods, type ServicePeriod } from '../answer/service-periods.js';
 import { WAIT_MODEL_DEFAULTS, type LatenessFigures, type ModelSplit, type WaitFigures } from '../answer/wait-rollup.js';
@@ -138,6 +138,44 @@ const summaryRow = (s: StationWait) => ({
   excess_wait_seconds: round1(s.excessWaitSeconds),
 });
 
+/** The JSON summary line: the headlines under their models, the worst stations, incidents like with like. */
+function reportSummary(data: ReportData, html: string | null): Record<string, unknown> {
+  const n = data.network;
+  return {
+    status: 'ok',
+    db_schema: data.dbSchema,
+    period: { from: data.period.from.toISOString(), to: data.period.to.toISOString() },
+    arrivals: n.all.arrivals,
+    headways: n.all.headways,
+    stations: n.stations,
+    lines: n.lines,
+    days: n.days,
+    // The all-day headline: random arrival over frequent service (see all_day for the long-headway part).
+    expected_wait_seconds: round1(n.frequent.expectedWaitSeconds),
+    scheduled_expected_wait_seconds: round1(n.frequent.scheduledExpectedWaitSeconds),
+    excess_wait_seconds: round1(n.frequent.excessWaitSeconds),
+    mean_headway_seconds: round1(n.frequent.meanHeadwaySeconds),
+    // Random arrival over every headway whatever the service: what the views' rows roll up to directly.
+    expected_wait_all_headways_seconds: round1(n.all.expectedWaitSeconds),
+    long_headway_seconds: data.longHeadwaySeconds,
+    all_day: splitSummary(n),
+    periods: Object.fromEntries(
+      data.periods.map((p) => [p.period.key, { hours: [p.period.fromHour, p.period.toHour], ...splitSummary(p) }]),
+    ),
+    worst_by_expected: worstBy(data.stations, 'expectedWaitSeconds', data.top).map(summaryRow),
+    worst_by_excess: worstBy(data.stations, 'excessWaitSeconds', data.top).map(summaryRow),
+    station: stationLabel(data.chosen.stationId, data.chosen.stationName),
+    incidents: data.incidents.length,
+    incident_waits: data.lineIncidents.map((l) => ({
+      line: l.line,
+      expected_wait_during_seconds: round1(l.expectedWaitDuringSeconds),
+      expected_wait_same_hours_otherwise_seconds: round1(l.expectedWaitSameHoursSeconds),
+      expected_wait_otherwise_seconds: round1(l.expectedWaitOtherwiseSeconds),
+    })),
+    html,
+  };
+}
+
 /** Runs `report` with the given arguments (without `node` and the script). */
 export async function main(argv: string[] = hideBin(process.argv)): Promise<never> {
   const log = stderrLogger('report');
@@ -181,42 +219,6 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
       await writeAtomically(html, renderReportHtml(data));
       log.info(`wrote the HTML report to ${html}`);
     }
-    const n = data.network;
-    return {
-      exitCode: ExitCode.Ok,
-      summary: {
-        status: 'ok',
-        db_schema: dbSchema,
-        period: { from: data.period.from.toISOString(), to: data.period.to.toISOString() },
-        arrivals: n.all.arrivals,
-        headways: n.all.headways,
-        stations: n.stations,
-        lines: n.lines,
-        days: n.days,
-        // The all-day headline: random arrival over frequent service (see all_day for the long-headway part).
-        expected_wait_seconds: round1(n.frequent.expectedWaitSeconds),
-        scheduled_expected_wait_seconds: round1(n.frequent.scheduledExpectedWaitSeconds),
-        excess_wait_seconds: round1(n.frequent.excessWaitSeconds),
-        mean_headway_seconds: round1(n.frequent.meanHeadwaySeconds),
-        // Random arrival over every headway whatever the service: what the views' rows roll up to directly.
-        expected_wait_all_headways_seconds: round1(n.all.expectedWaitSeconds),
-        long_headway_seconds: data.longHeadwaySeconds,
-        all_day: splitSummary(n),
-        periods: Object.fromEntries(
-          data.periods.map((p) => [p.period.key, { hours: [p.period.fromHour, p.period.toHour], ...splitSummary(p) }]),
-        ),
-        worst_by_expected: worstBy(data.stations, 'expectedWaitSeconds', data.top).map(summaryRow),
-        worst_by_excess: worstBy(data.stations, 'excessWaitSeconds', data.top).map(summaryRow),
-        station: stationLabel(data.chosen.stationId, data.chosen.stationName),
-        incidents: data.incidents.length,
-        incident_waits: data.lineIncidents.map((l) => ({
-          line: l.line,
-          expected_wait_during_seconds: round1(l.expectedWaitDuringSeconds),
-          expected_wait_same_hours_otherwise_seconds: round1(l.expectedWaitSameHoursSeconds),
-          expected_wait_otherwise_seconds: round1(l.expectedWaitOtherwiseSeconds),
-        })),
-        html: html ?? null,
-      },
-    };
+    return { exitCode: ExitCode.Ok, summary: reportSummary(data, html ?? null) };
   });
 }
