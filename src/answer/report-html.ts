@@ -206,7 +206,7 @@ function periodsSection(data: ReportData): string {
   const rush = data.periods.filter((p) => RUSH_HOUR_PERIOD_KEYS.includes(p.period.key));
   return `<section><h2>Waits by service period</h2>
   <p class="note">Travelling at rush hour? Read the highlighted ${esc(rush.map((p) => p.period.name).join(' and ') || 'peak')} cards${
-    rush.length ? `: ${esc(rush.map((p) => headlineFigure(p)).join('; '))}` : ''
+    rush.length ? `: ${esc(rush.map((p) => `${p.period.name} ${headlineFigure(p)}`).join('; '))}` : ''
   }. The all-day figure above mixes in the thin early, evening and night service. Hours of the day in UTC.</p>
   <div class="periods">${data.periods.map(periodCard).join('')}</div>
 </section>`;
@@ -344,12 +344,13 @@ function incidentEffectChart(data: ReportData): string {
         title: 'Expected wait during incidents, in the same hours without one, and otherwise, by line',
         rows: effect.map((l) => ({
           label: `${l.line} line`,
-          sublabel: `${plural(l.incidents, 'incident')} · ${plural(l.headwaysDuring, 'headway')} during · excess ${formatExcess(l.excessWaitDuringSeconds)} vs ${formatExcess(l.excessWaitSameHoursSeconds)}`,
+          sublabel: `${plural(l.incidents, 'incident')} · ${plural(l.headwaysDuring, 'headway')} during`,
           mark: lineColor(l.line),
           values: [l.expectedWaitDuringSeconds, l.expectedWaitSameHoursSeconds, l.expectedWaitOtherwiseSeconds],
           title:
             `${l.line}: ${formatWait(l.expectedWaitDuringSeconds)} during incidents, ${formatWait(l.expectedWaitSameHoursSeconds)} ` +
-            `in the same hours of the day with none open, ${formatWait(l.expectedWaitOtherwiseSeconds)} at all other times`,
+            `in the same hours of the day with none open, ${formatWait(l.expectedWaitOtherwiseSeconds)} at all other times; ` +
+            `excess over the timetable ${formatExcess(l.excessWaitDuringSeconds)} vs ${formatExcess(l.excessWaitSameHoursSeconds)}`,
         })),
         series: [
           { name: 'During an open incident', color: SEVERITY_COLORS['major']! },
