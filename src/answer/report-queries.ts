@@ -7,13 +7,21 @@ import { quoteIdent } from '../schema/identifiers.js';
 import type {
   HeadwayBin,
   HeadwayPanel,
-  HourWait,
   IncidentSpan,
   LineIncidentWait,
   ReportData,
   StationWait,
-  WaitFigures,
 } from './report-model.js';
+import { DEFAULT_PERIOD_STARTS, servicePeriods, type ServicePeriod } from './service-periods.js';
+import {
+  hourWaits,
+  periodWaits,
+  platformWaits,
+  splitByModel,
+  WAIT_MODEL_DEFAULTS,
+  type HourSums,
+  type PlatformWait,
+} from './wait-rollup.js';
 
 /** The part of a Postgres client the report needs (pg.Client and pg.Pool both fit). */
 export interface Queryable {
@@ -27,33 +35,71 @@ export interface ReportQuery {
   top: number;
   /** The station whose headway distribution to chart (default: the one with the worst expected wait). */
   station?: string;
+  /** The service periods to headline (default: {@link DEFAULT_PERIOD_STARTS}). */
+  periods?: readonly ServicePeriod[];
+  /** A mean scheduled headway over this many seconds gets the timetable model (default 12 min). */
+  longHeadwaySeconds?: number;
 }
 
 /** Histogram bins are this wide, this many of them, then one open bin for longer headways. */
 export const HEADWAY_BIN_SECONDS = 60;
 export const HEADWAY_BINS = 30;
 
-/** Exact roll-up of the views' per-row sums: Σ(Σh²) / (2·Σ(Σh)), and the same for the timetable. */
-const FIGURES = `
-  sum(arrivals)::float8 AS arrivals,
-  sum(headways)::float8 AS headways,
-  sum(sum_headway_seconds) / nullif(sum(headways), 0) AS mean_headway,
-  sum(sum_headway_seconds_squared) / nullif(2 * sum(sum_headway_seconds), 0) AS expected,
-  sum(sum_scheduled_headway_seconds_squared) / nullif(2 * sum(sum_scheduled_headway_seconds), 0) AS scheduled`;
+/**
+ * The sums of each platform and hour of the day over every day, from the hourly view's per-row sums (an
+ * exact roll-up). The number of scheduled headways is not a column; each row's Σhs / mean(hs) gives it.
+ */
+const PLATFORM_HOUR_SUMS = `
+  SELECT station_id, max(station_name) AS station_name, line, direction, service_hour,
+    sum(arrivals)::float8 AS arrivals,
+    sum(headways)::float8 AS headways,
+    coalesce(sum(sum_headway_seconds), 0)::float8 AS sum_h,
+    coalesce(sum(sum_headway_seconds_squared), 0)::float8 AS sum_h2,
+    coalesce(sum(round(sum_scheduled_headway_seconds / nullif(mean_scheduled_headway_seconds, 0))), 0)::float8 AS n_hs,
+    coalesce(sum(sum_scheduled_headway_seconds), 0)::float8 AS sum_hs,
+    coalesce(sum(sum_scheduled_headway_seconds_squared), 0)::float8 AS sum_hs2,
+    max(max_headway_seconds)::float8 AS max_h,
+    coalesce(sum(scheduled_arrivals), 0)::float8 AS scheduled_arrivals,
+    coalesce(sum(sum_lateness_seconds), 0)::float8 AS sum_lateness,
+    coalesce(sum(sum_delay_seconds), 0)::float8 AS sum_delay,
+    coalesce(sum(on_time_arrivals), 0)::float8 AS on_time`;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-function figures(row: Record<string, unknown>): WaitFigures {
-  const expected = num(row['expected']);
-  const scheduled = num(row['scheduled']);
+function hourSums(r: Record<string, unknown>): HourSums {
   return {
-    arrivals: num(row['arrivals']) ?? 0,
-    headways: num(row['headways']) ?? 0,
-    meanHeadwaySeconds: num(row['mean_headway']),
-    expectedWaitSeconds: expected,
-    scheduledExpectedWaitSeconds: scheduled,
-    excessWaitSeconds: expected !== null && scheduled !== null ? expected - scheduled : null,
+    stationId: String(r['station_id']),
+    stationName: str(r['station_name']),
+    line: String(r['line']),
+    direction: String(r['direction']),
+    hour: Number(r['service_hour']),
+    arrivals: Number(r['arrivals']),
+    headways: Number(r['headways']),
+    sumHeadway: Number(r['sum_h']),
+    sumHeadwaySquared: Number(r['sum_h2']),
+    scheduledHeadways: Number(r['n_hs']),
+    sumScheduledHeadway: Number(r['sum_hs']),
+    sumScheduledHeadwaySquared: Number(r['sum_hs2']),
+    maxHeadwaySeconds: num(r['max_h']),
+    scheduledArrivals: Number(r['scheduled_arrivals']),
+    sumLateness: Number(r['sum_lateness']),
+    sumDelay: Number(r['sum_delay']),
+    onTimeArrivals: Number(r['on_time']),
+  };
+}
+
+/** A platform as the station tables show it: random arrival over its frequent service, lateness over the rest. */
+function stationWait(p: PlatformWait): StationWait {
+  return {
+    stationId: p.stationId,
+    stationName: p.stationName,
+    line: p.line,
+    direction: p.direction,
+    maxHeadwaySeconds: p.maxHeadwaySeconds,
+    ...p.frequent,
+    timetabled: p.timetabled,
+    timetabledShare: p.timetabledShare,
   };
 }
 
@@ -87,132 +133,148 @@ async function requireSchema(db: Queryable, dbSchema: string): Promise<void> {
   );
 }
 
-/**
- * Reads everything the report shows. Throws an {@link EventfulError} with exit code 99 when the
- * views hold no headway yet, and a usage error when the views are missing or `station` is unknown.
- */
-export async function readReportData(db: Queryable, query: ReportQuery): Promise<ReportData> {
-  const s = quoteIdent(query.dbSchema);
-  const v = (name: string): string => `${s}.${quoteIdent(name)}`;
-  const exists = async (name: string): Promise<boolean> =>
-    (await db.query('SELECT to_regclass($1) IS NOT NULL AS ok', [v(name)])).rows[0]?.['ok'] === true;
+/** Qualified names of the views in one schema, and whether each exists. */
+interface Views {
+  name(view: string): string;
+  exists(view: string): Promise<boolean>;
+}
 
-  await requireSchema(db, query.dbSchema);
-  if (!(await exists('station_wait_times')) || !(await exists('station_wait_times_hourly')))
-    throw new UsageError(
-      `schema "${query.dbSchema}" has no wait-time views (station_wait_times): run load first, which creates them, ` +
-        `or check --db-schema`,
-    );
-
-  // One pass over the views gives every platform and, as the grand-total grouping set, the whole network.
-  const rows = (
-    await db.query(
-      `SELECT GROUPING(station_id, line, direction) = 7 AS is_total,
-         station_id, max(station_name) AS station_name, line, direction, ${FIGURES},
-         max(max_headway_seconds) AS max_headway,
-         count(DISTINCT station_id)::int AS stations, count(DISTINCT line)::int AS lines,
-         count(DISTINCT service_date)::int AS days,
-         min(first_arrival_at) AS from_at, max(last_arrival_at) AS to_at
-       FROM ${v('station_wait_times')}
-       GROUP BY GROUPING SETS ((station_id, line, direction), ())
-       ORDER BY is_total DESC, expected DESC NULLS LAST, station_id, line, direction`,
-    )
-  ).rows;
-  const total = rows.find((r) => r['is_total'] === true) ?? {};
-  const network = {
-    ...figures(total),
-    stations: num(total['stations']) ?? 0,
-    lines: num(total['lines']) ?? 0,
-    days: num(total['days']) ?? 0,
+function viewsOf(db: Queryable, dbSchema: string): Views {
+  const s = quoteIdent(dbSchema);
+  const name = (view: string): string => `${s}.${quoteIdent(view)}`;
+  return {
+    name,
+    exists: async (view) =>
+      (await db.query('SELECT to_regclass($1) IS NOT NULL AS ok', [name(view)])).rows[0]?.['ok'] === true,
   };
-  if (network.headways === 0 || network.expectedWaitSeconds === null)
-    throw new EventfulError(
-      `no headways in schema "${query.dbSchema}" yet (a station needs two arrivals): nothing to report`,
-      ExitCode.NothingToDo,
-      'no_data',
-    );
-  const stations: StationWait[] = rows
-    .filter((r) => r['is_total'] !== true)
-    .map((r) => ({
-      stationId: String(r['station_id']),
-      stationName: str(r['station_name']),
-      line: String(r['line']),
-      direction: String(r['direction']),
-      maxHeadwaySeconds: num(r['max_headway']),
-      ...figures(r),
-    }));
+}
 
-  const hours: HourWait[] = (
-    await db.query(
-      `SELECT service_hour, ${FIGURES} FROM ${v('station_wait_times_hourly')}
-       GROUP BY service_hour HAVING sum(headways) > 0 ORDER BY service_hour`,
-    )
-  ).rows.map((r) => ({ hour: Number(r['service_hour']), ...figures(r) }));
+/** Counts over the daily view: stations, lines, days, first and last arrival. */
+async function readTotals(db: Queryable, v: Views): Promise<Record<string, unknown>> {
+  const sql = `SELECT count(DISTINCT station_id)::int AS stations, count(DISTINCT line)::int AS lines,
+      count(DISTINCT service_date)::int AS days, min(first_arrival_at) AS from_at, max(last_arrival_at) AS to_at
+    FROM ${v.name('station_wait_times')}`;
+  return (await db.query(sql)).rows[0] ?? {};
+}
 
-  const chosenId = query.station ?? stations.find((x) => x.expectedWaitSeconds !== null)!.stationId;
-  const atChosen = stations.filter((x) => x.stationId === chosenId);
-  if (atChosen.length === 0)
-    throw new UsageError(`--station ${chosenId}: no arrivals at this station in schema "${query.dbSchema}"`);
+/** Every platform and hour of the day, summed over the days (one grouped read of the hourly view). */
+async function readHourSums(db: Queryable, v: Views): Promise<HourSums[]> {
+  const sql = `${PLATFORM_HOUR_SUMS} FROM ${v.name('station_wait_times_hourly')}
+    GROUP BY station_id, line, direction, service_hour ORDER BY station_id, line, direction, service_hour`;
+  return (await db.query(sql)).rows.map(hourSums);
+}
+
+/** Platforms worst expected wait first (platforms without one last), then by id. */
+function byWorstWait(a: StationWait, b: StationWait): number {
+  return (
+    (b.expectedWaitSeconds ?? -Infinity) - (a.expectedWaitSeconds ?? -Infinity) ||
+    a.stationId.localeCompare(b.stationId) ||
+    a.line.localeCompare(b.line) ||
+    a.direction.localeCompare(b.direction)
+  );
+}
+
+/** The headway histograms of a station's platforms: reads `station_headways` of that one station only. */
+async function readPanels(db: Queryable, v: Views, platforms: readonly PlatformWait[]): Promise<HeadwayPanel[]> {
   const binRows = (
     await db.query(
       `SELECT line, direction, least(floor(headway_seconds / $2), $3)::int AS bin, count(*)::int AS n
-       FROM ${v('station_headways')}
+       FROM ${v.name('station_headways')}
        WHERE station_id = $1 AND headway_seconds IS NOT NULL AND NOT is_service_gap
        GROUP BY 1, 2, 3`,
-      [chosenId, HEADWAY_BIN_SECONDS, HEADWAY_BINS],
+      [platforms[0]!.stationId, HEADWAY_BIN_SECONDS, HEADWAY_BINS],
     )
   ).rows;
-  const panels: HeadwayPanel[] = atChosen
+  return platforms
     .slice()
     .sort((a, b) => a.line.localeCompare(b.line) || a.direction.localeCompare(b.direction))
     .map((x) => {
       const counts = new Map<number, number>();
       for (const r of binRows)
         if (r['line'] === x.line && r['direction'] === x.direction) counts.set(Number(r['bin']), Number(r['n']));
-      const { stationId: _id, stationName: _name, line, direction, maxHeadwaySeconds: _max, ...f } = x;
-      return { line, direction, bins: fillBins(counts), figures: f };
+      return { line: x.line, direction: x.direction, bins: fillBins(counts), figures: x.all };
     });
+}
 
-  const incidents: IncidentSpan[] = (await exists('incident_periods'))
-    ? (
-        await db.query(
-          `SELECT incident_id, line, station_id, description, max_severity, reported_at, resolved_at
-           FROM ${v('incident_periods')} ORDER BY reported_at, incident_id`,
-        )
-      ).rows.map((r) => ({
-        incidentId: String(r['incident_id']),
-        line: String(r['line']),
-        stationId: str(r['station_id']),
-        description: str(r['description']),
-        severity: String(r['max_severity'] ?? 'unknown'),
-        reportedAt: r['reported_at'] as Date,
-        resolvedAt: (r['resolved_at'] as Date | null) ?? null,
-      }))
-    : [];
+async function readIncidents(db: Queryable, v: Views): Promise<IncidentSpan[]> {
+  if (!(await v.exists('incident_periods'))) return [];
+  const sql = `SELECT incident_id, line, station_id, description, max_severity, reported_at, resolved_at
+    FROM ${v.name('incident_periods')} ORDER BY reported_at, incident_id`;
+  return (await db.query(sql)).rows.map((r) => ({
+    incidentId: String(r['incident_id']),
+    line: String(r['line']),
+    stationId: str(r['station_id']),
+    description: str(r['description']),
+    severity: String(r['max_severity'] ?? 'unknown'),
+    reportedAt: r['reported_at'] as Date,
+    resolvedAt: (r['resolved_at'] as Date | null) ?? null,
+  }));
+}
 
-  const lineIncidents: LineIncidentWait[] = (await exists('line_incident_waits'))
-    ? (await db.query(`SELECT * FROM ${v('line_incident_waits')} ORDER BY line`)).rows.map((r) => ({
-        line: String(r['line']),
-        incidents: num(r['incidents']) ?? 0,
-        headwaysDuring: num(r['headways_during_incidents']) ?? 0,
-        expectedWaitDuringSeconds: num(r['expected_wait_during_incidents_seconds']),
-        excessWaitDuringSeconds: num(r['excess_wait_during_incidents_seconds']),
-        headwaysOtherwise: num(r['headways_otherwise']) ?? 0,
-        expectedWaitOtherwiseSeconds: num(r['expected_wait_otherwise_seconds']),
-        excessWaitOtherwiseSeconds: num(r['excess_wait_otherwise_seconds']),
-      }))
-    : [];
+async function readLineIncidents(db: Queryable, v: Views): Promise<LineIncidentWait[]> {
+  if (!(await v.exists('line_incident_waits'))) return [];
+  return (await db.query(`SELECT * FROM ${v.name('line_incident_waits')} ORDER BY line`)).rows.map((r) => ({
+    line: String(r['line']),
+    incidents: num(r['incidents']) ?? 0,
+    headwaysDuring: num(r['headways_during_incidents']) ?? 0,
+    expectedWaitDuringSeconds: num(r['expected_wait_during_incidents_seconds']),
+    excessWaitDuringSeconds: num(r['excess_wait_during_incidents_seconds']),
+    headwaysSameHours: num(r['headways_same_hours_otherwise']) ?? 0,
+    expectedWaitSameHoursSeconds: num(r['expected_wait_same_hours_otherwise_seconds']),
+    excessWaitSameHoursSeconds: num(r['excess_wait_same_hours_otherwise_seconds']),
+    headwaysOtherwise: num(r['headways_otherwise']) ?? 0,
+    expectedWaitOtherwiseSeconds: num(r['expected_wait_otherwise_seconds']),
+    excessWaitOtherwiseSeconds: num(r['excess_wait_otherwise_seconds']),
+  }));
+}
 
+/**
+ * Reads everything the report shows. Roll-ups read only the aggregate views (`station_wait_times`,
+ * `station_wait_times_hourly`); `station_headways` is read for one station's histogram only. Throws an
+ * {@link EventfulError} with exit code 99 when the views hold no headway yet, and a usage error when the views
+ * are missing or `station` is unknown.
+ */
+export async function readReportData(db: Queryable, query: ReportQuery): Promise<ReportData> {
+  const v = viewsOf(db, query.dbSchema);
+  await requireSchema(db, query.dbSchema);
+  if (!(await v.exists('station_wait_times')) || !(await v.exists('station_wait_times_hourly')))
+    throw new UsageError(
+      `schema "${query.dbSchema}" has no wait-time views (station_wait_times): run load first, which creates them, ` +
+        `or check --db-schema`,
+    );
+  const totals = await readTotals(db, v);
+  const sums = await readHourSums(db, v);
+  const long = query.longHeadwaySeconds ?? WAIT_MODEL_DEFAULTS.longHeadwaySeconds;
+  const network = {
+    ...splitByModel(sums, long),
+    stations: num(totals['stations']) ?? 0,
+    lines: num(totals['lines']) ?? 0,
+    days: num(totals['days']) ?? 0,
+  };
+  if (network.all.headways === 0 || network.all.expectedWaitSeconds === null)
+    throw new EventfulError(
+      `no headways in schema "${query.dbSchema}" yet (a station needs two arrivals): nothing to report`,
+      ExitCode.NothingToDo,
+      'no_data',
+    );
+  const platforms = platformWaits(sums, long);
+  const stations = platforms.map(stationWait).sort(byWorstWait);
+  const chosenId = query.station ?? stations[0]!.stationId;
+  const atChosen = platforms.filter((x) => x.stationId === chosenId);
+  if (atChosen.length === 0)
+    throw new UsageError(`--station ${chosenId}: no arrivals at this station in schema "${query.dbSchema}"`);
   return {
     dbSchema: query.dbSchema,
     generatedAt: new Date(),
-    period: { from: total['from_at'] as Date, to: total['to_at'] as Date },
+    period: { from: totals['from_at'] as Date, to: totals['to_at'] as Date },
     network,
+    periods: periodWaits(sums, query.periods ?? servicePeriods(DEFAULT_PERIOD_STARTS), long),
     stations,
-    hours,
-    chosen: { stationId: chosenId, stationName: atChosen[0]!.stationName, panels },
-    incidents,
-    lineIncidents,
+    hours: hourWaits(sums, long),
+    longHeadwaySeconds: long,
+    chosen: { stationId: chosenId, stationName: atChosen[0]!.stationName, panels: await readPanels(db, v, atChosen) },
+    incidents: await readIncidents(db, v),
+    lineIncidents: await readLineIncidents(db, v),
     top: query.top,
   };
 }

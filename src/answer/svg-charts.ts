@@ -2,6 +2,7 @@
  * Small chart builders that return inline SVG markup (pure, no dependencies, no script): horizontal
  * grouped bars, hour-of-day columns, histograms and a timeline. Every piece of text is escaped.
  */
+import { plural } from './report-model.js';
 
 /** Escapes text for HTML/SVG content and attribute values. */
 export function esc(text: string): string {
@@ -137,11 +138,15 @@ export function horizontalBars(options: {
   return parts.join('');
 }
 
-/** Columns per hour of the day (0–23): the first series as bars, the second as a dashed line. */
+/**
+ * Columns per hour of the day (0–23): the first series as bars, the second as a dashed line. A point marked
+ * `alternate` paints its bar in the colour of `alternate` (named in the legend).
+ */
 export function hourColumns(options: {
   title: string;
-  points: ReadonlyArray<{ hour: number; values: Array<number | null>; title?: string }>;
+  points: ReadonlyArray<{ hour: number; values: Array<number | null>; title?: string; alternate?: boolean }>;
   series: readonly [{ name: string; color: string }, { name: string; color: string }];
+  alternate?: { name: string; color: string };
   width?: number;
   height?: number;
 }): string {
@@ -157,7 +162,11 @@ export function hourColumns(options: {
   const y = (v: number): number => height - bottom - (Math.max(0, v) / axis.max) * (height - top - bottom);
   const parts = [
     open(width, height, options.title),
-    legend(left, 16, [options.series[0], { ...options.series[1], dashed: true }]),
+    legend(left, 16, [
+      options.series[0],
+      ...(options.alternate ? [options.alternate] : []),
+      { ...options.series[1], dashed: true },
+    ]),
   ];
   for (let t = 0; t <= axis.max; t += axis.step)
     parts.push(
@@ -179,7 +188,8 @@ export function hourColumns(options: {
     if (v === null || v === undefined) continue;
     parts.push(
       `<g>${p.title ? `<title>${esc(p.title)}</title>` : ''}<rect x="${n(left + p.hour * slot + slot * 0.15)}" y="${n(y(v))}" ` +
-        `width="${n(slot * 0.7)}" height="${n(height - bottom - y(v))}" rx="2" fill="${options.series[0].color}"/></g>`,
+        `width="${n(slot * 0.7)}" height="${n(height - bottom - y(v))}" rx="2" ` +
+        `fill="${p.alternate && options.alternate ? options.alternate.color : options.series[0].color}"/></g>`,
     );
   }
   const line = options.points
@@ -235,7 +245,7 @@ export function histogram(options: {
         : `${secondsTick(b.fromSeconds)} to ${secondsTick(b.toSeconds)}`;
     if (b.count > 0)
       parts.push(
-        `<g><title>${esc(`${range}: ${b.count} headways`)}</title><rect x="${n(left + i * slot + 1)}" y="${n(y(b.count))}" ` +
+        `<g><title>${esc(`${range}: ${plural(b.count, 'headway')}`)}</title><rect x="${n(left + i * slot + 1)}" y="${n(y(b.count))}" ` +
           `width="${n(Math.max(slot - 2, 1))}" height="${n(height - bottom - y(b.count))}" fill="${options.color}"/></g>`,
       );
   });

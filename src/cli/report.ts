@@ -8,8 +8,10 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { renderReportHtml } from '../answer/report-html.js';
-import { reportText, stationLabel, worstBy, type StationWait } from '../answer/report-model.js';
+import { reportText, stationLabel, worstBy, type ReportData, type StationWait } from '../answer/report-model.js';
 import { readReportData } from '../answer/report-queries.js';
+import { DEFAULT_PERIOD_STARTS, parseServicePeriods, type ServicePeriod } from '../answer/service-periods.js';
+import { WAIT_MODEL_DEFAULTS, type LatenessFigures, type ModelSplit, type WaitFigures } from '../answer/wait-rollup.js';
 import { identifierProblem } from '../schema/identifiers.js';
 import { connectWarehouse } from '../warehouse/connection.js';
 import { ExitCode, UsageError } from './exit-codes.js';
@@ -28,6 +30,10 @@ import {
 
 const SCRIPT = 'eventful-report';
 
+/** The environment variables of the report's own settings. */
+const REPORT_ENV = { periods: 'EVENTFUL_REPORT_PERIODS', longHeadway: 'EVENTFUL_REPORT_LONG_HEADWAY_MINUTES' } as const;
+const SECONDS_PER_MINUTE = 60;
+
 /** report's options: the shared ones and its own. */
 export const REPORT_OPTIONS = {
   ...sharedOptions('db-schema'),
@@ -38,11 +44,31 @@ export const REPORT_OPTIONS = {
     describe: 'Station id whose headway distribution the HTML shows',
     defaultDescription: 'the one with the worst expected wait',
   },
+  periods: {
+    type: 'string',
+    describe:
+      'Start hours (0-23, increasing) of the service periods early, AM peak, midday, PM peak, evening, night; ' +
+      'each runs until the next starts, night wraps past midnight',
+    env: REPORT_ENV.periods,
+    default: DEFAULT_PERIOD_STARTS.join(','),
+  },
+  'long-headway': {
+    type: 'number',
+    describe:
+      'Minutes: where the mean scheduled headway of a platform in an hour of the day is longer, passengers are ' +
+      'taken to time their arrival to the timetable, and waiting is reported as lateness (mean delay past the ' +
+      'scheduled time, on-time share) instead of the random-arrival wait',
+    env: REPORT_ENV.longHeadway,
+    default: WAIT_MODEL_DEFAULTS.longHeadwaySeconds / SECONDS_PER_MINUTE,
+  },
 } as const satisfies OptionDefinitions;
 
 const DESCRIPTION =
   'How long do passengers wait for a train? Reads the wait-time views that load creates and prints the\n' +
   'worst stations; --html writes a self-contained page with charts (no network needed to view it).\n' +
+  'Each service period (early, AM peak, midday, PM peak, evening, night) gets its own headline; a rush-hour\n' +
+  'passenger should read AM peak and PM peak. Frequent service uses the random-arrival wait Σh²/(2·Σh);\n' +
+  'long-headway service (see --long-headway) is reported as lateness against the timetable.\n' +
   'Exits 99 when the views hold no data yet, 2 when --db-schema has no wait-time views.';
 
 const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
@@ -58,7 +84,18 @@ async function parseArgs(argv: string[]) {
   if (problem) throw new UsageError(`${o.from('db-schema')}: ${problem}`);
   const top = o.number('top')!;
   if (!Number.isInteger(top) || top < 1) throw new UsageError(`${o.from('top')} must be a positive integer`);
-  return { dbSchema, top, html: o.string('html'), station: o.string('station') };
+  const periods = periodsFlag(o.string('periods')!, o.from('periods'));
+  const longHeadway = o.number('long-headway')!;
+  if (!(Number.isFinite(longHeadway) && longHeadway > 0))
+    throw new UsageError(`${o.from('long-headway')} must be a positive number of minutes`);
+  return {
+    dbSchema,
+    top,
+    html: o.string('html'),
+    station: o.string('station'),
+    periods,
+    longHeadwaySeconds: longHeadway * SECONDS_PER_MINUTE,
+  };
 }
 
 /** Writes a file whole or not at all (a reader never sees half a page). */
@@ -69,6 +106,37 @@ async function writeAtomically(file: string, content: string): Promise<void> {
   await rename(tmp, file);
 }
 
+/** Parses --periods, naming the flag in the error. */
+function periodsFlag(spec: string, from: string): ServicePeriod[] {
+  try {
+    return parseServicePeriods(spec);
+  } catch (err) {
+    throw new UsageError(`${from}: ${(err as Error).message}`);
+  }
+}
+
+const waitSummary = (f: WaitFigures) => ({
+  expected_wait_seconds: round1(f.expectedWaitSeconds),
+  scheduled_expected_wait_seconds: round1(f.scheduledExpectedWaitSeconds),
+  excess_wait_seconds: round1(f.excessWaitSeconds),
+  mean_headway_seconds: round1(f.meanHeadwaySeconds),
+  headways: f.headways,
+});
+
+const latenessSummary = (l: LatenessFigures) => ({
+  scheduled_arrivals: l.scheduledArrivals,
+  mean_delay_seconds: round1(l.meanDelaySeconds),
+  on_time_share: l.onTimeShare === null ? null : Math.round(l.onTimeShare * 1000) / 1000,
+});
+
+/** A headline in the summary: its model, random arrival over frequent service, the timetable model over the rest. */
+const splitSummary = (split: ModelSplit) => ({
+  model: split.model,
+  random_arrival: waitSummary(split.frequent),
+  timetable: latenessSummary(split.timetabled),
+  long_headway_share: Math.round(split.timetabledShare * 1000) / 1000,
+});
+
 const summaryRow = (s: StationWait) => ({
   station_id: s.stationId,
   station_name: s.stationName,
@@ -78,6 +146,44 @@ const summaryRow = (s: StationWait) => ({
   scheduled_expected_wait_seconds: round1(s.scheduledExpectedWaitSeconds),
   excess_wait_seconds: round1(s.excessWaitSeconds),
 });
+
+/** The JSON summary line: the headlines under their models, the worst stations, incidents like with like. */
+function reportSummary(data: ReportData, html: string | null): Record<string, unknown> {
+  const n = data.network;
+  return {
+    status: 'ok',
+    db_schema: data.dbSchema,
+    period: { from: data.period.from.toISOString(), to: data.period.to.toISOString() },
+    arrivals: n.all.arrivals,
+    headways: n.all.headways,
+    stations: n.stations,
+    lines: n.lines,
+    days: n.days,
+    // The all-day headline: random arrival over frequent service (see all_day for the long-headway part).
+    expected_wait_seconds: round1(n.frequent.expectedWaitSeconds),
+    scheduled_expected_wait_seconds: round1(n.frequent.scheduledExpectedWaitSeconds),
+    excess_wait_seconds: round1(n.frequent.excessWaitSeconds),
+    mean_headway_seconds: round1(n.frequent.meanHeadwaySeconds),
+    // Random arrival over every headway whatever the service: what the views' rows roll up to directly.
+    expected_wait_all_headways_seconds: round1(n.all.expectedWaitSeconds),
+    long_headway_seconds: data.longHeadwaySeconds,
+    all_day: splitSummary(n),
+    periods: Object.fromEntries(
+      data.periods.map((p) => [p.period.key, { hours: [p.period.fromHour, p.period.toHour], ...splitSummary(p) }]),
+    ),
+    worst_by_expected: worstBy(data.stations, 'expectedWaitSeconds', data.top).map(summaryRow),
+    worst_by_excess: worstBy(data.stations, 'excessWaitSeconds', data.top).map(summaryRow),
+    station: stationLabel(data.chosen.stationId, data.chosen.stationName),
+    incidents: data.incidents.length,
+    incident_waits: data.lineIncidents.map((l) => ({
+      line: l.line,
+      expected_wait_during_seconds: round1(l.expectedWaitDuringSeconds),
+      expected_wait_same_hours_otherwise_seconds: round1(l.expectedWaitSameHoursSeconds),
+      expected_wait_otherwise_seconds: round1(l.expectedWaitOtherwiseSeconds),
+    })),
+    html,
+  };
+}
 
 /** Runs `report` with the given arguments (without `node` and the script). */
 export async function main(argv: string[] = hideBin(process.argv)): Promise<never> {
@@ -93,6 +199,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
       data = await readReportData(db, {
         dbSchema,
         top: args.top,
+        periods: args.periods,
+        longHeadwaySeconds: args.longHeadwaySeconds,
         ...(args.station !== undefined && { station: args.station }),
       });
     } finally {
@@ -104,28 +212,6 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
       await writeAtomically(html, renderReportHtml(data));
       log.info(`wrote the HTML report to ${html}`);
     }
-    const n = data.network;
-    return {
-      exitCode: ExitCode.Ok,
-      summary: {
-        status: 'ok',
-        db_schema: dbSchema,
-        period: { from: data.period.from.toISOString(), to: data.period.to.toISOString() },
-        arrivals: n.arrivals,
-        headways: n.headways,
-        stations: n.stations,
-        lines: n.lines,
-        days: n.days,
-        expected_wait_seconds: round1(n.expectedWaitSeconds),
-        scheduled_expected_wait_seconds: round1(n.scheduledExpectedWaitSeconds),
-        excess_wait_seconds: round1(n.excessWaitSeconds),
-        mean_headway_seconds: round1(n.meanHeadwaySeconds),
-        worst_by_expected: worstBy(data.stations, 'expectedWaitSeconds', data.top).map(summaryRow),
-        worst_by_excess: worstBy(data.stations, 'excessWaitSeconds', data.top).map(summaryRow),
-        station: stationLabel(data.chosen.stationId, data.chosen.stationName),
-        incidents: data.incidents.length,
-        html: html ?? null,
-      },
-    };
+    return { exitCode: ExitCode.Ok, summary: reportSummary(data, html ?? null) };
   });
 }

@@ -42,6 +42,10 @@ export interface ViewOptions {
 export const VIEW_DEFAULTS = {
   maxHeadwaySeconds: 3 * 3600,
   timeZone: 'UTC',
+  /** An arrival up to this many seconds before its `scheduled_at` counts as on time. */
+  onTimeEarlySeconds: 60,
+  /** An arrival up to this many seconds after its `scheduled_at` counts as on time. */
+  onTimeLateSeconds: 300,
 } as const;
 
 /** The tables each view reads, in the order the views must be created. */
@@ -80,7 +84,12 @@ const WAIT_AGGREGATES = `
     sum(hs) AS sum_scheduled_headway_seconds,
     sum(hs * hs) AS sum_scheduled_headway_seconds_squared,
     min(arrived_at) AS first_arrival_at,
-    max(arrived_at) AS last_arrival_at`;
+    max(arrived_at) AS last_arrival_at,
+    count(lateness_seconds) AS scheduled_arrivals,
+    sum(lateness_seconds) AS sum_lateness_seconds,
+    sum(greatest(lateness_seconds, 0)) AS sum_delay_seconds,
+    count(*) FILTER (WHERE lateness_seconds BETWEEN ${-VIEW_DEFAULTS.onTimeEarlySeconds} AND ${VIEW_DEFAULTS.onTimeLateSeconds})
+      AS on_time_arrivals`;
 
 /**
  * The `CREATE OR REPLACE VIEW` statements of the wait-time views in Postgres schema `dbSchema`,
@@ -112,6 +121,11 @@ export function viewStatements(dbSchema: string, options: ViewOptions = {}): str
   const s = quoteIdent(dbSchema);
   const q = (name: string): string => `${s}.${quoteIdent(name)}`;
   const counted = (col: string): string => `CASE WHEN ${col} <= ${maxHeadway} THEN ${col} END`;
+  const waits = (label: string, filter: string): string => `count(h) FILTER (WHERE ${filter}) AS headways_${label},
+  ${expectedWait('h', ` FILTER (WHERE ${filter})`)} AS expected_wait_${label}_seconds,
+  ${expectedWait('hs', ` FILTER (WHERE ${filter})`)} AS scheduled_expected_wait_${label}_seconds,
+  ${expectedWait('h', ` FILTER (WHERE ${filter})`)} - ${expectedWait('hs', ` FILTER (WHERE ${filter})`)}
+    AS excess_wait_${label}_seconds`;
 
   const statements: Record<ViewName, string> = {
     station_headways: `CREATE OR REPLACE VIEW ${q('station_headways')} AS
@@ -186,9 +200,9 @@ GROUP BY incident_id`,
     line_incident_waits: `CREATE OR REPLACE VIEW ${q('line_incident_waits')} AS
 WITH periods AS MATERIALIZED (
   SELECT line, reported_at, resolved_at FROM ${q('incident_periods')}
-), counted AS MATERIALIZED (
+), overlapping AS MATERIALIZED (
   -- Materialized so the overlap test runs once per headway, not once per aggregate that reads it.
-  SELECT hw.line, ${counted('hw.headway_seconds')} AS h, ${counted('hw.scheduled_headway_seconds')} AS hs,
+  SELECT hw.line, hw.service_hour, ${counted('hw.headway_seconds')} AS h, ${counted('hw.scheduled_headway_seconds')} AS hs,
     EXISTS (
       SELECT 1 FROM periods p
       WHERE p.line = hw.line AND hw.arrived_at > p.reported_at
@@ -196,20 +210,18 @@ WITH periods AS MATERIALIZED (
     ) AS during_incident
   FROM ${q('station_headways')} hw
   WHERE hw.headway_seconds IS NOT NULL
+), incident_hours AS (
+  SELECT DISTINCT line, service_hour FROM overlapping WHERE during_incident
+), counted AS (
+  SELECT o.*, NOT during_incident AND (line, service_hour) IN (SELECT line, service_hour FROM incident_hours) AS same_hours
+  FROM overlapping o
 )
 SELECT
   line,
   (SELECT count(*) FROM ${q('incident_periods')} p WHERE p.line = c.line) AS incidents,
-  count(h) FILTER (WHERE during_incident) AS headways_during_incidents,
-  ${expectedWait('h', ' FILTER (WHERE during_incident)')} AS expected_wait_during_incidents_seconds,
-  ${expectedWait('hs', ' FILTER (WHERE during_incident)')} AS scheduled_expected_wait_during_incidents_seconds,
-  ${expectedWait('h', ' FILTER (WHERE during_incident)')} - ${expectedWait('hs', ' FILTER (WHERE during_incident)')}
-    AS excess_wait_during_incidents_seconds,
-  count(h) FILTER (WHERE NOT during_incident) AS headways_otherwise,
-  ${expectedWait('h', ' FILTER (WHERE NOT during_incident)')} AS expected_wait_otherwise_seconds,
-  ${expectedWait('hs', ' FILTER (WHERE NOT during_incident)')} AS scheduled_expected_wait_otherwise_seconds,
-  ${expectedWait('h', ' FILTER (WHERE NOT during_incident)')} - ${expectedWait('hs', ' FILTER (WHERE NOT during_incident)')}
-    AS excess_wait_otherwise_seconds
+  ${waits('during_incidents', 'during_incident')},
+  ${waits('otherwise', 'NOT during_incident')},
+  ${waits('same_hours_otherwise', 'same_hours')}
 FROM counted c
 GROUP BY line`,
   };

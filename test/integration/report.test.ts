@@ -10,7 +10,13 @@ import type { TrainArrivalEvent } from '../../src/answer/events.js';
 import { simulate } from '../../src/answer/simulator.js';
 import { connect, freshSchema } from '../helpers/pg.js';
 import { ROOT, runCommand } from '../helpers/run.js';
-import { applyViews, createWaitTables, insertArrivals, insertIncidentEvents } from '../helpers/warehouse-fixtures.js';
+import {
+  applyViews,
+  createWaitTables,
+  insertArrivals,
+  insertIncidentEvents,
+  type ArrivalRow,
+} from '../helpers/warehouse-fixtures.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -33,6 +39,45 @@ const CHROMIUM_FLAGS = [
 const START = Date.parse('2026-11-26T00:00:00Z') / 1000;
 const DAY = 86_400;
 const MAX_HEADWAY_SECONDS = 3 * 3600;
+
+/** One platform's arrivals, `[scheduled, actual]` as UTC times of a day, on the Blue line at STN-001. */
+function platformDay(day: string, times: ReadonlyArray<readonly [string, string]>): ArrivalRow[] {
+  return times.map(([scheduled, actual], i) => ({
+    occurred_at: `${day}T${actual}Z`,
+    scheduled_at: `${day}T${scheduled}Z`,
+    station_id: 'STN-001',
+    station_name: 'Harbour',
+    train_id: `BL-${day.slice(-2)}${String(i).padStart(2, '0')}`,
+  }));
+}
+
+/**
+ * A warehouse whose figures are worked out by hand. Day 1: at night trains every 20 min by the timetable (the
+ * timetable model), 2 min late, on time, 6 min late (headways 1 080 and 1 560 s, during incident INC-1 from 03:10
+ * to 03:30); at 08:00 the worked example: 2 and 10 min against a 6-min timetable (260 s, timetable 180 s); at 17:00
+ * every 5 min (150 s). Day 2: the same night on time (1 200, 1 200 s: 600 s). Gaps of hours between are service
+ * gaps (over 3 h), not waits.
+ */
+const HAND_ARRIVALS: ArrivalRow[] = [
+  ...platformDay('2026-11-27', [
+    ['03:00:00', '03:02:00'],
+    ['03:20:00', '03:20:00'],
+    ['03:40:00', '03:46:00'],
+    ['08:00:00', '08:00:00'],
+    ['08:06:00', '08:02:00'],
+    ['08:12:00', '08:12:00'],
+    ['08:18:00', '08:14:00'],
+    ['08:24:00', '08:24:00'],
+    ['17:00:00', '17:00:00'],
+    ['17:05:00', '17:05:00'],
+    ['17:10:00', '17:10:00'],
+  ]),
+  ...platformDay('2026-11-28', [
+    ['03:00:00', '03:00:00'],
+    ['03:20:00', '03:20:00'],
+    ['03:40:00', '03:40:00'],
+  ]),
+];
 
 /** Runs headless Chromium on a local file; returns what it printed and the page's console messages. */
 async function chromium(file: string, extra: string[]): Promise<{ stdout: string; console: string[] }> {
@@ -105,10 +150,21 @@ describe('report', () => {
     const html = path.join(OUTPUT_DIR, 'report.html');
     const r = await runCommand('report', ['--db-schema', schema, '--html', html, '--top', '5']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('Worst stations by expected wait (min:s), top 5');
+    expect(r.stdout).toMatch(/^Worst stations by expected wait \(min:s; .*\), top 5$/m);
     expect(r.stdout).toContain('Worst stations by excess wait over the timetable (min:s), top 5');
     expect(r.summary).toMatchObject({ status: 'ok', db_schema: schema, html, days: 1, lines: 3, stations: 42 });
-    expect(r.summary!['expected_wait_seconds'] as number).toBeCloseTo(expectedWait(arrivals), 0);
+    expect(r.summary!['expected_wait_all_headways_seconds'] as number).toBeCloseTo(expectedWait(arrivals), 0);
+    // The all-day headline leaves the thin night service to the timetable model, so it is shorter.
+    expect(r.summary!['expected_wait_seconds'] as number).toBeLessThan(expectedWait(arrivals));
+    expect(r.summary!['all_day']).toMatchObject({ model: 'random-arrival' });
+    expect(Object.keys(r.summary!['periods'] as object)).toEqual([
+      'early',
+      'am_peak',
+      'midday',
+      'pm_peak',
+      'evening',
+      'night',
+    ]);
     expect(r.summary!['excess_wait_seconds'] as number).toBeGreaterThan(0);
     expect(r.summary!['worst_by_expected']).toHaveLength(5);
     expect(r.summary!['incidents']).toBeGreaterThan(0);
@@ -150,6 +206,93 @@ describe('report', () => {
     const r = await chromium(bad, ['--dump-dom']);
     expect(r.console.length).toBeGreaterThan(0);
     await rm(bad);
+  });
+
+  it('should headline service periods, name the model of each figure and compare incidents like with like', async () => {
+    const hand = await freshSchema(client, 'report');
+    schemas.push(hand);
+    await createWaitTables(client, hand);
+    await insertArrivals(client, hand, HAND_ARRIVALS);
+    await insertIncidentEvents(client, hand, [
+      { incident_id: 'INC-1', occurred_at: '2026-11-27T03:10:00Z', line: 'Blue' },
+      { incident_id: 'INC-1', occurred_at: '2026-11-27T03:30:00Z', event_type: 'incident_resolved' },
+    ]);
+    await applyViews(client, hand);
+    const html = path.join(OUTPUT_DIR, 'report-hand.html');
+    const r = await runCommand('report', ['--db-schema', hand, '--html', html]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = r.summary!;
+    expect(s).toMatchObject({ days: 2, stations: 1, lines: 1, headways: 10, long_headway_seconds: 720 });
+    // Random arrival over the frequent hours 08 and 17: (748 800 + 180 000) / (2 · 2 040)
+    expect(s['expected_wait_seconds']).toBeCloseTo(227.6, 1);
+    expect(s['scheduled_expected_wait_seconds']).toBeCloseTo(171.2, 1); // 698 400 / 4 080
+    expect(s['all_day']).toMatchObject({
+      model: 'random-arrival',
+      long_headway_share: 0.4, // 4 of 10 headways at 03:00
+      timetable: { scheduled_arrivals: 6, mean_delay_seconds: 80, on_time_share: 0.833 }, // (120 + 360) / 6; 5 of 6
+    });
+    const periods = s['periods'] as Record<string, Record<string, unknown>>;
+    expect(Object.keys(periods)).toEqual(['am_peak', 'pm_peak', 'night']);
+    expect(periods['am_peak']).toMatchObject({ model: 'random-arrival', hours: [7, 10] });
+    expect(periods['am_peak']!['random_arrival']).toMatchObject({
+      expected_wait_seconds: 260,
+      excess_wait_seconds: 80,
+    });
+    expect(periods['pm_peak']!['random_arrival']).toMatchObject({ expected_wait_seconds: 150 });
+    expect(periods['night']).toMatchObject({
+      model: 'timetable',
+      long_headway_share: 1,
+      timetable: { mean_delay_seconds: 80, on_time_share: 0.833 },
+    });
+    // During INC-1: 1 080 and 1 560 s → 3 600 000 / 5 280; the same hour on the quiet day: 1 200, 1 200 → 600;
+    // every other headway: 3 808 800 / 8 880.
+    expect(s['incident_waits']).toEqual([
+      {
+        line: 'Blue',
+        expected_wait_during_seconds: 681.8,
+        expected_wait_same_hours_otherwise_seconds: 600,
+        expected_wait_otherwise_seconds: 428.9,
+      },
+    ]);
+
+    expect(r.stdout).toMatch(/^AM peak\s+07–10\s+random arrival\s+4:20\s+3:00\s+\+1:20\s/m);
+    expect(r.stdout).toMatch(/^Night\s+22–05\s+timetable\s+–\s+–\s+–\s+1:20\s+83%\s+100%\s+4$/m);
+    expect(r.stdout).toContain(
+      'Travelling at rush hour? Read AM peak (07–10) and PM peak (16–19): 4 min 20 s expected wait (random arrival); ' +
+        '2 min 30 s expected wait (random arrival).',
+    );
+    expect(r.stdout).toMatch(/^Blue\s+1\s+11:22\s+10:00\s+7:09\s/m);
+    expect(r.stdout).toContain('1 station, 2 days,');
+
+    const page = await readFile(html, 'utf8');
+    expect(page).toMatch(
+      /Worst hour with frequent service<\/div><div class="value">4 min 20 s<\/div><div class="sub">08:00–09:00 UTC/,
+    );
+    expect(page).toContain('model: timetable: delay past the scheduled time');
+    expect(page).toContain('Blue line, vs 10 min in the same hours without one (1.1×)');
+    expect(page).toContain('1 station, 1 line, 2 days');
+  });
+
+  it('should take the service periods and the long-headway bound from flags and refuse bad ones', async () => {
+    const r = await runCommand('report', [
+      '--db-schema',
+      schema,
+      '--periods',
+      '4,6,9,15,18,23',
+      '--long-headway',
+      '25',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const periods = r.summary!['periods'] as Record<string, Record<string, unknown>>;
+    expect(periods['am_peak']).toMatchObject({ hours: [6, 9] });
+    expect(periods['night']).toMatchObject({ hours: [23, 4], model: 'random-arrival' }); // 20- and 30-min nights count as frequent
+    // Only the odd platform-hour whose timetable thins out past 35 min (around the start of service) is left.
+    expect((r.summary!['all_day'] as Record<string, number>)['long_headway_share']).toBeLessThan(0.05);
+    const bad = await runCommand('report', ['--db-schema', schema, '--periods', '5,7,10']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--periods.*6 start hours/);
+    const badLong = await runCommand('report', ['--db-schema', schema, '--long-headway', '0']);
+    expect(badLong.code).toBe(2);
   });
 
   it('should exit 99 when the views hold no arrivals yet', async () => {

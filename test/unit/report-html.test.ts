@@ -11,6 +11,8 @@ import {
   type StationWait,
   type WaitFigures,
 } from '../../src/answer/report-model.js';
+import { servicePeriods } from '../../src/answer/service-periods.js';
+import type { LatenessFigures, ModelSplit } from '../../src/answer/wait-rollup.js';
 import { fillBins, HEADWAY_BINS } from '../../src/answer/report-queries.js';
 import { esc, histogram, secondsAxis, secondsTick, timeline } from '../../src/answer/svg-charts.js';
 
@@ -36,7 +38,34 @@ const station = (
   direction: 'northbound',
   maxHeadwaySeconds: 600,
   ...figures(expected, scheduled),
+  timetabled: NO_LATENESS,
+  timetabledShare: 0,
 });
+
+const NO_LATENESS: LatenessFigures = {
+  scheduledArrivals: 0,
+  meanDelaySeconds: null,
+  meanLatenessSeconds: null,
+  onTimeShare: null,
+};
+
+/** A split: random arrival over `frequent`, the timetable model with `lateness` over `share` of the headways. */
+const split = (frequent: WaitFigures, lateness: LatenessFigures = NO_LATENESS, share = 0): ModelSplit => ({
+  model: share > 0.5 ? 'timetable' : 'random-arrival',
+  frequent,
+  timetabled: lateness,
+  timetabledShare: share,
+  all: frequent,
+});
+
+const NIGHT_LATENESS: LatenessFigures = {
+  scheduledArrivals: 40,
+  meanDelaySeconds: 70,
+  meanLatenessSeconds: 50,
+  onTimeShare: 0.85,
+};
+
+const [EARLY, AM_PEAK, MIDDAY, PM_PEAK, , NIGHT] = servicePeriods();
 
 const HOSTILE = `<script>alert("x")</script>`;
 
@@ -52,12 +81,21 @@ function reportData(overrides: Partial<ReportData> = {}): ReportData {
     dbSchema: 'public',
     generatedAt: new Date('2026-11-28T06:00:00Z'),
     period: { from: new Date('2026-11-27T00:00:00Z'), to: new Date('2026-11-27T23:59:00Z') },
-    network: { ...figures(260), stations: 5, lines: 3, days: 1 },
+    network: { ...split(figures(260), NIGHT_LATENESS, 0.1), stations: 5, lines: 3, days: 1 },
+    periods: [
+      { period: EARLY!, ...split(figures(300)) },
+      { period: AM_PEAK!, ...split(figures(150, 140)) },
+      { period: MIDDAY!, ...split(figures(200)) },
+      { period: PM_PEAK!, ...split(figures(170, 150)) },
+      { period: NIGHT!, ...split(figures(null, null), NIGHT_LATENESS, 1) },
+    ],
     stations,
     hours: [
-      { hour: 7, ...figures(260) },
-      { hour: 8, ...figures(150, 150) },
+      { hour: 3, frequentShare: 0, frequentService: figures(null, null), ...split(figures(700), NIGHT_LATENESS, 1) },
+      { hour: 7, frequentShare: 1, frequentService: figures(260), ...split(figures(260)) },
+      { hour: 8, frequentShare: 1, frequentService: figures(150, 150), ...split(figures(150, 150)) },
     ],
+    longHeadwaySeconds: 720,
     chosen: {
       stationId: 'STN-666',
       stationName: HOSTILE,
@@ -103,6 +141,9 @@ function reportData(overrides: Partial<ReportData> = {}): ReportData {
         headwaysDuring: 2,
         expectedWaitDuringSeconds: 750,
         excessWaitDuringSeconds: 600,
+        headwaysSameHours: 6,
+        expectedWaitSameHoursSeconds: 250,
+        excessWaitSameHoursSeconds: 20,
         headwaysOtherwise: 15,
         expectedWaitOtherwiseSeconds: 147.5,
         excessWaitOtherwiseSeconds: -2.5,
@@ -151,9 +192,13 @@ describe('the worst stations', () => {
   it('should print an aligned text table with the station names and ids', () => {
     const table = stationTable('Worst', [station('STN-011', 'Mill & Weir', 'Blue', 260)]).split('\n');
     expect(table[0]).toBe('Worst');
-    expect(table[1]).toMatch(/^#\s+Station\s+Line\s+Direction\s+Wait\s+Sched\.\s+Excess\s+Headway\s+Arrivals$/);
-    expect(table[3]).toMatch(/^1\s+Mill & Weir \(STN-011\)\s+Blue\s+northbound\s+4:20\s+3:00\s+\+1:20\s+6:00\s+7$/);
-    expect(reportText(reportData())).toContain('Expected wait for a train: 4 min 20 s');
+    expect(table[1]).toMatch(
+      /^#\s+Station\s+Line\s+Direction\s+Wait\s+Sched\.\s+Excess\s+Headway\s+Arrivals\s+Delay\s+On time$/,
+    );
+    expect(table[3]).toMatch(
+      /^1\s+Mill & Weir \(STN-011\)\s+Blue\s+northbound\s+4:20\s+3:00\s+\+1:20\s+6:00\s+7\s+–\s+–$/,
+    );
+    expect(reportText(reportData())).toContain('Expected wait for a train, all day: 4 min 20 s (random arrival');
   });
 
   it('should chart the worst platforms of every line, not only of the worst one', () => {
@@ -163,12 +208,62 @@ describe('the worst stations', () => {
   });
 });
 
+describe('the text report', () => {
+  const text = reportText(reportData());
+
+  it('should headline each service period with the model it uses and point rush-hour passengers to the peaks', () => {
+    const rows = text.split('\n');
+    const row = (name: string): string => rows.find((r) => r.startsWith(name))!;
+    expect(row('AM peak')).toMatch(/^AM peak\s+07–10\s+random arrival\s+2:30\s+2:20\s+\+0:10\s+–\s+–\s+0%\s+6$/);
+    expect(row('Night')).toMatch(/^Night\s+22–05\s+timetable\s+–\s+–\s+–\s+1:10\s+85%\s+100%\s+6$/);
+    expect(text).toContain(
+      'Travelling at rush hour? Read AM peak (07–10) and PM peak (16–19): 2 min 30 s expected wait (random arrival); ' +
+        '2 min 50 s expected wait (random arrival).',
+    );
+    expect(text).toContain(
+      'Long-headway service (timetable headway over 12 min, 10% of headways; timetable: delay past the scheduled time): ' +
+        'trains 1 min 10 s past the scheduled time on average, 85% on time.',
+    );
+  });
+
+  it('should compare incident waits with the same line in the same hours, and count in the singular', () => {
+    expect(text).toMatch(/\nRed\s+1\s+12:30\s+4:10\s+2:28\s+\+10:00\s+\+0:20\s+2$/m);
+    expect(text).toContain('5 stations, 1 day,');
+    expect(text).not.toMatch(/\b1 days\b/);
+  });
+});
+
 describe('the HTML report', () => {
   const html = renderReportHtml(reportData());
 
   it('should answer the question in the headline', () => {
     expect(html).toContain('<span class="big">4 min 20 s</span>');
     expect(html).toContain('How long do passengers wait for a train?');
+  });
+
+  it('should give every period a card, highlight the rush hours and name the model of each figure', () => {
+    expect(html).toContain('Waits by service period');
+    expect((html.match(/<div class="card rush">/g) ?? []).length).toBe(2);
+    expect(html).toContain('AM peak 07–10 · rush hour');
+    expect(html).toMatch(
+      /Night 22–05<\/div><div class="value">1 min 10 s<\/div><div class="sub">mean delay past the timetable, 85% on time/,
+    );
+    expect(html).toContain('model: timetable: delay past the scheduled time');
+    expect(html).toContain('model: random arrival, Σh²/(2·Σh)');
+    expect(html).toContain('passengers time their arrival to the timetable');
+  });
+
+  it('should take the worst hour from hours with frequent service and say 1 day, not 1 days', () => {
+    expect(html).toMatch(
+      /Worst hour with frequent service<\/div><div class="value">4 min 20 s<\/div><div class="sub">07:00–08:00 UTC/,
+    );
+    expect(html).toContain('5 stations, 3 lines, 1 day<');
+    expect(html).not.toMatch(/\b1 (?:days|headways|incidents|stations|lines)\b/);
+  });
+
+  it('should compare incident waits like with like', () => {
+    expect(html).toContain('Red line, vs 4 min 10 s in the same hours without one (3.0×)');
+    expect(html).toContain('Same line, same hours, none open');
   });
 
   it('should escape every name it prints', () => {
@@ -237,7 +332,7 @@ describe('the chart builders', () => {
 
   it('should label the open histogram bin as "or more"', () => {
     const svg = histogram({ title: 't', bins: fillBins(new Map([[HEADWAY_BINS, 1]])), color: '#000' });
-    expect(svg).toContain('30 min or more: 1 headways');
+    expect(svg).toContain('30 min or more: 1 headway<');
     expect(svg).toContain('>30 min+</text>');
   });
 
