@@ -23,6 +23,8 @@ import type { WarehouseConnection } from './connection.js';
 import { describePlan, planEvolution, type EvolutionPlan, type Refusal } from './evolution.js';
 import { insertLedgerEntry, LEDGER_TABLE, ledgerTable, readLedger } from './ledger.js';
 import { applyPlan, applyViews, type ViewsOutcome } from './migrate.js';
+import { answerPhase } from './answer-maintenance.js';
+import { ARRIVALS_TABLE } from './answer-tables.js';
 import { quarantineTable } from './quarantine.js';
 import {
   InterruptedError,
@@ -304,6 +306,7 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
       log,
       shouldStop: deps.shouldStop,
       progressIntervalMs: settings.progressIntervalMs,
+      keepInserted: new Set([ARRIVALS_TABLE]),
     });
     const failed = await loadPending(
       conn,
@@ -339,10 +342,13 @@ async function loadPending(
   log: Logger,
 ): Promise<boolean> {
   let failedAt = -1;
+  // Whether the views are there, so load maintains the answer tables behind them.
+  let answered = false;
   // Tables first, then the wait-time views over them, in the transaction of the first snapshot.
   const migrate = async (): Promise<void> => {
     await applyPlan(conn, settings.dbSchema, plan);
-    const views: ViewsOutcome = await applyViews(conn, settings.dbSchema, tableNames);
+    const views: ViewsOutcome = await applyViews(conn, settings.dbSchema, tableNames, log);
+    answered = 'answer' in views && views.answer !== undefined;
     if (summary.migration) summary.migration.views = views;
     if ('skipped' in views) log.warn(`wait-time views not created: ${views.skipped}`);
   };
@@ -371,6 +377,7 @@ async function loadPending(
           if (i === 0) await migrate();
           counts = await loader.load(ref, true);
         }
+        if (answered) await answerPhase(conn, settings.dbSchema, loader.insertedRows(ARRIVALS_TABLE), log);
         if (counts.events > 0 && counts.rejectedByLoad / counts.events > settings.maxRejectedRatio)
           throw new TooManyRejectedError(counts.rejectedByLoad, counts.events, settings.maxRejectedRatio, counts);
         testCrashPoint('before-ledger');
