@@ -4,7 +4,7 @@ import type { IncidentEvent, TrainArrivalEvent } from '../../src/answer/events.j
 import { ensureAnswer } from '../../src/warehouse/answer-build.js';
 import { maintainAnswer } from '../../src/warehouse/answer-maintenance.js';
 import { answerTableStatements } from '../../src/warehouse/answer-tables.js';
-import { resolveViewOptions, viewStatements } from '../../src/warehouse/views.js';
+import { resolveViewOptions, viewStatements, type ViewOptions } from '../../src/warehouse/views.js';
 
 /**
  * The warehouse tables the views read, as `load` makes them from schemas/*.schema.json: a column per
@@ -36,10 +36,10 @@ export async function createWaitTables(client: pg.Client, schema: string): Promi
  * Applies the wait-time views to `schema`, as load does: the answer tables behind them, built from the arrivals
  * already there (from then on, {@link insertArrivals} maintains them as load would).
  */
-export async function applyViews(client: pg.Client, schema: string): Promise<void> {
+export async function applyViews(client: pg.Client, schema: string, options: ViewOptions = {}): Promise<void> {
   for (const sql of answerTableStatements(schema)) await client.query(sql);
-  for (const sql of viewStatements(schema)) await client.query(sql);
-  await ensureAnswer(client, schema, resolveViewOptions());
+  for (const sql of viewStatements(schema, options)) await client.query(sql);
+  await ensureAnswer(client, schema, resolveViewOptions(options));
 }
 
 /** Whether `schema` has answer tables built (then new arrivals must be maintained into them). */
@@ -59,7 +59,12 @@ export type ArrivalRow = Partial<TrainArrivalEvent> & Pick<TrainArrivalEvent, 'o
  * already stored is left alone, as load does. When the answer tables are built, maintains them with the arrivals
  * inserted, as load's answer phase does.
  */
-export async function insertArrivals(client: pg.Client, schema: string, rows: readonly ArrivalRow[]): Promise<void> {
+export async function insertArrivals(
+  client: pg.Client,
+  schema: string,
+  rows: readonly ArrivalRow[],
+  options: ViewOptions = {},
+): Promise<void> {
   const col = <T>(f: (r: ArrivalRow) => T): T[] => rows.map(f);
   const inserted = await client.query(
     `INSERT INTO "${schema}".train_arrivals
@@ -89,7 +94,7 @@ export async function insertArrivals(client: pg.Client, schema: string, rows: re
     `CREATE TEMP TABLE fixture_inserted AS SELECT * FROM "${schema}".train_arrivals WHERE event_id = ANY($1::uuid[])`,
     [inserted.rows.map((r) => r.event_id)],
   );
-  await maintainAnswer(client, schema, resolveViewOptions(), 'pg_temp.fixture_inserted');
+  await maintainAnswer(client, schema, resolveViewOptions(options), 'pg_temp.fixture_inserted');
 }
 
 /** Inserts incident events, and the latest state of each incident into `incidents`. */
@@ -102,7 +107,7 @@ export async function insertIncidentEvents(
     await client.query(
       `INSERT INTO "${schema}".incident_events
          (event_id, event_type, occurred_at, incident_id, line, severity, status, station_id, description, _kafka_topic)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'incidents')`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'incidents') ON CONFLICT DO NOTHING`,
       [
         r.event_id ?? randomUUID(),
         r.event_type ?? 'incident_reported',
