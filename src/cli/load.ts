@@ -85,6 +85,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   progressSeconds: number;
   workers: number;
   maxRejectedRatio: number;
+  answer: boolean;
 }> {
   // Only the flags' own variables are read: other EVENTFUL_* variables belong to other commands.
   const snapshotsEnv = envString('snapshots');
@@ -110,6 +111,13 @@ export async function parseLoadArgs(argv: string[]): Promise<{
       type: 'boolean',
       default: envBoolean('dry-run') ?? false,
       describe: 'do everything in a transaction that is rolled back, and report what would change',
+    })
+    .option('answer', {
+      type: 'boolean',
+      default: envBoolean('answer') ?? true,
+      describe:
+        'keep the wait-time answer tables up to date (--no-answer: empty them instead, for a big backfill; ' +
+        'the next load without it builds them once from the history)',
     })
     .option('batch-size', {
       type: 'number',
@@ -155,6 +163,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
     progressSeconds,
     workers,
     maxRejectedRatio,
+    answer: parsed.answer,
   };
 }
 
@@ -178,6 +187,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
         progressIntervalMs: args.progressSeconds * 1000,
         workers: args.workers,
         maxRejectedRatio: args.maxRejectedRatio,
+        answer: args.answer,
       },
       { log, connect: () => connectWarehouse('eventful-load'), shouldStop: () => stopRequested },
     );

@@ -56,6 +56,14 @@ WINDOW actual AS (${platform} ORDER BY a.occurred_at, a.event_id),
   ];
 }
 
+/** Empties the answer tables and forgets that they were built: the next {@link ensureAnswer} builds them again. */
+export async function emptyAnswer(db: AnswerDb, dbSchema: string): Promise<void> {
+  const t = (name: string): string => answerTable(dbSchema, name);
+  await db.query(
+    `TRUNCATE ${[HEADWAYS_TABLE, WAIT_HOURLY_TABLE, WAIT_DAILY_TABLE, LINE_HOURS_TABLE, ANSWER_STATE_TABLE].map(t).join(', ')}`,
+  );
+}
+
 /** Whether the answer tables hold an answer built with these settings. */
 async function isBuilt(db: AnswerDb, dbSchema: string, fingerprint: string): Promise<boolean> {
   const { rows } = await db.query<{ fingerprint: string }>(

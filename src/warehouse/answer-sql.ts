@@ -15,8 +15,12 @@ import {
 } from './answer-tables.js';
 import type { ResolvedViewOptions } from './views.js';
 
-/** Only station arrivals count: a checkpoint is not a platform anybody waits at. */
-export const STATION_ARRIVAL = `(checkpoint_type = 'station' OR checkpoint_type IS NULL)`;
+/**
+ * Only station arrivals count: a checkpoint is not a platform anybody waits at, and neither is an arrival whose
+ * station, line or direction is unknown (possible only when a customised schema makes one optional).
+ */
+export const STATION_ARRIVAL = `(checkpoint_type = 'station' OR checkpoint_type IS NULL)
+  AND station_id IS NOT NULL AND line IS NOT NULL AND direction IS NOT NULL`;
 
 /** The key of a platform: station, line, direction. */
 export const PLATFORM = ['station_id', 'line', 'direction'] as const;

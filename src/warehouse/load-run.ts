@@ -54,6 +54,11 @@ export interface LoadSettings {
    * loaded: that many refusals means the schemas and the data disagree, and someone must look.
    */
   maxRejectedRatio: number;
+  /**
+   * Keep the wait-time answer tables up to date (default). When false they are emptied and marked out of date
+   * instead, and the next load that keeps them builds them once from the history: cheaper for a big backfill.
+   */
+  answer?: boolean;
 }
 
 /** Snapshots with fewer lines are encoded in the loader's thread: starting workers costs more than it saves. */
@@ -347,8 +352,8 @@ async function loadPending(
   // Tables first, then the wait-time views over them, in the transaction of the first snapshot.
   const migrate = async (): Promise<void> => {
     await applyPlan(conn, settings.dbSchema, plan);
-    const views: ViewsOutcome = await applyViews(conn, settings.dbSchema, tableNames, log);
-    answered = 'answer' in views && views.answer !== undefined;
+    const views: ViewsOutcome = await applyViews(conn, settings.dbSchema, tableNames, log, settings.answer ?? true);
+    answered = 'answer' in views && views.answer !== undefined && views.answer !== 'emptied';
     if (summary.migration) summary.migration.views = views;
     if ('skipped' in views) log.warn(`wait-time views not created: ${views.skipped}`);
   };

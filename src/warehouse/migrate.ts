@@ -4,7 +4,7 @@ import type { WarehouseConnection } from './connection.js';
 import { planDdl, type EvolutionPlan } from './evolution.js';
 import { mergeStateSql } from './state-order.js';
 import type { Logger } from '../cli/log.js';
-import { ensureAnswer } from './answer-build.js';
+import { emptyAnswer, ensureAnswer } from './answer-build.js';
 import { arrivalSelect, STATION_ARRIVAL } from './answer-sql.js';
 import { answerTableStatements, ARRIVALS_TABLE } from './answer-tables.js';
 import { resolveViewOptions, VIEW_NAMES, VIEW_REQUIREMENTS, viewStatements } from './views.js';
@@ -20,9 +20,9 @@ export async function applyPlan(conn: WarehouseConnection, dbSchema: string, pla
 
 /**
  * What became of the wait-time views. `answer`: whether load maintains the answer tables behind them ('built': from
- * the history, by this run; 'up to date': they were already), absent when there are no arrivals to answer from.
+ * the history, by this run; 'up to date': they were already; 'emptied': not kept, see `maintain`), absent when there are no arrivals to answer from.
  */
-export type ViewsOutcome = { created: string[]; answer?: 'built' | 'up to date' } | { skipped: string };
+export type ViewsOutcome = { created: string[]; answer?: 'built' | 'up to date' | 'emptied' } | { skipped: string };
 
 const VIEWS_SAVEPOINT = 'eventful_views';
 
@@ -31,13 +31,15 @@ const VIEWS_SAVEPOINT = 'eventful_views';
  * builds those from the history when they are new (see answer-build). The views expect the shipped schemas'
  * columns: when a customised schema lacks one, the views are skipped (rolled back to a savepoint) with the
  * reason, and the load goes on — they are a convenience over the data, not part of it. A failing build is not
- * skipped: it fails the load, which leaves the warehouse as it was.
+ * skipped: it fails the load, which leaves the warehouse as it was. With `maintain` false the answer tables are
+ * emptied and marked out of date instead (see {@link emptyAnswer}).
  */
 export async function applyViews(
   conn: WarehouseConnection,
   dbSchema: string,
   tables: string[],
   log?: Logger,
+  maintain = true,
 ): Promise<ViewsOutcome> {
   const statements = viewStatements(dbSchema, { tables });
   if (statements.length === 0) return { created: [] };
@@ -61,6 +63,11 @@ export async function applyViews(
   const have = new Set(tables);
   const created = VIEW_NAMES.filter((v) => VIEW_REQUIREMENTS[v].every((t) => have.has(t)));
   if (!answered) return { created };
+  if (!maintain) {
+    await emptyAnswer(conn, dbSchema);
+    log?.warn('wait-time answer not kept (--no-answer): the views are empty until a load without it rebuilds them');
+    return { created, answer: 'emptied' };
+  }
   const built = await ensureAnswer(conn, dbSchema, options, log);
   return { created, answer: built ? 'built' : 'up to date' };
 }

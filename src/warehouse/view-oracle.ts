@@ -5,6 +5,7 @@
  * meaning (see views.ts for the formula and conventions); names get a prefix so both can live in one schema.
  */
 import { quoteIdent } from '../schema/identifiers.js';
+import { STATION_ARRIVAL } from './answer-sql.js';
 import {
   incidentPeriodsView,
   resolveViewOptions,
@@ -65,7 +66,7 @@ export function oracleStatements(dbSchema: string, options: ViewOptions = {}, pr
 WITH arrivals AS (
   SELECT event_id, station_id, station_name, line, direction, train_id, occurred_at, scheduled_at
   FROM ${q('train_arrivals')}
-  WHERE checkpoint_type = 'station' OR checkpoint_type IS NULL
+  WHERE ${STATION_ARRIVAL}
 ), ordered AS (
   SELECT a.*,
     lag(occurred_at) OVER actual AS previous_arrived_at,

@@ -17,7 +17,8 @@
  *
  * Conventions:
  * - Only station arrivals count: rows whose `checkpoint_type` is 'station' or NULL (a checkpoint is
- *   not a platform anybody waits at).
+ *   not a platform anybody waits at), with a station, line and direction (a customised schema may make one
+ *   optional; an arrival without one belongs to no platform).
  * - A headway belongs to the station, line and direction, and to the day and hour (in
  *   {@link ViewOptions.timeZone}) of the arrival that ends it.
  * - A headway longer than {@link ViewOptions.maxHeadwaySeconds} is a gap in service (a closure at

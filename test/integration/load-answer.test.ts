@@ -12,7 +12,8 @@ let schema: string;
 let root: string;
 useLoadTest('ldans', (t) => ({ client, schema, root } = t));
 
-const load = (): ReturnType<typeof run> => run('load', ['--snapshots', root, '--db-schema', schema]);
+const load = (...args: string[]): ReturnType<typeof run> =>
+  run('load', ['--snapshots', root, '--db-schema', schema, ...args]);
 
 /** Writes a scenario snapshot as extract would (arrivals and incidents on their topics). */
 async function write(snap: ScenarioSnapshot): Promise<string> {
@@ -101,5 +102,20 @@ describe('load keeps the wait-time answer', () => {
     expect((await client.query(`SELECT * FROM "${schema}".station_wait_times ORDER BY 1, 2, 3, 4`)).rows).toEqual(
       before,
     );
+  });
+
+  it('should empty the answer for a backfill with --no-answer, and build it once on the next load', async () => {
+    const snaps = scenario('backfill', '2026-11-26T18:00:00Z', 6);
+    await write(snaps[0]!);
+    expect((await load()).code).toBe(0);
+    await write(snaps[1]!);
+    const backfill = await load('--no-answer');
+    expect(backfill.code, backfill.stderr).toBe(0);
+    expect(migrationOf(backfill)).toMatchObject({ views: { answer: 'emptied' } });
+    expect((await client.query(`SELECT count(*)::int AS n FROM "${schema}".station_headways`)).rows[0].n).toBe(0);
+    await write(snaps[2]!);
+    expect(migrationOf(await load())).toMatchObject({ views: { answer: 'built' } });
+    await applyOracle(client, schema);
+    expect(await allViewDifferences(client, schema)).toEqual([]);
   });
 });
