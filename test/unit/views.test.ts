@@ -35,7 +35,11 @@ describe('the wait-time view statements', () => {
     expect(() => viewStatements('public', { maxHeadwaySeconds: Number.NaN })).toThrow(/maxHeadwaySeconds/);
     expect(() => resolveViewOptions({ onTimeLateSeconds: -1 })).toThrow(/onTimeLateSeconds/);
     const zurich = resolveViewOptions({ timeZone: 'Europe/Zurich' });
-    expect(maintenanceStatements('public', zurich, 'pg_temp.x').join('\n')).toContain(`AT TIME ZONE 'Europe/Zurich'`);
+    expect(
+      maintenanceStatements('public', zurich, 'pg_temp.x')
+        .map((s) => s.sql)
+        .join('\n'),
+    ).toContain(`AT TIME ZONE 'Europe/Zurich'`);
     expect(oracleStatements('public', { timeZone: 'Europe/Zurich' })[0]).toContain(`AT TIME ZONE 'Europe/Zurich'`);
   });
 
