@@ -49,83 +49,99 @@ export interface AnswerMaintenanceCounts {
 
 /** The two orders a predecessor is taken in: actual arrivals, and the timetable. */
 interface LinkOrder {
-  /** Name of the temp table of this order's links. */
-  name: string;
+  /** The links' column that says a stored row is inside this order's stretch (so its link is exact). */
+  flag: 'in_actual' | 'in_timetable';
   /** The column the stretch is bounded by. */
   by: 'arrived_at' | 'scheduled_at';
   /** The full sort order (unique). */
   order: string[];
-  /** Columns set from the predecessor: [target, predecessor's column]. */
+  /** Columns set from the links: [target, links' column]. */
   sets: Array<[string, string]>;
   /** The rows this order links (the timetable order has only scheduled arrivals). */
   where: (alias: string) => string;
 }
 
 const ACTUAL: LinkOrder = {
-  name: 'eventful_answer_actual',
+  flag: 'in_actual',
   by: 'arrived_at',
   order: ['arrived_at', 'event_id'],
   sets: [
-    ['previous_arrived_at', 'arrived_at'],
-    ['previous_train_id', 'train_id'],
+    ['previous_arrived_at', 'new_arrived_at'],
+    ['previous_train_id', 'new_train_id'],
   ],
   where: () => 'true',
 };
 const TIMETABLE: LinkOrder = {
-  name: 'eventful_answer_timetable',
+  flag: 'in_timetable',
   by: 'scheduled_at',
   order: ['scheduled_at', 'arrived_at', 'event_id'],
-  sets: [['previous_scheduled_at', 'scheduled_at']],
+  sets: [['previous_scheduled_at', 'new_scheduled_at']],
   where: (alias) => `${alias}.scheduled_at IS NOT NULL`,
 };
 
-/** The columns a link row carries: the headway row's key and what its predecessor's values come from. */
-const LINK_COLS = (alias: string): string =>
-  `${alias}.station_id, ${alias}.line, ${alias}.direction, ${alias}.arrived_at, ${alias}.event_id, ` +
-  `${alias}.scheduled_at, ${alias}.train_id`;
+const LINKS = 'pg_temp.eventful_answer_links';
+const cols = (alias: string): string => ARRIVAL_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
 
 /**
- * CREATE of the temp table of one order's links: every new arrival, and per platform the stored rows of the stretch
- * the new ones fall in (the last stored row before it, flagged `anchor`; the stored rows inside it; the first
- * stored row after it), each with its predecessor in that order (`new_<column>`). Only the first and last new row of
- * a platform cost index probes; the rest is one sort of the snapshot's own rows.
+ * The stored rows of one order's stretches: per platform, the last stored row before the first new one (its
+ * `anchor`, flagged false: its own link is not recomputed), the stored rows between the first and last new one, and
+ * the first stored row after the last new one.
  */
-export function linksSql(dbSchema: string, link: LinkOrder): string {
+function stretchSql(dbSchema: string, link: LinkOrder): string {
   const H = answerTable(dbSchema, HEADWAYS_TABLE);
   const key = samePlatform('h', 'r');
+  const flags = (inside: boolean): string =>
+    `${inside && link === ACTUAL} AS in_actual, ${inside && link === TIMETABLE} AS in_timetable`;
   const asc = link.order.map((c) => `h.${c}`).join(', ');
   const desc = link.order.map((c) => `h.${c} DESC`).join(', ');
-  return `CREATE TEMP TABLE ${link.name} AS
-WITH ranges AS (
-  SELECT ${PLATFORM_COLS}, min(${link.by}) AS lo, max(${link.by}) AS hi FROM ${NEW_ROWS}
-  WHERE ${link.by} IS NOT NULL GROUP BY ${PLATFORM_COLS}
-), stretch AS (
-  SELECT ${LINK_COLS('n')}, true AS is_new, false AS anchor FROM ${NEW_ROWS} n WHERE ${link.where('n')}
-  UNION ALL
-  SELECT w.* FROM ranges r CROSS JOIN LATERAL (
-    (SELECT ${LINK_COLS('h')}, false, true FROM ${H} h WHERE ${key} AND ${link.where('h')} AND h.${link.by} < r.lo
+  return `SELECT w.* FROM (
+    SELECT ${PLATFORM_COLS}, min(${link.by}) AS lo, max(${link.by}) AS hi FROM ${NEW_ROWS}
+    WHERE ${link.by} IS NOT NULL GROUP BY ${PLATFORM_COLS}
+  ) r CROSS JOIN LATERAL (
+    (SELECT ${cols('h')}, ${flags(false)} FROM ${H} h WHERE ${key} AND ${link.where('h')} AND h.${link.by} < r.lo
      ORDER BY ${desc} LIMIT 1)
     UNION ALL
-    (SELECT ${LINK_COLS('h')}, false, false FROM ${H} h WHERE ${key} AND h.${link.by} BETWEEN r.lo AND r.hi)
+    (SELECT ${cols('h')}, ${flags(true)} FROM ${H} h WHERE ${key} AND h.${link.by} BETWEEN r.lo AND r.hi)
     UNION ALL
-    (SELECT ${LINK_COLS('h')}, false, false FROM ${H} h WHERE ${key} AND ${link.where('h')} AND h.${link.by} > r.hi
+    (SELECT ${cols('h')}, ${flags(true)} FROM ${H} h WHERE ${key} AND ${link.where('h')} AND h.${link.by} > r.hi
      ORDER BY ${asc} LIMIT 1)
-  ) w
+  ) w`;
+}
+
+/**
+ * CREATE of the temp table of links: every new arrival and the stored rows of both orders' stretches, each with its
+ * predecessor in actual order (`new_arrived_at`, `new_train_id`) and in timetable order (`new_scheduled_at`). A
+ * window over a set that holds a whole stretch gives every row inside it its exact predecessor; extra rows outside
+ * it only come before or after. Only the first and last new row of a platform cost index probes; the rest is a sort
+ * of the snapshot's own rows.
+ */
+export function linksSql(dbSchema: string): string {
+  return `CREATE TEMP TABLE eventful_answer_links AS
+WITH stored AS (
+  ${stretchSql(dbSchema, ACTUAL)}
+  UNION ALL
+  ${stretchSql(dbSchema, TIMETABLE)}
+), linked AS (
+  SELECT ${cols('n')}, true AS is_new, true AS in_actual, true AS in_timetable FROM ${NEW_ROWS} n
+  UNION ALL
+  SELECT ${cols('s')}, false, bool_or(s.in_actual), bool_or(s.in_timetable) FROM stored s GROUP BY ${cols('s')}
 )
-SELECT s.*, ${link.sets.map(([, p]) => `lag(s.${p}) OVER o AS new_${p}`).join(', ')}
-FROM stretch s
-WINDOW o AS (PARTITION BY s.station_id, s.line, s.direction ORDER BY ${link.order.map((c) => `s.${c}`).join(', ')})`;
+SELECT l.*, lag(l.arrived_at) OVER actual AS new_arrived_at, lag(l.train_id) OVER actual AS new_train_id,
+  CASE WHEN l.scheduled_at IS NOT NULL THEN lag(l.scheduled_at) OVER timetable END AS new_scheduled_at
+FROM linked l
+WINDOW actual AS (PARTITION BY l.station_id, l.line, l.direction ORDER BY l.arrived_at, l.event_id),
+  timetable AS (PARTITION BY l.station_id, l.line, l.direction ORDER BY l.scheduled_at NULLS LAST, l.arrived_at, l.event_id)`;
 }
 
 /** UPDATE of the stored rows whose predecessor in one order changed, noting their hours as touched. */
 export function relinkSql(dbSchema: string, o: ResolvedViewOptions, link: LinkOrder): string {
   const H = answerTable(dbSchema, HEADWAYS_TABLE);
-  const changed = link.sets.map(([t, p]) => `t.${t} IS DISTINCT FROM w.new_${p}`).join(' OR ');
-  const gap = link.by === 'arrived_at' ? `, is_service_gap = ${serviceGap('w.arrived_at', 'w.new_arrived_at', o)}` : '';
+  const changed = link.sets.map(([t, l]) => `t.${t} IS DISTINCT FROM w.${l}`).join(' OR ');
+  const gap = link === ACTUAL ? `, is_service_gap = ${serviceGap('w.arrived_at', 'w.new_arrived_at', o)}` : '';
   return `WITH changed AS (
-  UPDATE ${H} t SET ${link.sets.map(([tc, p]) => `${tc} = w.new_${p}`).join(', ')}${gap}
-  FROM pg_temp.${link.name} w
-  WHERE NOT w.is_new AND NOT w.anchor AND ${samePlatform('t', 'w')} AND t.arrived_at = w.arrived_at
+  UPDATE ${H} t SET ${link.sets.map(([t, l]) => `${t} = w.${l}`).join(', ')}${gap}
+  FROM ${LINKS} w
+  WHERE NOT w.is_new AND w.${link.flag} AND ${samePlatform('t', 'w')} AND t.arrived_at = w.arrived_at
     AND t.event_id = w.event_id AND (${changed})
   RETURNING t.station_id, t.line, t.direction, t.hour_start, t.service_date
 )
@@ -134,19 +150,15 @@ INSERT INTO ${TOUCHED} SELECT * FROM changed`;
 
 /** INSERT of the new arrivals into the headway table, linked to their predecessors. */
 function insertNewSql(dbSchema: string, o: ResolvedViewOptions): string {
-  const join = (alias: string): string =>
-    `${alias}.is_new AND ${samePlatform(alias, 'n')} AND ${alias}.arrived_at = n.arrived_at AND ${alias}.event_id = n.event_id`;
   return `INSERT INTO ${answerTable(dbSchema, HEADWAYS_TABLE)}
   (${ARRIVAL_COLUMNS.join(', ')}, previous_train_id, previous_arrived_at, previous_scheduled_at, is_service_gap)
-SELECT ${ARRIVAL_COLUMNS.map((c) => `n.${c}`).join(', ')}, a.new_train_id, a.new_arrived_at, t.new_scheduled_at,
-  ${serviceGap('n.arrived_at', 'a.new_arrived_at', o)}
-FROM ${NEW_ROWS} n
-JOIN pg_temp.${ACTUAL.name} a ON ${join('a')}
-LEFT JOIN pg_temp.${TIMETABLE.name} t ON ${join('t')}`;
+SELECT ${cols('l')}, l.new_train_id, l.new_arrived_at, l.new_scheduled_at,
+  ${serviceGap('l.arrived_at', 'l.new_arrived_at', o)}
+FROM ${LINKS} l WHERE l.is_new`;
 }
 
 /** Temp tables of one pass (dropped before and after it). */
-const TEMP_TABLES = [NEW_ROWS, TOUCHED, `pg_temp.${ACTUAL.name}`, `pg_temp.${TIMETABLE.name}`].join(', ');
+const TEMP_TABLES = [NEW_ROWS, TOUCHED, LINKS].join(', ');
 
 /** One statement of a pass, and which count its row count is (if any). */
 interface Step {
@@ -170,8 +182,7 @@ SELECT ${arrivalSelect(o)} FROM ${arrivals} a WHERE ${STATION_ARRIVAL}`,
       counts: 'arrivals',
     },
     { sql: `ANALYZE ${NEW_ROWS}` },
-    { sql: linksSql(dbSchema, ACTUAL) },
-    { sql: linksSql(dbSchema, TIMETABLE) },
+    { sql: linksSql(dbSchema) },
     { sql: relinkSql(dbSchema, o, ACTUAL), counts: 'relinked' },
     { sql: relinkSql(dbSchema, o, TIMETABLE), counts: 'relinked' },
     { sql: insertNewSql(dbSchema, o) },
