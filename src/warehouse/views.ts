@@ -205,7 +205,7 @@ GROUP BY incident_id`;
  *   when the train that ends it arrives after the report and the train before it arrived before the
  *   resolution: so the long gap a stopped line leaves behind counts as a wait during the incident, even
  *   when the first train after it arrives once the incident is resolved. Each incident costs an index range of
- *   its line's headways over its own span (plus the longest service gap, for gaps that straddle it).
+ *   its line's headways over its own span plus the longest headway (the longest service gap, for gaps).
  */
 export function viewStatements(dbSchema: string, options: ViewOptions = {}): string[] {
   const o = resolveViewOptions(options);
@@ -214,12 +214,18 @@ export function viewStatements(dbSchema: string, options: ViewOptions = {}): str
   const q = (name: string): string => `${s}.${quoteIdent(name)}`;
   const t = (name: string): string => answerTable(dbSchema, name);
   const counted = (col: string): string => `CASE WHEN ${col} <= ${maxHeadway} THEN ${col} END`;
+  // Per incident, an index range of its line's headways over its own span (OFFSET 0 keeps it a per-incident scan
+  // instead of a join the planner could turn into a pass over every headway).
   const overlapping = (extra: string, reach: string): string => `
-  SELECT hw.event_id, hw.line, hw.service_hour, hw.arrived_at, hw.previous_arrived_at,
-    hw.scheduled_at, hw.previous_scheduled_at
-  FROM periods p JOIN ${t(HEADWAYS_TABLE)} hw ON hw.line = p.line AND ${extra}
-    AND hw.arrived_at > p.reported_at AND hw.arrived_at <= coalesce(p.resolved_at, 'infinity') + ${reach}
-    AND hw.previous_arrived_at < coalesce(p.resolved_at, 'infinity')`;
+  SELECT hw.* FROM periods p CROSS JOIN LATERAL (
+    SELECT h.event_id, h.line, h.service_hour, h.arrived_at, h.previous_arrived_at, h.scheduled_at,
+      h.previous_scheduled_at
+    FROM ${t(HEADWAYS_TABLE)} h
+    WHERE h.line = p.line AND ${extra} AND h.arrived_at > p.reported_at
+      AND h.arrived_at <= coalesce(p.resolved_at, 'infinity') + ${reach}
+      AND h.previous_arrived_at < coalesce(p.resolved_at, 'infinity')
+    OFFSET 0
+  ) hw`;
 
   const statements: Record<ViewName, string> = {
     station_headways: `CREATE OR REPLACE VIEW ${q('station_headways')} AS
@@ -251,8 +257,11 @@ WITH periods AS MATERIALIZED (
 ), longest_gap AS MATERIALIZED (
   SELECT coalesce(max(arrived_at - previous_arrived_at), interval '0') AS span
   FROM ${t(HEADWAYS_TABLE)} WHERE is_service_gap
-), candidates AS (${overlapping('NOT hw.is_service_gap', `interval '${maxHeadway} seconds'`)}
-  UNION ALL${overlapping('hw.is_service_gap', '(SELECT span FROM longest_gap)')}
+), longest_headway AS MATERIALIZED (
+  -- The longest headway that is not a gap: no headway ends later than that after an incident's resolution.
+  SELECT coalesce(max(max_headway_seconds), 0) * interval '1 second' AS span FROM ${t(WAIT_DAILY_TABLE)}
+), candidates AS (${overlapping('NOT h.is_service_gap', '(SELECT span FROM longest_headway)')}
+  UNION ALL${overlapping('h.is_service_gap', '(SELECT span FROM longest_gap)')}
 ), during AS MATERIALIZED (
   SELECT DISTINCT ON (event_id) line, service_hour,
     ${counted('extract(epoch FROM arrived_at - previous_arrived_at)::double precision')} AS h,
