@@ -9,14 +9,21 @@ import { DirectorySnapshotStore } from '../dist/snapshot/directory-store.js';
 import { SnapshotBuilder } from '../dist/snapshot/snapshot-builder.js';
 
 const [out, lastDay] = process.argv.slice(2);
-if (!out || !/^\d{4}-\d{2}-\d{2}$/.test(lastDay ?? '')) throw new Error('usage: simulated-snapshots.mjs <out> <YYYY-MM-DD>');
+if (!out || !/^\d{4}-\d{2}-\d{2}$/.test(lastDay ?? ''))
+  throw new Error('usage: simulated-snapshots.mjs <out> <YYYY-MM-DD>');
 const TOPICS = ['train-arrivals', 'incidents'];
 /** Events per snapshot the builders size their files for (a hint only). */
 const EXPECTED = 1_000_000;
 
 async function builder(kind, id, startedAt) {
   const store = await DirectorySnapshotStore.open(path.join(out, kind));
-  return SnapshotBuilder.begin(store, { snapshotId: id, runId: `bench-${id}`, groupId: 'eventful-bench', startedAt, topics: TOPICS });
+  return SnapshotBuilder.begin(store, {
+    snapshotId: id,
+    runId: `bench-${id}`,
+    groupId: 'eventful-bench',
+    startedAt,
+    topics: TOPICS,
+  });
 }
 const compact = lastDay.replace(/-/g, '');
 const history = await builder('history', `${compact}T000000000Z_bench_history`, new Date(`${lastDay}T00:00:00Z`));
