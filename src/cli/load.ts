@@ -50,6 +50,14 @@ const SCRIPT = 'eventful-load';
 /** load's options: the shared ones and its own. */
 export const LOAD_OPTIONS = {
   ...sharedOptions('snapshots', 'schemas', 'db-schema', 'dry-run'),
+  answer: {
+    type: 'boolean',
+    describe:
+      'Keep the wait-time answer tables up to date (--no-answer: empty them instead, for a big backfill; ' +
+      'the next load without it builds them once from the history)',
+    env: 'EVENTFUL_ANSWER',
+    default: true,
+  },
   'batch-size': {
     type: 'number',
     describe: `Rows per COPY batch and table (also capped at ${DEFAULT_BATCH_BYTES / 1024 / 1024} MiB)`,
@@ -95,6 +103,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   progressSeconds: number;
   workers: number;
   maxRejectedRatio: number;
+  answer: boolean;
 }> {
   const options = addOptions(
     yargs(argv).scriptName(SCRIPT).usage(`$0 --snapshots <dir> [options]\n\n${DESCRIPTION}`),
@@ -118,6 +127,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
     progressSeconds,
     workers: integerIn(o, 'workers', 0, MAX_WORKERS),
     maxRejectedRatio,
+    answer: o.boolean('answer'),
   };
 }
 
@@ -141,6 +151,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
         progressIntervalMs: args.progressSeconds * 1000,
         workers: args.workers,
         maxRejectedRatio: args.maxRejectedRatio,
+        answer: args.answer,
       },
       { log, connect: () => connectWarehouse('eventful-load'), shouldStop: () => stopRequested },
     );

@@ -23,6 +23,8 @@ import type { WarehouseConnection } from './connection.js';
 import { describePlan, planEvolution, type EvolutionPlan, type Refusal } from './evolution.js';
 import { insertLedgerEntry, LEDGER_TABLE, ledgerTable, readLedger } from './ledger.js';
 import { applyPlan, applyViews, type ViewsOutcome } from './migrate.js';
+import { answerPhase } from './answer-maintenance.js';
+import { ARRIVALS_TABLE } from './answer-tables.js';
 import { quarantineTable } from './quarantine.js';
 import {
   InterruptedError,
@@ -52,6 +54,11 @@ export interface LoadSettings {
    * loaded: that many refusals means the schemas and the data disagree, and someone must look.
    */
   maxRejectedRatio: number;
+  /**
+   * Keep the wait-time answer tables up to date (default). When false they are emptied and marked out of date
+   * instead, and the next load that keeps them builds them once from the history: cheaper for a big backfill.
+   */
+  answer?: boolean;
 }
 
 /** Snapshots with fewer lines are encoded in the loader's thread: starting workers costs more than it saves. */
@@ -304,6 +311,7 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
       log,
       shouldStop: deps.shouldStop,
       progressIntervalMs: settings.progressIntervalMs,
+      keepInserted: new Set([ARRIVALS_TABLE]),
     });
     const failed = await loadPending(
       conn,
@@ -339,10 +347,13 @@ async function loadPending(
   log: Logger,
 ): Promise<boolean> {
   let failedAt = -1;
+  // Whether the views are there, so load maintains the answer tables behind them.
+  let answered = false;
   // Tables first, then the wait-time views over them, in the transaction of the first snapshot.
   const migrate = async (): Promise<void> => {
     await applyPlan(conn, settings.dbSchema, plan);
-    const views: ViewsOutcome = await applyViews(conn, settings.dbSchema, tableNames);
+    const views: ViewsOutcome = await applyViews(conn, settings.dbSchema, tableNames, log, settings.answer ?? true);
+    answered = 'answer' in views && views.answer !== undefined && views.answer !== 'emptied';
     if (summary.migration) summary.migration.views = views;
     if ('skipped' in views) log.warn(`wait-time views not created: ${views.skipped}`);
   };
@@ -371,6 +382,7 @@ async function loadPending(
           if (i === 0) await migrate();
           counts = await loader.load(ref, true);
         }
+        if (answered) await answerPhase(conn, settings.dbSchema, loader.insertedRows(ARRIVALS_TABLE), log);
         if (counts.events > 0 && counts.rejectedByLoad / counts.events > settings.maxRejectedRatio)
           throw new TooManyRejectedError(counts.rejectedByLoad, counts.events, settings.maxRejectedRatio, counts);
         testCrashPoint('before-ledger');

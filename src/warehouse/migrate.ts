@@ -1,9 +1,13 @@
-/** Applies an evolution plan, and the wait-time views, inside the caller's transaction. */
+/** Applies an evolution plan, and the wait-time views with the answer tables behind them, inside the caller's transaction. */
 import { qualified } from '../schema/ddl.js';
 import type { WarehouseConnection } from './connection.js';
 import { planDdl, type EvolutionPlan } from './evolution.js';
 import { mergeStateSql } from './state-order.js';
-import { VIEW_NAMES, VIEW_REQUIREMENTS, viewStatements } from './views.js';
+import type { Logger } from '../cli/log.js';
+import { emptyAnswer, ensureAnswer } from './answer-build.js';
+import { arrivalSelect, STATION_ARRIVAL } from './answer-sql.js';
+import { answerTableStatements, ARRIVALS_TABLE } from './answer-tables.js';
+import { resolveViewOptions, VIEW_NAMES, VIEW_REQUIREMENTS, viewStatements } from './views.js';
 
 /** Runs the plan's DDL, then fills new state tables from their existing event tables. Refuses a refused plan. */
 export async function applyPlan(conn: WarehouseConnection, dbSchema: string, plan: EvolutionPlan): Promise<void> {
@@ -14,21 +18,42 @@ export async function applyPlan(conn: WarehouseConnection, dbSchema: string, pla
       await conn.query(mergeStateSql(dbSchema, step.table, qualified(dbSchema, step.from)));
 }
 
-/** What became of the wait-time views. */
-export type ViewsOutcome = { created: string[] } | { skipped: string };
+/**
+ * What became of the wait-time views. `answer`: whether load maintains the answer tables behind them ('built': from
+ * the history, by this run; 'up to date': they were already; 'emptied': not kept, see `maintain`), absent when there are no arrivals to answer from.
+ */
+export type ViewsOutcome = { created: string[]; answer?: 'built' | 'up to date' | 'emptied' } | { skipped: string };
 
 const VIEWS_SAVEPOINT = 'eventful_views';
 
 /**
- * Creates (or replaces) the wait-time views over the tables that exist. The views expect the shipped schemas'
+ * Creates (or replaces) the wait-time views over the tables that exist, with the answer tables behind them, and
+ * builds those from the history when they are new (see answer-build). The views expect the shipped schemas'
  * columns: when a customised schema lacks one, the views are skipped (rolled back to a savepoint) with the
- * reason, and the load goes on — they are a convenience over the data, not part of it.
+ * reason, and the load goes on — they are a convenience over the data, not part of it. A failing build is not
+ * skipped: it fails the load, which leaves the warehouse as it was. With `maintain` false the answer tables are
+ * emptied and marked out of date instead (see {@link emptyAnswer}).
  */
-export async function applyViews(conn: WarehouseConnection, dbSchema: string, tables: string[]): Promise<ViewsOutcome> {
+export async function applyViews(
+  conn: WarehouseConnection,
+  dbSchema: string,
+  tables: string[],
+  log?: Logger,
+  maintain = true,
+): Promise<ViewsOutcome> {
   const statements = viewStatements(dbSchema, { tables });
   if (statements.length === 0) return { created: [] };
+  const answered = tables.includes(ARRIVALS_TABLE);
+  const options = resolveViewOptions();
   await conn.query(`SAVEPOINT ${VIEWS_SAVEPOINT}`);
   try {
+    if (answered) {
+      for (const sql of answerTableStatements(dbSchema)) await conn.query(sql);
+      // Names the first column the answer needs that a customised schema lacks.
+      await conn.query(
+        `SELECT ${arrivalSelect(options)} FROM ${qualified(dbSchema, ARRIVALS_TABLE)} a WHERE ${STATION_ARRIVAL} LIMIT 0`,
+      );
+    }
     for (const sql of statements) await conn.query(sql);
   } catch (err) {
     await conn.query(`ROLLBACK TO SAVEPOINT ${VIEWS_SAVEPOINT}`);
@@ -36,5 +61,13 @@ export async function applyViews(conn: WarehouseConnection, dbSchema: string, ta
   }
   await conn.query(`RELEASE SAVEPOINT ${VIEWS_SAVEPOINT}`);
   const have = new Set(tables);
-  return { created: VIEW_NAMES.filter((v) => VIEW_REQUIREMENTS[v].every((t) => have.has(t))) };
+  const created = VIEW_NAMES.filter((v) => VIEW_REQUIREMENTS[v].every((t) => have.has(t)));
+  if (!answered) return { created };
+  if (!maintain) {
+    await emptyAnswer(conn, dbSchema);
+    log?.warn('wait-time answer not kept (--no-answer): the views are empty until a load without it rebuilds them');
+    return { created, answer: 'emptied' };
+  }
+  const built = await ensureAnswer(conn, dbSchema, options, log);
+  return { created, answer: built ? 'built' : 'up to date' };
 }

@@ -80,6 +80,11 @@ export interface SnapshotLoaderOptions {
   /** Checked between blocks: true once SIGTERM arrived. */
   shouldStop: () => boolean;
   progressIntervalMs: number;
+  /**
+   * Event tables whose rows inserted by a snapshot are also kept in a temp table until the transaction ends
+   * ({@link SnapshotLoader.insertedRows}), for a phase that follows the load (the wait-time answer).
+   */
+  keepInserted?: ReadonlySet<string>;
 }
 
 /** Lines per block handed to the encoder: big enough to amortise a thread hop, small enough to interleave. */
@@ -91,6 +96,21 @@ const CHECKED_BLOCKS_AHEAD = 8;
 /** Loads snapshots one at a time into the open transaction of its connection. */
 export class SnapshotLoader {
   constructor(private readonly o: SnapshotLoaderOptions) {}
+
+  /** The temp table of event table `i`'s inserted rows: state-merge candidates, or rows kept for a later phase. */
+  private static tempTable(i: number): string {
+    return `eventful_state_candidates_${i}`;
+  }
+
+  /**
+   * The temp table (`pg_temp."..."`) holding the rows the current snapshot inserted into event table `name`, when
+   * it was named in {@link SnapshotLoaderOptions.keepInserted}; valid until the transaction ends.
+   */
+  insertedRows(name: string): string | undefined {
+    const i = this.o.tables.findIndex(([, t]) => t.event.name === name);
+    if (i < 0 || !this.o.keepInserted?.has(name)) return undefined;
+    return `pg_temp.${quoteIdent(SnapshotLoader.tempTable(i))}`;
+  }
 
   /**
    * Streams, verifies and writes one snapshot; returns its counts. Throws on anything that must roll it back.
@@ -112,8 +132,8 @@ export class SnapshotLoader {
     const states: Array<{ state: TableDef; temp: string; writer: TableWriter }> = [];
     for (const [i, [, t]] of this.o.tables.entries()) {
       let temp: string | undefined;
-      if (t.state) {
-        temp = `eventful_state_candidates_${i}`;
+      if (t.state || this.o.keepInserted?.has(t.event.name)) {
+        temp = SnapshotLoader.tempTable(i);
         await conn.query(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(temp)}`);
         await conn.query(
           `CREATE TEMP TABLE ${quoteIdent(temp)} (LIKE ${qualified(dbSchema, t.event.name)} INCLUDING DEFAULTS) ON COMMIT DROP`,

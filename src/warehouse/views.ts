@@ -17,14 +17,22 @@
  *
  * Conventions:
  * - Only station arrivals count: rows whose `checkpoint_type` is 'station' or NULL (a checkpoint is
- *   not a platform anybody waits at).
+ *   not a platform anybody waits at), with a station, line and direction (a customised schema may make one
+ *   optional; an arrival without one belongs to no platform).
  * - A headway belongs to the station, line and direction, and to the day and hour (in
  *   {@link ViewOptions.timeZone}) of the arrival that ends it.
  * - A headway longer than {@link ViewOptions.maxHeadwaySeconds} is a gap in service (a closure at
  *   night, missing data), not a wait: `station_headways` shows it with `is_service_gap`, the
  *   aggregates leave it out. The first arrival seen at a station has no headway.
+ * - Lateness is arrival minus `scheduled_at`; an arrival is on time from {@link ViewOptions.onTimeEarlySeconds}
+ *   early to {@link ViewOptions.onTimeLateSeconds} late (both inclusive).
+ *
+ * Maintained, not recomputed: the views read the tables `load` keeps up to date (answer-tables.ts,
+ * answer-maintenance.ts), so a question costs the size of its answer, not of the history. The from-scratch SQL
+ * they must agree with is view-oracle.ts.
  */
 import { quoteIdent } from '../schema/identifiers.js';
+import { answerTable, HEADWAYS_TABLE, LINE_HOURS_TABLE, WAIT_DAILY_TABLE, WAIT_HOURLY_TABLE } from './answer-tables.js';
 
 /** Settings of the views. */
 export interface ViewOptions {
@@ -32,6 +40,10 @@ export interface ViewOptions {
   maxHeadwaySeconds?: number;
   /** The IANA time zone whose calendar days and hours group headways (default `UTC`). */
   timeZone?: string;
+  /** An arrival this many seconds before its `scheduled_at` still counts as on time (default 60). */
+  onTimeEarlySeconds?: number;
+  /** An arrival up to this many seconds after its `scheduled_at` counts as on time (default 300). */
+  onTimeLateSeconds?: number;
   /**
    * The tables that exist in the schema. When given, only the views whose tables are all there are
    * returned (a warehouse without incidents still gets its wait-time views).
@@ -42,11 +54,17 @@ export interface ViewOptions {
 export const VIEW_DEFAULTS = {
   maxHeadwaySeconds: 3 * 3600,
   timeZone: 'UTC',
-  /** An arrival up to this many seconds before its `scheduled_at` counts as on time. */
   onTimeEarlySeconds: 60,
-  /** An arrival up to this many seconds after its `scheduled_at` counts as on time. */
   onTimeLateSeconds: 300,
 } as const;
+
+/** The settings with defaults filled in and checked (they become SQL literals). */
+export interface ResolvedViewOptions {
+  maxHeadwaySeconds: number;
+  timeZone: string;
+  onTimeEarlySeconds: number;
+  onTimeLateSeconds: number;
+}
 
 /** The tables each view reads, in the order the views must be created. */
 export const VIEW_REQUIREMENTS = {
@@ -63,126 +81,85 @@ export const VIEW_NAMES = Object.keys(VIEW_REQUIREMENTS) as ViewName[];
 /** An IANA zone name or offset: letters, digits, `/`, `_`, `+`, `-` (it becomes a SQL string literal). */
 const TIME_ZONE_PATTERN = /^[A-Za-z0-9_/+-]{1,64}$/;
 
-/** Σh²/(2Σh) of an expression, NULL when there is no (or only zero) headway. */
-const expectedWait = (h: string, filter = ''): string =>
-  `sum(${h} * ${h})${filter} / nullif(2 * sum(${h})${filter}, 0)`;
+/** Fills in the defaults and refuses what cannot be a setting (a RangeError naming it). */
+export function resolveViewOptions(options: ViewOptions = {}): ResolvedViewOptions {
+  const o = {
+    maxHeadwaySeconds: options.maxHeadwaySeconds ?? VIEW_DEFAULTS.maxHeadwaySeconds,
+    timeZone: options.timeZone ?? VIEW_DEFAULTS.timeZone,
+    onTimeEarlySeconds: options.onTimeEarlySeconds ?? VIEW_DEFAULTS.onTimeEarlySeconds,
+    onTimeLateSeconds: options.onTimeLateSeconds ?? VIEW_DEFAULTS.onTimeLateSeconds,
+  };
+  if (!(Number.isFinite(o.maxHeadwaySeconds) && o.maxHeadwaySeconds > 0))
+    throw new RangeError('maxHeadwaySeconds must be a positive number');
+  for (const k of ['onTimeEarlySeconds', 'onTimeLateSeconds'] as const)
+    if (!(Number.isFinite(o[k]) && o[k] >= 0)) throw new RangeError(`${k} must be a number of seconds, 0 or more`);
+  if (!TIME_ZONE_PATTERN.test(o.timeZone)) throw new RangeError(`timeZone "${o.timeZone}" is not a time zone name`);
+  return o;
+}
 
-/** The select list every wait aggregate shares (over columns `h`, `hs` of counted headways). */
-const WAIT_AGGREGATES = `
-    count(*) AS arrivals,
-    avg(h) AS mean_headway_seconds,
-    ${expectedWait('h')} AS expected_wait_seconds,
-    ${expectedWait('hs')} AS scheduled_expected_wait_seconds,
-    ${expectedWait('h')} - ${expectedWait('hs')} AS excess_wait_seconds,
-    max(station_name) AS station_name,
-    count(h) AS headways,
-    max(h) AS max_headway_seconds,
-    avg(hs) AS mean_scheduled_headway_seconds,
-    avg(lateness_seconds) AS mean_lateness_seconds,
-    sum(h) AS sum_headway_seconds,
-    sum(h * h) AS sum_headway_seconds_squared,
-    sum(hs) AS sum_scheduled_headway_seconds,
-    sum(hs * hs) AS sum_scheduled_headway_seconds_squared,
-    min(arrived_at) AS first_arrival_at,
-    max(arrived_at) AS last_arrival_at,
-    count(lateness_seconds) AS scheduled_arrivals,
-    sum(lateness_seconds) AS sum_lateness_seconds,
-    sum(greatest(lateness_seconds, 0)) AS sum_delay_seconds,
-    count(*) FILTER (WHERE lateness_seconds BETWEEN ${-VIEW_DEFAULTS.onTimeEarlySeconds} AND ${VIEW_DEFAULTS.onTimeLateSeconds})
-      AS on_time_arrivals`;
+/** Σh²/(2Σh) from stored sums, NULL when there is no (or only zero) headway. */
+const expectedWait = (sum: string, squares: string): string => `${squares} / nullif(2 * ${sum}, 0)`;
+
+/** The wait figures of an aggregate table's row, in the views' column order. */
+const WAIT_FIGURES = `
+  arrivals,
+  sum_headway_seconds / nullif(headways, 0) AS mean_headway_seconds,
+  ${expectedWait('sum_headway_seconds', 'sum_headway_seconds_squared')} AS expected_wait_seconds,
+  ${expectedWait('sum_scheduled_headway_seconds', 'sum_scheduled_headway_seconds_squared')} AS scheduled_expected_wait_seconds,
+  ${expectedWait('sum_headway_seconds', 'sum_headway_seconds_squared')}
+    - ${expectedWait('sum_scheduled_headway_seconds', 'sum_scheduled_headway_seconds_squared')} AS excess_wait_seconds,
+  station_name,
+  headways,
+  max_headway_seconds,
+  sum_scheduled_headway_seconds / nullif(scheduled_headways, 0) AS mean_scheduled_headway_seconds,
+  sum_lateness_seconds / nullif(scheduled_arrivals, 0) AS mean_lateness_seconds,
+  sum_headway_seconds,
+  sum_headway_seconds_squared,
+  sum_scheduled_headway_seconds,
+  sum_scheduled_headway_seconds_squared,
+  first_arrival_at,
+  last_arrival_at,
+  scheduled_arrivals,
+  sum_lateness_seconds,
+  sum_delay_seconds,
+  on_time_arrivals`;
+
+/** The sums one group of headways contributes: n, Σh, Σh², and the same for scheduled headways. */
+const WAIT_SUMS = ['n', 'sh', 'sh2', 'ns', 'shs', 'shs2'] as const;
+
+/** The four columns of one comparison group of line_incident_waits, from sums named `<prefix>n`, `<prefix>sh`, ... */
+function incidentWaits(label: string, sums: (name: (typeof WAIT_SUMS)[number]) => string): string {
+  const expected = (n: string, sum: string, squares: string): string =>
+    `CASE WHEN (${n}) > 0 THEN ${expectedWait(`(${sum})`, `(${squares})`)} END`;
+  const actual = expected(sums('n'), sums('sh'), sums('sh2'));
+  const scheduled = expected(sums('ns'), sums('shs'), sums('shs2'));
+  return `(${sums('n')})::bigint AS headways_${label},
+  ${actual} AS expected_wait_${label}_seconds,
+  ${scheduled} AS scheduled_expected_wait_${label}_seconds,
+  ${actual} - ${scheduled} AS excess_wait_${label}_seconds`;
+}
+
+/** The line-hours column behind each of {@link WAIT_SUMS}. */
+const LINE_HOUR_COLUMN: Record<(typeof WAIT_SUMS)[number], string> = {
+  n: 'a.headways',
+  sh: 'a.sum_headway_seconds',
+  sh2: 'a.sum_headway_seconds_squared',
+  ns: 'a.linked_scheduled_headways',
+  shs: 'a.linked_sum_scheduled_headway_seconds',
+  shs2: 'a.linked_sum_scheduled_headway_seconds_squared',
+};
 
 /**
- * The `CREATE OR REPLACE VIEW` statements of the wait-time views in Postgres schema `dbSchema`,
- * in dependency order. Views (see {@link VIEW_REQUIREMENTS} for what each reads):
- *
- * - `station_headways`: every station arrival with the previous arrival at the same station, line and
- *   direction: `headway_seconds`, and from `scheduled_at` the `scheduled_headway_seconds` (the previous
- *   arrival in timetable order), `lateness_seconds`, `is_service_gap`, `service_date`, `service_hour`.
- * - `station_wait_times`: per station, line, direction and service_date: `arrivals`, `headways`,
- *   `mean_headway_seconds`, `expected_wait_seconds`, `scheduled_expected_wait_seconds`,
- *   `excess_wait_seconds`, and the sums Σh, Σh² (actual and scheduled) so that any roll-up stays exact:
- *   expected wait over several rows = Σ(Σh²) / (2 · Σ(Σh)); `first_arrival_at`, `last_arrival_at`.
- * - `station_wait_times_hourly`: the same per hour (`service_hour`, `hour_start`).
- * - `incident_periods`: one row per incident from `incident_events`: line, station, description,
- *   worst severity, `reported_at` (first event), `resolved_at` (first resolution; NULL while open).
- * - `line_incident_waits`: per line, the expected (and scheduled, and excess) wait over the headways that
- *   overlap an open incident of that line, against all other headways. A headway overlaps an incident
- *   when the train that ends it arrives after the report and the train before it arrived before the
- *   resolution: so the long gap a stopped line leaves behind counts as a wait during the incident, even
- *   when the first train after it arrives once the incident is resolved.
+ * `incident_periods` (named `view`), from the incident events table `events`: a few rows per incident, so it is
+ * computed when asked (the same SQL for the maintained views and the oracle).
  */
-export function viewStatements(dbSchema: string, options: ViewOptions = {}): string[] {
-  const maxHeadway = options.maxHeadwaySeconds ?? VIEW_DEFAULTS.maxHeadwaySeconds;
-  if (!(Number.isFinite(maxHeadway) && maxHeadway > 0))
-    throw new RangeError('maxHeadwaySeconds must be a positive number');
-  const zone = options.timeZone ?? VIEW_DEFAULTS.timeZone;
-  if (!TIME_ZONE_PATTERN.test(zone)) throw new RangeError(`timeZone "${zone}" is not a time zone name`);
-  const tz = `'${zone}'`;
-  const s = quoteIdent(dbSchema);
-  const q = (name: string): string => `${s}.${quoteIdent(name)}`;
-  const counted = (col: string): string => `CASE WHEN ${col} <= ${maxHeadway} THEN ${col} END`;
-  const waits = (label: string, filter: string): string => `count(h) FILTER (WHERE ${filter}) AS headways_${label},
-  ${expectedWait('h', ` FILTER (WHERE ${filter})`)} AS expected_wait_${label}_seconds,
-  ${expectedWait('hs', ` FILTER (WHERE ${filter})`)} AS scheduled_expected_wait_${label}_seconds,
-  ${expectedWait('h', ` FILTER (WHERE ${filter})`)} - ${expectedWait('hs', ` FILTER (WHERE ${filter})`)}
-    AS excess_wait_${label}_seconds`;
-
-  const statements: Record<ViewName, string> = {
-    station_headways: `CREATE OR REPLACE VIEW ${q('station_headways')} AS
-WITH arrivals AS (
-  SELECT event_id, station_id, station_name, line, direction, train_id, occurred_at, scheduled_at
-  FROM ${q('train_arrivals')}
-  WHERE checkpoint_type = 'station' OR checkpoint_type IS NULL
-), ordered AS (
-  SELECT a.*,
-    lag(occurred_at) OVER actual AS previous_arrived_at,
-    lag(train_id) OVER actual AS previous_train_id,
-    CASE WHEN scheduled_at IS NOT NULL THEN lag(scheduled_at) OVER timetable END AS previous_scheduled_at
-  FROM arrivals a
-  WINDOW
-    actual AS (PARTITION BY station_id, line, direction ORDER BY occurred_at, event_id),
-    timetable AS (PARTITION BY station_id, line, direction ORDER BY scheduled_at NULLS LAST, occurred_at, event_id)
-)
-SELECT
-  event_id, station_id, station_name, line, direction, train_id,
-  occurred_at AS arrived_at,
-  (occurred_at AT TIME ZONE ${tz})::date AS service_date,
-  extract(hour FROM occurred_at AT TIME ZONE ${tz})::integer AS service_hour,
-  previous_train_id,
-  previous_arrived_at,
-  extract(epoch FROM occurred_at - previous_arrived_at)::double precision AS headway_seconds,
-  scheduled_at,
-  previous_scheduled_at,
-  extract(epoch FROM scheduled_at - previous_scheduled_at)::double precision AS scheduled_headway_seconds,
-  extract(epoch FROM occurred_at - scheduled_at)::double precision AS lateness_seconds,
-  extract(epoch FROM occurred_at - previous_arrived_at) > ${maxHeadway} AS is_service_gap
-FROM ordered`,
-
-    station_wait_times: `CREATE OR REPLACE VIEW ${q('station_wait_times')} AS
-WITH counted AS (
-  SELECT *, ${counted('headway_seconds')} AS h, ${counted('scheduled_headway_seconds')} AS hs
-  FROM ${q('station_headways')}
-)
-SELECT station_id, line, direction, service_date,${WAIT_AGGREGATES}
-FROM counted
-GROUP BY station_id, line, direction, service_date`,
-
-    station_wait_times_hourly: `CREATE OR REPLACE VIEW ${q('station_wait_times_hourly')} AS
-WITH counted AS (
-  SELECT *, ${counted('headway_seconds')} AS h, ${counted('scheduled_headway_seconds')} AS hs,
-    date_trunc('hour', arrived_at, ${tz}) AS hour_start
-  FROM ${q('station_headways')}
-)
-SELECT station_id, line, direction, service_date, service_hour, hour_start,${WAIT_AGGREGATES}
-FROM counted
-GROUP BY station_id, line, direction, service_date, service_hour, hour_start`,
-
-    incident_periods: `CREATE OR REPLACE VIEW ${q('incident_periods')} AS
+export function incidentPeriodsView(view: string, events: string): string {
+  return `CREATE OR REPLACE VIEW ${view} AS
 WITH ranked AS (
   SELECT e.*,
     CASE severity WHEN 'minor' THEN 1 WHEN 'major' THEN 2 WHEN 'critical' THEN 3 END AS severity_rank,
     (status = 'resolved' OR event_type = 'incident_resolved') AS resolves
-  FROM ${q('incident_events')} e
+  FROM ${events} e
 )
 SELECT
   incident_id,
@@ -195,39 +172,126 @@ SELECT
   extract(epoch FROM min(occurred_at) FILTER (WHERE resolves) - min(occurred_at))::double precision AS duration_seconds,
   count(*) AS events
 FROM ranked
-GROUP BY incident_id`,
+GROUP BY incident_id`;
+}
+
+/**
+ * The `CREATE OR REPLACE VIEW` statements of the wait-time views in Postgres schema `dbSchema`,
+ * in dependency order. They read the answer tables (answer-tables.ts), which must exist. Views (see
+ * {@link VIEW_REQUIREMENTS} for the event tables behind each):
+ *
+ * - `station_headways`: every station arrival with the previous arrival at the same station, line and
+ *   direction: `headway_seconds`, and from `scheduled_at` the `scheduled_headway_seconds` (the previous
+ *   arrival in timetable order), `lateness_seconds`, `is_service_gap`, `service_date`, `service_hour`.
+ *   Filtering by `station_id` (and line, direction, arrival time) is an index range.
+ * - `station_wait_times`: per station, line, direction and service_date: `arrivals`, `headways`,
+ *   `mean_headway_seconds`, `expected_wait_seconds`, `scheduled_expected_wait_seconds`,
+ *   `excess_wait_seconds`, and the sums Σh, Σh² (actual and scheduled) so that any roll-up stays exact:
+ *   expected wait over several rows = Σ(Σh²) / (2 · Σ(Σh)); `first_arrival_at`, `last_arrival_at`; then the
+ *   timetable figures: `scheduled_arrivals` (arrivals with a `scheduled_at`), `sum_lateness_seconds`
+ *   (Σ arrived − scheduled over those), `sum_delay_seconds` (Σ of the lateness past 0 only), `on_time_arrivals`
+ *   (lateness within the on-time window). Mean delay = sum_delay / scheduled_arrivals; on-time share =
+ *   on_time_arrivals / scheduled_arrivals; both roll up exactly by summing.
+ * - `station_wait_times_hourly`: the same per hour (`service_hour`, `hour_start`).
+ * - `incident_periods`: one row per incident from `incident_events`: line, station, description,
+ *   worst severity, `reported_at` (first event), `resolved_at` (first resolution; NULL while open).
+ * - `line_incident_waits`: per line, the expected (and scheduled, and excess) wait over the headways that
+ *   overlap an open incident of that line (`..._during_incidents`), against all other headways
+ *   (`..._otherwise`), and, like with like, against the other headways in the same hours of the day only
+ *   (`headways_same_hours_otherwise`, `expected_wait_same_hours_otherwise_seconds`,
+ *   `scheduled_expected_wait_same_hours_otherwise_seconds`, `excess_wait_same_hours_otherwise_seconds`: the
+ *   headways of the line that overlap no incident and whose `service_hour` is one in which the line had a headway
+ *   during an incident, so a night incident is compared with night service). A headway overlaps an incident
+ *   when the train that ends it arrives after the report and the train before it arrived before the
+ *   resolution: so the long gap a stopped line leaves behind counts as a wait during the incident, even
+ *   when the first train after it arrives once the incident is resolved. Each incident costs an index range of
+ *   its line's headways over its own span plus the longest headway (the longest service gap, for gaps).
+ */
+export function viewStatements(dbSchema: string, options: ViewOptions = {}): string[] {
+  const o = resolveViewOptions(options);
+  const maxHeadway = o.maxHeadwaySeconds;
+  const s = quoteIdent(dbSchema);
+  const q = (name: string): string => `${s}.${quoteIdent(name)}`;
+  const t = (name: string): string => answerTable(dbSchema, name);
+  const counted = (col: string): string => `CASE WHEN ${col} <= ${maxHeadway} THEN ${col} END`;
+  // Per incident, an index range of its line's headways over its own span (OFFSET 0 keeps it a per-incident scan
+  // instead of a join the planner could turn into a pass over every headway).
+  const overlapping = (extra: string, reach: string): string => `
+  SELECT hw.* FROM periods p CROSS JOIN LATERAL (
+    SELECT h.event_id, h.line, h.service_hour, h.arrived_at, h.previous_arrived_at, h.scheduled_at,
+      h.previous_scheduled_at
+    FROM ${t(HEADWAYS_TABLE)} h
+    WHERE h.line = p.line AND ${extra} AND h.arrived_at > p.reported_at
+      AND h.arrived_at <= coalesce(p.resolved_at, 'infinity') + ${reach}
+      AND h.previous_arrived_at < coalesce(p.resolved_at, 'infinity')
+    OFFSET 0
+  ) hw`;
+
+  const statements: Record<ViewName, string> = {
+    station_headways: `CREATE OR REPLACE VIEW ${q('station_headways')} AS
+SELECT
+  event_id, station_id, station_name, line, direction, train_id, arrived_at, service_date, service_hour,
+  previous_train_id,
+  previous_arrived_at,
+  extract(epoch FROM arrived_at - previous_arrived_at)::double precision AS headway_seconds,
+  scheduled_at,
+  previous_scheduled_at,
+  extract(epoch FROM scheduled_at - previous_scheduled_at)::double precision AS scheduled_headway_seconds,
+  extract(epoch FROM arrived_at - scheduled_at)::double precision AS lateness_seconds,
+  extract(epoch FROM arrived_at - previous_arrived_at) > ${maxHeadway} AS is_service_gap
+FROM ${t(HEADWAYS_TABLE)}`,
+
+    station_wait_times: `CREATE OR REPLACE VIEW ${q('station_wait_times')} AS
+SELECT station_id, line, direction, service_date,${WAIT_FIGURES}
+FROM ${t(WAIT_DAILY_TABLE)}`,
+
+    station_wait_times_hourly: `CREATE OR REPLACE VIEW ${q('station_wait_times_hourly')} AS
+SELECT station_id, line, direction, service_date, service_hour, hour_start,${WAIT_FIGURES}
+FROM ${t(WAIT_HOURLY_TABLE)}`,
+
+    incident_periods: incidentPeriodsView(q('incident_periods'), q('incident_events')),
 
     line_incident_waits: `CREATE OR REPLACE VIEW ${q('line_incident_waits')} AS
 WITH periods AS MATERIALIZED (
   SELECT line, reported_at, resolved_at FROM ${q('incident_periods')}
-), overlapping AS MATERIALIZED (
-  -- Materialized so the overlap test runs once per headway, not once per aggregate that reads it.
-  SELECT hw.line, hw.service_hour, ${counted('hw.headway_seconds')} AS h, ${counted('hw.scheduled_headway_seconds')} AS hs,
-    EXISTS (
-      SELECT 1 FROM periods p
-      WHERE p.line = hw.line AND hw.arrived_at > p.reported_at
-        AND (p.resolved_at IS NULL OR hw.previous_arrived_at < p.resolved_at)
-    ) AS during_incident
-  FROM ${q('station_headways')} hw
-  WHERE hw.headway_seconds IS NOT NULL
-), incident_hours AS (
-  SELECT DISTINCT line, service_hour FROM overlapping WHERE during_incident
-), counted AS (
-  SELECT o.*, NOT during_incident AND (line, service_hour) IN (SELECT line, service_hour FROM incident_hours) AS same_hours
-  FROM overlapping o
+), longest_gap AS MATERIALIZED (
+  SELECT coalesce(max(arrived_at - previous_arrived_at), interval '0') AS span
+  FROM ${t(HEADWAYS_TABLE)} WHERE is_service_gap
+), longest_headway AS MATERIALIZED (
+  -- The longest headway that is not a gap: no headway ends later than that after an incident's resolution.
+  SELECT coalesce(max(max_headway_seconds), 0) * interval '1 second' AS span FROM ${t(WAIT_DAILY_TABLE)}
+), candidates AS (${overlapping('NOT h.is_service_gap', '(SELECT span FROM longest_headway)')}
+  UNION ALL${overlapping('h.is_service_gap', '(SELECT span FROM longest_gap)')}
+), during AS MATERIALIZED (
+  SELECT DISTINCT ON (event_id) line, service_hour,
+    ${counted('extract(epoch FROM arrived_at - previous_arrived_at)::double precision')} AS h,
+    ${counted('extract(epoch FROM scheduled_at - previous_scheduled_at)::double precision')} AS hs
+  FROM candidates
+), during_hours AS (
+  SELECT line, service_hour, count(h) AS n, sum(h) AS sh, sum(h * h) AS sh2,
+    count(hs) AS ns, sum(hs) AS shs, sum(hs * hs) AS shs2
+  FROM during GROUP BY line, service_hour
+), per_line AS (
+  SELECT a.line,
+    sum(a.linked_arrivals) AS linked,
+    ${WAIT_SUMS.map((x) => `sum(d.${x}) AS d_${x}`).join(', ')},
+    ${WAIT_SUMS.map((x) => `sum(${LINE_HOUR_COLUMN[x]}) AS t_${x}`).join(', ')},
+    ${WAIT_SUMS.map((x) => `sum(${LINE_HOUR_COLUMN[x]}) FILTER (WHERE d.line IS NOT NULL) AS s_${x}`).join(', ')}
+  FROM ${t(LINE_HOURS_TABLE)} a LEFT JOIN during_hours d USING (line, service_hour)
+  GROUP BY a.line
 )
 SELECT
   line,
   (SELECT count(*) FROM ${q('incident_periods')} p WHERE p.line = c.line) AS incidents,
-  ${waits('during_incidents', 'during_incident')},
-  ${waits('otherwise', 'NOT during_incident')},
-  ${waits('same_hours_otherwise', 'same_hours')}
-FROM counted c
-GROUP BY line`,
+  ${incidentWaits('during_incidents', (x) => `coalesce(d_${x}, 0)`)},
+  ${incidentWaits('otherwise', (x) => `t_${x} - coalesce(d_${x}, 0)`)},
+  ${incidentWaits('same_hours_otherwise', (x) => `coalesce(s_${x} - d_${x}, 0)`)}
+FROM per_line c
+WHERE linked > 0`,
   };
 
   const present = options.tables ? new Set(options.tables) : undefined;
-  return VIEW_NAMES.filter((v) => !present || VIEW_REQUIREMENTS[v].every((t) => present.has(t))).map(
+  return VIEW_NAMES.filter((v) => !present || VIEW_REQUIREMENTS[v].every((x) => present.has(x))).map(
     (v) => statements[v],
   );
 }

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { IncidentEvent, TrainArrivalEvent } from '../../src/answer/events.js';
-import { viewStatements } from '../../src/warehouse/views.js';
+import { ensureAnswer } from '../../src/warehouse/answer-build.js';
+import { maintainAnswer } from '../../src/warehouse/answer-maintenance.js';
+import { answerTableStatements } from '../../src/warehouse/answer-tables.js';
+import { resolveViewOptions, viewStatements, type ViewOptions } from '../../src/warehouse/views.js';
 
 /**
  * The warehouse tables the views read, as `load` makes them from schemas/*.schema.json: a column per
@@ -29,23 +32,47 @@ export async function createWaitTables(client: pg.Client, schema: string): Promi
   `);
 }
 
-/** Applies the wait-time views to `schema`. */
-export async function applyViews(client: pg.Client, schema: string): Promise<void> {
-  for (const sql of viewStatements(schema)) await client.query(sql);
+/**
+ * Applies the wait-time views to `schema`, as load does: the answer tables behind them, built from the arrivals
+ * already there (from then on, {@link insertArrivals} maintains them as load would).
+ */
+export async function applyViews(client: pg.Client, schema: string, options: ViewOptions = {}): Promise<void> {
+  for (const sql of answerTableStatements(schema)) await client.query(sql);
+  for (const sql of viewStatements(schema, options)) await client.query(sql);
+  await ensureAnswer(client, schema, resolveViewOptions(options));
+}
+
+/** Whether `schema` has answer tables built (then new arrivals must be maintained into them). */
+async function answerBuilt(client: pg.Client, schema: string): Promise<boolean> {
+  const { rows } = await client.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [
+    `"${schema}".eventful_answer_state`,
+  ]);
+  if (!rows[0].ok) return false;
+  return (await client.query(`SELECT 1 FROM "${schema}".eventful_answer_state`)).rows.length > 0;
 }
 
 /** A train arrival with defaults for what a test does not care about. */
 export type ArrivalRow = Partial<TrainArrivalEvent> & Pick<TrainArrivalEvent, 'occurred_at'>;
 
-/** Inserts arrivals in one statement (arrays unnested server-side: fast for tens of thousands of rows). */
-export async function insertArrivals(client: pg.Client, schema: string, rows: readonly ArrivalRow[]): Promise<void> {
+/**
+ * Inserts arrivals in one statement (arrays unnested server-side: fast for tens of thousands of rows); an event id
+ * already stored is left alone, as load does. When the answer tables are built, maintains them with the arrivals
+ * inserted, as load's answer phase does.
+ */
+export async function insertArrivals(
+  client: pg.Client,
+  schema: string,
+  rows: readonly ArrivalRow[],
+  options: ViewOptions = {},
+): Promise<void> {
   const col = <T>(f: (r: ArrivalRow) => T): T[] => rows.map(f);
-  await client.query(
+  const inserted = await client.query(
     `INSERT INTO "${schema}".train_arrivals
        (event_id, event_type, occurred_at, train_id, line, direction, station_id, station_name, scheduled_at,
         dwell_seconds, checkpoint_type, _kafka_topic)
      SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[],
-                          $8::text[], $9::timestamptz[], $10::bigint[], $11::text[], $12::text[])`,
+                          $8::text[], $9::timestamptz[], $10::bigint[], $11::text[], $12::text[])
+     ON CONFLICT DO NOTHING RETURNING event_id`,
     [
       col((r) => r.event_id ?? randomUUID()),
       col((r) => r.event_type ?? 'train_arrival'),
@@ -61,6 +88,13 @@ export async function insertArrivals(client: pg.Client, schema: string, rows: re
       col(() => 'train-arrivals'),
     ],
   );
+  if (!(await answerBuilt(client, schema))) return;
+  await client.query(`DROP TABLE IF EXISTS pg_temp.fixture_inserted`);
+  await client.query(
+    `CREATE TEMP TABLE fixture_inserted AS SELECT * FROM "${schema}".train_arrivals WHERE event_id = ANY($1::uuid[])`,
+    [inserted.rows.map((r) => r.event_id)],
+  );
+  await maintainAnswer(client, schema, resolveViewOptions(options), 'pg_temp.fixture_inserted');
 }
 
 /** Inserts incident events, and the latest state of each incident into `incidents`. */
@@ -73,7 +107,7 @@ export async function insertIncidentEvents(
     await client.query(
       `INSERT INTO "${schema}".incident_events
          (event_id, event_type, occurred_at, incident_id, line, severity, status, station_id, description, _kafka_topic)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'incidents')`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'incidents') ON CONFLICT DO NOTHING`,
       [
         r.event_id ?? randomUUID(),
         r.event_type ?? 'incident_reported',

@@ -8,6 +8,7 @@ import {
   insertIncidentEvents,
   type ArrivalRow,
 } from '../helpers/warehouse-fixtures.js';
+import { answerTableStatements } from '../../src/warehouse/answer-tables.js';
 import { viewStatements } from '../../src/warehouse/views.js';
 
 const MIN = 60;
@@ -298,6 +299,7 @@ describe('the wait-time views on the real PostgreSQL', () => {
     made.push(schema);
     await client.query(`CREATE TABLE "${schema}".train_arrivals (event_id uuid PRIMARY KEY, occurred_at timestamptz NOT NULL,
       train_id text, line text, direction text, station_id text, station_name text, scheduled_at timestamptz, checkpoint_type text)`);
+    for (const sql of answerTableStatements(schema)) await client.query(sql);
     for (const sql of viewStatements(schema, { tables: ['train_arrivals'] })) await client.query(sql);
     const views = await rows(
       `SELECT table_name FROM information_schema.views WHERE table_schema = '${schema}' ORDER BY 1`,

@@ -1,0 +1,103 @@
+/**
+ * Builds the answer tables from all of `train_arrivals` at once: what a warehouse needs the first time it loads
+ * with a version that maintains the answer (or after the answer's settings or layout changed). Runs in the caller's
+ * transaction, under the load lock: a failure midway rolls back to the warehouse as it was, and a concurrent load
+ * waits for the lock and then finds the tables built (the state row says so).
+ */
+import type { Logger } from '../cli/log.js';
+import type { AnswerDb } from './answer-maintenance.js';
+import {
+  addLineHoursSql,
+  ARRIVAL_COLUMNS,
+  arrivalSelect,
+  insertDailySql,
+  insertHourlySql,
+  serviceGap,
+  STATION_ARRIVAL,
+} from './answer-sql.js';
+import {
+  ANSWER_STATE_TABLE,
+  ARRIVALS_TABLE,
+  answerFingerprint,
+  answerTable,
+  answerTableStatements,
+  HEADWAYS_TABLE,
+  LINE_HOURS_TABLE,
+  WAIT_DAILY_TABLE,
+  WAIT_HOURLY_TABLE,
+} from './answer-tables.js';
+import type { ResolvedViewOptions } from './views.js';
+
+/** The named steps of a build, each one statement: what the progress lines say. */
+export function buildSteps(dbSchema: string, o: ResolvedViewOptions): Array<{ what: string; sql: string }> {
+  const t = (name: string): string => answerTable(dbSchema, name);
+  const arrivals = answerTable(dbSchema, ARRIVALS_TABLE);
+  const platform = 'PARTITION BY a.station_id, a.line, a.direction';
+  return [
+    {
+      what: 'emptying the answer tables',
+      sql: `TRUNCATE ${[HEADWAYS_TABLE, WAIT_HOURLY_TABLE, WAIT_DAILY_TABLE, LINE_HOURS_TABLE].map(t).join(', ')}`,
+    },
+    {
+      what: 'linking every station arrival to the one before it',
+      sql: `INSERT INTO ${t(HEADWAYS_TABLE)}
+  (${ARRIVAL_COLUMNS.join(', ')}, previous_train_id, previous_arrived_at, previous_scheduled_at, is_service_gap)
+SELECT ${arrivalSelect(o)},
+  lag(a.train_id) OVER actual, lag(a.occurred_at) OVER actual,
+  CASE WHEN a.scheduled_at IS NOT NULL THEN lag(a.scheduled_at) OVER timetable END,
+  ${serviceGap('a.occurred_at', 'lag(a.occurred_at) OVER actual', o)}
+FROM ${arrivals} a WHERE ${STATION_ARRIVAL}
+WINDOW actual AS (${platform} ORDER BY a.occurred_at, a.event_id),
+  timetable AS (${platform} ORDER BY a.scheduled_at NULLS LAST, a.occurred_at, a.event_id)`,
+    },
+    { what: 'summing headways by hour', sql: insertHourlySql(dbSchema, o, '') },
+    { what: 'rolling hours up into days', sql: insertDailySql(dbSchema, '') },
+    { what: 'summing hours of the day by line', sql: addLineHoursSql(dbSchema, '', t(WAIT_HOURLY_TABLE), 1) },
+  ];
+}
+
+/** Empties the answer tables and forgets that they were built: the next {@link ensureAnswer} builds them again. */
+export async function emptyAnswer(db: AnswerDb, dbSchema: string): Promise<void> {
+  const t = (name: string): string => answerTable(dbSchema, name);
+  await db.query(
+    `TRUNCATE ${[HEADWAYS_TABLE, WAIT_HOURLY_TABLE, WAIT_DAILY_TABLE, LINE_HOURS_TABLE, ANSWER_STATE_TABLE].map(t).join(', ')}`,
+  );
+}
+
+/** Whether the answer tables hold an answer built with these settings. */
+async function isBuilt(db: AnswerDb, dbSchema: string, fingerprint: string): Promise<boolean> {
+  const { rows } = await db.query<{ fingerprint: string }>(
+    `SELECT fingerprint FROM ${answerTable(dbSchema, ANSWER_STATE_TABLE)}`,
+  );
+  return rows[0]?.fingerprint === fingerprint;
+}
+
+/**
+ * Creates the answer tables when missing and, unless they already hold an answer built with the same settings,
+ * builds them from `train_arrivals` with a progress line per step. Returns whether it built.
+ */
+export async function ensureAnswer(
+  db: AnswerDb,
+  dbSchema: string,
+  o: ResolvedViewOptions,
+  log?: Logger,
+): Promise<boolean> {
+  for (const sql of answerTableStatements(dbSchema)) await db.query(sql);
+  const fingerprint = answerFingerprint(o);
+  if (await isBuilt(db, dbSchema, fingerprint)) return false;
+  const started = Date.now();
+  log?.info(`building the wait-time answer tables from the history in ${dbSchema}.${ARRIVALS_TABLE} (once)`);
+  const steps = buildSteps(dbSchema, o);
+  for (const [i, step] of steps.entries()) {
+    const t0 = Date.now();
+    const r = await db.query(step.sql);
+    log?.info(`answer build ${i + 1}/${steps.length}: ${step.what}: ${r.rowCount ?? 0} rows in ${Date.now() - t0} ms`);
+  }
+  await db.query(
+    `INSERT INTO ${answerTable(dbSchema, ANSWER_STATE_TABLE)} (fingerprint) VALUES ($1)
+     ON CONFLICT (singleton) DO UPDATE SET fingerprint = excluded.fingerprint, built_at = now()`,
+    [fingerprint],
+  );
+  log?.info(`answer tables built in ${Date.now() - started} ms`);
+  return true;
+}

@@ -1,0 +1,272 @@
+/**
+ * The loader's answer phase: after a snapshot's rows are written, and in the same transaction, bring the answer
+ * tables (answer-tables.ts) up to date with the station arrivals the snapshot added. Its cost follows the snapshot:
+ *
+ * 1. The snapshot's new station arrivals, as headway rows, in a temp table.
+ * 2. Link, per platform (station, line, direction), the new arrivals with the stretch of history they fall in: from
+ *    the last stored arrival before the first new one to the first stored arrival after the last new one (for
+ *    arrivals in order, that is one stored row). One window over the new rows and that stretch gives every row its
+ *    predecessor: a late arrival links in between its neighbours and becomes the predecessor of the one after it.
+ *    The same again in timetable order (`scheduled_at`). Stored rows whose predecessor changed are updated and
+ *    noted; the new rows are inserted already linked.
+ * 3. Recompute the hourly sums of the hours that gained a row or whose rows changed, roll those days up again,
+ *    and move the line-hour sums by the difference.
+ *
+ * Events the snapshot repeats are not in `arrivals` (the writer copied only new keys), so a replay changes nothing.
+ */
+import type { Logger } from '../cli/log.js';
+import type { WarehouseConnection } from './connection.js';
+import {
+  ARRIVAL_COLUMNS,
+  addLineHoursSql,
+  arrivalSelect,
+  insertDailySql,
+  insertHourlySql,
+  PLATFORM,
+  samePlatform,
+  serviceGap,
+  STATION_ARRIVAL,
+} from './answer-sql.js';
+import { answerTable, HEADWAYS_TABLE, WAIT_DAILY_TABLE, WAIT_HOURLY_TABLE } from './answer-tables.js';
+import { resolveViewOptions, type ResolvedViewOptions } from './views.js';
+
+/** The part of a connection the answer needs (a pg.Client fits too). */
+export type AnswerDb = Pick<WarehouseConnection, 'query'>;
+
+const NEW_ROWS = 'pg_temp.eventful_answer_new';
+const TOUCHED = 'pg_temp.eventful_answer_touched';
+const PLATFORM_COLS = PLATFORM.join(', ');
+
+/** What one maintenance pass did. */
+export interface AnswerMaintenanceCounts {
+  /** Station arrivals added to the headway table. */
+  arrivals: number;
+  /** Stored headway rows whose predecessor changed (late or out-of-order arrivals). */
+  relinked: number;
+  /** Hourly groups recomputed. */
+  hours: number;
+}
+
+/** The two orders a predecessor is taken in: actual arrivals, and the timetable. */
+interface LinkOrder {
+  /** The links' column that says a stored row is inside this order's stretch (so its link is exact). */
+  flag: 'in_actual' | 'in_timetable';
+  /** The column the stretch is bounded by. */
+  by: 'arrived_at' | 'scheduled_at';
+  /** The full sort order (unique). */
+  order: string[];
+  /** Columns set from the links: [target, links' column]. */
+  sets: Array<[string, string]>;
+  /** The rows this order links (the timetable order has only scheduled arrivals). */
+  where: (alias: string) => string;
+}
+
+const ACTUAL: LinkOrder = {
+  flag: 'in_actual',
+  by: 'arrived_at',
+  order: ['arrived_at', 'event_id'],
+  sets: [
+    ['previous_arrived_at', 'new_arrived_at'],
+    ['previous_train_id', 'new_train_id'],
+  ],
+  where: () => 'true',
+};
+const TIMETABLE: LinkOrder = {
+  flag: 'in_timetable',
+  by: 'scheduled_at',
+  order: ['scheduled_at', 'arrived_at', 'event_id'],
+  sets: [['previous_scheduled_at', 'new_scheduled_at']],
+  where: (alias) => `${alias}.scheduled_at IS NOT NULL`,
+};
+
+const LINKS = 'pg_temp.eventful_answer_links';
+const cols = (alias: string): string => ARRIVAL_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
+
+/**
+ * The stored rows of one order's stretches: per platform, the last stored row before the first new one (its
+ * `anchor`, flagged false: its own link is not recomputed), the stored rows between the first and last new one, and
+ * the first stored row after the last new one.
+ */
+function stretchSql(dbSchema: string, link: LinkOrder): string {
+  const H = answerTable(dbSchema, HEADWAYS_TABLE);
+  const key = samePlatform('h', 'r');
+  const flags = (inside: boolean): string =>
+    `${inside && link === ACTUAL} AS in_actual, ${inside && link === TIMETABLE} AS in_timetable`;
+  const asc = link.order.map((c) => `h.${c}`).join(', ');
+  const desc = link.order.map((c) => `h.${c} DESC`).join(', ');
+  return `SELECT w.* FROM (
+    SELECT ${PLATFORM_COLS}, min(${link.by}) AS lo, max(${link.by}) AS hi FROM ${NEW_ROWS}
+    WHERE ${link.by} IS NOT NULL GROUP BY ${PLATFORM_COLS}
+  ) r CROSS JOIN LATERAL (
+    (SELECT ${cols('h')}, ${flags(false)} FROM ${H} h WHERE ${key} AND ${link.where('h')} AND h.${link.by} < r.lo
+     ORDER BY ${desc} LIMIT 1)
+    UNION ALL
+    (SELECT ${cols('h')}, ${flags(true)} FROM ${H} h WHERE ${key} AND h.${link.by} BETWEEN r.lo AND r.hi)
+    UNION ALL
+    (SELECT ${cols('h')}, ${flags(true)} FROM ${H} h WHERE ${key} AND ${link.where('h')} AND h.${link.by} > r.hi
+     ORDER BY ${asc} LIMIT 1)
+  ) w`;
+}
+
+/**
+ * CREATE of the temp table of links: every new arrival and the stored rows of both orders' stretches, each with its
+ * predecessor in actual order (`new_arrived_at`, `new_train_id`) and in timetable order (`new_scheduled_at`). A
+ * window over a set that holds a whole stretch gives every row inside it its exact predecessor; extra rows outside
+ * it only come before or after. Only the first and last new row of a platform cost index probes; the rest is a sort
+ * of the snapshot's own rows.
+ */
+export function linksSql(dbSchema: string): string {
+  return `CREATE TEMP TABLE eventful_answer_links AS
+WITH stored AS (
+  ${stretchSql(dbSchema, ACTUAL)}
+  UNION ALL
+  ${stretchSql(dbSchema, TIMETABLE)}
+), linked AS (
+  SELECT ${cols('n')}, true AS is_new, true AS in_actual, true AS in_timetable FROM ${NEW_ROWS} n
+  UNION ALL
+  SELECT ${cols('s')}, false, bool_or(s.in_actual), bool_or(s.in_timetable) FROM stored s GROUP BY ${cols('s')}
+)
+SELECT l.*, lag(l.arrived_at) OVER actual AS new_arrived_at, lag(l.train_id) OVER actual AS new_train_id,
+  CASE WHEN l.scheduled_at IS NOT NULL THEN lag(l.scheduled_at) OVER timetable END AS new_scheduled_at
+FROM linked l
+WINDOW actual AS (PARTITION BY l.station_id, l.line, l.direction ORDER BY l.arrived_at, l.event_id),
+  timetable AS (PARTITION BY l.station_id, l.line, l.direction ORDER BY l.scheduled_at NULLS LAST, l.arrived_at, l.event_id)`;
+}
+
+/** UPDATE of the stored rows whose predecessor in one order changed, noting their hours as touched. */
+export function relinkSql(dbSchema: string, o: ResolvedViewOptions, link: LinkOrder): string {
+  const H = answerTable(dbSchema, HEADWAYS_TABLE);
+  const changed = link.sets.map(([t, l]) => `t.${t} IS DISTINCT FROM w.${l}`).join(' OR ');
+  const gap = link === ACTUAL ? `, is_service_gap = ${serviceGap('w.arrived_at', 'w.new_arrived_at', o)}` : '';
+  return `WITH changed AS (
+  UPDATE ${H} t SET ${link.sets.map(([t, l]) => `${t} = w.${l}`).join(', ')}${gap}
+  FROM ${LINKS} w
+  WHERE NOT w.is_new AND w.${link.flag} AND ${samePlatform('t', 'w')} AND t.arrived_at = w.arrived_at
+    AND t.event_id = w.event_id AND (${changed})
+  RETURNING t.station_id, t.line, t.direction, t.hour_start, t.service_date
+)
+INSERT INTO ${TOUCHED} SELECT * FROM changed`;
+}
+
+/** INSERT of the new arrivals into the headway table, linked to their predecessors. */
+function insertNewSql(dbSchema: string, o: ResolvedViewOptions): string {
+  return `INSERT INTO ${answerTable(dbSchema, HEADWAYS_TABLE)}
+  (${ARRIVAL_COLUMNS.join(', ')}, previous_train_id, previous_arrived_at, previous_scheduled_at, is_service_gap)
+SELECT ${cols('l')}, l.new_train_id, l.new_arrived_at, l.new_scheduled_at,
+  ${serviceGap('l.arrived_at', 'l.new_arrived_at', o)}
+FROM ${LINKS} l WHERE l.is_new`;
+}
+
+/** Temp tables of one pass (dropped before and after it). */
+const TEMP_TABLES = [NEW_ROWS, TOUCHED, LINKS].join(', ');
+
+/** One statement of a pass, and which count its row count is (if any). */
+interface Step {
+  sql: string;
+  counts?: 'arrivals' | 'relinked';
+}
+
+/** The statements of one maintenance pass over the new rows in `arrivals` (a table like `train_arrivals`). */
+export function maintenanceStatements(dbSchema: string, o: ResolvedViewOptions, arrivals: string): Step[] {
+  const H = answerTable(dbSchema, HEADWAYS_TABLE);
+  return [
+    { sql: `DROP TABLE IF EXISTS ${TEMP_TABLES}` },
+    { sql: `CREATE TEMP TABLE eventful_answer_new AS SELECT ${ARRIVAL_COLUMNS.join(', ')} FROM ${H} WITH NO DATA` },
+    {
+      sql: `CREATE TEMP TABLE eventful_answer_touched AS
+SELECT ${PLATFORM_COLS}, hour_start, service_date FROM ${H} WITH NO DATA`,
+    },
+    {
+      sql: `INSERT INTO ${NEW_ROWS} (${ARRIVAL_COLUMNS.join(', ')})
+SELECT ${arrivalSelect(o)} FROM ${arrivals} a WHERE ${STATION_ARRIVAL}`,
+      counts: 'arrivals',
+    },
+    { sql: `ANALYZE ${NEW_ROWS}` },
+    { sql: linksSql(dbSchema) },
+    { sql: relinkSql(dbSchema, o, ACTUAL), counts: 'relinked' },
+    { sql: relinkSql(dbSchema, o, TIMETABLE), counts: 'relinked' },
+    { sql: insertNewSql(dbSchema, o) },
+    { sql: `INSERT INTO ${TOUCHED} SELECT ${PLATFORM_COLS}, hour_start, service_date FROM ${NEW_ROWS}` },
+    ...sumStatements(dbSchema, o).map((sql) => ({ sql })),
+  ];
+}
+
+/** Recomputes the hourly sums of the touched hours, their days, and moves the line-hour sums by the difference. */
+function sumStatements(dbSchema: string, o: ResolvedViewOptions): string[] {
+  const hourly = answerTable(dbSchema, WAIT_HOURLY_TABLE);
+  const daily = answerTable(dbSchema, WAIT_DAILY_TABLE);
+  const hours = `(SELECT DISTINCT ${PLATFORM_COLS}, hour_start FROM ${TOUCHED}) x`;
+  const days = `(SELECT DISTINCT ${PLATFORM_COLS}, service_date FROM ${TOUCHED}) x`;
+  const dayStart = (d: string): string => `((${d})::timestamp AT TIME ZONE '${o.timeZone}')`;
+  return [
+    addLineHoursSql(
+      dbSchema,
+      `WITH gone AS (DELETE FROM ${hourly} h USING ${hours}
+  WHERE ${samePlatform('h', 'x')} AND h.hour_start = x.hour_start RETURNING h.*)`,
+      'gone',
+      -1,
+    ),
+    // A day-light saving hour can hold two hours of arrivals: the range reaches two hours, hour_start decides.
+    addLineHoursSql(
+      dbSchema,
+      `WITH fresh AS (${insertHourlySql(
+        dbSchema,
+        o,
+        `JOIN ${hours} ON ${samePlatform('h', 'x')} AND h.arrived_at >= x.hour_start
+  AND h.arrived_at < x.hour_start + interval '2 hours' AND h.hour_start = x.hour_start`,
+        ' RETURNING *',
+      )})`,
+      'fresh',
+      1,
+    ),
+    `DELETE FROM ${daily} h USING ${days} WHERE ${samePlatform('h', 'x')} AND h.service_date = x.service_date`,
+    insertDailySql(
+      dbSchema,
+      `JOIN ${days} ON ${samePlatform('h', 'x')} AND h.service_date = x.service_date
+  AND h.hour_start >= ${dayStart('x.service_date')} - interval '2 hours'
+  AND h.hour_start < ${dayStart('x.service_date + 1')} + interval '2 hours'`,
+    ),
+  ];
+}
+
+/**
+ * Runs one maintenance pass in the caller's transaction: `arrivals` holds the rows the snapshot added to
+ * `train_arrivals` (and nothing else). Returns what it did.
+ */
+export async function maintainAnswer(
+  db: AnswerDb,
+  dbSchema: string,
+  o: ResolvedViewOptions,
+  arrivals: string,
+): Promise<AnswerMaintenanceCounts> {
+  const counts: AnswerMaintenanceCounts = { arrivals: 0, relinked: 0, hours: 0 };
+  for (const step of maintenanceStatements(dbSchema, o, arrivals)) {
+    const r = await db.query(step.sql);
+    if (step.counts) counts[step.counts] += r.rowCount ?? 0;
+  }
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM (SELECT DISTINCT ${PLATFORM_COLS}, hour_start FROM ${TOUCHED}) x`,
+  );
+  counts.hours = Number(rows[0]?.n ?? 0);
+  await db.query(`DROP TABLE IF EXISTS ${TEMP_TABLES}`);
+  return counts;
+}
+
+/**
+ * The loader's answer phase for one snapshot: maintains the answer from the rows the snapshot inserted into
+ * `train_arrivals` (`inserted`: the loader's temp table of them; nothing to do without one).
+ */
+export async function answerPhase(
+  db: AnswerDb,
+  dbSchema: string,
+  inserted: string | undefined,
+  log: Logger,
+): Promise<void> {
+  if (!inserted) return;
+  const t0 = Date.now();
+  const c = await maintainAnswer(db, dbSchema, resolveViewOptions(), inserted);
+  log.info(
+    `wait-time answer: ${c.arrivals} station arrival(s) added, ${c.relinked} stored headway(s) relinked, ` +
+      `${c.hours} hour(s) recomputed in ${Date.now() - t0} ms`,
+  );
+}

@@ -1,0 +1,139 @@
+/**
+ * The SQL shared by the answer's maintenance (one snapshot at a time) and its build (all history at once): how a
+ * station arrival becomes a headway row, and how headway rows add up into the hourly, daily and line-hour sums.
+ * Pure: statement text only, over the tables of answer-tables.ts.
+ */
+import { quoteIdent } from '../schema/identifiers.js';
+import {
+  answerTable,
+  HEADWAYS_TABLE,
+  LINE_HOUR_SUM_COLUMNS,
+  LINE_HOURS_TABLE,
+  WAIT_DAILY_TABLE,
+  WAIT_HOURLY_TABLE,
+  WAIT_SUM_COLUMNS,
+} from './answer-tables.js';
+import type { ResolvedViewOptions } from './views.js';
+
+/**
+ * Only station arrivals count: a checkpoint is not a platform anybody waits at, and neither is an arrival whose
+ * station, line or direction is unknown (possible only when a customised schema makes one optional).
+ */
+export const STATION_ARRIVAL = `(checkpoint_type = 'station' OR checkpoint_type IS NULL)
+  AND station_id IS NOT NULL AND line IS NOT NULL AND direction IS NOT NULL`;
+
+/** The key of a platform: station, line, direction. */
+export const PLATFORM = ['station_id', 'line', 'direction'] as const;
+
+/** `a.station_id = b.station_id AND ...` over the platform columns. */
+export const samePlatform = (a: string, b: string): string =>
+  PLATFORM.map((c) => `${a}.${c} = ${b}.${c}`).join(' AND ');
+
+/** The headway row columns that come straight from an arrival (all but the predecessor's). */
+export const ARRIVAL_COLUMNS = [
+  'station_id',
+  'line',
+  'direction',
+  'arrived_at',
+  'event_id',
+  'station_name',
+  'train_id',
+  'scheduled_at',
+  'service_date',
+  'service_hour',
+  'hour_start',
+] as const;
+
+/** The select list of {@link ARRIVAL_COLUMNS} from a row of `train_arrivals` (alias `a`). */
+export function arrivalSelect(o: ResolvedViewOptions): string {
+  const tz = `'${o.timeZone}'`;
+  return `a.station_id, a.line, a.direction, a.occurred_at, a.event_id, a.station_name, a.train_id, a.scheduled_at,
+  (a.occurred_at AT TIME ZONE ${tz})::date, extract(hour FROM a.occurred_at AT TIME ZONE ${tz})::integer,
+  date_trunc('hour', a.occurred_at, ${tz})`;
+}
+
+/** Whether a headway from `previous` to `arrived` (timestamps) is a gap in service; false without a previous. */
+export const serviceGap = (arrived: string, previous: string, o: ResolvedViewOptions): string =>
+  `coalesce(extract(epoch FROM ${arrived} - ${previous}) > ${o.maxHeadwaySeconds}, false)`;
+
+/**
+ * The sums of {@link WAIT_SUM_COLUMNS} over headway rows (alias `h`), in that order: the same expressions the
+ * oracle's views aggregate, so a group's figures are the same whichever way it was computed.
+ */
+export function headwaySums(o: ResolvedViewOptions): string {
+  const hd = `extract(epoch FROM h.arrived_at - h.previous_arrived_at)::double precision`;
+  const hsd = `extract(epoch FROM h.scheduled_at - h.previous_scheduled_at)::double precision`;
+  const late = `extract(epoch FROM h.arrived_at - h.scheduled_at)::double precision`;
+  const counted = (x: string): string => `(CASE WHEN ${x} <= ${o.maxHeadwaySeconds} THEN ${x} END)`;
+  const hh = counted(hd);
+  const hs = counted(hsd);
+  const linked = `FILTER (WHERE h.previous_arrived_at IS NOT NULL)`;
+  return [
+    `max(h.station_name)`,
+    `count(*)`,
+    `count(${hh})`,
+    `max(${hh})`,
+    `sum(${hh})`,
+    `sum(${hh} * ${hh})`,
+    `count(${hs})`,
+    `sum(${hs})`,
+    `sum(${hs} * ${hs})`,
+    `count(${late})`,
+    `sum(${late})`,
+    `sum(greatest(${late}, 0))`,
+    `count(*) FILTER (WHERE ${late} BETWEEN ${-o.onTimeEarlySeconds} AND ${o.onTimeLateSeconds})`,
+    `min(h.arrived_at)`,
+    `max(h.arrived_at)`,
+    `count(*) ${linked}`,
+    `count(${hs}) ${linked}`,
+    `sum(${hs}) ${linked}`,
+    `sum(${hs} * ${hs}) ${linked}`,
+  ].join(',\n  ');
+}
+
+/** The same sums rolled up from rows of an aggregate table (alias `h`): exact, since they are counts and sums. */
+export function rolledUpSums(): string {
+  return WAIT_SUM_COLUMNS.map(([c]) => {
+    const col = `h.${quoteIdent(c)}`;
+    if (c === 'station_name' || c === 'max_headway_seconds' || c === 'last_arrival_at') return `max(${col})`;
+    if (c === 'first_arrival_at') return `min(${col})`;
+    return `sum(${col})`;
+  }).join(', ');
+}
+
+const sumNames = WAIT_SUM_COLUMNS.map(([c]) => quoteIdent(c)).join(', ');
+
+/**
+ * INSERT of the hourly sums of the headway rows chosen by `join` (a JOIN clause on `h`, or '' for all of them),
+ * optionally wrapped so the inserted rows are `RETURNING`ed to the caller's CTE.
+ */
+export function insertHourlySql(dbSchema: string, o: ResolvedViewOptions, join: string, returning = ''): string {
+  return `INSERT INTO ${answerTable(dbSchema, WAIT_HOURLY_TABLE)}
+  (station_id, line, direction, hour_start, service_date, service_hour, ${sumNames})
+SELECT h.station_id, h.line, h.direction, h.hour_start, h.service_date, h.service_hour,
+  ${headwaySums(o)}
+FROM ${answerTable(dbSchema, HEADWAYS_TABLE)} h ${join}
+GROUP BY h.station_id, h.line, h.direction, h.hour_start, h.service_date, h.service_hour${returning}`;
+}
+
+/** INSERT of the daily roll-up of the hourly rows chosen by `join` (a JOIN clause on `h`, or ''). */
+export function insertDailySql(dbSchema: string, join: string): string {
+  return `INSERT INTO ${answerTable(dbSchema, WAIT_DAILY_TABLE)} (station_id, line, direction, service_date, ${sumNames})
+SELECT h.station_id, h.line, h.direction, h.service_date, ${rolledUpSums()}
+FROM ${answerTable(dbSchema, WAIT_HOURLY_TABLE)} h ${join}
+GROUP BY h.station_id, h.line, h.direction, h.service_date`;
+}
+
+/**
+ * Adds (`sign` 1) or subtracts (-1) the line-hour sums of the hourly rows in `source` (a relation with the hourly
+ * table's columns) to `eventful_wait_line_hours`. `prefix` is put before the statement (a `WITH ...`).
+ */
+export function addLineHoursSql(dbSchema: string, prefix: string, source: string, sign: 1 | -1): string {
+  const cols = LINE_HOUR_SUM_COLUMNS.join(', ');
+  const sums = LINE_HOUR_SUM_COLUMNS.map((c) => `${sign} * coalesce(sum(${c}), 0)`).join(', ');
+  const t = answerTable(dbSchema, LINE_HOURS_TABLE);
+  return `${prefix}
+INSERT INTO ${t} AS t (line, service_hour, ${cols})
+SELECT line, service_hour, ${sums} FROM ${source} GROUP BY line, service_hour
+ON CONFLICT (line, service_hour) DO UPDATE SET ${LINE_HOUR_SUM_COLUMNS.map((c) => `${c} = t.${c} + excluded.${c}`).join(', ')}`;
+}

@@ -1,0 +1,119 @@
+/**
+ * The tables that hold the wait-time answer, maintained by `load` (see answer-maintenance) and read by the views
+ * (see views.ts). They are derived state: every row follows from `train_arrivals`, and a from-scratch build
+ * (answer-build) makes them again.
+ *
+ * - `eventful_headways`: one row per station arrival with its predecessor at the same station, line and direction,
+ *   in actual order (`previous_arrived_at`, `previous_train_id`) and in timetable order (`previous_scheduled_at`).
+ *   Primary key `(station_id, line, direction, arrived_at, event_id)`: the actual order, so a neighbour is one
+ *   index probe and one station's headways are one index range.
+ * - `eventful_wait_hourly`, `eventful_wait_daily`: per station, line, direction and hour (`hour_start`) or
+ *   `service_date`: counts, Σh and Σh² of actual and scheduled headways, lateness sums, first and last arrival.
+ * - `eventful_wait_line_hours`: per line and hour of the day (all days together), the sums the incident comparison
+ *   subtracts its incident headways from.
+ * - `eventful_answer_state`: one row saying the tables are built, and with which settings (a warehouse upgraded
+ *   from a version without them has no row; other settings mean another answer, so it is built again).
+ */
+import { quoteIdent } from '../schema/identifiers.js';
+import type { ResolvedViewOptions } from './views.js';
+
+/** The event table the answer is derived from. */
+export const ARRIVALS_TABLE = 'train_arrivals';
+export const HEADWAYS_TABLE = 'eventful_headways';
+export const WAIT_HOURLY_TABLE = 'eventful_wait_hourly';
+export const WAIT_DAILY_TABLE = 'eventful_wait_daily';
+export const LINE_HOURS_TABLE = 'eventful_wait_line_hours';
+export const ANSWER_STATE_TABLE = 'eventful_answer_state';
+
+/**
+ * The version of the tables' layout. Raise it when a column or its meaning changes: the next load then
+ * builds the tables again from `train_arrivals`.
+ */
+export const ANSWER_LAYOUT_VERSION = 1;
+
+/** The sums every aggregate table keeps (name, type), in the order the maintenance computes them. */
+export const WAIT_SUM_COLUMNS: ReadonlyArray<readonly [string, string]> = [
+  ['station_name', 'text'],
+  ['arrivals', 'bigint'],
+  ['headways', 'bigint'],
+  ['max_headway_seconds', 'double precision'],
+  ['sum_headway_seconds', 'double precision'],
+  ['sum_headway_seconds_squared', 'double precision'],
+  ['scheduled_headways', 'bigint'],
+  ['sum_scheduled_headway_seconds', 'double precision'],
+  ['sum_scheduled_headway_seconds_squared', 'double precision'],
+  ['scheduled_arrivals', 'bigint'],
+  ['sum_lateness_seconds', 'double precision'],
+  ['sum_delay_seconds', 'double precision'],
+  ['on_time_arrivals', 'bigint'],
+  ['first_arrival_at', 'timestamp with time zone'],
+  ['last_arrival_at', 'timestamp with time zone'],
+  // Over the arrivals that have a predecessor (headway_seconds not NULL), which line_incident_waits counts.
+  ['linked_arrivals', 'bigint'],
+  ['linked_scheduled_headways', 'bigint'],
+  ['linked_sum_scheduled_headway_seconds', 'double precision'],
+  ['linked_sum_scheduled_headway_seconds_squared', 'double precision'],
+];
+
+/** The sums `eventful_wait_line_hours` keeps (a subset of {@link WAIT_SUM_COLUMNS}, all additive). */
+export const LINE_HOUR_SUM_COLUMNS = [
+  'linked_arrivals',
+  'headways',
+  'sum_headway_seconds',
+  'sum_headway_seconds_squared',
+  'linked_scheduled_headways',
+  'linked_sum_scheduled_headway_seconds',
+  'linked_sum_scheduled_headway_seconds_squared',
+] as const;
+
+/** `"schema"."name"` of an answer table. */
+export const answerTable = (dbSchema: string, name: string): string => `${quoteIdent(dbSchema)}.${quoteIdent(name)}`;
+
+/** The text that identifies the settings the tables were built with. */
+export function answerFingerprint(o: ResolvedViewOptions): string {
+  return JSON.stringify({
+    layout: ANSWER_LAYOUT_VERSION,
+    maxHeadwaySeconds: o.maxHeadwaySeconds,
+    timeZone: o.timeZone,
+    onTimeEarlySeconds: o.onTimeEarlySeconds,
+    onTimeLateSeconds: o.onTimeLateSeconds,
+  });
+}
+
+const sumColumns = WAIT_SUM_COLUMNS.map(([n, t]) => `${quoteIdent(n)} ${t}`).join(', ');
+
+/** `CREATE TABLE IF NOT EXISTS` (and index) statements of the answer tables, in `dbSchema`. */
+export function answerTableStatements(dbSchema: string): string[] {
+  const t = (name: string): string => answerTable(dbSchema, name);
+  const key = 'station_id text NOT NULL, line text NOT NULL, direction text NOT NULL';
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t(HEADWAYS_TABLE)} (
+  ${key}, arrived_at timestamptz NOT NULL, event_id uuid NOT NULL,
+  station_name text, train_id text, scheduled_at timestamptz,
+  service_date date NOT NULL, service_hour integer NOT NULL, hour_start timestamptz NOT NULL,
+  previous_train_id text, previous_arrived_at timestamptz, previous_scheduled_at timestamptz,
+  is_service_gap boolean NOT NULL DEFAULT false,
+  PRIMARY KEY (station_id, line, direction, arrived_at, event_id))`,
+    // The timetable order, for the neighbours of a new scheduled arrival.
+    `CREATE INDEX IF NOT EXISTS eventful_headways_timetable ON ${t(HEADWAYS_TABLE)}
+  (station_id, line, direction, scheduled_at, arrived_at, event_id) WHERE scheduled_at IS NOT NULL`,
+    // A line's headways in a time range: what an incident overlaps.
+    `CREATE INDEX IF NOT EXISTS eventful_headways_line ON ${t(HEADWAYS_TABLE)} (line, arrived_at)`,
+    `CREATE INDEX IF NOT EXISTS eventful_headways_gaps ON ${t(HEADWAYS_TABLE)} (line, arrived_at) WHERE is_service_gap`,
+    `CREATE TABLE IF NOT EXISTS ${t(WAIT_HOURLY_TABLE)} (
+  ${key}, hour_start timestamptz NOT NULL, service_date date NOT NULL, service_hour integer NOT NULL, ${sumColumns},
+  PRIMARY KEY (station_id, line, direction, hour_start))`,
+    `CREATE INDEX IF NOT EXISTS eventful_wait_hourly_date ON ${t(WAIT_HOURLY_TABLE)} (service_date)`,
+    `CREATE TABLE IF NOT EXISTS ${t(WAIT_DAILY_TABLE)} (
+  ${key}, service_date date NOT NULL, ${sumColumns},
+  PRIMARY KEY (station_id, line, direction, service_date))`,
+    `CREATE INDEX IF NOT EXISTS eventful_wait_daily_date ON ${t(WAIT_DAILY_TABLE)} (service_date)`,
+    `CREATE TABLE IF NOT EXISTS ${t(LINE_HOURS_TABLE)} (
+  line text NOT NULL, service_hour integer NOT NULL,
+  ${LINE_HOUR_SUM_COLUMNS.map((c) => `${c} ${c.includes('sum') ? 'double precision' : 'bigint'} NOT NULL DEFAULT 0`).join(', ')},
+  PRIMARY KEY (line, service_hour))`,
+    `CREATE TABLE IF NOT EXISTS ${t(ANSWER_STATE_TABLE)} (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), fingerprint text NOT NULL,
+  built_at timestamptz NOT NULL DEFAULT now())`,
+  ];
+}

@@ -1,0 +1,71 @@
+/**
+ * Compares the maintained wait-time views with the oracle's (view-oracle.ts) row by row: same rows, same columns,
+ * numbers equal up to floating-point summation order.
+ */
+import type pg from 'pg';
+import { oracleStatements } from '../../src/warehouse/view-oracle.js';
+import { VIEW_NAMES, type ViewName, type ViewOptions } from '../../src/warehouse/views.js';
+
+/** Prefix of the oracle's views next to the maintained ones. */
+export const ORACLE_PREFIX = 'oracle_';
+
+/** The columns that identify a row of each view. */
+const VIEW_KEYS: Record<ViewName, string> = {
+  station_headways: 'event_id',
+  station_wait_times: 'station_id, line, direction, service_date',
+  station_wait_times_hourly: 'station_id, line, direction, hour_start',
+  incident_periods: 'incident_id',
+  line_incident_waits: 'line',
+};
+
+/** Relative difference allowed between two sums of the same doubles added in another order. */
+const RELATIVE_TOLERANCE = 1e-9;
+const ABSOLUTE_TOLERANCE = 1e-6;
+
+/** Creates the oracle's views (over the event tables) in `schema`. */
+export async function applyOracle(client: pg.Client, schema: string, options: ViewOptions = {}): Promise<void> {
+  for (const sql of oracleStatements(schema, options, ORACLE_PREFIX)) await client.query(sql);
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number' && typeof b === 'number')
+    return Math.abs(a - b) <= Math.max(ABSOLUTE_TOLERANCE, RELATIVE_TOLERANCE * Math.max(Math.abs(a), Math.abs(b)));
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  return a === b;
+}
+
+/**
+ * The differences between view `view` and the oracle's in `schema` (empty when they agree): a few readable lines
+ * naming the first rows and columns that differ.
+ */
+export async function viewDifferences(client: pg.Client, schema: string, view: ViewName): Promise<string[]> {
+  const read = async (name: string): Promise<Array<Record<string, unknown>>> =>
+    (await client.query(`SELECT * FROM "${schema}"."${name}" ORDER BY ${VIEW_KEYS[view]}`)).rows;
+  const [actual, expected] = [await read(view), await read(ORACLE_PREFIX + view)];
+  const problems: string[] = [];
+  if (actual.length !== expected.length) problems.push(`${view}: ${actual.length} rows, oracle ${expected.length}`);
+  for (let i = 0; i < Math.min(actual.length, expected.length) && problems.length < 5; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    if (Object.keys(a).join() !== Object.keys(e).join()) {
+      problems.push(`${view}: columns ${Object.keys(a).join()} vs oracle ${Object.keys(e).join()}`);
+      break;
+    }
+    for (const col of Object.keys(e))
+      if (!sameValue(a[col], e[col]))
+        problems.push(
+          `${view} row ${i} (${VIEW_KEYS[view]} = ${VIEW_KEYS[view]
+            .split(', ')
+            .map((k) => String(e[k]))
+            .join('/')}): ` + `${col} = ${String(a[col])}, oracle ${String(e[col])}`,
+        );
+  }
+  return problems;
+}
+
+/** The differences of every view present (see {@link viewDifferences}). */
+export async function allViewDifferences(client: pg.Client, schema: string, views = VIEW_NAMES): Promise<string[]> {
+  const out: string[] = [];
+  for (const v of views) out.push(...(await viewDifferences(client, schema, v)));
+  return out;
+}

@@ -1,0 +1,121 @@
+import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { oracleStatements } from '../../src/warehouse/view-oracle.js';
+import { scenario, type ScenarioSnapshot } from '../helpers/answer-scenarios.js';
+import { useLoadTest } from '../helpers/load-test.js';
+import { runCommand as run } from '../helpers/run.js';
+import { onPartition, writeSnapshot } from '../helpers/snapshot-fixtures.js';
+import { allViewDifferences, applyOracle } from '../helpers/view-compare.js';
+
+let client: pg.Client;
+let schema: string;
+let root: string;
+useLoadTest('ldans', (t) => ({ client, schema, root } = t));
+
+const load = (...args: string[]): ReturnType<typeof run> =>
+  run('load', ['--snapshots', root, '--db-schema', schema, ...args]);
+
+/** Writes a scenario snapshot as extract would (arrivals and incidents on their topics). */
+async function write(snap: ScenarioSnapshot): Promise<string> {
+  return writeSnapshot(root, [
+    ...onPartition(
+      'train-arrivals',
+      0,
+      snap.arrivals.map((a) => ({ event_type: 'train_arrival', train_id: 'BL-1', ...a })),
+    ),
+    ...onPartition(
+      'incidents',
+      0,
+      snap.incidents.map((i) => ({ severity: 'minor', line: 'Blue', ...i })),
+    ),
+  ]);
+}
+
+const migrationOf = (r: Awaited<ReturnType<typeof run>>): unknown => r.summary?.['migration'];
+
+/** Turns the warehouse into one loaded by a version without the answer: no answer tables, views over the events. */
+async function downgrade(): Promise<void> {
+  await client.query(`DROP TABLE "${schema}".eventful_headways, "${schema}".eventful_wait_hourly,
+    "${schema}".eventful_wait_daily, "${schema}".eventful_wait_line_hours, "${schema}".eventful_answer_state CASCADE`);
+  for (const sql of oracleStatements(schema, {}, '')) await client.query(sql);
+}
+
+describe('load keeps the wait-time answer', () => {
+  it('should answer like the from-scratch views after snapshots with late, repeated and replayed events', async () => {
+    const snaps = scenario('load', '2026-11-26T18:00:00Z', 12);
+    for (const snap of snaps) {
+      await write(snap);
+      const r = await load();
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/wait-time answer: \d+ station arrival\(s\) added/);
+    }
+    await applyOracle(client, schema);
+    expect(await allViewDifferences(client, schema)).toEqual([]);
+  });
+
+  it('should build the answer once from the history of a warehouse loaded before it existed, showing progress', async () => {
+    const snaps = scenario('upgrade', '2026-11-26T18:00:00Z', 12);
+    for (const snap of snaps.slice(0, 3)) await write(snap);
+    expect((await load()).code).toBe(0);
+    await downgrade();
+
+    for (const snap of snaps.slice(3)) await write(snap);
+    const r = await load();
+    expect(r.code, r.stderr).toBe(0);
+    expect(migrationOf(r)).toMatchObject({ views: { answer: 'built' } });
+    expect(r.stderr).toMatch(/building the wait-time answer tables from the history/);
+    expect(r.stderr).toMatch(/answer build 2\/5: linking every station arrival to the one before it: \d+ rows/);
+    await applyOracle(client, schema);
+    expect(await allViewDifferences(client, schema)).toEqual([]);
+
+    await write(scenario('after', '2026-11-27T06:00:00Z', 2)[0]!);
+    const next = await load();
+    expect(migrationOf(next)).toMatchObject({ views: { answer: 'up to date' } });
+    expect(next.stderr).not.toMatch(/building the wait-time answer/);
+    expect(await allViewDifferences(client, schema)).toEqual([]);
+  });
+
+  it('should leave the warehouse as it was when the build fails midway', async () => {
+    const snaps = scenario('fails', '2026-11-26T18:00:00Z', 6);
+    await write(snaps[0]!);
+    expect((await load()).code).toBe(0);
+    await downgrade();
+    // A table in the way of the build's last step: it refuses every row.
+    await client.query(`CREATE TABLE "${schema}".eventful_wait_line_hours (line text NOT NULL, service_hour integer NOT NULL,
+      linked_arrivals bigint NOT NULL DEFAULT 0 CHECK (linked_arrivals < 0), headways bigint NOT NULL DEFAULT 0,
+      sum_headway_seconds double precision NOT NULL DEFAULT 0, sum_headway_seconds_squared double precision NOT NULL DEFAULT 0,
+      linked_scheduled_headways bigint NOT NULL DEFAULT 0,
+      linked_sum_scheduled_headway_seconds double precision NOT NULL DEFAULT 0,
+      linked_sum_scheduled_headway_seconds_squared double precision NOT NULL DEFAULT 0, PRIMARY KEY (line, service_hour))`);
+    await applyOracle(client, schema);
+    const before = (await client.query(`SELECT * FROM "${schema}".station_wait_times ORDER BY 1, 2, 3, 4`)).rows;
+    const ledger = async (): Promise<number> =>
+      (await client.query(`SELECT count(*)::int AS n FROM "${schema}".eventful_load_ledger`)).rows[0].n;
+    const loaded = await ledger();
+
+    await write(snaps[1]!);
+    const r = await load();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/answer build 4\/5/);
+    expect(await ledger()).toBe(loaded);
+    expect((await client.query(`SELECT to_regclass('"${schema}".eventful_headways') AS t`)).rows[0].t).toBeNull();
+    expect((await client.query(`SELECT * FROM "${schema}".station_wait_times ORDER BY 1, 2, 3, 4`)).rows).toEqual(
+      before,
+    );
+  });
+
+  it('should empty the answer for a backfill with --no-answer, and build it once on the next load', async () => {
+    const snaps = scenario('backfill', '2026-11-26T18:00:00Z', 6);
+    await write(snaps[0]!);
+    expect((await load()).code).toBe(0);
+    await write(snaps[1]!);
+    const backfill = await load('--no-answer');
+    expect(backfill.code, backfill.stderr).toBe(0);
+    expect(migrationOf(backfill)).toMatchObject({ views: { answer: 'emptied' } });
+    expect((await client.query(`SELECT count(*)::int AS n FROM "${schema}".station_headways`)).rows[0].n).toBe(0);
+    await write(snaps[2]!);
+    expect(migrationOf(await load())).toMatchObject({ views: { answer: 'built' } });
+    await applyOracle(client, schema);
+    expect(await allViewDifferences(client, schema)).toEqual([]);
+  });
+});
