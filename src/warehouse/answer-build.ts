@@ -26,7 +26,7 @@ import {
   WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
 } from './answer-tables.js';
-import type { ResolvedViewOptions } from './views.js';
+import type { ResolvedViewOptions } from './view-options.js';
 
 /** The named steps of a build, each one statement: what the progress lines say. */
 export function buildSteps(dbSchema: string, o: ResolvedViewOptions): Array<{ what: string; sql: string }> {

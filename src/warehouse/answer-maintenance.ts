@@ -28,7 +28,7 @@ import {
   STATION_ARRIVAL,
 } from './answer-sql.js';
 import { answerTable, HEADWAYS_TABLE, WAIT_DAILY_TABLE, WAIT_HOURLY_TABLE } from './answer-tables.js';
-import { resolveViewOptions, type ResolvedViewOptions } from './views.js';
+import { resolveViewOptions, type ResolvedViewOptions } from './view-options.js';
 
 /** The part of a connection the answer needs (a pg.Client fits too). */
 export type AnswerDb = Pick<WarehouseConnection, 'query'>;

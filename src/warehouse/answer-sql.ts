@@ -13,7 +13,7 @@ import {
   WAIT_HOURLY_TABLE,
   WAIT_SUM_COLUMNS,
 } from './answer-tables.js';
-import type { ResolvedViewOptions } from './views.js';
+import type { ResolvedViewOptions } from './view-options.js';
 
 /**
  * Only station arrivals count: a checkpoint is not a platform anybody waits at, and neither is an arrival whose

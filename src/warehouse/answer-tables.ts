@@ -15,7 +15,7 @@
  *   from a version without them has no row; other settings mean another answer, so it is built again).
  */
 import { quoteIdent } from '../schema/identifiers.js';
-import type { ResolvedViewOptions } from './views.js';
+import type { ResolvedViewOptions } from './view-options.js';
 
 /** The event table the answer is derived from. */
 export const ARRIVALS_TABLE = 'train_arrivals';

@@ -7,7 +7,8 @@ import type { Logger } from '../cli/log.js';
 import { emptyAnswer, ensureAnswer } from './answer-build.js';
 import { arrivalSelect, STATION_ARRIVAL } from './answer-sql.js';
 import { answerTableStatements, ARRIVALS_TABLE } from './answer-tables.js';
-import { resolveViewOptions, VIEW_NAMES, VIEW_REQUIREMENTS, viewStatements } from './views.js';
+import { VIEW_NAMES, VIEW_REQUIREMENTS, viewStatements } from './views.js';
+import { resolveViewOptions } from './view-options.js';
 
 /** Runs the plan's DDL, then fills new state tables from their existing event tables. Refuses a refused plan. */
 export async function applyPlan(conn: WarehouseConnection, dbSchema: string, plan: EvolutionPlan): Promise<void> {

@@ -6,14 +6,8 @@
  */
 import { quoteIdent } from '../schema/identifiers.js';
 import { STATION_ARRIVAL } from './answer-sql.js';
-import {
-  incidentPeriodsView,
-  resolveViewOptions,
-  VIEW_NAMES,
-  VIEW_REQUIREMENTS,
-  type ViewName,
-  type ViewOptions,
-} from './views.js';
+import { incidentPeriodsView, VIEW_NAMES, VIEW_REQUIREMENTS, type ViewName } from './views.js';
+import { resolveViewOptions, type ViewOptions } from './view-options.js';
 
 /** Σh²/(2Σh) of an expression, NULL when there is no (or only zero) headway. */
 const expectedWait = (h: string, filter = ''): string =>
