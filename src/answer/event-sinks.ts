@@ -3,7 +3,7 @@
  * for `--dry-run`. The simulation loop only sees {@link EventSink}.
  */
 import Kafka from '@confluentinc/kafka-javascript';
-import { EventfulError } from '../cli/exit-codes.js';
+import { EventfulError } from '../basics/errors.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
 
 /** A destination for simulated messages. */

@@ -2,7 +2,7 @@
  * Reads the report's data from the wait-time views (src/warehouse/views.ts). Read-only: it never
  * creates or changes anything, so a read-only database role can run it.
  */
-import { EventfulError, ExitCode, UsageError } from '../cli/exit-codes.js';
+import { EventfulError, ExitCode, UsageError } from '../basics/errors.js';
 import { quoteIdent } from '../schema/identifiers.js';
 import type {
   HeadwayBin,

@@ -4,8 +4,8 @@
  * commands that talk to Kafka (extract and lag). The options themselves are defined in option-definitions.ts.
  */
 import type { Argv } from 'yargs';
-import { ExitCode, UsageError } from './exit-codes.js';
-import type { Logger } from './log.js';
+import { ExitCode, UsageError } from '../basics/errors.js';
+import type { Logger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 
 /** The same librdkafka error is logged at most once per this interval (a down broker repeats it many times a second). */

@@ -12,8 +12,8 @@ import {
   type LagDecision,
   type LagReport,
 } from '../kafka/lag-report.js';
-import { ExitCode } from './exit-codes.js';
-import { stderrLogger } from './log.js';
+import { ExitCode } from '../basics/errors.js';
+import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { clientErrorLogger, parseFlagsOrExit, terminalWidth, withUsageErrors } from './command-support.js';
 import { addOptions, helpEpilogue, sharedOptions, withHelpHint, type OptionDefinitions } from './option-definitions.js';

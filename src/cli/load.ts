@@ -10,8 +10,8 @@ import { DEFAULT_SCHEMAS_DIR } from '../schema/registry.js';
 import { connectWarehouse } from '../warehouse/connection.js';
 import { runLoad, type LoadStatus } from '../warehouse/load-run.js';
 import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS } from '../warehouse/table-writer.js';
-import { ExitCode, UsageError } from './exit-codes.js';
-import { stderrLogger } from './log.js';
+import { ExitCode, UsageError } from '../basics/errors.js';
+import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { terminalWidth, withUsageErrors } from './command-support.js';
 import {

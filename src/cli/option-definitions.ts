@@ -6,7 +6,7 @@
  */
 import type { Argv } from 'yargs';
 import { BOOTSTRAP_SERVERS_ENV, KAFKA_CONFIG_ENV, KAFKA_PROPERTY_ENV_PREFIX } from '../config/kafka-config.js';
-import { UsageError } from './exit-codes.js';
+import { UsageError } from '../basics/errors.js';
 
 /** One command-line option. */
 export interface OptionDefinition {

@@ -4,8 +4,8 @@ import { openSnapshotStore } from '../snapshot/open-store.js';
 import type { PruneCandidate, PruneReport } from '../snapshot/store.js';
 import { parseFlagsOrExit, terminalWidth, withUsageErrors } from './command-support.js';
 import { addOptions, helpEpilogue, sharedOptions, withHelpHint, type OptionDefinitions } from './option-definitions.js';
-import { ExitCode, UsageError } from './exit-codes.js';
-import { stderrLogger } from './log.js';
+import { ExitCode, UsageError } from '../basics/errors.js';
+import { stderrLogger } from '../basics/log.js';
 import { runCommand, type CommandResult } from './run-command.js';
 
 /** The environment variable behind each flag (flags win over them). */

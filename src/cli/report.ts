@@ -14,8 +14,8 @@ import { DEFAULT_PERIOD_STARTS, parseServicePeriods, type ServicePeriod } from '
 import { WAIT_MODEL_DEFAULTS, type LatenessFigures, type ModelSplit, type WaitFigures } from '../answer/wait-rollup.js';
 import { identifierProblem } from '../schema/identifiers.js';
 import { connectWarehouse } from '../warehouse/connection.js';
-import { ExitCode, UsageError } from './exit-codes.js';
-import { stderrLogger } from './log.js';
+import { ExitCode, UsageError } from '../basics/errors.js';
+import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { terminalWidth, withUsageErrors } from './command-support.js';
 import {

@@ -1,11 +1,8 @@
-import { EventfulError, ExitCode } from './exit-codes.js';
-import type { Logger } from './log.js';
+import { EventfulError, ExitCode } from '../basics/errors.js';
+import type { Logger } from '../basics/log.js';
+import type { CommandResult } from '../basics/command-result.js';
 
-/** What a command returns: its JSON summary (last line on stdout) and exit code. */
-export interface CommandResult {
-  summary: Record<string, unknown>;
-  exitCode: ExitCode;
-}
+export type { CommandResult };
 
 /**
  * Runs a command's body and turns its outcome into one JSON summary line on stdout and an exit code.

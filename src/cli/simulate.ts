@@ -10,8 +10,8 @@ import { SimulationTally } from '../answer/simulation-tally.js';
 import { isoSeconds } from '../answer/events.js';
 import { simulate, SIMULATION_DEFAULTS } from '../answer/simulator.js';
 import { resolveKafkaConfig } from '../config/kafka-config.js';
-import { ExitCode, UsageError } from './exit-codes.js';
-import { stderrLogger, Throttle } from './log.js';
+import { ExitCode, UsageError } from '../basics/errors.js';
+import { stderrLogger, Throttle } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { terminalWidth, withUsageErrors } from './command-support.js';
 import {

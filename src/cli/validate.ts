@@ -22,8 +22,8 @@ import { findTextProblem } from '../warehouse/copy-text.js';
 import { EventRowEncoder } from '../warehouse/event-rows.js';
 import { ledgerTable } from '../warehouse/ledger.js';
 import { quarantineTable } from '../warehouse/quarantine.js';
-import { ExitCode, UsageError } from './exit-codes.js';
-import { stderrLogger } from './log.js';
+import { ExitCode, UsageError } from '../basics/errors.js';
+import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { terminalWidth, withUsageErrors } from './command-support.js';
 import {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UsageError } from '../cli/exit-codes.js';
+import { UsageError } from '../basics/errors.js';
 import { DEFAULT_SCHEMAS_DIR } from '../schema/registry.js';
 import { checkLocationScheme } from '../snapshot/s3-location.js';
 import type { KafkaProperties } from './kafka-config.js';

@@ -1,4 +1,4 @@
-import { UsageError } from '../cli/exit-codes.js';
+import { UsageError } from '../basics/errors.js';
 
 /**
  * librdkafka properties for extract's consumer, gathered from (lowest precedence first):

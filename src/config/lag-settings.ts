@@ -1,4 +1,4 @@
-import { UsageError } from '../cli/exit-codes.js';
+import { UsageError } from '../basics/errors.js';
 import type { KafkaProperties } from './kafka-config.js';
 import {
   parsePositiveDuration,

@@ -1,4 +1,4 @@
-import { UsageError } from '../cli/exit-codes.js';
+import { UsageError } from '../basics/errors.js';
 
 /** Partitions chosen per topic (sorted, distinct). */
 export type PartitionSelection = ReadonlyMap<string, readonly number[]>;

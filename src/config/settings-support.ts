@@ -2,7 +2,7 @@
  * Parsing that extract's and lag's settings share: picking a text setting from a flag or its environment
  * variable, topic lists, durations, and the Kafka configuration with the consumer group it may carry.
  */
-import { UsageError } from '../cli/exit-codes.js';
+import { UsageError } from '../basics/errors.js';
 import { parseDurationMs } from './duration.js';
 import { resolveKafkaConfig, type KafkaProperties } from './kafka-config.js';
 import { topicNameProblem } from './partition-selection.js';

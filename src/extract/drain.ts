@@ -1,4 +1,4 @@
-import { EventfulError, ExitCode } from '../cli/exit-codes.js';
+import { EventfulError, ExitCode } from '../basics/errors.js';
 import type { ExtractSettings } from '../config/extract-settings.js';
 import { formatDurationMs } from '../config/duration.js';
 import { DrainTracker, type DrainPlan } from '../kafka/drain-plan.js';

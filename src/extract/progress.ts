@@ -1,5 +1,5 @@
 import { formatDurationMs } from '../config/duration.js';
-import { Throttle, type Logger } from '../cli/log.js';
+import { Throttle, type Logger } from '../basics/log.js';
 
 /** Where a drain stands. */
 export interface DrainStatus {

@@ -1,6 +1,6 @@
-import { EventfulError, ExitCode, UsageError } from '../cli/exit-codes.js';
-import type { Logger } from '../cli/log.js';
-import type { CommandResult } from '../cli/run-command.js';
+import { EventfulError, ExitCode, UsageError } from '../basics/errors.js';
+import type { Logger } from '../basics/log.js';
+import type { CommandResult } from '../basics/command-result.js';
 import type { ExtractSettings } from '../config/extract-settings.js';
 import type { EventChecker } from '../kafka/decode.js';
 import { planDrain, type DrainPlan, type PartitionStart, type TopicPartition } from '../kafka/drain-plan.js';

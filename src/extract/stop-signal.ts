@@ -1,4 +1,4 @@
-import { EventfulError, ExitCode } from '../cli/exit-codes.js';
+import { EventfulError, ExitCode } from '../basics/errors.js';
 
 /**
  * A request to stop, e.g. from SIGTERM (Airflow's `execution_timeout` and manual kills) or SIGINT. The drain

@@ -4,7 +4,7 @@
  * while the group coordinator moves, and the connect, metadata, watermark and disconnect calls.
  */
 import Kafka from '@confluentinc/kafka-javascript';
-import { EventfulError } from '../cli/exit-codes.js';
+import { EventfulError } from '../basics/errors.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
 import type { TopicPartition } from './drain-plan.js';
 import type { CommittedOffset, TopicPartitionOffset, Watermarks } from './event-source.js';

@@ -1,5 +1,5 @@
 import Kafka from '@confluentinc/kafka-javascript';
-import { EventfulError } from '../cli/exit-codes.js';
+import { EventfulError } from '../basics/errors.js';
 import {
   committedOffsetsOf,
   connectConsumer,

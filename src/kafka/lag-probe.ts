@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Kafka from '@confluentinc/kafka-javascript';
-import { EventfulError, UsageError } from '../cli/exit-codes.js';
+import { EventfulError, UsageError } from '../basics/errors.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
 import {
   committedOffsetsOf,

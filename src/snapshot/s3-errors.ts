@@ -1,4 +1,4 @@
-import { EventfulError, ExitCode } from '../cli/exit-codes.js';
+import { EventfulError, ExitCode } from '../basics/errors.js';
 
 /** The fields of an SDK or network error that say what went wrong. */
 interface ErrorShape {

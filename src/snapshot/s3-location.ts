@@ -1,4 +1,4 @@
-import { UsageError } from '../cli/exit-codes.js';
+import { UsageError } from '../basics/errors.js';
 
 /** A snapshot location in an object store: `s3://bucket/prefix`. */
 export interface S3Location {

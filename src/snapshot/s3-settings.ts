@@ -1,6 +1,6 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { MANIFEST_FILE } from './format.js';
-import { UsageError } from '../cli/exit-codes.js';
+import { UsageError } from '../basics/errors.js';
 
 /** AWS's own default region, used when neither AWS_REGION nor AWS_DEFAULT_REGION is set. */
 export const DEFAULT_REGION = 'us-east-1';

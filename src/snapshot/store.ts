@@ -1,5 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
-import { EventfulError, ExitCode } from '../cli/exit-codes.js';
+import { EventfulError, ExitCode } from '../basics/errors.js';
 import type { Manifest, ManifestFile } from './format.js';
 
 /** A complete snapshot found in a store: its manifest and the manifest's exact bytes. */

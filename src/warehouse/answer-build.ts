@@ -4,7 +4,7 @@
  * transaction, under the load lock: a failure midway rolls back to the warehouse as it was, and a concurrent load
  * waits for the lock and then finds the tables built (the state row says so).
  */
-import type { Logger } from '../cli/log.js';
+import type { Logger } from '../basics/log.js';
 import type { AnswerDb } from './answer-maintenance.js';
 import {
   addLineHoursSql,

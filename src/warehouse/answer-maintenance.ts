@@ -14,7 +14,7 @@
  *
  * Events the snapshot repeats are not in `arrivals` (the writer copied only new keys), so a replay changes nothing.
  */
-import type { Logger } from '../cli/log.js';
+import type { Logger } from '../basics/log.js';
 import type { WarehouseConnection } from './connection.js';
 import {
   ARRIVAL_COLUMNS,

@@ -4,7 +4,7 @@
  * database = the user); this module follows the same order so an error can say which host and port were tried,
  * where each came from, and what to do. It never holds or prints the password: only where it came from.
  */
-import { EventfulError, ExitCode, UsageError } from '../cli/exit-codes.js';
+import { EventfulError, ExitCode, UsageError } from '../basics/errors.js';
 
 /** The variable that names the whole connection. */
 export const DATABASE_URL_ENV = 'DATABASE_URL';

@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import type { Logger } from '../cli/log.js';
+import type { Logger } from '../basics/log.js';
 import { schemaTables, type TableDef } from '../schema/ddl.js';
 import { identifierProblem } from '../schema/identifiers.js';
 import { SchemaRegistry, type SchemaProblem } from '../schema/registry.js';

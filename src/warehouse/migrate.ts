@@ -3,7 +3,7 @@ import { qualified } from '../schema/ddl.js';
 import type { WarehouseConnection } from './connection.js';
 import { planDdl, type EvolutionPlan } from './evolution.js';
 import { mergeStateSql } from './state-order.js';
-import type { Logger } from '../cli/log.js';
+import type { Logger } from '../basics/log.js';
 import { emptyAnswer, ensureAnswer } from './answer-build.js';
 import { arrivalSelect, STATION_ARRIVAL } from './answer-sql.js';
 import { answerTableStatements, ARRIVALS_TABLE } from './answer-tables.js';

@@ -7,8 +7,8 @@
  * mismatch throws, so the caller rolls the whole transaction back and nothing of the snapshot is written.
  * Events are validated again with the schema registry (load is the second guard); see line-encoder.
  */
-import type { Logger } from '../cli/log.js';
-import { Throttle } from '../cli/log.js';
+import type { Logger } from '../basics/log.js';
+import { Throttle } from '../basics/log.js';
 import { qualified, type TableDef } from '../schema/ddl.js';
 import { quoteIdent } from '../schema/identifiers.js';
 import { EVENTS_FILE, plainFileName, REJECTED_FILE } from '../snapshot/format.js';

@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventfulError, ExitCode, UsageError } from '../../src/cli/exit-codes.js';
+import { EventfulError, ExitCode, UsageError } from '../../src/basics/errors.js';
 import {
   EVENTS_FILE,
   MANIFEST_FILE,

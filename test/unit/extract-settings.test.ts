@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/exit-codes.js';
+import { UsageError } from '../../src/basics/errors.js';
 import {
   EXTRACT_DEFAULTS,
   defaultRunId,

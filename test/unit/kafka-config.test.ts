@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/exit-codes.js';
+import { UsageError } from '../../src/basics/errors.js';
 import {
   envNameFor,
   isSecretKey,

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/exit-codes.js';
+import { UsageError } from '../../src/basics/errors.js';
 import { DirectorySnapshotStore } from '../../src/snapshot/directory-store.js';
 import { openSnapshotStore } from '../../src/snapshot/open-store.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExitCode, UsageError } from '../../src/cli/exit-codes.js';
+import { ExitCode, UsageError } from '../../src/basics/errors.js';
 import { parseGraceMs, pruneResult, resolvePruneSettings } from '../../src/cli/prune.js';
 
 describe('resolvePruneSettings', () => {

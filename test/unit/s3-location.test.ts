@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/exit-codes.js';
+import { UsageError } from '../../src/basics/errors.js';
 import { formatS3Location, isS3Location, parseS3Location } from '../../src/snapshot/s3-location.js';
 
 describe('parseS3Location', () => {

@@ -1,6 +1,6 @@
 import { PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/cli/exit-codes.js';
+import { UsageError } from '../../src/basics/errors.js';
 import {
   CONNECT_TIMEOUT_MS,
   DEFAULT_REGION,
