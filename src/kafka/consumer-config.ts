@@ -16,7 +16,7 @@ import { NO_AUTO_COMMIT_PROPERTIES } from './client-support.js';
  *   queue is full, which starves a fast reader with a small queue; 10 ms keeps a bare `consume(n)` loop at full
  *   speed.
  *
- * Measured on 2 cores (README, "Benchmarks"): these cost no speed on plain, lz4 or zstd topics.
+ * Measured on 2 cores (docs/benchmarks.md): these cost no speed on plain, lz4 or zstd topics.
  */
 export const CONSUMER_DEFAULTS: Readonly<KafkaProperties> = {
   'client.id': 'eventful-extract',
