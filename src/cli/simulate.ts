@@ -4,14 +4,12 @@
  */
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { createTopics, KafkaSink, NdjsonSink, type EventSink } from '../answer/event-sinks.js';
 import { parseSimulatedDuration, parseStartTime, startOfUtcDay } from '../answer/simulation-settings.js';
-import { SimulationTally } from '../answer/simulation-tally.js';
-import { isoSeconds } from '../answer/events.js';
-import { simulate, SIMULATION_DEFAULTS } from '../answer/simulator.js';
+import { runSimulation } from '../answer/simulation-run.js';
+import { SIMULATION_DEFAULTS } from '../answer/simulator.js';
 import { resolveKafkaConfig } from '../config/kafka-config.js';
-import { ExitCode, UsageError } from '../basics/errors.js';
-import { stderrLogger, Throttle } from '../basics/log.js';
+import { UsageError } from '../basics/errors.js';
+import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { terminalWidth, withUsageErrors } from './command-support.js';
 import {
@@ -35,11 +33,6 @@ export const SIMULATE_DEFAULTS = {
   rate: 0,
   progressIntervalMs: 5_000,
 } as const;
-
-/** Let timers (delivery reports, signals, progress) run at least this often in a tight loop. */
-const YIELD_EVERY_EVENTS = 5_000;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const SCRIPT = 'eventful-simulate';
 
@@ -135,102 +128,29 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
   const log = stderrLogger('simulate');
   return runCommand(log, async () => {
     const args = await withHelpHint(SCRIPT, () => checkedArgs(argv));
-    const { durationSeconds, startSeconds, topics } = args;
-
     const dryRun = args['dry-run'];
-    const props = dryRun
-      ? {}
-      : resolveKafkaConfig({ env: process.env, kafkaFlags: args.kafka, bootstrapServers: args['bootstrap-servers'] });
-    const endSeconds = startSeconds + durationSeconds;
-    log.info(
-      `simulating ${isoSeconds(startSeconds)} → ${isoSeconds(endSeconds)} with seed "${args.seed}"` +
-        (dryRun ? ' (dry run: NDJSON to stdout)' : ` to ${String(props['bootstrap.servers'])}`),
-    );
-
-    let topicsCreated: Record<string, string> | undefined;
-    if (args['create-topics'] && !dryRun) {
-      topicsCreated = await createTopics(
-        props,
-        [topics.arrival, topics.incident],
-        args.partitions,
-        args['replication-factor'],
-      );
-      log.info(
-        `topics: ${Object.entries(topicsCreated)
-          .map(([t, s]) => `${t} ${s}`)
-          .join(', ')}`,
-      );
-    }
-
-    let stopping: NodeJS.Signals | undefined;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      stopping = signal;
-      log.warn(`${signal}: stopping after the messages already queued are delivered`);
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-
-    const sink: EventSink = dryRun ? new NdjsonSink(process.stdout) : await KafkaSink.connect(props);
-    const tally = new SimulationTally([topics.arrival, topics.incident]);
-    const progress = new Throttle(SIMULATE_DEFAULTS.progressIntervalMs);
-    const began = Date.now();
-    let reached = startSeconds;
-    const report = (force = false): void => {
-      if (!progress.ready(force)) return;
-      const s = (Date.now() - began) / 1000;
-      log.info(
-        `${tally.total} events (${Math.round(tally.total / Math.max(s, 0.001))}/s), ${sink.delivered} delivered, ` +
-          `simulated time ${isoSeconds(reached)}`,
-      );
-    };
-    progress.ready(); // the first report after one interval, not at once
-    const produceAll = async (): Promise<void> => {
-      for (const event of simulate({
+    return runSimulation(
+      {
         seed: args.seed,
-        startSeconds,
-        durationSeconds,
+        startSeconds: args.startSeconds,
+        durationSeconds: args.durationSeconds,
         incidentsPerLinePerDay: args['incidents-per-day'],
-      })) {
-        if (stopping) break;
-        const topic = topics[event.kind];
-        await sink.send(topic, event.key, event.value);
-        tally.add(topic, event);
-        reached = event.epochSeconds;
-        if (args.rate > 0) {
-          const due = began + (tally.total / args.rate) * 1000;
-          if (due > Date.now()) await sleep(due - Date.now());
-        } else if (tally.total % YIELD_EVERY_EVENTS === 0) await new Promise((r) => setImmediate(r));
-        report();
-      }
-    };
-    try {
-      await produceAll();
-    } catch (err) {
-      await sink.close().catch(() => undefined);
-      throw err;
-    }
-    const result = await sink.close();
-    report(true);
-    const elapsed = (Date.now() - began) / 1000;
-    const summary = {
-      status: stopping ? 'interrupted' : result.failed > 0 ? 'failed' : 'ok',
-      dry_run: dryRun,
-      seed: args.seed,
-      start: isoSeconds(startSeconds),
-      end: isoSeconds(endSeconds),
-      simulated_seconds: durationSeconds,
-      ...tally.counts(),
-      events: tally.total,
-      delivered: result.delivered,
-      failed: result.failed,
-      ...(result.firstError !== undefined && { error: { code: 'delivery_failed', message: result.firstError } }),
-      ...(topicsCreated && { topics_created: topicsCreated }),
-      elapsed_seconds: Math.round(elapsed * 1000) / 1000,
-      events_per_second: Math.round(tally.total / Math.max(elapsed, 0.001)),
-    };
-    if (result.failed > 0)
-      log.error(`${result.failed} messages were not delivered: ${result.firstError ?? 'unknown error'}`);
-    if (stopping) log.warn(`stopped by ${stopping} after ${tally.total} events`);
-    return { summary, exitCode: stopping || result.failed > 0 ? ExitCode.Failure : ExitCode.Ok };
+        rate: args.rate,
+        topics: args.topics,
+        dryRun,
+        kafka: dryRun
+          ? {}
+          : resolveKafkaConfig({
+              env: process.env,
+              kafkaFlags: args.kafka,
+              bootstrapServers: args['bootstrap-servers'],
+            }),
+        ...(args['create-topics'] && {
+          createTopics: { partitions: args.partitions, replicationFactor: args['replication-factor'] },
+        }),
+        progressIntervalMs: SIMULATE_DEFAULTS.progressIntervalMs,
+      },
+      log,
+    );
   });
 }

@@ -68,6 +68,95 @@ function defaultFor(column: ColumnDef): { literal: string } | { problem: string 
   return { literal: literalSql(column.type, text) };
 }
 
+/** Refuses a primary key that differs from the warehouse's: a key change is not additive. */
+function planPrimaryKey(plan: EvolutionPlan, table: TableDef, cur: ExistingTable): void {
+  if (keyText(cur.primaryKey) === keyText(table.primaryKey)) return;
+  plan.refusals.push({
+    table: table.name,
+    message:
+      `the primary key of ${table.name} is ${cur.primaryKey.length ? keyText(cur.primaryKey) : 'missing'} in the ` +
+      `warehouse but the schema says ${keyText(table.primaryKey)}: a key change is not additive. Keep the key, ` +
+      `or load into a new table (rename "table" in x-warehouse) and migrate by hand.`,
+  });
+}
+
+/** Adds a column the warehouse lacks: nullable as is, NOT NULL only with a default that fills the old rows. */
+function planNewColumn(plan: EvolutionPlan, table: TableDef, col: ColumnDef): void {
+  if (!col.notNull) {
+    plan.steps.push({ kind: 'add_column', table: table.name, column: col });
+    return;
+  }
+  const d = defaultFor(col);
+  if ('literal' in d)
+    plan.steps.push({
+      kind: 'add_column',
+      table: table.name,
+      column: col,
+      ...(col.defaultSql ? {} : { defaultLiteral: d.literal }),
+    });
+  else
+    plan.refusals.push({
+      table: table.name,
+      column: col.name,
+      message:
+        `${table.name}.${col.name}: a new required property cannot be added because ${d.problem}, so the ` +
+        `rows already loaded would have no value. Make it optional, or give it a "default".`,
+    });
+}
+
+/** Compares a column the schema wants with the one in the warehouse: type change refused, NOT NULL relaxed. */
+function planExistingColumn(plan: EvolutionPlan, table: TableDef, col: ColumnDef, have: ExistingColumn): void {
+  if (have.type !== col.type) {
+    plan.refusals.push({
+      table: table.name,
+      column: col.name,
+      message:
+        `${table.name}.${col.name} is ${have.type} in the warehouse but the schema now maps it to ${col.type}: ` +
+        `a type change is not additive. Restore the old type, or add a new property instead.`,
+    });
+    return;
+  }
+  if (have.notNull && !col.notNull && !table.primaryKey.includes(col.name))
+    plan.steps.push({
+      kind: 'drop_not_null',
+      table: table.name,
+      column: col.name,
+      reason: 'the schema no longer requires it',
+    });
+  else if (!have.notNull && col.notNull)
+    plan.notes.push(
+      `${table.name}.${col.name} stays nullable: the schema now requires it, but rows loaded earlier may lack it`,
+    );
+}
+
+/** Columns in the warehouse that no schema property fills any more: kept, losing NOT NULL unless in the key. */
+function planLeftoverColumns(plan: EvolutionPlan, table: TableDef, cur: ExistingTable): void {
+  const wanted = new Set(table.columns.map((c) => c.name));
+  for (const have of cur.columns) {
+    if (wanted.has(have.name)) continue;
+    if (have.notNull && !cur.primaryKey.includes(have.name))
+      plan.steps.push({
+        kind: 'drop_not_null',
+        table: table.name,
+        column: have.name,
+        reason: 'no schema property fills it any more',
+      });
+    else plan.notes.push(`${table.name}.${have.name} is kept although no schema property fills it any more`);
+  }
+}
+
+/** Evolves a table that exists in the warehouse towards what its schema wants. */
+function planExistingTable(plan: EvolutionPlan, table: TableDef, cur: ExistingTable): void {
+  const curCols = new Map(cur.columns.map((c) => [c.name, c]));
+  planPrimaryKey(plan, table, cur);
+  for (const col of table.columns) {
+    const have = curCols.get(col.name);
+    if (have) planExistingColumn(plan, table, col, have);
+    else planNewColumn(plan, table, col);
+  }
+  planLeftoverColumns(plan, table, cur);
+}
+
 /**
  * Compares the tables the schemas want (`desired`) with those in the warehouse (`existing`, by name).
  * The plan is applied only when `refusals` is empty.
@@ -77,78 +166,10 @@ export function planEvolution(desired: TableDef[], existing: ReadonlyMap<string,
   const createdNow = new Set<string>();
   for (const table of desired) {
     const cur = existing.get(table.name);
-    if (!cur) {
+    if (cur) planExistingTable(plan, table, cur);
+    else {
       plan.steps.push({ kind: 'create_table', table });
       createdNow.add(table.name);
-      continue;
-    }
-    const curCols = new Map(cur.columns.map((c) => [c.name, c]));
-    if (keyText(cur.primaryKey) !== keyText(table.primaryKey))
-      plan.refusals.push({
-        table: table.name,
-        message:
-          `the primary key of ${table.name} is ${cur.primaryKey.length ? keyText(cur.primaryKey) : 'missing'} in the ` +
-          `warehouse but the schema says ${keyText(table.primaryKey)}: a key change is not additive. Keep the key, ` +
-          `or load into a new table (rename "table" in x-warehouse) and migrate by hand.`,
-      });
-    for (const col of table.columns) {
-      const have = curCols.get(col.name);
-      if (!have) {
-        if (!col.notNull) {
-          plan.steps.push({ kind: 'add_column', table: table.name, column: col });
-          continue;
-        }
-        const d = defaultFor(col);
-        if ('literal' in d)
-          plan.steps.push({
-            kind: 'add_column',
-            table: table.name,
-            column: col,
-            ...(col.defaultSql ? {} : { defaultLiteral: d.literal }),
-          });
-        else
-          plan.refusals.push({
-            table: table.name,
-            column: col.name,
-            message:
-              `${table.name}.${col.name}: a new required property cannot be added because ${d.problem}, so the ` +
-              `rows already loaded would have no value. Make it optional, or give it a "default".`,
-          });
-        continue;
-      }
-      if (have.type !== col.type) {
-        plan.refusals.push({
-          table: table.name,
-          column: col.name,
-          message:
-            `${table.name}.${col.name} is ${have.type} in the warehouse but the schema now maps it to ${col.type}: ` +
-            `a type change is not additive. Restore the old type, or add a new property instead.`,
-        });
-        continue;
-      }
-      if (have.notNull && !col.notNull && !table.primaryKey.includes(col.name))
-        plan.steps.push({
-          kind: 'drop_not_null',
-          table: table.name,
-          column: col.name,
-          reason: 'the schema no longer requires it',
-        });
-      else if (!have.notNull && col.notNull)
-        plan.notes.push(
-          `${table.name}.${col.name} stays nullable: the schema now requires it, but rows loaded earlier may lack it`,
-        );
-    }
-    const wanted = new Set(table.columns.map((c) => c.name));
-    for (const have of cur.columns) {
-      if (wanted.has(have.name)) continue;
-      if (have.notNull && !cur.primaryKey.includes(have.name))
-        plan.steps.push({
-          kind: 'drop_not_null',
-          table: table.name,
-          column: have.name,
-          reason: 'no schema property fills it any more',
-        });
-      else plan.notes.push(`${table.name}.${have.name} is kept although no schema property fills it any more`);
     }
   }
   for (const table of desired)

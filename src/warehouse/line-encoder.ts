@@ -144,6 +144,33 @@ function isRejectedLine(v: unknown): v is RejectedLine {
   );
 }
 
+/** The state of encoding one block of lines (allocated once per block, not per line). */
+interface BlockRun {
+  block: EncodedBlock;
+  /** Per table slot; the last is the quarantine. */
+  sinks: RowSink[];
+  quarantine: RowSink;
+  source: JsonSource;
+}
+
+/** A line parsed as JSON, or {@link UNPARSABLE}. */
+function parseLine(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return UNPARSABLE;
+  }
+}
+
+/** Why an event's text cannot be stored (a NUL, a lone surrogate), or undefined when it can. */
+function textRefusalOf(value: Record<string, unknown>): RejectReason | undefined {
+  const found = findTextProblem(value);
+  if (!found) return undefined;
+  return found.problem === 'nul_character'
+    ? { code: 'nul_character', message: `${found.path} holds a NUL character, which Postgres text cannot store` }
+    : { code: 'not_utf8', message: `${found.path} holds a lone UTF-16 surrogate, which is not valid Unicode` };
+}
+
 /**
  * Encodes the lines of one snapshot. `eventTables` gives each schema's event table by schema name; table slots
  * are their positions in that order, then the quarantine.
@@ -231,100 +258,93 @@ export class SnapshotLineEncoder {
     return this.encodeLines(kind, lines, firstLineNo, undefined);
   }
 
+  /** Counts a line that prepare() found stored in its table (not parsed again); false when it is not one. */
+  private countStored(block: EncodedBlock, stored: Array<ReadonlySet<number> | undefined>, n: number): boolean {
+    const slot = stored.findIndex((set) => set?.has(n));
+    if (slot < 0) return false;
+    block.events += 1;
+    block.unchanged[slot]! += 1;
+    return true;
+  }
+
+  /** The empty outcome of a block and the row sinks it fills; allocated once per block. */
+  private startBlock(lines: readonly string[]): BlockRun {
+    let chars = 0;
+    for (const line of lines) chars += line.length;
+    const sinks = this.keyCounts.map((n) => new RowSink(n, chars));
+    return {
+      block: {
+        tables: [],
+        unchanged: this.encoders.map(() => 0),
+        events: 0,
+        rejected: 0,
+        rejectedByLoad: 0,
+        rejectedByLoadReasons: {},
+      },
+      sinks,
+      quarantine: sinks[this.quarantineSlot]!,
+      source: lineSource(),
+    };
+  }
+
+  /** Quarantines an event that load refuses, counting it by reason. */
+  private refuse(run: BlockRun, line: EventLine, reason: RejectReason): void {
+    run.block.rejectedByLoad += 1;
+    run.block.rejectedByLoadReasons[reason.code] = (run.block.rejectedByLoadReasons[reason.code] ?? 0) + 1;
+    run.quarantine.add(quarantineRowFromEvent(line, reason, this.snapshotId, run.source));
+  }
+
+  /** Validates an event line and adds its row to its table, or quarantines it with the reason. */
+  private encodeEvent(run: BlockRun, line: EventLine, raw: string): void {
+    run.block.events += 1;
+    run.source.text = raw;
+    try {
+      const textRefusal = mayHoldTextProblem(raw) ? textRefusalOf(line.value) : undefined;
+      if (textRefusal) return this.refuse(run, line, textRefusal);
+      const checked = this.registry.check(line.topic, line.value, run.source);
+      if ('reason' in checked) return this.refuse(run, line, checked.reason);
+      const slot = this.slotOf.get(checked.schema.name);
+      if (slot === undefined) throw new Error(`no table for schema ${checked.schema.name}`);
+      const encoded = this.encoders[slot]!.encode(line, raw.includes('\\'), true, run.source);
+      if ('reason' in encoded) this.refuse(run, line, encoded.reason);
+      else run.sinks[slot]!.add(encoded);
+    } catch (err) {
+      // A value nested too deeply to walk or serialise (a snapshot extract did not write: extract quarantines
+      // those) is quarantined, rather than failing the snapshot on every run.
+      if (!isStackOverflow(err)) throw err;
+      this.refuse(run, line, { code: 'too_deep', message: 'value nests arrays or objects too deeply to store' });
+    }
+  }
+
+  /** Quarantines a line of rejected.ndjson as is, or marks the block malformed when it is not one. */
+  private addRejected(run: BlockRun, parsed: unknown, where: string): void {
+    if (!isRejectedLine(parsed)) {
+      run.block.malformed = `${where} is not a rejected-message line`;
+      return;
+    }
+    run.block.rejected += 1;
+    run.quarantine.add(quarantineRowFromRejected(parsed, this.snapshotId));
+  }
+
   private encodeLines(
     kind: LineKind,
     lines: readonly string[],
     firstLineNo: number,
     stored: Array<ReadonlySet<number> | undefined> | undefined,
   ): EncodedBlock {
-    let chars = 0;
-    for (const line of lines) chars += line.length;
-    const sinks = this.keyCounts.map((n) => new RowSink(n, chars));
-    const quarantine = sinks[this.quarantineSlot]!;
-    const unchanged = this.encoders.map(() => 0);
-    const block: EncodedBlock = {
-      tables: [],
-      unchanged,
-      events: 0,
-      rejected: 0,
-      rejectedByLoad: 0,
-      rejectedByLoadReasons: {},
-    };
-    const source = lineSource();
-    const refuse = (line: EventLine, reason: RejectReason): void => {
-      block.rejectedByLoad += 1;
-      block.rejectedByLoadReasons[reason.code] = (block.rejectedByLoadReasons[reason.code] ?? 0) + 1;
-      quarantine.add(quarantineRowFromEvent(line, reason, this.snapshotId, source));
-    };
+    const run = this.startBlock(lines);
+    const { block } = run;
     const file = kind === 'events' ? 'events.ndjson' : 'rejected.ndjson';
-    for (let n = 0; n < lines.length; n++) {
-      if (block.malformed) break;
+    for (let n = 0; n < lines.length && !block.malformed; n++) {
       const raw = lines[n]!;
-      if (stored) {
-        // An event line whose key the table holds (prepare() parsed it): counted, not parsed again.
-        const slot = stored.findIndex((set) => set?.has(n));
-        if (slot >= 0) {
-          block.events += 1;
-          unchanged[slot]! += 1;
-          continue;
-        }
-      }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(raw);
-      } catch {
-        parsed = UNPARSABLE;
-      }
-      if (parsed === UNPARSABLE) {
-        block.malformed = `${file} line ${firstLineNo + n} is not JSON`;
-        break;
-      }
-      if (kind === 'rejected') {
-        if (!isRejectedLine(parsed)) block.malformed = `${file} line ${firstLineNo + n} is not a rejected-message line`;
-        else {
-          block.rejected += 1;
-          quarantine.add(quarantineRowFromRejected(parsed, this.snapshotId));
-        }
-        continue;
-      }
-      if (!isEventLine(parsed)) {
-        block.malformed = `${file} line ${firstLineNo + n} is not an event line`;
-        break;
-      }
-      block.events += 1;
-      source.text = raw;
-      try {
-        if (mayHoldTextProblem(raw)) {
-          const found = findTextProblem(parsed.value);
-          if (found) {
-            refuse(parsed, {
-              code: found.problem === 'nul_character' ? 'nul_character' : 'not_utf8',
-              message:
-                found.problem === 'nul_character'
-                  ? `${found.path} holds a NUL character, which Postgres text cannot store`
-                  : `${found.path} holds a lone UTF-16 surrogate, which is not valid Unicode`,
-            });
-            continue;
-          }
-        }
-        const checked = this.registry.check(parsed.topic, parsed.value, source);
-        if ('reason' in checked) {
-          refuse(parsed, checked.reason);
-          continue;
-        }
-        const slot = this.slotOf.get(checked.schema.name);
-        if (slot === undefined) throw new Error(`no table for schema ${checked.schema.name}`);
-        const encoded = this.encoders[slot]!.encode(parsed, raw.includes('\\'), true, source);
-        if ('reason' in encoded) refuse(parsed, encoded.reason);
-        else sinks[slot]!.add(encoded);
-      } catch (err) {
-        // A value nested too deeply to walk or serialise (a snapshot extract did not write: extract quarantines
-        // those) is quarantined, rather than failing the snapshot on every run.
-        if (!isStackOverflow(err)) throw err;
-        refuse(parsed, { code: 'too_deep', message: 'value nests arrays or objects too deeply to store' });
-      }
+      if (stored && this.countStored(block, stored, n)) continue;
+      const parsed = parseLine(raw);
+      if (parsed === UNPARSABLE) block.malformed = `${file} line ${firstLineNo + n} is not JSON`;
+      else if (kind === 'rejected') this.addRejected(run, parsed, `${file} line ${firstLineNo + n}`);
+      else if (!isEventLine(parsed)) block.malformed = `${file} line ${firstLineNo + n} is not an event line`;
+      else this.encodeEvent(run, parsed, raw);
     }
-    block.tables = sinks.map((s) => s.take());
+    block.tables = run.sinks.map((s) => s.take());
     return block;
   }
 }
