@@ -207,8 +207,9 @@ describe('secrets', () => {
     const wrong = await runWatched('load', ['--snapshots', root, '--schemas', schemas, '--db-schema', schema], {
       PGPASSWORD: WRONG_PG_SECRET,
     });
-    expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/password authentication failed/);
+    // A refused password is a setting to fix, not a transient failure: exit 2 (usage), with what to set.
+    expect(wrong.code, wrong.stderr).toBe(2);
+    expect(wrong.stderr).toMatch(/refused the password of .* \(the password from PGPASSWORD\): set the right one in PGPASSWORD/);
     expectNoSecret('wrong-password output', wrong.stdout + wrong.stderr + wrong.argv, [WRONG_PG_SECRET]);
     const urlWrong = new URL(process.env['DATABASE_URL']!);
     urlWrong.password = WRONG_PG_SECRET;
@@ -216,7 +217,8 @@ describe('secrets', () => {
       DATABASE_URL: urlWrong.toString(),
       PGPASSWORD: '',
     });
-    expect(wrongUrl.code).toBe(1);
+    expect(wrongUrl.code, wrongUrl.stderr).toBe(2);
+    expect(wrongUrl.stderr).toMatch(/refused the password/);
     expectNoSecret('wrong-url output', wrongUrl.stdout + wrongUrl.stderr, [WRONG_PG_SECRET]);
   });
 
