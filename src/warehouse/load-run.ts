@@ -166,17 +166,7 @@ function errorOf(err: unknown): { code: string; message: string } {
 export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<LoadSummary> {
   const started = Date.now();
   const { log } = deps;
-  const summary: LoadSummary = {
-    status: 'nothing_pending',
-    dryRun: settings.dryRun,
-    dbSchema: settings.dbSchema,
-    snapshots: settings.snapshots,
-    schemas: settings.schemasDir,
-    results: [],
-    skipped: { incomplete: [], alreadyLoaded: 0 },
-    totals: { snapshots: 0, events: 0, inserted: 0, updated: 0, unchanged: 0, quarantined: 0 },
-    durationMs: 0,
-  };
+  const summary = emptySummary(settings);
   const finish = (status: LoadStatus): LoadSummary => {
     summary.status = status;
     summary.durationMs = Date.now() - started;
@@ -193,17 +183,7 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
 
   // Schemas → tables. Any problem refuses the run before the warehouse is touched.
   const { registry, problems } = await SchemaRegistry.load(settings.schemasDir);
-  const tablesBySchema: Array<[string, SchemaTables]> = [];
-  const desired: TableDef[] = [ledgerTable(), quarantineTable()];
-  for (const s of registry.schemas) {
-    const r = schemaTables(s);
-    for (const p of r.problems) problems.push({ file: s.file, path: p.path, message: p.message });
-    if (r.tables.length) {
-      const [event, state] = r.tables;
-      tablesBySchema.push([s.name, { event: event!, ...(state ? { state } : {}) }]);
-      desired.push(...r.tables);
-    }
-  }
+  const { tablesBySchema, desired } = desiredTables(registry, problems);
   if (problems.length) {
     summary.problems = problems;
     for (const p of problems) log.error(`${p.file}${p.path ? ` ${p.path}` : ''}: ${p.message}`);
@@ -221,26 +201,14 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
     }
   const store = await openSnapshotStore(settings.snapshots);
   summary.snapshots = store.location;
-  const listing = await store.list();
-  for (const id of listing.incomplete) log.warn(`skipping incomplete snapshot ${id} (no manifest yet)`);
-  summary.skipped.incomplete = listing.incomplete;
-  for (const u of listing.unreadable) {
-    log.error(`snapshot ${u.id} is unreadable: ${u.reason}`);
-    summary.results.push({
-      snapshotId: u.id,
-      status: 'Error',
-      error: { code: 'unreadable_manifest', message: u.reason },
-    });
-  }
+  const listing = await listSnapshots(store, summary, log);
   if (listing.complete.length === 0) return finish(summary.results.length ? 'failed' : 'nothing_pending');
 
   const conn = await deps.connect();
   let locked = false;
-  let pool: Promise<WorkerEncoderPool> | undefined;
+  const encoders: EncoderPoolHolder = {};
   try {
-    await acquireLoadLock(conn, settings.dbSchema, () =>
-      log.info(`another load holds the lock on schema ${settings.dbSchema}; waiting for it to finish`),
-    );
+    await takeLoadLock(conn, settings.dbSchema, log);
     locked = true;
 
     const existing = await readExistingTables(
@@ -259,28 +227,14 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
       );
     }
 
-    // Pending = complete snapshots the ledger has not recorded. Same id, other manifest: an error.
-    const ledger = existing.has(LEDGER_TABLE)
-      ? await readLedger(
-          conn,
-          settings.dbSchema,
-          listing.complete.map((r) => r.id),
-        )
-      : new Map<string, string>();
-    const pending: Array<{ ref: SnapshotRef; sha: string }> = [];
-    for (const ref of listing.complete) {
-      const sha = sha256(ref.manifestText);
-      const recorded = ledger.get(ref.id);
-      if (recorded === undefined) pending.push({ ref, sha });
-      else if (recorded === sha) summary.skipped.alreadyLoaded += 1;
-      else {
-        const message =
-          `snapshot ${ref.id} was loaded with manifest sha256 ${recorded}, but its manifest now hashes to ${sha}: ` +
-          `the snapshot changed after it was loaded. Restore it, or give the new data a new snapshot id.`;
-        log.error(message);
-        summary.results.push({ snapshotId: ref.id, status: 'Error', error: { code: 'ledger_mismatch', message } });
-      }
-    }
+    const pending = await readPending(
+      conn,
+      settings.dbSchema,
+      existing.has(LEDGER_TABLE),
+      listing.complete,
+      summary,
+      log,
+    );
     if (pending.length === 0) return finish(summary.results.length ? 'failed' : 'nothing_pending');
     log.info(
       `${pending.length} snapshot(s) to load into schema ${settings.dbSchema}` +
@@ -289,30 +243,7 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
     );
 
     const schemaHashes = Object.fromEntries(registry.schemas.map((s) => [s.name, s.sha256]));
-    const eventTables = tablesBySchema.map(([name, t]): [string, TableDef] => [name, t.event]);
-    const inline = new InlineEncoder(registry, eventTables);
-    const encoderFor = async (lines: number): Promise<BlockEncoder> => {
-      if (settings.workers === 0 || lines < WORKER_MIN_LINES) return inline;
-      pool ??= WorkerEncoderPool.start(settings.workers, {
-        schemasDir: settings.schemasDir,
-        schemaHashes,
-        eventTables,
-      });
-      return pool;
-    };
-    const loader = new SnapshotLoader({
-      conn,
-      store,
-      dbSchema: settings.dbSchema,
-      tables: tablesBySchema,
-      encoderFor,
-      inline,
-      limits: settings.limits,
-      log,
-      shouldStop: deps.shouldStop,
-      progressIntervalMs: settings.progressIntervalMs,
-      keepInserted: new Set([ARRIVALS_TABLE]),
-    });
+    const loader = makeLoader(conn, store, settings, deps, registry, tablesBySchema, schemaHashes, encoders);
     const failed = await loadPending(
       conn,
       settings,
@@ -328,10 +259,148 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
       failed || summary.results.some((r) => r.status === 'Error') ? 'failed' : settings.dryRun ? 'dry_run' : 'loaded',
     );
   } finally {
-    if (pool) await (await pool.catch(() => undefined))?.close();
+    if (encoders.pool) await (await encoders.pool.catch(() => undefined))?.close();
     if (locked) await releaseLoadLock(conn, settings.dbSchema).catch(() => undefined);
     await conn.close().catch(() => undefined);
   }
+}
+
+/** A run's summary before anything happened. */
+function emptySummary(settings: LoadSettings): LoadSummary {
+  return {
+    status: 'nothing_pending',
+    dryRun: settings.dryRun,
+    dbSchema: settings.dbSchema,
+    snapshots: settings.snapshots,
+    schemas: settings.schemasDir,
+    results: [],
+    skipped: { incomplete: [], alreadyLoaded: 0 },
+    totals: { snapshots: 0, events: 0, inserted: 0, updated: 0, unchanged: 0, quarantined: 0 },
+    durationMs: 0,
+  };
+}
+
+/** Schemas → tables: the tables of each schema, and every table the warehouse should have. Adds to `problems`. */
+function desiredTables(
+  registry: SchemaRegistry,
+  problems: SchemaProblem[],
+): { tablesBySchema: Array<[string, SchemaTables]>; desired: TableDef[] } {
+  const tablesBySchema: Array<[string, SchemaTables]> = [];
+  const desired: TableDef[] = [ledgerTable(), quarantineTable()];
+  for (const s of registry.schemas) {
+    const r = schemaTables(s);
+    for (const p of r.problems) problems.push({ file: s.file, path: p.path, message: p.message });
+    if (r.tables.length) {
+      const [event, state] = r.tables;
+      tablesBySchema.push([s.name, { event: event!, ...(state ? { state } : {}) }]);
+      desired.push(...r.tables);
+    }
+  }
+  return { tablesBySchema, desired };
+}
+
+type SnapshotStore = Awaited<ReturnType<typeof openSnapshotStore>>;
+type SnapshotListing = Awaited<ReturnType<SnapshotStore['list']>>;
+
+/** Lists the store's snapshots; incomplete ones are skipped, unreadable ones become Error results. */
+async function listSnapshots(store: SnapshotStore, summary: LoadSummary, log: Logger): Promise<SnapshotListing> {
+  const listing = await store.list();
+  for (const id of listing.incomplete) log.warn(`skipping incomplete snapshot ${id} (no manifest yet)`);
+  summary.skipped.incomplete = listing.incomplete;
+  for (const u of listing.unreadable) {
+    log.error(`snapshot ${u.id} is unreadable: ${u.reason}`);
+    summary.results.push({
+      snapshotId: u.id,
+      status: 'Error',
+      error: { code: 'unreadable_manifest', message: u.reason },
+    });
+  }
+  return listing;
+}
+
+/** Takes the schema's load lock, waiting (and saying so) while another load holds it. */
+async function takeLoadLock(conn: WarehouseConnection, dbSchema: string, log: Logger): Promise<void> {
+  await acquireLoadLock(conn, dbSchema, () =>
+    log.info(`another load holds the lock on schema ${dbSchema}; waiting for it to finish`),
+  );
+}
+
+/**
+ * Reads the ledger: pending = complete snapshots the ledger has not recorded. Same id, other manifest: an
+ * Error result. Counts the already loaded ones in the summary.
+ */
+async function readPending(
+  conn: WarehouseConnection,
+  dbSchema: string,
+  hasLedger: boolean,
+  complete: SnapshotRef[],
+  summary: LoadSummary,
+  log: Logger,
+): Promise<Array<{ ref: SnapshotRef; sha: string }>> {
+  const ledger = hasLedger
+    ? await readLedger(
+        conn,
+        dbSchema,
+        complete.map((r) => r.id),
+      )
+    : new Map<string, string>();
+  const pending: Array<{ ref: SnapshotRef; sha: string }> = [];
+  for (const ref of complete) {
+    const sha = sha256(ref.manifestText);
+    const recorded = ledger.get(ref.id);
+    if (recorded === undefined) pending.push({ ref, sha });
+    else if (recorded === sha) summary.skipped.alreadyLoaded += 1;
+    else {
+      const message =
+        `snapshot ${ref.id} was loaded with manifest sha256 ${recorded}, but its manifest now hashes to ${sha}: ` +
+        `the snapshot changed after it was loaded. Restore it, or give the new data a new snapshot id.`;
+      log.error(message);
+      summary.results.push({ snapshotId: ref.id, status: 'Error', error: { code: 'ledger_mismatch', message } });
+    }
+  }
+  return pending;
+}
+
+/** Where the run keeps its worker pool, started on the first big snapshot, so the run can close it. */
+interface EncoderPoolHolder {
+  pool?: Promise<WorkerEncoderPool>;
+}
+
+/** The snapshot loader of a run, encoding inline or (big snapshots) in the worker pool it starts on demand. */
+function makeLoader(
+  conn: WarehouseConnection,
+  store: SnapshotStore,
+  settings: LoadSettings,
+  deps: LoadDeps,
+  registry: SchemaRegistry,
+  tablesBySchema: Array<[string, SchemaTables]>,
+  schemaHashes: Record<string, string>,
+  encoders: EncoderPoolHolder,
+): SnapshotLoader {
+  const eventTables = tablesBySchema.map(([name, t]): [string, TableDef] => [name, t.event]);
+  const inline = new InlineEncoder(registry, eventTables);
+  const encoderFor = async (lines: number): Promise<BlockEncoder> => {
+    if (settings.workers === 0 || lines < WORKER_MIN_LINES) return inline;
+    encoders.pool ??= WorkerEncoderPool.start(settings.workers, {
+      schemasDir: settings.schemasDir,
+      schemaHashes,
+      eventTables,
+    });
+    return encoders.pool;
+  };
+  return new SnapshotLoader({
+    conn,
+    store,
+    dbSchema: settings.dbSchema,
+    tables: tablesBySchema,
+    encoderFor,
+    inline,
+    limits: settings.limits,
+    log: deps.log,
+    shouldStop: deps.shouldStop,
+    progressIntervalMs: settings.progressIntervalMs,
+    keepInserted: new Set([ARRIVALS_TABLE]),
+  });
 }
 
 /** Runs the pending snapshots' transactions; returns true when one failed. */
