@@ -193,12 +193,7 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
   }
 
   // Snapshots.
-  if (!isS3Location(settings.snapshots))
-    try {
-      await stat(settings.snapshots);
-    } catch {
-      return refuse(`--snapshots: ${settings.snapshots} does not exist`);
-    }
+  if (await snapshotsMissing(settings.snapshots)) return refuse(`--snapshots: ${settings.snapshots} does not exist`);
   const store = await openSnapshotStore(settings.snapshots);
   summary.snapshots = store.location;
   const listing = await listSnapshots(store, summary, log);
@@ -211,21 +206,11 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
     await takeLoadLock(conn, settings.dbSchema, log);
     locked = true;
 
-    const existing = await readExistingTables(
-      conn,
-      settings.dbSchema,
-      desired.map((t) => t.name),
-    );
-    const plan = planEvolution(desired, existing);
-    summary.migration = { ...describePlan(plan), notes: plan.notes };
-    for (const n of plan.notes) log.info(n);
-    if (plan.refusals.length) {
-      summary.refusals = plan.refusals;
-      for (const r of plan.refusals) log.error(r.message);
+    const { existing, plan } = await planDdl(conn, settings.dbSchema, desired, summary, log);
+    if (plan.refusals.length)
       return refuse(
         `the schemas ask for ${plan.refusals.length} change(s) that cannot be applied safely; nothing was written`,
       );
-    }
 
     const pending = await readPending(
       conn,
@@ -316,6 +301,43 @@ async function listSnapshots(store: SnapshotStore, summary: LoadSummary, log: Lo
     });
   }
   return listing;
+}
+
+/** Whether a local snapshots folder is missing (an s3:// location is checked when listed). */
+async function snapshotsMissing(snapshots: string): Promise<boolean> {
+  if (!isS3Location(snapshots))
+    try {
+      await stat(snapshots);
+    } catch {
+      return true;
+    }
+  return false;
+}
+
+/**
+ * Plans the DDL: the evolution from the tables there are to the desired ones, described in the summary, its
+ * notes logged and its refusals (if any) logged and put in the summary.
+ */
+async function planDdl(
+  conn: WarehouseConnection,
+  dbSchema: string,
+  desired: TableDef[],
+  summary: LoadSummary,
+  log: Logger,
+): Promise<{ existing: Awaited<ReturnType<typeof readExistingTables>>; plan: EvolutionPlan }> {
+  const existing = await readExistingTables(
+    conn,
+    dbSchema,
+    desired.map((t) => t.name),
+  );
+  const plan = planEvolution(desired, existing);
+  summary.migration = { ...describePlan(plan), notes: plan.notes };
+  for (const n of plan.notes) log.info(n);
+  if (plan.refusals.length) {
+    summary.refusals = plan.refusals;
+    for (const r of plan.refusals) log.error(r.message);
+  }
+  return { existing, plan };
 }
 
 /** Takes the schema's load lock, waiting (and saying so) while another load holds it. */
@@ -455,45 +477,10 @@ async function loadPending(
         if (counts.events > 0 && counts.rejectedByLoad / counts.events > settings.maxRejectedRatio)
           throw new TooManyRejectedError(counts.rejectedByLoad, counts.events, settings.maxRejectedRatio, counts);
         testCrashPoint('before-ledger');
-        await insertLedgerEntry(conn, settings.dbSchema, {
-          snapshotId: ref.id,
-          manifestSha256: sha,
-          runId: ref.manifest.runId ?? null,
-          groupId: ref.manifest.groupId ?? null,
-          startedAt: ref.manifest.startedAt ?? null,
-          messages: counts.events + counts.rejected,
-          events: counts.events,
-          rejected: counts.rejected,
-          rejectedByLoad: counts.rejectedByLoad,
-          tables: counts.tables,
-          schemas: schemaHashes,
-        });
+        await writeLedgerEntry(conn, settings.dbSchema, ref, sha, counts, schemaHashes);
         testCrashPoint('before-commit');
         if (!settings.dryRun) await conn.query('COMMIT');
-        const durationMs = Date.now() - t0;
-        const result: SnapshotResult = {
-          snapshotId: ref.id,
-          status: 'Success',
-          startedAt: ref.manifest.startedAt,
-          events: counts.events,
-          rejected: counts.rejected,
-          rejectedByLoad: counts.rejectedByLoad,
-          tables: counts.tables,
-          durationMs,
-          eventsPerSecond: Math.round((counts.events * 1000) / Math.max(durationMs, 1)),
-        };
-        summary.results.push(result);
-        addTotals(summary, counts);
-        log.info(
-          `${settings.dryRun ? 'would load' : 'loaded'} snapshot ${ref.id}: ${describeCounts(counts)} in ${durationMs} ms`,
-        );
-        if (counts.rejectedByLoad)
-          log.warn(
-            `snapshot ${ref.id}: ${counts.rejectedByLoad} event(s) quarantined by load in eventful_rejected ` +
-              `(${Object.entries(counts.rejectedByLoadReasons)
-                .map(([k, v]) => `${k}: ${v}`)
-                .join(', ')})`,
-          );
+        reportLoaded(summary, settings.dryRun, ref, counts, Date.now() - t0, log);
       } catch (err) {
         if (!settings.dryRun) await conn.query('ROLLBACK').catch(() => undefined);
         const error = errorOf(err);
@@ -510,6 +497,62 @@ async function loadPending(
     for (const { ref } of pending.slice(failedAt + 1))
       summary.results.push({ snapshotId: ref.id, status: 'NotExecuted', startedAt: ref.manifest.startedAt });
   return failedAt >= 0;
+}
+
+/** Writes the snapshot's ledger row, in the snapshot's transaction. */
+async function writeLedgerEntry(
+  conn: WarehouseConnection,
+  dbSchema: string,
+  ref: SnapshotRef,
+  sha: string,
+  counts: SnapshotLoadCounts,
+  schemaHashes: Record<string, string>,
+): Promise<void> {
+  await insertLedgerEntry(conn, dbSchema, {
+    snapshotId: ref.id,
+    manifestSha256: sha,
+    runId: ref.manifest.runId ?? null,
+    groupId: ref.manifest.groupId ?? null,
+    startedAt: ref.manifest.startedAt ?? null,
+    messages: counts.events + counts.rejected,
+    events: counts.events,
+    rejected: counts.rejected,
+    rejectedByLoad: counts.rejectedByLoad,
+    tables: counts.tables,
+    schemas: schemaHashes,
+  });
+}
+
+/** Summarises a committed (or, dry run, rolled-back-later) snapshot: its result, the totals, the log lines. */
+function reportLoaded(
+  summary: LoadSummary,
+  dryRun: boolean,
+  ref: SnapshotRef,
+  counts: SnapshotLoadCounts,
+  durationMs: number,
+  log: Logger,
+): void {
+  const result: SnapshotResult = {
+    snapshotId: ref.id,
+    status: 'Success',
+    startedAt: ref.manifest.startedAt,
+    events: counts.events,
+    rejected: counts.rejected,
+    rejectedByLoad: counts.rejectedByLoad,
+    tables: counts.tables,
+    durationMs,
+    eventsPerSecond: Math.round((counts.events * 1000) / Math.max(durationMs, 1)),
+  };
+  summary.results.push(result);
+  addTotals(summary, counts);
+  log.info(`${dryRun ? 'would load' : 'loaded'} snapshot ${ref.id}: ${describeCounts(counts)} in ${durationMs} ms`);
+  if (counts.rejectedByLoad)
+    log.warn(
+      `snapshot ${ref.id}: ${counts.rejectedByLoad} event(s) quarantined by load in eventful_rejected ` +
+        `(${Object.entries(counts.rejectedByLoadReasons)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')})`,
+    );
 }
 
 function addTotals(summary: LoadSummary, counts: SnapshotLoadCounts): void {

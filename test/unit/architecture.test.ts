@@ -21,8 +21,6 @@ const NOT_YET = new Set<string>([
   'src/cli/simulate.ts main()',
   'src/warehouse/evolution.ts planEvolution()',
   'src/warehouse/line-encoder.ts encodeLines()',
-  'src/warehouse/load-run.ts loadPending()',
-  'src/warehouse/load-run.ts runLoad()',
   'src/warehouse/snapshot-loader.ts load()',
 ]);
 
