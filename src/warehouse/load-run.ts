@@ -164,9 +164,123 @@ function errorOf(err: unknown): { code: string; message: string } {
 
 /** Loads every pending snapshot. Never throws for a snapshot's failure: it becomes a result with status Error. */
 export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<LoadSummary> {
-  const started = Date.now();
   const { log } = deps;
-  const summary: LoadSummary = {
+  const summary = emptySummary(settings);
+  const end = runEnding(summary, log);
+
+  const schemaProblem = identifierProblem(settings.dbSchema);
+  if (schemaProblem) return end.refuse(`--db-schema: ${schemaProblem}`);
+
+  // Schemas → tables. Any problem refuses the run before the warehouse is touched.
+  const { registry, problems } = await SchemaRegistry.load(settings.schemasDir);
+  const { tablesBySchema, desired } = desiredTables(registry, problems);
+  if (problems.length) {
+    summary.problems = problems;
+    for (const p of problems) log.error(`${p.file}${p.path ? ` ${p.path}` : ''}: ${p.message}`);
+    return end.refuse(
+      `${problems.length} problem(s) in the schemas under ${settings.schemasDir}; run validate for details`,
+    );
+  }
+
+  // Snapshots.
+  if (await snapshotsMissing(settings.snapshots))
+    return end.refuse(`--snapshots: ${settings.snapshots} does not exist`);
+  const store = await openSnapshotStore(settings.snapshots);
+  summary.snapshots = store.location;
+  const listing = await listSnapshots(store, summary, log);
+  if (listing.complete.length === 0) return end.finish(summary.results.length ? 'failed' : 'nothing_pending');
+
+  return loadUnderLock(settings, deps, { registry, tablesBySchema, desired, store, listing }, summary, end);
+}
+
+/** How a run ends: its status and duration in the summary; a refusal also logged and kept as the error. */
+interface RunEnding {
+  finish(status: LoadStatus): LoadSummary;
+  refuse(message: string): LoadSummary;
+}
+
+function runEnding(summary: LoadSummary, log: Logger): RunEnding {
+  const started = Date.now();
+  const finish = (status: LoadStatus): LoadSummary => {
+    summary.status = status;
+    summary.durationMs = Date.now() - started;
+    return summary;
+  };
+  return {
+    finish,
+    refuse(message) {
+      log.error(message);
+      summary.error = { code: 'refused', message };
+      return finish('refused');
+    },
+  };
+}
+
+/** What the run knows before it touches the warehouse: the schemas, their tables and the complete snapshots. */
+interface Preflight {
+  registry: SchemaRegistry;
+  tablesBySchema: Array<[string, SchemaTables]>;
+  desired: TableDef[];
+  store: SnapshotStore;
+  listing: SnapshotListing;
+}
+
+/**
+ * The run in the warehouse, under the schema's load lock: plan the DDL (refusing unsafe changes before anything
+ * is written), read which snapshots are pending, then load each in its own transaction.
+ */
+async function loadUnderLock(
+  settings: LoadSettings,
+  deps: LoadDeps,
+  { registry, tablesBySchema, desired, store, listing }: Preflight,
+  summary: LoadSummary,
+  end: RunEnding,
+): Promise<LoadSummary> {
+  const { log } = deps;
+  const conn = await deps.connect();
+  let locked = false;
+  const encoders: EncoderPoolHolder = {};
+  try {
+    await takeLoadLock(conn, settings.dbSchema, log);
+    locked = true;
+
+    const { existing, plan } = await planDdl(conn, settings.dbSchema, desired, summary, log);
+    if (plan.refusals.length)
+      return end.refuse(
+        `the schemas ask for ${plan.refusals.length} change(s) that cannot be applied safely; nothing was written`,
+      );
+
+    const pending = await readPending(
+      conn,
+      settings.dbSchema,
+      existing.has(LEDGER_TABLE),
+      listing.complete,
+      summary,
+      log,
+    );
+    if (pending.length === 0) return end.finish(summary.results.length ? 'failed' : 'nothing_pending');
+    log.info(
+      `${pending.length} snapshot(s) to load into schema ${settings.dbSchema}` +
+        `${summary.skipped.alreadyLoaded ? ` (${summary.skipped.alreadyLoaded} already loaded)` : ''}` +
+        `${settings.dryRun ? ' (dry run: everything will be rolled back)' : ''}`,
+    );
+
+    const schemaHashes = Object.fromEntries(registry.schemas.map((s) => [s.name, s.sha256]));
+    const loader = makeLoader(conn, store, settings, deps, registry, tablesBySchema, schemaHashes, encoders);
+    const tableNames = desired.map((t) => t.name);
+    const failed = await loadPending(conn, settings, plan, tableNames, pending, loader, schemaHashes, summary, log);
+    const anyError = failed || summary.results.some((r) => r.status === 'Error');
+    return end.finish(anyError ? 'failed' : settings.dryRun ? 'dry_run' : 'loaded');
+  } finally {
+    if (encoders.pool) await (await encoders.pool.catch(() => undefined))?.close();
+    if (locked) await releaseLoadLock(conn, settings.dbSchema).catch(() => undefined);
+    await conn.close().catch(() => undefined);
+  }
+}
+
+/** A run's summary before anything happened. */
+function emptySummary(settings: LoadSettings): LoadSummary {
+  return {
     status: 'nothing_pending',
     dryRun: settings.dryRun,
     dbSchema: settings.dbSchema,
@@ -177,22 +291,13 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
     totals: { snapshots: 0, events: 0, inserted: 0, updated: 0, unchanged: 0, quarantined: 0 },
     durationMs: 0,
   };
-  const finish = (status: LoadStatus): LoadSummary => {
-    summary.status = status;
-    summary.durationMs = Date.now() - started;
-    return summary;
-  };
-  const refuse = (message: string): LoadSummary => {
-    log.error(message);
-    summary.error = { code: 'refused', message };
-    return finish('refused');
-  };
+}
 
-  const schemaProblem = identifierProblem(settings.dbSchema);
-  if (schemaProblem) return refuse(`--db-schema: ${schemaProblem}`);
-
-  // Schemas → tables. Any problem refuses the run before the warehouse is touched.
-  const { registry, problems } = await SchemaRegistry.load(settings.schemasDir);
+/** Schemas → tables: the tables of each schema, and every table the warehouse should have. Adds to `problems`. */
+function desiredTables(
+  registry: SchemaRegistry,
+  problems: SchemaProblem[],
+): { tablesBySchema: Array<[string, SchemaTables]>; desired: TableDef[] } {
   const tablesBySchema: Array<[string, SchemaTables]> = [];
   const desired: TableDef[] = [ledgerTable(), quarantineTable()];
   for (const s of registry.schemas) {
@@ -204,23 +309,14 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
       desired.push(...r.tables);
     }
   }
-  if (problems.length) {
-    summary.problems = problems;
-    for (const p of problems) log.error(`${p.file}${p.path ? ` ${p.path}` : ''}: ${p.message}`);
-    return refuse(
-      `${problems.length} problem(s) in the schemas under ${settings.schemasDir}; run validate for details`,
-    );
-  }
+  return { tablesBySchema, desired };
+}
 
-  // Snapshots.
-  if (!isS3Location(settings.snapshots))
-    try {
-      await stat(settings.snapshots);
-    } catch {
-      return refuse(`--snapshots: ${settings.snapshots} does not exist`);
-    }
-  const store = await openSnapshotStore(settings.snapshots);
-  summary.snapshots = store.location;
+type SnapshotStore = Awaited<ReturnType<typeof openSnapshotStore>>;
+type SnapshotListing = Awaited<ReturnType<SnapshotStore['list']>>;
+
+/** Lists the store's snapshots; incomplete ones are skipped, unreadable ones become Error results. */
+async function listSnapshots(store: SnapshotStore, summary: LoadSummary, log: Logger): Promise<SnapshotListing> {
   const listing = await store.list();
   for (const id of listing.incomplete) log.warn(`skipping incomplete snapshot ${id} (no manifest yet)`);
   summary.skipped.incomplete = listing.incomplete;
@@ -232,106 +328,129 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
       error: { code: 'unreadable_manifest', message: u.reason },
     });
   }
-  if (listing.complete.length === 0) return finish(summary.results.length ? 'failed' : 'nothing_pending');
+  return listing;
+}
 
-  const conn = await deps.connect();
-  let locked = false;
-  let pool: Promise<WorkerEncoderPool> | undefined;
-  try {
-    await acquireLoadLock(conn, settings.dbSchema, () =>
-      log.info(`another load holds the lock on schema ${settings.dbSchema}; waiting for it to finish`),
-    );
-    locked = true;
-
-    const existing = await readExistingTables(
-      conn,
-      settings.dbSchema,
-      desired.map((t) => t.name),
-    );
-    const plan = planEvolution(desired, existing);
-    summary.migration = { ...describePlan(plan), notes: plan.notes };
-    for (const n of plan.notes) log.info(n);
-    if (plan.refusals.length) {
-      summary.refusals = plan.refusals;
-      for (const r of plan.refusals) log.error(r.message);
-      return refuse(
-        `the schemas ask for ${plan.refusals.length} change(s) that cannot be applied safely; nothing was written`,
-      );
+/** Whether a local snapshots folder is missing (an s3:// location is checked when listed). */
+async function snapshotsMissing(snapshots: string): Promise<boolean> {
+  if (!isS3Location(snapshots))
+    try {
+      await stat(snapshots);
+    } catch {
+      return true;
     }
+  return false;
+}
 
-    // Pending = complete snapshots the ledger has not recorded. Same id, other manifest: an error.
-    const ledger = existing.has(LEDGER_TABLE)
-      ? await readLedger(
-          conn,
-          settings.dbSchema,
-          listing.complete.map((r) => r.id),
-        )
-      : new Map<string, string>();
-    const pending: Array<{ ref: SnapshotRef; sha: string }> = [];
-    for (const ref of listing.complete) {
-      const sha = sha256(ref.manifestText);
-      const recorded = ledger.get(ref.id);
-      if (recorded === undefined) pending.push({ ref, sha });
-      else if (recorded === sha) summary.skipped.alreadyLoaded += 1;
-      else {
-        const message =
-          `snapshot ${ref.id} was loaded with manifest sha256 ${recorded}, but its manifest now hashes to ${sha}: ` +
-          `the snapshot changed after it was loaded. Restore it, or give the new data a new snapshot id.`;
-        log.error(message);
-        summary.results.push({ snapshotId: ref.id, status: 'Error', error: { code: 'ledger_mismatch', message } });
-      }
-    }
-    if (pending.length === 0) return finish(summary.results.length ? 'failed' : 'nothing_pending');
-    log.info(
-      `${pending.length} snapshot(s) to load into schema ${settings.dbSchema}` +
-        `${summary.skipped.alreadyLoaded ? ` (${summary.skipped.alreadyLoaded} already loaded)` : ''}` +
-        `${settings.dryRun ? ' (dry run: everything will be rolled back)' : ''}`,
-    );
-
-    const schemaHashes = Object.fromEntries(registry.schemas.map((s) => [s.name, s.sha256]));
-    const eventTables = tablesBySchema.map(([name, t]): [string, TableDef] => [name, t.event]);
-    const inline = new InlineEncoder(registry, eventTables);
-    const encoderFor = async (lines: number): Promise<BlockEncoder> => {
-      if (settings.workers === 0 || lines < WORKER_MIN_LINES) return inline;
-      pool ??= WorkerEncoderPool.start(settings.workers, {
-        schemasDir: settings.schemasDir,
-        schemaHashes,
-        eventTables,
-      });
-      return pool;
-    };
-    const loader = new SnapshotLoader({
-      conn,
-      store,
-      dbSchema: settings.dbSchema,
-      tables: tablesBySchema,
-      encoderFor,
-      inline,
-      limits: settings.limits,
-      log,
-      shouldStop: deps.shouldStop,
-      progressIntervalMs: settings.progressIntervalMs,
-      keepInserted: new Set([ARRIVALS_TABLE]),
-    });
-    const failed = await loadPending(
-      conn,
-      settings,
-      plan,
-      desired.map((t) => t.name),
-      pending,
-      loader,
-      schemaHashes,
-      summary,
-      log,
-    );
-    return finish(
-      failed || summary.results.some((r) => r.status === 'Error') ? 'failed' : settings.dryRun ? 'dry_run' : 'loaded',
-    );
-  } finally {
-    if (pool) await (await pool.catch(() => undefined))?.close();
-    if (locked) await releaseLoadLock(conn, settings.dbSchema).catch(() => undefined);
-    await conn.close().catch(() => undefined);
+/**
+ * Plans the DDL: the evolution from the tables there are to the desired ones, described in the summary, its
+ * notes logged and its refusals (if any) logged and put in the summary.
+ */
+async function planDdl(
+  conn: WarehouseConnection,
+  dbSchema: string,
+  desired: TableDef[],
+  summary: LoadSummary,
+  log: Logger,
+): Promise<{ existing: Awaited<ReturnType<typeof readExistingTables>>; plan: EvolutionPlan }> {
+  const existing = await readExistingTables(
+    conn,
+    dbSchema,
+    desired.map((t) => t.name),
+  );
+  const plan = planEvolution(desired, existing);
+  summary.migration = { ...describePlan(plan), notes: plan.notes };
+  for (const n of plan.notes) log.info(n);
+  if (plan.refusals.length) {
+    summary.refusals = plan.refusals;
+    for (const r of plan.refusals) log.error(r.message);
   }
+  return { existing, plan };
+}
+
+/** Takes the schema's load lock, waiting (and saying so) while another load holds it. */
+async function takeLoadLock(conn: WarehouseConnection, dbSchema: string, log: Logger): Promise<void> {
+  await acquireLoadLock(conn, dbSchema, () =>
+    log.info(`another load holds the lock on schema ${dbSchema}; waiting for it to finish`),
+  );
+}
+
+/**
+ * Reads the ledger: pending = complete snapshots the ledger has not recorded. Same id, other manifest: an
+ * Error result. Counts the already loaded ones in the summary.
+ */
+async function readPending(
+  conn: WarehouseConnection,
+  dbSchema: string,
+  hasLedger: boolean,
+  complete: SnapshotRef[],
+  summary: LoadSummary,
+  log: Logger,
+): Promise<Array<{ ref: SnapshotRef; sha: string }>> {
+  const ledger = hasLedger
+    ? await readLedger(
+        conn,
+        dbSchema,
+        complete.map((r) => r.id),
+      )
+    : new Map<string, string>();
+  const pending: Array<{ ref: SnapshotRef; sha: string }> = [];
+  for (const ref of complete) {
+    const sha = sha256(ref.manifestText);
+    const recorded = ledger.get(ref.id);
+    if (recorded === undefined) pending.push({ ref, sha });
+    else if (recorded === sha) summary.skipped.alreadyLoaded += 1;
+    else {
+      const message =
+        `snapshot ${ref.id} was loaded with manifest sha256 ${recorded}, but its manifest now hashes to ${sha}: ` +
+        `the snapshot changed after it was loaded. Restore it, or give the new data a new snapshot id.`;
+      log.error(message);
+      summary.results.push({ snapshotId: ref.id, status: 'Error', error: { code: 'ledger_mismatch', message } });
+    }
+  }
+  return pending;
+}
+
+/** Where the run keeps its worker pool, started on the first big snapshot, so the run can close it. */
+interface EncoderPoolHolder {
+  pool?: Promise<WorkerEncoderPool>;
+}
+
+/** The snapshot loader of a run, encoding inline or (big snapshots) in the worker pool it starts on demand. */
+function makeLoader(
+  conn: WarehouseConnection,
+  store: SnapshotStore,
+  settings: LoadSettings,
+  deps: LoadDeps,
+  registry: SchemaRegistry,
+  tablesBySchema: Array<[string, SchemaTables]>,
+  schemaHashes: Record<string, string>,
+  encoders: EncoderPoolHolder,
+): SnapshotLoader {
+  const eventTables = tablesBySchema.map(([name, t]): [string, TableDef] => [name, t.event]);
+  const inline = new InlineEncoder(registry, eventTables);
+  const encoderFor = async (lines: number): Promise<BlockEncoder> => {
+    if (settings.workers === 0 || lines < WORKER_MIN_LINES) return inline;
+    encoders.pool ??= WorkerEncoderPool.start(settings.workers, {
+      schemasDir: settings.schemasDir,
+      schemaHashes,
+      eventTables,
+    });
+    return encoders.pool;
+  };
+  return new SnapshotLoader({
+    conn,
+    store,
+    dbSchema: settings.dbSchema,
+    tables: tablesBySchema,
+    encoderFor,
+    inline,
+    limits: settings.limits,
+    log: deps.log,
+    shouldStop: deps.shouldStop,
+    progressIntervalMs: settings.progressIntervalMs,
+    keepInserted: new Set([ARRIVALS_TABLE]),
+  });
 }
 
 /** Runs the pending snapshots' transactions; returns true when one failed. */
@@ -386,45 +505,10 @@ async function loadPending(
         if (counts.events > 0 && counts.rejectedByLoad / counts.events > settings.maxRejectedRatio)
           throw new TooManyRejectedError(counts.rejectedByLoad, counts.events, settings.maxRejectedRatio, counts);
         testCrashPoint('before-ledger');
-        await insertLedgerEntry(conn, settings.dbSchema, {
-          snapshotId: ref.id,
-          manifestSha256: sha,
-          runId: ref.manifest.runId ?? null,
-          groupId: ref.manifest.groupId ?? null,
-          startedAt: ref.manifest.startedAt ?? null,
-          messages: counts.events + counts.rejected,
-          events: counts.events,
-          rejected: counts.rejected,
-          rejectedByLoad: counts.rejectedByLoad,
-          tables: counts.tables,
-          schemas: schemaHashes,
-        });
+        await writeLedgerEntry(conn, settings.dbSchema, ref, sha, counts, schemaHashes);
         testCrashPoint('before-commit');
         if (!settings.dryRun) await conn.query('COMMIT');
-        const durationMs = Date.now() - t0;
-        const result: SnapshotResult = {
-          snapshotId: ref.id,
-          status: 'Success',
-          startedAt: ref.manifest.startedAt,
-          events: counts.events,
-          rejected: counts.rejected,
-          rejectedByLoad: counts.rejectedByLoad,
-          tables: counts.tables,
-          durationMs,
-          eventsPerSecond: Math.round((counts.events * 1000) / Math.max(durationMs, 1)),
-        };
-        summary.results.push(result);
-        addTotals(summary, counts);
-        log.info(
-          `${settings.dryRun ? 'would load' : 'loaded'} snapshot ${ref.id}: ${describeCounts(counts)} in ${durationMs} ms`,
-        );
-        if (counts.rejectedByLoad)
-          log.warn(
-            `snapshot ${ref.id}: ${counts.rejectedByLoad} event(s) quarantined by load in eventful_rejected ` +
-              `(${Object.entries(counts.rejectedByLoadReasons)
-                .map(([k, v]) => `${k}: ${v}`)
-                .join(', ')})`,
-          );
+        reportLoaded(summary, settings.dryRun, ref, counts, Date.now() - t0, log);
       } catch (err) {
         if (!settings.dryRun) await conn.query('ROLLBACK').catch(() => undefined);
         const error = errorOf(err);
@@ -441,6 +525,62 @@ async function loadPending(
     for (const { ref } of pending.slice(failedAt + 1))
       summary.results.push({ snapshotId: ref.id, status: 'NotExecuted', startedAt: ref.manifest.startedAt });
   return failedAt >= 0;
+}
+
+/** Writes the snapshot's ledger row, in the snapshot's transaction. */
+async function writeLedgerEntry(
+  conn: WarehouseConnection,
+  dbSchema: string,
+  ref: SnapshotRef,
+  sha: string,
+  counts: SnapshotLoadCounts,
+  schemaHashes: Record<string, string>,
+): Promise<void> {
+  await insertLedgerEntry(conn, dbSchema, {
+    snapshotId: ref.id,
+    manifestSha256: sha,
+    runId: ref.manifest.runId ?? null,
+    groupId: ref.manifest.groupId ?? null,
+    startedAt: ref.manifest.startedAt ?? null,
+    messages: counts.events + counts.rejected,
+    events: counts.events,
+    rejected: counts.rejected,
+    rejectedByLoad: counts.rejectedByLoad,
+    tables: counts.tables,
+    schemas: schemaHashes,
+  });
+}
+
+/** Summarises a committed (or, dry run, rolled-back-later) snapshot: its result, the totals, the log lines. */
+function reportLoaded(
+  summary: LoadSummary,
+  dryRun: boolean,
+  ref: SnapshotRef,
+  counts: SnapshotLoadCounts,
+  durationMs: number,
+  log: Logger,
+): void {
+  const result: SnapshotResult = {
+    snapshotId: ref.id,
+    status: 'Success',
+    startedAt: ref.manifest.startedAt,
+    events: counts.events,
+    rejected: counts.rejected,
+    rejectedByLoad: counts.rejectedByLoad,
+    tables: counts.tables,
+    durationMs,
+    eventsPerSecond: Math.round((counts.events * 1000) / Math.max(durationMs, 1)),
+  };
+  summary.results.push(result);
+  addTotals(summary, counts);
+  log.info(`${dryRun ? 'would load' : 'loaded'} snapshot ${ref.id}: ${describeCounts(counts)} in ${durationMs} ms`);
+  if (counts.rejectedByLoad)
+    log.warn(
+      `snapshot ${ref.id}: ${counts.rejectedByLoad} event(s) quarantined by load in eventful_rejected ` +
+        `(${Object.entries(counts.rejectedByLoadReasons)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')})`,
+    );
 }
 
 function addTotals(summary: LoadSummary, counts: SnapshotLoadCounts): void {

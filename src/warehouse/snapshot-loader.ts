@@ -118,18 +118,43 @@ export class SnapshotLoader {
    * throws a unique violation (23505) and the caller retries checked.
    */
   async load(ref: SnapshotRef, checked: boolean): Promise<SnapshotLoadCounts> {
-    const { conn, dbSchema, log } = this.o;
     // parseManifest already refused entries whose stored path leaves the snapshot.
     const files = ref.manifest.files;
     if (!files.some((f) => plainFileName(f) === EVENTS_FILE))
       throw new SnapshotRefusedError(`manifest lists no ${EVENTS_FILE}`);
     const totalLines = files.reduce((n, f) => n + f.lines, 0);
     const encoder = checked ? this.o.inline : await this.o.encoderFor(totalLines);
+    const { queue, writers, states } = await this.openWriters(checked);
+    const pass = new SnapshotPass(this.o, ref, checked, encoder, writers, totalLines);
+    try {
+      for (const file of files) await pass.readFile(file);
+      await pass.applyAll();
+      for (const w of writers) await w.finish();
+      await queue.drain();
+      pass.progress(true);
+    } catch (err) {
+      // Let every statement already started finish before the caller rolls back: a COPY queued behind the
+      // ROLLBACK would otherwise run outside the transaction and commit on its own.
+      await pass.settle();
+      await queue.drain().catch(() => undefined);
+      throw err;
+    }
+    for (const w of writers) pass.counts.tables[w.table.name] = { ...w.counts };
+    await this.mergeStates(states, pass.counts);
+    return pass.counts;
+  }
 
-    // One writer per event table (slot order), then the quarantine's; state tables get candidate temp tables.
+  /**
+   * One writer per event table (slot order), then the quarantine's. State tables, and event tables whose
+   * inserted rows are kept, get a temp table their writer also copies into.
+   */
+  private async openWriters(
+    checked: boolean,
+  ): Promise<{ queue: FlushQueue; writers: TableWriter[]; states: StateMerge[] }> {
+    const { conn, dbSchema } = this.o;
     const queue = new FlushQueue();
     const writers: TableWriter[] = [];
-    const states: Array<{ state: TableDef; temp: string; writer: TableWriter }> = [];
+    const states: StateMerge[] = [];
     for (const [i, [, t]] of this.o.tables.entries()) {
       let temp: string | undefined;
       if (t.state || this.o.keepInserted?.has(t.event.name)) {
@@ -150,132 +175,162 @@ export class SnapshotLoader {
         checked,
       );
       writers.push(writer);
-      if (t.state && temp) states.push({ state: t.state, temp, writer });
+      if (t.state && temp) states.push({ state: t.state, temp });
     }
     writers.push(new TableWriter(conn, dbSchema, quarantineTable(), QUARANTINE_COLUMNS, queue, this.o.limits));
+    return { queue, writers, states };
+  }
 
-    const counts: SnapshotLoadCounts = {
-      events: 0,
-      rejected: 0,
-      rejectedByLoad: 0,
-      rejectedByLoadReasons: {},
-      tables: {},
-    };
-    let linesDone = 0;
-    const started = Date.now();
-    const throttle = new Throttle(this.o.progressIntervalMs);
-    throttle.ready();
-    const progress = (force = false): void => {
-      if (!throttle.ready(force)) return;
-      const s = (Date.now() - started) / 1000;
-      log.info(
-        `snapshot ${ref.id}: ${linesDone}/${totalLines} lines (${Math.round((100 * linesDone) / Math.max(1, totalLines))}%), ` +
-          `${Math.round(linesDone / Math.max(s, 0.001))} lines/s`,
-      );
-    };
-
-    // Blocks are encoded ahead (maybe in parallel) and applied strictly in file order.
-    const ahead: Array<Promise<EncodedBlock>> = [];
-    // A checked load waits on a key look-up per block: look further ahead so Postgres and parsing overlap.
-    const maxAhead = checked ? CHECKED_BLOCKS_AHEAD : BLOCKS_AHEAD_PER_THREAD * encoder.threads;
-    let malformed: string | undefined;
-    const apply = async (block: EncodedBlock): Promise<void> => {
-      if (malformed) return;
-      if (block.malformed) malformed = block.malformed;
-      counts.events += block.events;
-      counts.rejected += block.rejected;
-      counts.rejectedByLoad += block.rejectedByLoad;
-      for (const [code, n] of Object.entries(block.rejectedByLoadReasons))
-        counts.rejectedByLoadReasons[code] = (counts.rejectedByLoadReasons[code] ?? 0) + n;
-      for (let slot = 0; slot < block.tables.length; slot++) {
-        writers[slot]!.counts.unchanged += block.unchanged[slot] ?? 0;
-        const rows = block.tables[slot];
-        if (rows) await writers[slot]!.add(rows);
-      }
-    };
-    // Checked (a replay, or a dry run): look each block's keys up first, so stored events are not encoded again.
-    const storedSql = this.o.tables.map(([, t]) => storedKeysSql(dbSchema, t.event));
-    const lookUpFirst = async (
-      inline: InlineEncoder,
-      kind: LineKind,
-      lines: string[],
-      first: number,
-    ): Promise<EncodedBlock> => {
-      const prepared = inline.prepare(ref.id, kind, lines);
-      const stored = await Promise.all(
-        prepared.lookups.map(async (l, slot) => {
-          if (!l) return undefined;
-          const { rows } = await conn.query<{ found: string }>(storedSql[slot]!, l.keys);
-          const found = rows[0]?.found ?? '';
-          return new Set(found === '' ? [] : found.split(',').map((i) => l.lines[Number(i) - 1]!));
-        }),
-      );
-      return inline.encodePrepared(ref.id, prepared, first, stored);
-    };
-    const submit = async (kind: LineKind, lines: string[], firstLineNo: number): Promise<void> => {
-      if (this.o.shouldStop()) throw new InterruptedError();
-      if (!malformed) {
-        const p = checked
-          ? lookUpFirst(this.o.inline, kind, lines, firstLineNo)
-          : encoder.encode(ref.id, kind, lines, firstLineNo);
-        p.catch(() => undefined); // observed when applied
-        ahead.push(p);
-      }
-      while (ahead.length > maxAhead || (ahead.length > 0 && malformed)) await apply(await ahead.shift()!);
-      progress();
-    };
-
-    try {
-      for (const file of files) {
-        const name = plainFileName(file);
-        const kind: LineKind | undefined =
-          name === EVENTS_FILE ? 'events' : name === REJECTED_FILE ? 'rejected' : undefined;
-        let lines: string[] = [];
-        let first = 1;
-        let lineNo = 0;
-        // Other files are only verified. A malformed line is not thrown at once: the checksum tells tampering apart.
-        for await (const block of openSnapshotLineBlocks(this.o.store, ref.id, file)) {
-          if (!kind) {
-            lineNo += block.length;
-            linesDone += block.length;
-            continue;
-          }
-          for (const raw of block) {
-            lineNo += 1;
-            linesDone += 1;
-            lines.push(raw);
-            if (lines.length === BLOCK_LINES) {
-              await submit(kind, lines, first);
-              lines = [];
-              first = lineNo + 1;
-            }
-          }
-        }
-        if (kind && lines.length) await submit(kind, lines, first);
-      }
-      while (ahead.length) await apply(await ahead.shift()!);
-      if (malformed) throw new SnapshotRefusedError(`${malformed}, although the file matches its manifest checksum`);
-      for (const w of writers) await w.finish();
-      await queue.drain();
-      progress(true);
-    } catch (err) {
-      // Let every statement already started finish before the caller rolls back: a COPY queued behind the
-      // ROLLBACK would otherwise run outside the transaction and commit on its own.
-      await Promise.allSettled(ahead);
-      await queue.drain().catch(() => undefined);
-      throw err;
-    }
-
-    for (const w of writers) counts.tables[w.table.name] = { ...w.counts };
+  /** Merges each state table's candidates (the snapshot's new events) into it, counting what changed. */
+  private async mergeStates(states: StateMerge[], counts: SnapshotLoadCounts): Promise<void> {
     for (const { state, temp } of states) {
-      const { rows } = await conn.query<{ candidates: string; inserted: string; updated: string }>(
-        mergeStateSql(dbSchema, state, `pg_temp.${quoteIdent(temp)}`),
+      const { rows } = await this.o.conn.query<{ candidates: string; inserted: string; updated: string }>(
+        mergeStateSql(this.o.dbSchema, state, `pg_temp.${quoteIdent(temp)}`),
       );
       const r = rows[0]!;
       const inserted = Number(r.inserted);
       const updated = Number(r.updated);
       counts.tables[state.name] = { inserted, updated, unchanged: Number(r.candidates) - inserted - updated };
     }
-    return counts;
+  }
+}
+
+/** A state table and the temp table of its candidates. */
+interface StateMerge {
+  state: TableDef;
+  temp: string;
+}
+
+/**
+ * One pass over a snapshot's files: lines in blocks to the encoder (encoded ahead, maybe in parallel), the
+ * encoded blocks applied to the writers strictly in file order, with counts and progress.
+ */
+class SnapshotPass {
+  readonly counts: SnapshotLoadCounts = {
+    events: 0,
+    rejected: 0,
+    rejectedByLoad: 0,
+    rejectedByLoadReasons: {},
+    tables: {},
+  };
+  private readonly ahead: Array<Promise<EncodedBlock>> = [];
+  private readonly maxAhead: number;
+  private readonly storedSql: string[];
+  private malformed: string | undefined;
+  private linesDone = 0;
+  private readonly started = Date.now();
+  private readonly throttle: Throttle;
+
+  constructor(
+    private readonly o: SnapshotLoaderOptions,
+    private readonly ref: SnapshotRef,
+    private readonly checked: boolean,
+    private readonly encoder: BlockEncoder,
+    private readonly writers: TableWriter[],
+    private readonly totalLines: number,
+  ) {
+    // A checked load waits on a key look-up per block: look further ahead so Postgres and parsing overlap.
+    this.maxAhead = checked ? CHECKED_BLOCKS_AHEAD : BLOCKS_AHEAD_PER_THREAD * encoder.threads;
+    this.storedSql = o.tables.map(([, t]) => storedKeysSql(o.dbSchema, t.event));
+    this.throttle = new Throttle(o.progressIntervalMs);
+    this.throttle.ready();
+  }
+
+  progress(force = false): void {
+    if (!this.throttle.ready(force)) return;
+    const s = (Date.now() - this.started) / 1000;
+    const { linesDone, totalLines } = this;
+    this.o.log.info(
+      `snapshot ${this.ref.id}: ${linesDone}/${totalLines} lines (${Math.round((100 * linesDone) / Math.max(1, totalLines))}%), ` +
+        `${Math.round(linesDone / Math.max(s, 0.001))} lines/s`,
+    );
+  }
+
+  /**
+   * Streams one file of the manifest: events and rejected lines go to the encoder in blocks; other files are
+   * only verified (by the line reader). A malformed line is not thrown at once: the checksum tells tampering apart.
+   */
+  async readFile(file: SnapshotRef['manifest']['files'][number]): Promise<void> {
+    const name = plainFileName(file);
+    const kind: LineKind | undefined =
+      name === EVENTS_FILE ? 'events' : name === REJECTED_FILE ? 'rejected' : undefined;
+    let lines: string[] = [];
+    let first = 1;
+    let lineNo = 0;
+    for await (const block of openSnapshotLineBlocks(this.o.store, this.ref.id, file)) {
+      if (!kind) {
+        lineNo += block.length;
+        this.linesDone += block.length;
+        continue;
+      }
+      for (const raw of block) {
+        lineNo += 1;
+        this.linesDone += 1;
+        lines.push(raw);
+        if (lines.length === BLOCK_LINES) {
+          await this.submit(kind, lines, first);
+          lines = [];
+          first = lineNo + 1;
+        }
+      }
+    }
+    if (kind && lines.length) await this.submit(kind, lines, first);
+  }
+
+  /** Applies every block still being encoded; refuses the snapshot if a line was malformed. */
+  async applyAll(): Promise<void> {
+    while (this.ahead.length) await this.apply(await this.ahead.shift()!);
+    if (this.malformed)
+      throw new SnapshotRefusedError(`${this.malformed}, although the file matches its manifest checksum`);
+  }
+
+  /** Waits for every block being encoded (or looked up) to settle. */
+  async settle(): Promise<void> {
+    await Promise.allSettled(this.ahead);
+  }
+
+  private async submit(kind: LineKind, lines: string[], firstLineNo: number): Promise<void> {
+    if (this.o.shouldStop()) throw new InterruptedError();
+    if (!this.malformed) {
+      const p = this.checked
+        ? this.lookUpFirst(kind, lines, firstLineNo)
+        : this.encoder.encode(this.ref.id, kind, lines, firstLineNo);
+      p.catch(() => undefined); // observed when applied
+      this.ahead.push(p);
+    }
+    while (this.ahead.length > this.maxAhead || (this.ahead.length > 0 && this.malformed))
+      await this.apply(await this.ahead.shift()!);
+    this.progress();
+  }
+
+  /** Checked (a replay, or a dry run): look each block's keys up first, so stored events are not encoded again. */
+  private async lookUpFirst(kind: LineKind, lines: string[], first: number): Promise<EncodedBlock> {
+    const { inline, conn } = this.o;
+    const prepared = inline.prepare(this.ref.id, kind, lines);
+    const stored = await Promise.all(
+      prepared.lookups.map(async (l, slot) => {
+        if (!l) return undefined;
+        const { rows } = await conn.query<{ found: string }>(this.storedSql[slot]!, l.keys);
+        const found = rows[0]?.found ?? '';
+        return new Set(found === '' ? [] : found.split(',').map((i) => l.lines[Number(i) - 1]!));
+      }),
+    );
+    return inline.encodePrepared(this.ref.id, prepared, first, stored);
+  }
+
+  private async apply(block: EncodedBlock): Promise<void> {
+    if (this.malformed) return;
+    if (block.malformed) this.malformed = block.malformed;
+    const { counts, writers } = this;
+    counts.events += block.events;
+    counts.rejected += block.rejected;
+    counts.rejectedByLoad += block.rejectedByLoad;
+    for (const [code, n] of Object.entries(block.rejectedByLoadReasons))
+      counts.rejectedByLoadReasons[code] = (counts.rejectedByLoadReasons[code] ?? 0) + n;
+    for (let slot = 0; slot < block.tables.length; slot++) {
+      writers[slot]!.counts.unchanged += block.unchanged[slot] ?? 0;
+      const rows = block.tables[slot];
+      if (rows) await writers[slot]!.add(rows);
+    }
   }
 }

@@ -209,7 +209,9 @@ describe('secrets', () => {
     });
     // A refused password is a setting to fix, not a transient failure: exit 2 (usage), with what to set.
     expect(wrong.code, wrong.stderr).toBe(2);
-    expect(wrong.stderr).toMatch(/refused the password of .* \(the password from PGPASSWORD\): set the right one in PGPASSWORD/);
+    expect(wrong.stderr).toMatch(
+      /refused the password of .* \(the password from PGPASSWORD\): set the right one in PGPASSWORD/,
+    );
     expectNoSecret('wrong-password output', wrong.stdout + wrong.stderr + wrong.argv, [WRONG_PG_SECRET]);
     const urlWrong = new URL(process.env['DATABASE_URL']!);
     urlWrong.password = WRONG_PG_SECRET;
