@@ -1,10 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventfulError, ExitCode, UsageError } from '../basics/errors.js';
 import type { Logger } from '../basics/log.js';
 import type { CommandResult } from '../basics/command-result.js';
 import type { ExtractSettings } from '../config/extract-settings.js';
 import type { EventChecker } from '../kafka/decode.js';
 import { planDrain, type DrainPlan, type PartitionStart, type TopicPartition } from '../kafka/drain-plan.js';
-import type { EventSource } from '../kafka/event-source.js';
+import type { EventSource, TopicPartitionOffset } from '../kafka/event-source.js';
 import { snapshotId } from '../snapshot/format.js';
 import type { SnapshotTally } from '../snapshot/snapshot-tally.js';
 import type { SnapshotStore } from '../snapshot/store.js';
@@ -46,6 +47,8 @@ export interface ExtractDeps {
   decodeDepth?: number;
   /** Progress output (defaults to a reporter on `log`). */
   progress?: (total: number) => ProgressReporter;
+  /** Waits between commit tries (defaults to a timer; tests pass a quicker one). */
+  wait?: (ms: number) => Promise<void>;
 }
 
 /** Batches being decoded at once when {@link ExtractDeps.decodeDepth} is not given. */
@@ -285,27 +288,57 @@ async function publish(deps: ExtractDeps, builder: ChunkedSnapshotBuilder, id: s
   deps.checkpoint?.('after-publish');
 }
 
+/** Tries of the commit before extract gives up: a broker that has just restarted often refuses the first ones. */
+export const COMMIT_ATTEMPTS = 6;
+/** The wait after the first failed try; it doubles after each (0.5 + 1 + 2 + 4 + 8 s at most in all). */
+const COMMIT_RETRY_MS = 500;
+
 /**
  * Commit: commits the group's offsets (last offset read + 1 per partition) once the snapshot is published, and
- * reads them back: a commit that did not take is a failure (exit 1), though the snapshot stays published.
+ * reads them back. A try that fails, or whose offsets did not take, is tried again with a doubling wait, up to
+ * {@link COMMIT_ATTEMPTS} tries; then the run fails (exit 1), though the snapshot stays published.
  */
 async function commit(settings: ExtractSettings, deps: ExtractDeps, tally: SnapshotTally, id: string): Promise<void> {
   const offsets = tally.offsetsToCommit();
-  await deps.source.commit(offsets);
-  const after = await deps.source.committed(offsets);
-  const behind = after.filter((c) => {
-    const want = offsets.find((o) => o.topic === c.topic && o.partition === c.partition)!.offset;
-    return c.offset === null || c.offset < want;
-  });
-  if (behind.length)
-    throw new EventfulError(
-      `snapshot ${id} is published, but the commit of ${behind.map(key).join(', ')} did not take: the next run will ` +
-        `read those events again (load skips what it already has)`,
-      ExitCode.Failure,
-      'commit_not_applied',
-    );
+  for (let attempt = 1; ; attempt++) {
+    const failure = await tryCommit(deps.source, offsets);
+    if (!failure) break;
+    if (attempt === COMMIT_ATTEMPTS)
+      throw new EventfulError(
+        `snapshot ${id} is published, but ${failure.message} (${COMMIT_ATTEMPTS} tries): the next run will read ` +
+          `those events again (load skips what it already has). Check that the brokers are up, then run extract again`,
+        ExitCode.Failure,
+        failure.code,
+      );
+    const waitMs = COMMIT_RETRY_MS * 2 ** (attempt - 1);
+    deps.log.warn(`${failure.message}; trying again in ${waitMs} ms (try ${attempt + 1} of ${COMMIT_ATTEMPTS})`);
+    await (deps.wait ?? sleep)(waitMs);
+  }
   deps.log.info(`committed offsets of ${offsets.length} partitions for group "${settings.groupId}"`);
   deps.checkpoint?.('after-commit');
+}
+
+/** One try of the commit, read back: what went wrong, or undefined when every offset took. */
+async function tryCommit(
+  source: EventSource,
+  offsets: readonly TopicPartitionOffset[],
+): Promise<{ message: string; code: string } | undefined> {
+  try {
+    await source.commit(offsets);
+    const after = await source.committed(offsets);
+    const behind = after.filter((c) => {
+      const want = offsets.find((o) => o.topic === c.topic && o.partition === c.partition)!.offset;
+      return c.offset === null || c.offset < want;
+    });
+    if (behind.length)
+      return { message: `the commit of ${behind.map(key).join(', ')} did not take`, code: 'commit_not_applied' };
+    return undefined;
+  } catch (err) {
+    return {
+      message: err instanceof Error ? err.message : String(err),
+      code: err instanceof EventfulError ? err.code : 'kafka_commit',
+    };
+  }
 }
 
 /**

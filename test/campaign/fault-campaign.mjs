@@ -16,6 +16,9 @@
  *   load-crash-hook     SIGKILL of load at a test hook: before-ledger, before-commit
  *   load-sigkill        SIGKILL of load a random delay after it found its pending snapshots
  *   kafka-restart       the broker stopped (scripts/kafka stop) a random delay into a drain, restarted seconds later
+ *   kafka-commit-restart the broker stopped just as extract is about to commit (extract frozen with SIGSTOP right
+ *                       after publishing, resumed once the broker is gone), restarted a moment later: extract must
+ *                       try the commit again and succeed in the same run (exit 0, offsets committed)
  *   postgres-restart    PostgreSQL stopped (scripts/postgres stop) a random delay into a load, restarted
  *   disk-full           (dir) the snapshot root filled up to a few KB before an extract (the operator then frees it)
  *   s3-restart          (s3) s3proxy stopped (scripts/s3proxy stop) a random delay into an extract's drain or a load,
@@ -70,7 +73,7 @@ import pg from 'pg';
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** @typedef {'extract-crash-hook'|'extract-sigkill'|'load-crash-hook'|'load-sigkill'|'kafka-restart'|'postgres-restart'|'disk-full'|'s3-restart'|'snapshot-tamper'} FaultKind */
+/** @typedef {'extract-crash-hook'|'extract-sigkill'|'load-crash-hook'|'load-sigkill'|'kafka-restart'|'kafka-commit-restart'|'postgres-restart'|'disk-full'|'s3-restart'|'snapshot-tamper'} FaultKind */
 /** @typedef {'dir'|'s3'} StoreKind */
 
 /** The kinds injected whatever the store, and each store's own. */
@@ -80,6 +83,7 @@ const COMMON_KINDS = /** @type {const} */ ([
   'load-crash-hook',
   'load-sigkill',
   'kafka-restart',
+  'kafka-commit-restart',
   'postgres-restart',
 ]);
 /** @type {Record<StoreKind, FaultKind[]>} */
@@ -235,6 +239,18 @@ function startCommand(name, args, o = {}) {
 }
 
 /** Runs a service script (scripts/kafka, scripts/postgres, scripts/s3proxy); throws on failure. */
+/** Resolves true once process `pid` is stopped (SIGSTOP), false when it ended first or within `timeoutMs`. */
+async function stopped(pid, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (text === '') return false;
+    if (/^\d+ \(.*\) T /.test(text)) return true;
+    await sleep(50);
+  }
+  return false;
+}
+
 async function service(name, command) {
   const t = Date.now();
   await execFileP(path.join(ROOT, 'scripts', name), [command], { timeout: 240_000 });
@@ -839,6 +855,43 @@ async function main() {
         class: `${variant}, extract ${outcome(r)}`,
         landed,
         stage,
+        outcome: outcome(r),
+        snapshots: fresh.length,
+        message: r.code ? lastError(r) : undefined,
+        stopMs,
+        startMs,
+      };
+    },
+    'kafka-commit-restart': async () => {
+      const downMs = rng.int(500, 2000);
+      await burst(rng.int(12, 24));
+      let stopMs = 0;
+      let startMs = 0;
+      let frozen = false;
+      const { r, fresh } = await extract({
+        how: 'kafka-commit-restart',
+        env: { EVENTFUL_TEST_STOP_AT: 'after-publish' },
+        during: async (p) => {
+          // Published, not yet committed: the broker goes away now, and comes back while extract tries to commit.
+          if (!(frozen = await stopped(p.child.pid))) return;
+          state.kafkaDown = true;
+          stopMs = await service('kafka', 'stop');
+          p.child.kill('SIGCONT');
+          await sleep(downMs);
+          startMs = await service('kafka', 'start');
+          state.kafkaDown = false;
+        },
+      });
+      const retried = /trying again in \d+ ms/.test(r.stderr);
+      // Landed when the commit had to be tried again; it must then have succeeded within the same run.
+      const landed = frozen && retried;
+      if (landed && (r.code !== 0 || !/committed offsets of \d+ partitions/.test(r.stderr)))
+        violation(`extract tried its commit again across a broker restart, but did not commit: ${lastError(r)}`);
+      return {
+        variant: `broker stopped before the commit, down ${downMs}ms`,
+        class: `commit ${retried ? 'retried' : 'not retried'}, extract ${outcome(r)}`,
+        landed,
+        stage: 'commit',
         outcome: outcome(r),
         snapshots: fresh.length,
         message: r.code ? lastError(r) : undefined,

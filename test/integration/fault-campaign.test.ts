@@ -13,6 +13,7 @@ const COMMON_KINDS = [
   'load-crash-hook',
   'load-sigkill',
   'kafka-restart',
+  'kafka-commit-restart',
   'postgres-restart',
 ];
 const KINDS = {

@@ -2,13 +2,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExitCode, UsageError } from '../../src/basics/errors.js';
+import { EventfulError, ExitCode, UsageError } from '../../src/basics/errors.js';
 import type { Logger } from '../../src/basics/log.js';
 import { resolveExtractSettings, type ExtractFlags } from '../../src/config/extract-settings.js';
 import type { TopicPartition } from '../../src/kafka/drain-plan.js';
 import type { ConsumedBatch, EventSource, RawMessage, TopicPartitionOffset } from '../../src/kafka/event-source.js';
 import type { ExtractSummary } from '../../src/extract/extract-summary.js';
-import { runExtract, type ExtractSchemas } from '../../src/extract/run-extract.js';
+import { COMMIT_ATTEMPTS, runExtract, type ExtractDeps, type ExtractSchemas } from '../../src/extract/run-extract.js';
 import { StopSignal } from '../../src/extract/stop-signal.js';
 import { DirectorySnapshotStore } from '../../src/snapshot/directory-store.js';
 
@@ -25,6 +25,9 @@ class ScriptedSource implements EventSource {
   beforeConsume: (() => void) | undefined;
   /** How long each consume call takes. */
   consumeDelayMs = 0;
+  /** Commits that throw (as librdkafka does right after a broker restart), then commits that do not take. */
+  commitsFailing = 0;
+  commitsLost = 0;
 
   constructor(
     readonly log: Map<string, Array<string | null>>,
@@ -86,6 +89,14 @@ class ScriptedSource implements EventSource {
     return { messages, endOfPartition };
   }
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
+    if (this.commitsFailing > 0) {
+      this.commitsFailing--;
+      throw new EventfulError('committing the offsets of group "g" failed: Broker: Not coordinator', 1, 'kafka_commit');
+    }
+    if (this.commitsLost > 0) {
+      this.commitsLost--;
+      return;
+    }
     this.commits.push([...offsets]);
     for (const o of offsets) this.committedOffsets.set(`${o.topic}/${o.partition}`, o.offset);
   }
@@ -107,7 +118,12 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-async function run(source: ScriptedSource, flags: ExtractFlags = {}, stop = new StopSignal()) {
+async function run(
+  source: ScriptedSource,
+  flags: ExtractFlags = {},
+  stop = new StopSignal(),
+  deps: Partial<ExtractDeps> = {},
+) {
   const out = await mkdtemp(path.join(os.tmpdir(), 'eventful-run-extract-'));
   dirs.push(out);
   const settings = resolveExtractSettings(
@@ -121,7 +137,15 @@ async function run(source: ScriptedSource, flags: ExtractFlags = {}, stop = new 
     {},
   );
   const store = settings.dryRun ? undefined : await DirectorySnapshotStore.open(out);
-  const result = await runExtract(settings, { source, store, schemas, log: quiet, stop, random: () => 'r4nd' });
+  const result = await runExtract(settings, {
+    source,
+    store,
+    schemas,
+    log: quiet,
+    stop,
+    random: () => 'r4nd',
+    ...deps,
+  });
   return { ...result, summary: result.summary as unknown as ExtractSummary, out, store };
 }
 
@@ -145,6 +169,43 @@ describe('the extract core', () => {
     ]);
     expect((await r.store!.list()).complete.map((s) => s.id)).toEqual([r.summary.snapshot!.id]);
     expect(source.disconnected).toBe(true);
+  });
+
+  it('should try a failing commit again with a doubling wait, and succeed within the same run', async () => {
+    const source = new ScriptedSource(new Map([['t/0', [good(0), good(1)]]]));
+    source.commitsFailing = 2;
+    source.commitsLost = 1;
+    const waits: number[] = [];
+    const warnings: string[] = [];
+    const log: Logger = { ...quiet, warn: (m) => warnings.push(m) };
+    const r = await run(source, {}, new StopSignal(), { wait: async (ms) => void waits.push(ms), log });
+    expect(r.exitCode, JSON.stringify(r.summary)).toBe(ExitCode.Ok);
+    expect(r.summary).toMatchObject({ status: 'ok', committed: true });
+    expect(source.commits).toEqual([[{ topic: 't', partition: 0, offset: 2 }]]);
+    expect(waits).toEqual([500, 1000, 2000]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/Not coordinator; trying again in 500 ms \(try 2 of 6\)/),
+      expect.stringMatching(/Not coordinator; trying again in 1000 ms \(try 3 of 6\)/),
+      expect.stringMatching(/the commit of t\[0\] did not take; trying again in 2000 ms \(try 4 of 6\)/),
+    ]);
+  });
+
+  it(`should give up after ${COMMIT_ATTEMPTS} failed commits with exit 1, the snapshot published and what to do`, async () => {
+    const source = new ScriptedSource(new Map([['t/0', [good(0)]]]));
+    source.commitsFailing = COMMIT_ATTEMPTS;
+    const waits: number[] = [];
+    const failure = await run(source, {}, new StopSignal(), { wait: async (ms) => void waits.push(ms) }).catch(
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(EventfulError);
+    expect(failure).toMatchObject({ exitCode: ExitCode.Failure, code: 'kafka_commit' });
+    expect((failure as Error).message).toMatch(
+      /^snapshot \S+ is published, but committing .* failed: .*Not coordinator \(6 tries\): the next run will read those events again .*run extract again$/,
+    );
+    expect(waits).toEqual([500, 1000, 2000, 4000, 8000]);
+    expect(source.commits).toEqual([]);
+    const store = await DirectorySnapshotStore.open(dirs.at(-1)!);
+    expect((await store.list()).complete).toHaveLength(1);
   });
 
   it('should end with exit 99, assigning nothing and writing nothing, when every partition is at its watermark', async () => {
