@@ -2,7 +2,7 @@
 /**
  * The fault campaign: proves "exactly once in the warehouse, whatever happens" by trying hard to break it.
  *
- *   node test/campaign/fault-campaign.mjs [--store dir|s3] [--seed S] [--faults N] [--short] [--rate R] [--keep]
+ *   node test/campaign/fault-campaign.mjs [--store dir|s3] [--seed S] [--faults N] [--short] [--kinds K,..] [--rate R] [--keep]
  *
  * While `simulate` produces continuously (one run after another, each a new window of simulated time) to two
  * 6-partition topics of its own, it runs `extract` → `load` cycles against the real Kafka broker, PostgreSQL and a
@@ -65,6 +65,7 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
@@ -249,6 +250,21 @@ async function stopped(pid, timeoutMs = 60_000) {
     await sleep(50);
   }
   return false;
+}
+
+/** Resolves once the first `host:port` of `servers` accepts a TCP connection (or after `timeoutMs`). */
+async function portOpen(servers, timeoutMs) {
+  const [host, port] = (servers.split(',')[0] ?? '').split(':');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect({ host, port: Number(port) });
+      socket.once('connect', () => (socket.destroy(), resolve(true)));
+      socket.once('error', () => (socket.destroy(), resolve(false)));
+    });
+    if (open) return;
+    await sleep(50);
+  }
 }
 
 async function service(name, command) {
@@ -472,6 +488,7 @@ async function main() {
       short: { type: 'boolean', default: false },
       rate: { type: 'string' },
       keep: { type: 'boolean', default: false },
+      kinds: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -479,14 +496,19 @@ async function main() {
   if (flags.help) {
     process.stdout.write(
       'usage: node test/campaign/fault-campaign.mjs [--store dir|s3 (default dir)] [--seed S] ' +
-        '[--faults N (default 24; --short: 8)] [--short] ' +
-        '[--rate EVENTS_PER_S] [--keep]\n',
+        '[--faults N (default 24; --short: one per kind)] [--short] [--kinds K1,K2 (only these; default all ' +
+        'of the store)] [--rate EVENTS_PER_S] [--keep]\n',
     );
     return 0;
   }
   const store = /** @type {StoreKind} */ (flags.store);
   if (!STORES.includes(store)) throw new UsageError(`--store must be one of ${STORES.join(', ')}, not "${store}"`);
-  const kinds = FAULT_KINDS_BY_STORE[store];
+  const kinds = flags.kinds ? flags.kinds.split(',').map((k) => k.trim()) : FAULT_KINDS_BY_STORE[store];
+  const unknown = kinds.filter((k) => !FAULT_KINDS_BY_STORE[store].includes(k));
+  if (unknown.length)
+    throw new UsageError(
+      `--kinds: ${unknown.join(', ')} not a kind of --store ${store} (${FAULT_KINDS_BY_STORE[store].join(', ')})`,
+    );
   const seed = flags.seed ?? randomBytes(4).toString('hex');
   const short = flags.short;
   const faultCount = flags.faults !== undefined ? Number(flags.faults) : short ? kinds.length : 24;
@@ -876,9 +898,12 @@ async function main() {
           if (!(frozen = await stopped(p.child.pid))) return;
           state.kafkaDown = true;
           stopMs = await service('kafka', 'stop');
-          p.child.kill('SIGCONT');
           await sleep(downMs);
-          startMs = await service('kafka', 'start');
+          const starting = service('kafka', 'start');
+          // Resumed as soon as the broker's port opens: its first commit meets a group coordinator still loading.
+          await portOpen(process.env['KAFKA_BOOTSTRAP_SERVERS'] ?? '', 60_000);
+          p.child.kill('SIGCONT');
+          startMs = await starting;
           state.kafkaDown = false;
         },
       });
