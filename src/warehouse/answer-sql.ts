@@ -11,6 +11,7 @@ import {
   LINE_HOURS_TABLE,
   WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
+  secondsBetween,
   WAIT_SUM_COLUMNS,
 } from './answer-tables.js';
 import type { ResolvedViewOptions } from './view-options.js';
@@ -54,16 +55,16 @@ export function arrivalSelect(o: ResolvedViewOptions): string {
 
 /** Whether a headway from `previous` to `arrived` (timestamps) is a gap in service; false without a previous. */
 export const serviceGap = (arrived: string, previous: string, o: ResolvedViewOptions): string =>
-  `coalesce(extract(epoch FROM ${arrived} - ${previous}) > ${o.maxHeadwaySeconds}, false)`;
+  `coalesce(${secondsBetween(arrived, previous)} > ${o.maxHeadwaySeconds}, false)`;
 
 /**
  * The sums of {@link WAIT_SUM_COLUMNS} over headway rows (alias `h`), in that order: the same expressions the
  * oracle's views aggregate, so a group's figures are the same whichever way it was computed.
  */
 export function headwaySums(o: ResolvedViewOptions): string {
-  const hd = `extract(epoch FROM h.arrived_at - h.previous_arrived_at)::double precision`;
-  const hsd = `extract(epoch FROM h.scheduled_at - h.previous_scheduled_at)::double precision`;
-  const late = `extract(epoch FROM h.arrived_at - h.scheduled_at)::double precision`;
+  const hd = secondsBetween('h.arrived_at', 'h.previous_arrived_at');
+  const hsd = secondsBetween('h.scheduled_at', 'h.previous_scheduled_at');
+  const late = secondsBetween('h.arrived_at', 'h.scheduled_at');
   const counted = (x: string): string => `(CASE WHEN ${x} <= ${o.maxHeadwaySeconds} THEN ${x} END)`;
   const hh = counted(hd);
   const hs = counted(hsd);

@@ -35,7 +35,14 @@ import { quoteIdent } from '../schema/identifiers.js';
 import { resolveViewOptions, type ViewOptions } from './view-options.js';
 
 export { resolveViewOptions, VIEW_DEFAULTS, type ResolvedViewOptions, type ViewOptions } from './view-options.js';
-import { answerTable, HEADWAYS_TABLE, LINE_HOURS_TABLE, WAIT_DAILY_TABLE, WAIT_HOURLY_TABLE } from './answer-tables.js';
+import {
+  answerTable,
+  HEADWAYS_TABLE,
+  LINE_HOURS_TABLE,
+  secondsBetween,
+  WAIT_DAILY_TABLE,
+  WAIT_HOURLY_TABLE,
+} from './answer-tables.js';
 
 /** The tables each view reads, in the order the views must be created. */
 export const VIEW_REQUIREMENTS = {
@@ -121,7 +128,7 @@ SELECT
   (array_agg(severity ORDER BY severity_rank DESC NULLS LAST, occurred_at))[1] AS max_severity,
   min(occurred_at) AS reported_at,
   min(occurred_at) FILTER (WHERE resolves) AS resolved_at,
-  extract(epoch FROM min(occurred_at) FILTER (WHERE resolves) - min(occurred_at))::double precision AS duration_seconds,
+  ${secondsBetween('min(occurred_at) FILTER (WHERE resolves)', 'min(occurred_at)')} AS duration_seconds,
   count(*) AS events
 FROM ranked
 GROUP BY incident_id`;
@@ -185,12 +192,12 @@ SELECT
   event_id, station_id, station_name, line, direction, train_id, arrived_at, service_date, service_hour,
   previous_train_id,
   previous_arrived_at,
-  extract(epoch FROM arrived_at - previous_arrived_at)::double precision AS headway_seconds,
+  ${secondsBetween('arrived_at', 'previous_arrived_at')} AS headway_seconds,
   scheduled_at,
   previous_scheduled_at,
-  extract(epoch FROM scheduled_at - previous_scheduled_at)::double precision AS scheduled_headway_seconds,
-  extract(epoch FROM arrived_at - scheduled_at)::double precision AS lateness_seconds,
-  extract(epoch FROM arrived_at - previous_arrived_at) > ${maxHeadway} AS is_service_gap
+  ${secondsBetween('scheduled_at', 'previous_scheduled_at')} AS scheduled_headway_seconds,
+  ${secondsBetween('arrived_at', 'scheduled_at')} AS lateness_seconds,
+  ${secondsBetween('arrived_at', 'previous_arrived_at')} > ${maxHeadway} AS is_service_gap
 FROM ${t(HEADWAYS_TABLE)}`,
 
     station_wait_times: `CREATE OR REPLACE VIEW ${q('station_wait_times')} AS
@@ -216,8 +223,8 @@ WITH periods AS MATERIALIZED (
   UNION ALL${overlapping('h.is_service_gap', '(SELECT span FROM longest_gap)')}
 ), during AS MATERIALIZED (
   SELECT DISTINCT ON (event_id) line, service_hour,
-    ${counted('extract(epoch FROM arrived_at - previous_arrived_at)::double precision')} AS h,
-    ${counted('extract(epoch FROM scheduled_at - previous_scheduled_at)::double precision')} AS hs
+    ${counted(secondsBetween('arrived_at', 'previous_arrived_at'))} AS h,
+    ${counted(secondsBetween('scheduled_at', 'previous_scheduled_at'))} AS hs
   FROM candidates
 ), during_hours AS (
   SELECT line, service_hour, count(h) AS n, sum(h) AS sh, sum(h * h) AS sh2,
