@@ -1,3 +1,5 @@
+import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { airflowBin, airflowEnv, airflowPython } from '../helpers/airflow.js';
@@ -86,6 +88,23 @@ describe('the DAG files in a real Airflow', () => {
     for (const dag of Object.values(info.dags))
       for (const task of Object.values(dag.tasks))
         expect(JSON.stringify(task.bash_command)).not.toMatch(/password|conn\./i);
+  });
+
+  it('should not parse the helper modules .airflowignore names as DAG files', async () => {
+    // A copy of dags/ with a helper module under lib/ that would be an import error if Airflow parsed it.
+    const folder = await mkdtemp(path.join(os.tmpdir(), 'eventful-dags-ignore-'));
+    await cp(path.join(ROOT, 'dags'), folder, { recursive: true });
+    await mkdir(path.join(folder, 'lib'));
+    await writeFile(path.join(folder, 'lib/shared.py'), 'raise ImportError("airflow parsed a helper as a DAG file")\n');
+    const bin = await airflowBin();
+    const copy = (await airflowPython(
+      bin,
+      path.join(ROOT, 'test/airflow/inspect_dags.py'),
+      [folder],
+      await airflowEnv(),
+    )) as Inspection;
+    expect(copy.import_errors).toEqual({});
+    expect(Object.keys(copy.dags).sort()).toEqual(Object.keys(info.dags).sort());
   });
 
   it('should fan extract out over partition groups in the fan-out DAG', () => {
