@@ -19,6 +19,18 @@ start no run at all (Airflow 3) or a cheap skipped one (Airflow 2), and a burst,
 expiry, starts a snapshot within ``poll_interval`` instead of at the next hour. Run only one of the
 snapshot DAGs: they share the consumer group (pause the others).
 
+**Pausing and unpausing (Airflow 3).** Pausing this DAG removes its watcher: at its next parse of this file
+the DAG processor drops the asset's watcher and the trigger row (an asset watched only by paused DAGs has no
+watcher), and the triggerer stops polling. While paused, nothing polls Kafka, no asset event is recorded and no
+run starts, however large the backlog grows. Unpausing brings the watcher back at the next parse (within the
+DAG processor's ``min_file_process_interval``, 30 s by default), as a new trigger that starts armed: because it
+compares the group's lag with the thresholds, not events one by one, a backlog that built up while the DAG was
+paused fires on its first poll and starts one run, which drains all of it. A backlog below the thresholds waits
+for more events or for ``max_age``, as always. Checked on a live Airflow 3.3.2 (``airflow standalone``, see
+docs/airflow.md): the watcher and its trigger were gone at the first check, 11 s after ``airflow dags pause``; 544
+events produced while paused started no run in 96 s; after ``airflow dags unpause`` the watcher was back, had fired
+and had started the run that drained them by the check at 27 s (not yet at 12 s).
+
 **Settings.** The thresholds come from the DAG processor's environment:
 ``EVENTFUL_LAG_MIN_LAG`` (default 10000 events), ``EVENTFUL_LAG_MAX_AGE`` (default 1h),
 ``EVENTFUL_LAG_POLL_INTERVAL`` (seconds, default 60). The watched topics, the group and the package

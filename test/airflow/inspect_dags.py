@@ -31,6 +31,16 @@ def as_list(value):
     return sorted(value) if isinstance(value, (list, tuple, set)) else [value]
 
 
+def expand_input(task):
+    """What a mapped task is expanded over: ``XComArg(<task id>)`` for an upstream task's output, else the literal."""
+    value = getattr(getattr(task, "expand_input", None), "value", None) or {}
+    out = {}
+    for key, arg in value.items():
+        upstream = getattr(getattr(arg, "operator", None), "task_id", None)
+        out[key] = f"XComArg({upstream})" if upstream else arg
+    return out
+
+
 def describe_task(task):
     return {
         "type": type(task).__name__,
@@ -43,8 +53,9 @@ def describe_task(task):
         "append_env": attr(task, "append_env"),
         "skip_on_exit_code": as_list(attr(task, "skip_on_exit_code")),
         "env": attr(task, "env") or {},
-        "bash_command": getattr(task, "bash_command", None),
+        "bash_command": attr(task, "bash_command"),
         "mapped": hasattr(task, "partial_kwargs"),
+        "expand_input": expand_input(task),
     }
 
 

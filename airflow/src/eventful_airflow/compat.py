@@ -21,4 +21,14 @@ try:  # Airflow 3
 except ImportError:  # Airflow 2.4+: the same idea was called Dataset
     from airflow.datasets import Dataset as Asset
 
-__all__ = ["DAG", "Asset", "AirflowBashOperator"]
+try:  # Airflow 3
+    from airflow.sdk import BaseOperator
+except ImportError:  # Airflow 2
+    from airflow.models import BaseOperator
+
+try:  # Airflow 3
+    from airflow.sdk.exceptions import AirflowFailException
+except ImportError:  # Airflow 2
+    from airflow.exceptions import AirflowFailException
+
+__all__ = ["DAG", "Asset", "AirflowBashOperator", "AirflowFailException", "BaseOperator"]

@@ -90,14 +90,3 @@ def parse_time_setting(name: str, default: str) -> str:
     """
     value = os.environ.get("AIRFLOW_VAR_" + name.upper(), "").strip()
     return value or default
-
-
-#: Partition groups of the fan-out DAG, one mapped extract task each. Read from the environment of the
-#: DAG processor (not from a Variable: parsing must not touch the database). Groups must not overlap.
-PARTITION_GROUPS = [
-    g.strip()
-    for g in os.environ.get(
-        "EVENTFUL_PARTITION_GROUPS", "train-arrivals:0-2,incidents:0-2;train-arrivals:3-5,incidents:3-5"
-    ).split(";")
-    if g.strip()
-]
