@@ -11,6 +11,7 @@
 # usage: bench/load.sh              (EVENTS=1000000 NAIVE_ROWS=20000 REPEAT=3 by default: medians of 3 rounds,
 #                                    each into a fresh Postgres schema)
 #        EVENTS=200000 REPEAT=1 bench/load.sh
+#        LOAD_FLAGS=--no-answer bench/load.sh   (flags added to both eventful loads: here, the rows alone)
 # Needs the project's services (scripts/services up) and GNU time (apt-get install time).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -20,6 +21,7 @@ EVENTS="${EVENTS:-1000000}"
 NAIVE_ROWS="${NAIVE_ROWS:-20000}"
 REPEAT="${REPEAT:-3}"
 KEEP="${BENCH_KEEP:-0}"
+read -r -a LOAD_FLAGS <<<"${LOAD_FLAGS:-}"
 
 need_tools time "$TIME"
 eval "$("$ROOT/scripts/services" env)"
@@ -52,7 +54,7 @@ load() { # <snapshots dir> <name>
   local t0 t1
   t0="$(now)"
   "$TIME" -v -o "$WORK/time-$2" node dist/load.js --snapshots "$1" --db-schema "$SCHEMA" \
-    --progress-seconds 5 >"$WORK/summary-$2" 2>"$WORK/log-$2" || {
+    --progress-seconds 5 ${LOAD_FLAGS[@]+"${LOAD_FLAGS[@]}"} >"$WORK/summary-$2" 2>"$WORK/log-$2" || {
     echo "bench: load ($2) failed:" >&2
     cat "$WORK/log-$2" "$WORK/summary-$2" >&2
     exit 1
@@ -110,7 +112,7 @@ copy_rate="$(rate "$EVENTS" "$copy_s")"
 copy_keyed_rate="$(rate "$EVENTS" "$copy_keyed_s")"
 naive_rate="$(rate "$NAIVE_ROWS" "$naive_measured_s")"
 cat <<REPORT
-eventful load benchmark: $EVENTS train-arrival events ($(nproc) cores, $(psql -qXAt -c 'SHOW server_version')), median of $REPEAT rounds
+eventful load benchmark: $EVENTS train-arrival events ($(nproc) cores, $(psql -qXAt -c 'SHOW server_version')), median of $REPEAT rounds${LOAD_FLAGS[*]:+, load flags: ${LOAD_FLAGS[*]}}
   eventful first load          ${first_s} s   ${first_rate} rows/s   peak RSS ${rss_first} MB   (rounds: ${firsts[*]})
   eventful replay (new id)     ${replay_s} s   ${replay_rate} rows/s   peak RSS ${rss_replay} MB   (rounds: ${replays[*]})
   psql \\copy, unindexed        ${copy_s} s   ${copy_rate} rows/s   (rounds: ${copies[*]})
