@@ -11,7 +11,7 @@ import type { Logger } from '../basics/log.js';
 import { Throttle } from '../basics/log.js';
 import { qualified, type TableDef } from '../schema/ddl.js';
 import { quoteIdent } from '../schema/identifiers.js';
-import { EVENTS_FILE, plainFileName, REJECTED_FILE } from '../snapshot/format.js';
+import { EVENTS_FILE, plainFileName, REJECTED_FILE, type ManifestFile } from '../snapshot/format.js';
 import { openSnapshotLineBlocks } from '../snapshot/read-lines.js';
 import type { SnapshotRef, SnapshotStore } from '../snapshot/store.js';
 import type { WarehouseConnection } from './connection.js';
@@ -250,7 +250,7 @@ class SnapshotPass {
    * Streams one file of the manifest: events and rejected lines go to the encoder in blocks; other files are
    * only verified (by the line reader). A malformed line is not thrown at once: the checksum tells tampering apart.
    */
-  async readFile(file: SnapshotRef['manifest']['files'][number]): Promise<void> {
+  async readFile(file: ManifestFile): Promise<void> {
     const name = plainFileName(file);
     const kind: LineKind | undefined =
       name === EVENTS_FILE ? 'events' : name === REJECTED_FILE ? 'rejected' : undefined;
