@@ -449,7 +449,8 @@ function makeLoader(
     log: deps.log,
     shouldStop: deps.shouldStop,
     progressIntervalMs: settings.progressIntervalMs,
-    keepInserted: new Set([ARRIVALS_TABLE]),
+    // The answer phase reads the arrivals a snapshot inserted; without it (--no-answer) they are not copied twice.
+    keepInserted: new Set(settings.answer === false ? [] : [ARRIVALS_TABLE]),
   });
 }
 
