@@ -21,9 +21,8 @@ import {
   answerFingerprint,
   answerTable,
   answerTableStatements,
+  DERIVED_TABLES,
   HEADWAYS_TABLE,
-  LINE_HOURS_TABLE,
-  WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
 } from './answer-tables.js';
 import type { ResolvedViewOptions } from './view-options.js';
@@ -36,7 +35,7 @@ export function buildSteps(dbSchema: string, o: ResolvedViewOptions): Array<{ wh
   return [
     {
       what: 'emptying the answer tables',
-      sql: `TRUNCATE ${[HEADWAYS_TABLE, WAIT_HOURLY_TABLE, WAIT_DAILY_TABLE, LINE_HOURS_TABLE].map(t).join(', ')}`,
+      sql: `TRUNCATE ${DERIVED_TABLES.map(t).join(', ')}`,
     },
     {
       what: 'linking every station arrival to the one before it',
@@ -59,9 +58,7 @@ WINDOW actual AS (${platform} ORDER BY a.occurred_at, a.event_id),
 /** Empties the answer tables and forgets that they were built: the next {@link ensureAnswer} builds them again. */
 export async function emptyAnswer(db: AnswerDb, dbSchema: string): Promise<void> {
   const t = (name: string): string => answerTable(dbSchema, name);
-  await db.query(
-    `TRUNCATE ${[HEADWAYS_TABLE, WAIT_HOURLY_TABLE, WAIT_DAILY_TABLE, LINE_HOURS_TABLE, ANSWER_STATE_TABLE].map(t).join(', ')}`,
-  );
+  await db.query(`TRUNCATE ${[...DERIVED_TABLES, ANSWER_STATE_TABLE].map(t).join(', ')}`);
 }
 
 /** Whether the answer tables hold an answer built with these settings. */

@@ -11,7 +11,9 @@ import {
   LINE_HOURS_TABLE,
   WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
-  secondsBetween,
+  microsAsSeconds,
+  secondsAsMicros,
+  squaredMicrosAsSeconds,
   WAIT_SUM_COLUMNS,
 } from './answer-tables.js';
 import type { ResolvedViewOptions } from './view-options.js';
@@ -53,42 +55,47 @@ export function arrivalSelect(o: ResolvedViewOptions): string {
   date_trunc('hour', a.occurred_at, ${tz})`;
 }
 
-/** Whether a headway from `previous` to `arrived` (timestamps) is a gap in service; false without a previous. */
+/**
+ * Whether a headway from `previous` to `arrived` (timestamps) is a gap in service; false without a previous. Exact:
+ * compared in numeric seconds, as the `_us` columns the sums leave gaps out by.
+ */
 export const serviceGap = (arrived: string, previous: string, o: ResolvedViewOptions): string =>
-  `coalesce(${secondsBetween(arrived, previous)} > ${o.maxHeadwaySeconds}, false)`;
+  `coalesce(extract(epoch FROM ${arrived} - ${previous}) > ${o.maxHeadwaySeconds}, false)`;
 
 /**
- * The sums of {@link WAIT_SUM_COLUMNS} over headway rows (alias `h`), in that order: the same expressions the
- * oracle's views aggregate, so a group's figures are the same whichever way it was computed.
+ * The sums of {@link WAIT_SUM_COLUMNS} over headway rows (alias `h`), in that order, from their whole microseconds
+ * (`headway_us`, ...): integer sums, turned into exact numeric seconds. The oracle (view-oracle.ts) adds up the same
+ * values as numeric seconds, so a group's figures are equal whichever way, and in whichever order, they were added.
  */
 export function headwaySums(o: ResolvedViewOptions): string {
-  const hd = secondsBetween('h.arrived_at', 'h.previous_arrived_at');
-  const hsd = secondsBetween('h.scheduled_at', 'h.previous_scheduled_at');
-  const late = secondsBetween('h.arrived_at', 'h.scheduled_at');
-  const counted = (x: string): string => `(CASE WHEN ${x} <= ${o.maxHeadwaySeconds} THEN ${x} END)`;
-  const hh = counted(hd);
-  const hs = counted(hsd);
-  const linked = `FILTER (WHERE h.previous_arrived_at IS NOT NULL)`;
+  const max = secondsAsMicros(o.maxHeadwaySeconds);
+  const counted = (x: string): string => `(CASE WHEN ${x} <= ${max} THEN ${x} END)`;
+  const hh = counted('h.headway_us');
+  const hs = counted('h.scheduled_headway_us');
+  const late = 'h.lateness_us';
+  const seconds = (sum: string): string => microsAsSeconds(sum);
+  const squares = (x: string, filter = ''): string => squaredMicrosAsSeconds(`sum(${x}::numeric * ${x})${filter}`);
+  const linked = ` FILTER (WHERE h.previous_arrived_at IS NOT NULL)`;
   return [
     `max(h.station_name)`,
     `count(*)`,
     `count(${hh})`,
-    `max(${hh})`,
-    `sum(${hh})`,
-    `sum(${hh} * ${hh})`,
+    seconds(`max(${hh})`),
+    seconds(`sum(${hh})`),
+    squares(hh),
     `count(${hs})`,
-    `sum(${hs})`,
-    `sum(${hs} * ${hs})`,
+    seconds(`sum(${hs})`),
+    squares(hs),
     `count(${late})`,
-    `sum(${late})`,
-    `sum(greatest(${late}, 0))`,
-    `count(*) FILTER (WHERE ${late} BETWEEN ${-o.onTimeEarlySeconds} AND ${o.onTimeLateSeconds})`,
+    seconds(`sum(${late})`),
+    seconds(`sum(greatest(${late}, 0))`),
+    `count(*) FILTER (WHERE ${late} BETWEEN ${secondsAsMicros(-o.onTimeEarlySeconds)} AND ${secondsAsMicros(o.onTimeLateSeconds)})`,
     `min(h.arrived_at)`,
     `max(h.arrived_at)`,
-    `count(*) ${linked}`,
-    `count(${hs}) ${linked}`,
-    `sum(${hs}) ${linked}`,
-    `sum(${hs} * ${hs}) ${linked}`,
+    `count(*)${linked}`,
+    `count(${hs})${linked}`,
+    seconds(`sum(${hs})${linked}`),
+    squares(hs, linked),
   ].join(',\n  ');
 }
 

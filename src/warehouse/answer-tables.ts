@@ -7,8 +7,12 @@
  *   in actual order (`previous_arrived_at`, `previous_train_id`) and in timetable order (`previous_scheduled_at`).
  *   Primary key `(station_id, line, direction, arrived_at, event_id)`: the actual order, so a neighbour is one
  *   index probe and one station's headways are one index range.
+ *   Each row also keeps its headway, scheduled headway and lateness in whole microseconds (`headway_us`, ...:
+ *   generated columns, exact, the unit timestamps have), which every sum adds up.
  * - `eventful_wait_hourly`, `eventful_wait_daily`: per station, line, direction and hour (`hour_start`) or
  *   `service_date`: counts, Σh and Σh² of actual and scheduled headways, lateness sums, first and last arrival.
+ *   The sums are `numeric` seconds, added up from the microseconds: exact, so any roll-up of them in any order is
+ *   exact too (a double's sum depends on the order it was added in).
  * - `eventful_wait_line_hours`: per line and hour of the day (all days together), the sums the incident comparison
  *   subtracts its incident headways from.
  * - `eventful_answer_state`: one row saying the tables are built, and with which settings (a warehouse upgraded
@@ -24,35 +28,43 @@ export const WAIT_HOURLY_TABLE = 'eventful_wait_hourly';
 export const WAIT_DAILY_TABLE = 'eventful_wait_daily';
 export const LINE_HOURS_TABLE = 'eventful_wait_line_hours';
 export const ANSWER_STATE_TABLE = 'eventful_answer_state';
+/** The tables that hold the answer itself (all but the state row), in the order they are derived. */
+export const DERIVED_TABLES = [HEADWAYS_TABLE, WAIT_HOURLY_TABLE, WAIT_DAILY_TABLE, LINE_HOURS_TABLE] as const;
 
 /**
  * The version of the tables' layout. Raise it when a column or its meaning changes: the next load then
  * builds the tables again from `train_arrivals`.
  */
-export const ANSWER_LAYOUT_VERSION = 1;
+export const ANSWER_LAYOUT_VERSION = 2;
+
+/**
+ * The comment the headway table carries: the layout it was created with. A table without it, or with another one,
+ * was made by another version, so the tables and the views over them are made again (see migrate.ts).
+ */
+export const ANSWER_LAYOUT_COMMENT = `eventful answer layout ${ANSWER_LAYOUT_VERSION}`;
 
 /** The sums every aggregate table keeps (name, type), in the order the maintenance computes them. */
 export const WAIT_SUM_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['station_name', 'text'],
   ['arrivals', 'bigint'],
   ['headways', 'bigint'],
-  ['max_headway_seconds', 'double precision'],
-  ['sum_headway_seconds', 'double precision'],
-  ['sum_headway_seconds_squared', 'double precision'],
+  ['max_headway_seconds', 'numeric'],
+  ['sum_headway_seconds', 'numeric'],
+  ['sum_headway_seconds_squared', 'numeric'],
   ['scheduled_headways', 'bigint'],
-  ['sum_scheduled_headway_seconds', 'double precision'],
-  ['sum_scheduled_headway_seconds_squared', 'double precision'],
+  ['sum_scheduled_headway_seconds', 'numeric'],
+  ['sum_scheduled_headway_seconds_squared', 'numeric'],
   ['scheduled_arrivals', 'bigint'],
-  ['sum_lateness_seconds', 'double precision'],
-  ['sum_delay_seconds', 'double precision'],
+  ['sum_lateness_seconds', 'numeric'],
+  ['sum_delay_seconds', 'numeric'],
   ['on_time_arrivals', 'bigint'],
   ['first_arrival_at', 'timestamp with time zone'],
   ['last_arrival_at', 'timestamp with time zone'],
   // Over the arrivals that have a predecessor (headway_seconds not NULL), which line_incident_waits counts.
   ['linked_arrivals', 'bigint'],
   ['linked_scheduled_headways', 'bigint'],
-  ['linked_sum_scheduled_headway_seconds', 'double precision'],
-  ['linked_sum_scheduled_headway_seconds_squared', 'double precision'],
+  ['linked_sum_scheduled_headway_seconds', 'numeric'],
+  ['linked_sum_scheduled_headway_seconds_squared', 'numeric'],
 ];
 
 /** The sums `eventful_wait_line_hours` keeps (a subset of {@link WAIT_SUM_COLUMNS}, all additive). */
@@ -72,6 +84,22 @@ export const LINE_HOUR_SUM_COLUMNS = [
  * that made the hourly sums of a large snapshot several times slower.
  */
 export const secondsBetween = (later: string, earlier: string): string => `date_part('epoch', ${later} - ${earlier})`;
+
+/**
+ * Whole microseconds from timestamp `earlier` to `later`, as bigint: exact (`extract` gives the interval's exact
+ * numeric seconds), NULL when either is.
+ */
+export const microsBetween = (later: string, earlier: string): string =>
+  `(extract(epoch FROM ${later} - ${earlier}) * 1000000)::bigint`;
+
+/** A number of seconds (a setting) as an exact numeric count of microseconds, to compare with the `_us` columns. */
+export const secondsAsMicros = (seconds: number): string => `(${seconds}::numeric * 1000000)`;
+
+/** Exact numeric seconds from a sum (or value) of microseconds; scale 6. */
+export const microsAsSeconds = (micros: string): string => `(${micros}) * 0.000001`;
+
+/** Exact numeric seconds² from a sum of squared microseconds; scale 12. */
+export const squaredMicrosAsSeconds = (micros2: string): string => `(${micros2}) * 0.000000000001`;
 
 /** `"schema"."name"` of an answer table. */
 export const answerTable = (dbSchema: string, name: string): string => `${quoteIdent(dbSchema)}.${quoteIdent(name)}`;
@@ -100,7 +128,11 @@ export function answerTableStatements(dbSchema: string): string[] {
   service_date date NOT NULL, service_hour integer NOT NULL, hour_start timestamptz NOT NULL,
   previous_train_id text, previous_arrived_at timestamptz, previous_scheduled_at timestamptz,
   is_service_gap boolean NOT NULL DEFAULT false,
+  headway_us bigint GENERATED ALWAYS AS (${microsBetween('arrived_at', 'previous_arrived_at')}) STORED,
+  scheduled_headway_us bigint GENERATED ALWAYS AS (${microsBetween('scheduled_at', 'previous_scheduled_at')}) STORED,
+  lateness_us bigint GENERATED ALWAYS AS (${microsBetween('arrived_at', 'scheduled_at')}) STORED,
   PRIMARY KEY (station_id, line, direction, arrived_at, event_id))`,
+    `COMMENT ON TABLE ${t(HEADWAYS_TABLE)} IS '${ANSWER_LAYOUT_COMMENT}'`,
     // The timetable order, for the neighbours of a new scheduled arrival.
     `CREATE INDEX IF NOT EXISTS eventful_headways_timetable ON ${t(HEADWAYS_TABLE)}
   (station_id, line, direction, scheduled_at, arrived_at, event_id) WHERE scheduled_at IS NOT NULL`,
@@ -117,7 +149,7 @@ export function answerTableStatements(dbSchema: string): string[] {
     `CREATE INDEX IF NOT EXISTS eventful_wait_daily_date ON ${t(WAIT_DAILY_TABLE)} (service_date)`,
     `CREATE TABLE IF NOT EXISTS ${t(LINE_HOURS_TABLE)} (
   line text NOT NULL, service_hour integer NOT NULL,
-  ${LINE_HOUR_SUM_COLUMNS.map((c) => `${c} ${c.includes('sum') ? 'double precision' : 'bigint'} NOT NULL DEFAULT 0`).join(', ')},
+  ${LINE_HOUR_SUM_COLUMNS.map((c) => `${c} ${c.includes('sum') ? 'numeric' : 'bigint'} NOT NULL DEFAULT 0`).join(', ')},
   PRIMARY KEY (line, service_hour))`,
     `CREATE TABLE IF NOT EXISTS ${t(ANSWER_STATE_TABLE)} (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), fingerprint text NOT NULL,

@@ -6,7 +6,15 @@ import { mergeStateSql } from './state-order.js';
 import type { Logger } from '../basics/log.js';
 import { emptyAnswer, ensureAnswer } from './answer-build.js';
 import { arrivalSelect, STATION_ARRIVAL } from './answer-sql.js';
-import { answerTableStatements, ARRIVALS_TABLE } from './answer-tables.js';
+import {
+  ANSWER_LAYOUT_COMMENT,
+  ANSWER_STATE_TABLE,
+  answerTable,
+  answerTableStatements,
+  ARRIVALS_TABLE,
+  DERIVED_TABLES,
+  HEADWAYS_TABLE,
+} from './answer-tables.js';
 import { VIEW_NAMES, VIEW_REQUIREMENTS, viewStatements } from './views.js';
 import { resolveViewOptions } from './view-options.js';
 
@@ -26,6 +34,29 @@ export async function applyPlan(conn: WarehouseConnection, dbSchema: string, pla
 export type ViewsOutcome = { created: string[]; answer?: 'built' | 'up to date' | 'emptied' } | { skipped: string };
 
 const VIEWS_SAVEPOINT = 'eventful_views';
+
+/** The views that read the answer tables (all but `incident_periods`). */
+const ANSWER_VIEWS = VIEW_NAMES.filter((v) => v !== 'incident_periods');
+
+/**
+ * Drops the answer tables, and the views over them, when another version made them: their headway table lacks this
+ * version's layout comment (see ANSWER_LAYOUT_VERSION). They are made and built again right after, in the same
+ * transaction. Returns whether it dropped.
+ */
+async function dropOtherLayout(conn: WarehouseConnection, dbSchema: string, log?: Logger): Promise<boolean> {
+  const t = (name: string): string => answerTable(dbSchema, name);
+  const { rows } = await conn.query<{ layout: string | null; present: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AS present, obj_description(to_regclass($1), 'pg_class') AS layout`,
+    [t(HEADWAYS_TABLE)],
+  );
+  if (!rows[0]?.present || rows[0].layout === ANSWER_LAYOUT_COMMENT) return false;
+  log?.info(
+    `the wait-time answer tables have another version's layout (${rows[0].layout ?? 'layout 1'}): making them again`,
+  );
+  await conn.query(`DROP VIEW IF EXISTS ${ANSWER_VIEWS.map((v) => qualified(dbSchema, v)).join(', ')}`);
+  await conn.query(`DROP TABLE IF EXISTS ${[...DERIVED_TABLES, ANSWER_STATE_TABLE].map(t).join(', ')}`);
+  return true;
+}
 
 /**
  * Creates (or replaces) the wait-time views over the tables that exist, with the answer tables behind them, and
@@ -49,6 +80,7 @@ export async function applyViews(
   await conn.query(`SAVEPOINT ${VIEWS_SAVEPOINT}`);
   try {
     if (answered) {
+      await dropOtherLayout(conn, dbSchema, log);
       for (const sql of answerTableStatements(dbSchema)) await conn.query(sql);
       // Names the first column the answer needs that a customised schema lacks.
       await conn.query(

@@ -9,22 +9,25 @@ import { STATION_ARRIVAL } from './answer-sql.js';
 import { incidentPeriodsView, VIEW_NAMES, VIEW_REQUIREMENTS, type ViewName } from './views.js';
 import { resolveViewOptions, type ViewOptions } from './view-options.js';
 
-/** Σh²/(2Σh) of an expression, NULL when there is no (or only zero) headway. */
+/** Σh²/(2Σh) of an expression, as double precision; NULL when there is no (or only zero) headway. */
 const expectedWait = (h: string, filter = ''): string =>
-  `sum(${h} * ${h})${filter} / nullif(2 * sum(${h})${filter}, 0)`;
+  `(sum(${h} * ${h})${filter} / nullif(2 * sum(${h})${filter}, 0))::double precision`;
 
-/** The select list every wait aggregate shares (over columns `h`, `hs` of counted headways). */
+/**
+ * The select list every wait aggregate shares, over columns `h`, `hs` of counted headways and `late` of lateness:
+ * exact numeric seconds (`extract(epoch ...)`), so the sums are exact whatever order they are added in.
+ */
 const WAIT_AGGREGATES = `
     count(*) AS arrivals,
-    avg(h) AS mean_headway_seconds,
+    (sum(h) / nullif(count(h), 0))::double precision AS mean_headway_seconds,
     ${expectedWait('h')} AS expected_wait_seconds,
     ${expectedWait('hs')} AS scheduled_expected_wait_seconds,
     ${expectedWait('h')} - ${expectedWait('hs')} AS excess_wait_seconds,
     max(station_name) AS station_name,
     count(h) AS headways,
     max(h) AS max_headway_seconds,
-    avg(hs) AS mean_scheduled_headway_seconds,
-    avg(lateness_seconds) AS mean_lateness_seconds,
+    (sum(hs) / nullif(count(hs), 0))::double precision AS mean_scheduled_headway_seconds,
+    (sum(late) / nullif(count(late), 0))::double precision AS mean_lateness_seconds,
     sum(h) AS sum_headway_seconds,
     sum(h * h) AS sum_headway_seconds_squared,
     sum(hs) AS sum_scheduled_headway_seconds,
@@ -44,11 +47,17 @@ export function oracleStatements(dbSchema: string, options: ViewOptions = {}, pr
   const q = (name: string): string => `${s}.${quoteIdent(name)}`;
   const v = (name: ViewName): string => q(prefix + name);
   const counted = (col: string): string => `CASE WHEN ${col} <= ${maxHeadway} THEN ${col} END`;
+  // Exact numeric seconds of a station_headways row: h, hs (counted headways) and late.
+  const exact = (
+    alias: string,
+  ): string => `${counted(`extract(epoch FROM ${alias}arrived_at - ${alias}previous_arrived_at)`)} AS h,
+    ${counted(`extract(epoch FROM ${alias}scheduled_at - ${alias}previous_scheduled_at)`)} AS hs,
+    extract(epoch FROM ${alias}arrived_at - ${alias}scheduled_at) AS late`;
   const aggregates = `${WAIT_AGGREGATES},
-    count(lateness_seconds) AS scheduled_arrivals,
-    sum(lateness_seconds) AS sum_lateness_seconds,
-    sum(greatest(lateness_seconds, 0)) AS sum_delay_seconds,
-    count(*) FILTER (WHERE lateness_seconds BETWEEN ${-o.onTimeEarlySeconds} AND ${o.onTimeLateSeconds}) AS on_time_arrivals`;
+    count(late) AS scheduled_arrivals,
+    sum(late) AS sum_lateness_seconds,
+    sum(greatest(late, 0)) AS sum_delay_seconds,
+    count(*) FILTER (WHERE late BETWEEN ${-o.onTimeEarlySeconds} AND ${o.onTimeLateSeconds}) AS on_time_arrivals`;
   const waits = (label: string, filter: string): string => `count(h) FILTER (WHERE ${filter}) AS headways_${label},
   ${expectedWait('h', ` FILTER (WHERE ${filter})`)} AS expected_wait_${label}_seconds,
   ${expectedWait('hs', ` FILTER (WHERE ${filter})`)} AS scheduled_expected_wait_${label}_seconds,
@@ -88,7 +97,7 @@ FROM ordered`,
 
     station_wait_times: `CREATE OR REPLACE VIEW ${v('station_wait_times')} AS
 WITH counted AS (
-  SELECT *, ${counted('headway_seconds')} AS h, ${counted('scheduled_headway_seconds')} AS hs
+  SELECT *, ${exact('')}
   FROM ${v('station_headways')}
 )
 SELECT station_id, line, direction, service_date,${aggregates}
@@ -97,7 +106,7 @@ GROUP BY station_id, line, direction, service_date`,
 
     station_wait_times_hourly: `CREATE OR REPLACE VIEW ${v('station_wait_times_hourly')} AS
 WITH counted AS (
-  SELECT *, ${counted('headway_seconds')} AS h, ${counted('scheduled_headway_seconds')} AS hs,
+  SELECT *, ${exact('')},
     date_trunc('hour', arrived_at, ${tz}) AS hour_start
   FROM ${v('station_headways')}
 )
@@ -111,7 +120,7 @@ WITH periods AS MATERIALIZED (
   SELECT line, reported_at, resolved_at FROM ${v('incident_periods')}
 ), overlapping AS MATERIALIZED (
   -- Materialized so the overlap test runs once per headway, not once per aggregate that reads it.
-  SELECT hw.line, hw.service_hour, ${counted('hw.headway_seconds')} AS h, ${counted('hw.scheduled_headway_seconds')} AS hs,
+  SELECT hw.line, hw.service_hour, ${exact('hw.')},
     EXISTS (
       SELECT 1 FROM periods p
       WHERE p.line = hw.line AND hw.arrived_at > p.reported_at

@@ -39,7 +39,10 @@ import {
   answerTable,
   HEADWAYS_TABLE,
   LINE_HOURS_TABLE,
+  microsAsSeconds,
+  secondsAsMicros,
   secondsBetween,
+  squaredMicrosAsSeconds,
   WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
 } from './answer-tables.js';
@@ -56,13 +59,16 @@ export const VIEW_REQUIREMENTS = {
 export type ViewName = keyof typeof VIEW_REQUIREMENTS;
 export const VIEW_NAMES = Object.keys(VIEW_REQUIREMENTS) as ViewName[];
 
-/** Σh²/(2Σh) from stored sums, NULL when there is no (or only zero) headway. */
-const expectedWait = (sum: string, squares: string): string => `${squares} / nullif(2 * ${sum}, 0)`;
+/** Σh²/(2Σh) from stored (exact numeric) sums, as double precision; NULL when there is no (or only zero) headway. */
+const expectedWait = (sum: string, squares: string): string => `(${squares} / nullif(2 * ${sum}, 0))::double precision`;
+
+/** A mean from an exact sum and a count, as double precision; NULL without any. */
+const mean = (sum: string, n: string): string => `(${sum} / nullif(${n}, 0))::double precision`;
 
 /** The wait figures of an aggregate table's row, in the views' column order. */
 const WAIT_FIGURES = `
   arrivals,
-  sum_headway_seconds / nullif(headways, 0) AS mean_headway_seconds,
+  ${mean('sum_headway_seconds', 'headways')} AS mean_headway_seconds,
   ${expectedWait('sum_headway_seconds', 'sum_headway_seconds_squared')} AS expected_wait_seconds,
   ${expectedWait('sum_scheduled_headway_seconds', 'sum_scheduled_headway_seconds_squared')} AS scheduled_expected_wait_seconds,
   ${expectedWait('sum_headway_seconds', 'sum_headway_seconds_squared')}
@@ -70,8 +76,8 @@ const WAIT_FIGURES = `
   station_name,
   headways,
   max_headway_seconds,
-  sum_scheduled_headway_seconds / nullif(scheduled_headways, 0) AS mean_scheduled_headway_seconds,
-  sum_lateness_seconds / nullif(scheduled_arrivals, 0) AS mean_lateness_seconds,
+  ${mean('sum_scheduled_headway_seconds', 'scheduled_headways')} AS mean_scheduled_headway_seconds,
+  ${mean('sum_lateness_seconds', 'scheduled_arrivals')} AS mean_lateness_seconds,
   sum_headway_seconds,
   sum_headway_seconds_squared,
   sum_scheduled_headway_seconds,
@@ -172,13 +178,12 @@ export function viewStatements(dbSchema: string, options: ViewOptions = {}): str
   const s = quoteIdent(dbSchema);
   const q = (name: string): string => `${s}.${quoteIdent(name)}`;
   const t = (name: string): string => answerTable(dbSchema, name);
-  const counted = (col: string): string => `CASE WHEN ${col} <= ${maxHeadway} THEN ${col} END`;
+  const counted = (col: string): string => `CASE WHEN ${col} <= ${secondsAsMicros(maxHeadway)} THEN ${col} END`;
   // Per incident, an index range of its line's headways over its own span (OFFSET 0 keeps it a per-incident scan
   // instead of a join the planner could turn into a pass over every headway).
   const overlapping = (extra: string, reach: string): string => `
   SELECT hw.* FROM periods p CROSS JOIN LATERAL (
-    SELECT h.event_id, h.line, h.service_hour, h.arrived_at, h.previous_arrived_at, h.scheduled_at,
-      h.previous_scheduled_at
+    SELECT h.event_id, h.line, h.service_hour, h.headway_us, h.scheduled_headway_us
     FROM ${t(HEADWAYS_TABLE)} h
     WHERE h.line = p.line AND ${extra} AND h.arrived_at > p.reported_at
       AND h.arrived_at <= coalesce(p.resolved_at, 'infinity') + ${reach}
@@ -223,12 +228,13 @@ WITH periods AS MATERIALIZED (
   UNION ALL${overlapping('h.is_service_gap', '(SELECT span FROM longest_gap)')}
 ), during AS MATERIALIZED (
   SELECT DISTINCT ON (event_id) line, service_hour,
-    ${counted(secondsBetween('arrived_at', 'previous_arrived_at'))} AS h,
-    ${counted(secondsBetween('scheduled_at', 'previous_scheduled_at'))} AS hs
+    ${counted('headway_us')} AS h, ${counted('scheduled_headway_us')} AS hs
   FROM candidates
 ), during_hours AS (
-  SELECT line, service_hour, count(h) AS n, sum(h) AS sh, sum(h * h) AS sh2,
-    count(hs) AS ns, sum(hs) AS shs, sum(hs * hs) AS shs2
+  -- Exact numeric seconds, as the line-hour sums they are compared with and subtracted from.
+  SELECT line, service_hour, count(h) AS n, ${microsAsSeconds('sum(h)')} AS sh,
+    ${squaredMicrosAsSeconds('sum(h::numeric * h)')} AS sh2, count(hs) AS ns, ${microsAsSeconds('sum(hs)')} AS shs,
+    ${squaredMicrosAsSeconds('sum(hs::numeric * hs)')} AS shs2
   FROM during GROUP BY line, service_hour
 ), per_line AS (
   SELECT a.line,

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { ANSWER_LAYOUT_COMMENT } from '../../src/warehouse/answer-tables.js';
 import { oracleStatements } from '../../src/warehouse/view-oracle.js';
 import { scenario, type ScenarioSnapshot } from '../helpers/answer-scenarios.js';
 import { useLoadTest } from '../helpers/load-test.js';
@@ -72,6 +73,34 @@ describe('load keeps the wait-time answer', () => {
     const next = await load();
     expect(migrationOf(next)).toMatchObject({ views: { answer: 'up to date' } });
     expect(next.stderr).not.toMatch(/building the wait-time answer/);
+    expect(await allViewDifferences(client, schema)).toEqual([]);
+  });
+
+  it('should make the answer tables and views again when an older version made them with another layout', async () => {
+    const snaps = scenario('layout', '2026-11-26T18:00:00Z', 6);
+    await write(snaps[0]!);
+    expect((await load()).code).toBe(0);
+    // Layout 1: no layout comment, no microsecond columns, double precision sums.
+    await client.query(`COMMENT ON TABLE "${schema}".eventful_headways IS NULL`);
+    await client.query(`ALTER TABLE "${schema}".eventful_headways DROP COLUMN lateness_us`);
+    await client.query(`DROP VIEW "${schema}".station_wait_times`);
+    await client.query(
+      `ALTER TABLE "${schema}".eventful_wait_daily ALTER COLUMN sum_headway_seconds TYPE double precision`,
+    );
+
+    await write(snaps[1]!);
+    const r = await load();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/answer tables have another version's layout \(layout 1\): making them again/);
+    expect(migrationOf(r)).toMatchObject({ views: { answer: 'built' } });
+    const { rows } = await client.query(
+      `SELECT obj_description('"${schema}".eventful_headways'::regclass, 'pg_class') AS layout,
+         (SELECT data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'eventful_wait_daily'
+           AND column_name = 'sum_headway_seconds') AS sum_type`,
+      [schema],
+    );
+    expect(rows[0]).toEqual({ layout: ANSWER_LAYOUT_COMMENT, sum_type: 'numeric' });
+    await applyOracle(client, schema);
     expect(await allViewDifferences(client, schema)).toEqual([]);
   });
 

@@ -170,6 +170,49 @@ describe('the wait-time views on the real PostgreSQL', () => {
     expect(rollup!['w']).toBeCloseTo(day!['w'] as number, 9);
   });
 
+  it('should keep every sum exact to the microsecond, whatever order the arrivals and roll-ups come in', async () => {
+    await freshWarehouse();
+    // 400 headways of a few minutes with microsecond fractions, over several hours: sums of doubles of such values
+    // depend on the order they are added in (the hours, the day, a roll-up); the stored sums must not.
+    const startUs = BigInt(Date.parse('2026-11-27T06:00:00Z')) * 1000n;
+    const headwaysUs = Array.from({ length: 400 }, (_, i) => 120_000_000n + BigInt((i * 7_919_137) % 239_999_999));
+    const arrivalUs = headwaysUs.reduce((acc, h) => [...acc, acc[acc.length - 1]! + h], [startUs]);
+    const iso = (us: bigint): string =>
+      `${new Date(Number(us / 1000n)).toISOString().slice(0, 19)}.${String(us % 1_000_000n).padStart(6, '0')}Z`;
+    const arrivals = arrivalUs.map((us) => ({ occurred_at: iso(us) }));
+    // Every other arrival first, then the rest: each late one links in between its neighbours.
+    await insertArrivals(
+      client,
+      schema,
+      arrivals.filter((_, i) => i % 2 === 0),
+    );
+    await insertArrivals(
+      client,
+      schema,
+      arrivals.filter((_, i) => i % 2 === 1),
+    );
+    const decimal = (v: bigint, scale: number): string =>
+      `${v / 10n ** BigInt(scale)}.${String(v % 10n ** BigInt(scale)).padStart(scale, '0')}`;
+    const exact = {
+      sum: decimal(
+        headwaysUs.reduce((a, h) => a + h, 0n),
+        6,
+      ),
+      squares: decimal(
+        headwaysUs.reduce((a, h) => a + h * h, 0n),
+        12,
+      ),
+    };
+    const sums = (from: string): string =>
+      `SELECT sum(headways)::int AS n, sum(sum_headway_seconds)::text AS sum,
+         sum(sum_headway_seconds_squared)::text AS squares FROM "${schema}".${from}`;
+    const [day] = await rows(sums('station_wait_times'));
+    const [hours] = await rows(sums('station_wait_times_hourly'));
+    expect(day).toEqual({ n: 400, ...exact });
+    expect(hours).toEqual({ n: 400, ...exact });
+    expect(Number((await rows(sums('station_wait_times_hourly WHERE service_hour >= 7')))[0]!['n'])).toBeLessThan(400);
+  });
+
   it('should treat a headway longer than three hours as a gap in service, not a wait', async () => {
     await freshWarehouse();
     await insertArrivals(
@@ -180,7 +223,7 @@ describe('the wait-time views on the real PostgreSQL', () => {
     const [row] = await rows(
       `SELECT headways::int, expected_wait_seconds, max_headway_seconds FROM "${schema}".station_wait_times`,
     );
-    expect(row).toEqual({ headways: 2, expected_wait_seconds: 300, max_headway_seconds: 600 });
+    expect(row).toEqual({ headways: 2, expected_wait_seconds: 300, max_headway_seconds: '600.000000' });
     const gaps = await rows(`SELECT count(*)::int AS n FROM "${schema}".station_headways WHERE is_service_gap`);
     expect(gaps[0]!['n']).toBe(1);
   });
