@@ -5,7 +5,7 @@
  * waits for the lock and then finds the tables built (the state row says so).
  */
 import type { Logger } from '../basics/log.js';
-import type { AnswerDb } from './answer-maintenance.js';
+import { incidentEventsTable, incidentFlagSteps } from './answer-incidents.js';
 import {
   addLineHoursSql,
   ARRIVAL_COLUMNS,
@@ -24,11 +24,16 @@ import {
   DERIVED_TABLES,
   HEADWAYS_TABLE,
   WAIT_HOURLY_TABLE,
+  type AnswerDb,
 } from './answer-tables.js';
 import type { ResolvedViewOptions } from './view-options.js';
 
 /** The named steps of a build, each one statement: what the progress lines say. */
-export function buildSteps(dbSchema: string, o: ResolvedViewOptions): Array<{ what: string; sql: string }> {
+export function buildSteps(
+  dbSchema: string,
+  o: ResolvedViewOptions,
+  events: string | undefined,
+): Array<{ what: string; sql: string }> {
   const t = (name: string): string => answerTable(dbSchema, name);
   const arrivals = answerTable(dbSchema, ARRIVALS_TABLE);
   const platform = 'PARTITION BY a.station_id, a.line, a.direction';
@@ -49,6 +54,7 @@ FROM ${arrivals} a WHERE ${STATION_ARRIVAL}
 WINDOW actual AS (${platform} ORDER BY a.occurred_at, a.event_id),
   timetable AS (${platform} ORDER BY a.scheduled_at NULLS LAST, a.occurred_at, a.event_id)`,
     },
+    ...incidentFlagSteps(dbSchema, o, events),
     { what: 'summing headways by hour', sql: insertHourlySql(dbSchema, o, '') },
     { what: 'rolling hours up into days', sql: insertDailySql(dbSchema, '') },
     { what: 'summing hours of the day by line', sql: addLineHoursSql(dbSchema, '', t(WAIT_HOURLY_TABLE), 1) },
@@ -84,7 +90,7 @@ export async function ensureAnswer(
   if (await isBuilt(db, dbSchema, fingerprint)) return false;
   const started = Date.now();
   log?.info(`building the wait-time answer tables from the history in ${dbSchema}.${ARRIVALS_TABLE} (once)`);
-  const steps = buildSteps(dbSchema, o);
+  const steps = buildSteps(dbSchema, o, await incidentEventsTable(db, dbSchema));
   for (const [i, step] of steps.entries()) {
     const t0 = Date.now();
     const r = await db.query(step.sql);

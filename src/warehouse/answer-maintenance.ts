@@ -9,29 +9,29 @@
  *    predecessor: a late arrival links in between its neighbours and becomes the predecessor of the one after it.
  *    The same again in timetable order (`scheduled_at`). Stored rows whose predecessor changed are updated and
  *    noted; the new rows are inserted already linked.
- * 3. Recompute the hourly sums of the hours that gained a row or whose rows changed, roll those days up again,
+ * 3. Bring the headways' incident flags up to date (answer-incidents.ts): in the touched hours, and inside the
+ *    periods of the incidents that changed.
+ * 4. Recompute the hourly sums of the hours that gained a row or whose rows changed, roll those days up again,
  *    and move the line-hour sums by the difference.
  *
  * Events the snapshot repeats are not in `arrivals` (the writer copied only new keys), so a replay changes nothing.
  */
 import type { Logger } from '../basics/log.js';
-import type { WarehouseConnection } from './connection.js';
 import {
   ARRIVAL_COLUMNS,
   addLineHoursSql,
   arrivalSelect,
   insertDailySql,
+  inHourOf,
   insertHourlySql,
   PLATFORM,
   samePlatform,
   serviceGap,
   STATION_ARRIVAL,
 } from './answer-sql.js';
-import { answerTable, HEADWAYS_TABLE, WAIT_DAILY_TABLE, WAIT_HOURLY_TABLE } from './answer-tables.js';
+import { answerTable, HEADWAYS_TABLE, WAIT_DAILY_TABLE, WAIT_HOURLY_TABLE, type AnswerDb } from './answer-tables.js';
+import { INCIDENT_TEMP_TABLES, incidentEventsTable, incidentFlagSteps } from './answer-incidents.js';
 import { resolveViewOptions, type ResolvedViewOptions } from './view-options.js';
-
-/** The part of a connection the answer needs (a pg.Client fits too). */
-export type AnswerDb = Pick<WarehouseConnection, 'query'>;
 
 const NEW_ROWS = 'pg_temp.eventful_answer_new';
 const TOUCHED = 'pg_temp.eventful_answer_touched';
@@ -158,7 +158,7 @@ FROM ${LINKS} l WHERE l.is_new`;
 }
 
 /** Temp tables of one pass (dropped before and after it). */
-const TEMP_TABLES = [NEW_ROWS, TOUCHED, LINKS].join(', ');
+const TEMP_TABLES = [NEW_ROWS, TOUCHED, LINKS, ...INCIDENT_TEMP_TABLES].join(', ');
 
 /** One statement of a pass, and which count its row count is (if any). */
 interface Step {
@@ -166,8 +166,16 @@ interface Step {
   counts?: 'arrivals' | 'relinked';
 }
 
-/** The statements of one maintenance pass over the new rows in `arrivals` (a table like `train_arrivals`). */
-export function maintenanceStatements(dbSchema: string, o: ResolvedViewOptions, arrivals: string): Step[] {
+/**
+ * The statements of one maintenance pass over the new rows in `arrivals` (a table like `train_arrivals`), with the
+ * incident events table `events` (undefined when the warehouse has none).
+ */
+export function maintenanceStatements(
+  dbSchema: string,
+  o: ResolvedViewOptions,
+  arrivals: string,
+  events: string | undefined,
+): Step[] {
   const H = answerTable(dbSchema, HEADWAYS_TABLE);
   return [
     { sql: `DROP TABLE IF EXISTS ${TEMP_TABLES}` },
@@ -187,6 +195,7 @@ SELECT ${arrivalSelect(o)} FROM ${arrivals} a WHERE ${STATION_ARRIVAL}`,
     { sql: relinkSql(dbSchema, o, TIMETABLE), counts: 'relinked' },
     { sql: insertNewSql(dbSchema, o) },
     { sql: `INSERT INTO ${TOUCHED} SELECT ${PLATFORM_COLS}, hour_start, service_date FROM ${NEW_ROWS}` },
+    ...incidentFlagSteps(dbSchema, o, events, TOUCHED).map(({ sql }) => ({ sql })),
     ...sumStatements(dbSchema, o).map((sql) => ({ sql })),
   ];
 }
@@ -206,16 +215,9 @@ function sumStatements(dbSchema: string, o: ResolvedViewOptions): string[] {
       'gone',
       -1,
     ),
-    // A day-light saving hour can hold two hours of arrivals: the range reaches two hours, hour_start decides.
     addLineHoursSql(
       dbSchema,
-      `WITH fresh AS (${insertHourlySql(
-        dbSchema,
-        o,
-        `JOIN ${hours} ON ${samePlatform('h', 'x')} AND h.arrived_at >= x.hour_start
-  AND h.arrived_at < x.hour_start + interval '2 hours' AND h.hour_start = x.hour_start`,
-        ' RETURNING *',
-      )})`,
+      `WITH fresh AS (${insertHourlySql(dbSchema, o, `JOIN ${hours} ON ${inHourOf('h', 'x')}`, ' RETURNING *')})`,
       'fresh',
       1,
     ),
@@ -240,7 +242,8 @@ export async function maintainAnswer(
   arrivals: string,
 ): Promise<AnswerMaintenanceCounts> {
   const counts: AnswerMaintenanceCounts = { arrivals: 0, relinked: 0, hours: 0 };
-  for (const step of maintenanceStatements(dbSchema, o, arrivals)) {
+  const events = await incidentEventsTable(db, dbSchema);
+  for (const step of maintenanceStatements(dbSchema, o, arrivals, events)) {
     const r = await db.query(step.sql);
     if (step.counts) counts[step.counts] += r.rowCount ?? 0;
   }

@@ -13,6 +13,7 @@ import {
   WAIT_HOURLY_TABLE,
   microsAsSeconds,
   secondsAsMicros,
+  secondsBetween,
   squaredMicrosAsSeconds,
   WAIT_SUM_COLUMNS,
 } from './answer-tables.js';
@@ -31,6 +32,14 @@ export const PLATFORM = ['station_id', 'line', 'direction'] as const;
 /** `a.station_id = b.station_id AND ...` over the platform columns. */
 export const samePlatform = (a: string, b: string): string =>
   PLATFORM.map((c) => `${a}.${c} = ${b}.${c}`).join(' AND ');
+
+/**
+ * The headway rows (alias `h`) of the hour of a touched row `x` (platform and `hour_start`): an index range of the
+ * platform. A day-light saving hour can hold two hours of arrivals: the range reaches two hours, hour_start decides.
+ */
+export const inHourOf = (h: string, x: string): string =>
+  `${samePlatform(h, x)} AND ${h}.arrived_at >= ${x}.hour_start
+  AND ${h}.arrived_at < ${x}.hour_start + interval '2 hours' AND ${h}.hour_start = ${x}.hour_start`;
 
 /** The headway row columns that come straight from an arrival (all but the predecessor's). */
 export const ARRIVAL_COLUMNS = [
@@ -76,6 +85,7 @@ export function headwaySums(o: ResolvedViewOptions): string {
   const seconds = (sum: string): string => microsAsSeconds(sum);
   const squares = (x: string, filter = ''): string => squaredMicrosAsSeconds(`sum(${x}::numeric * ${x})${filter}`);
   const linked = ` FILTER (WHERE h.previous_arrived_at IS NOT NULL)`;
+  const during = ` FILTER (WHERE h.during_incident)`;
   return [
     `max(h.station_name)`,
     `count(*)`,
@@ -96,6 +106,13 @@ export function headwaySums(o: ResolvedViewOptions): string {
     `count(${hs})${linked}`,
     seconds(`sum(${hs})${linked}`),
     squares(hs, linked),
+    `count(*)${during}`,
+    `count(${hh})${during}`,
+    seconds(`sum(${hh})${during}`),
+    squares(hh, during),
+    `count(${hs})${during}`,
+    seconds(`sum(${hs})${during}`),
+    squares(hs, during),
   ].join(',\n  ');
 }
 
@@ -144,4 +161,30 @@ export function addLineHoursSql(dbSchema: string, prefix: string, source: string
 INSERT INTO ${t} AS t (line, service_hour, ${cols})
 SELECT line, service_hour, ${sums} FROM ${source} GROUP BY line, service_hour
 ON CONFLICT (line, service_hour) DO UPDATE SET ${LINE_HOUR_SUM_COLUMNS.map((c) => `${c} = t.${c} + excluded.${c}`).join(', ')}`;
+}
+
+/**
+ * The SELECT of one row per incident from the incident events table `events`: line (of its first event), station,
+ * description, worst severity, `reported_at` (first event), `resolved_at` (first resolution; NULL while open). A few
+ * rows per incident: the `incident_periods` view, and the periods the answer's incident flags follow.
+ */
+export function incidentPeriodsSelect(events: string): string {
+  return `WITH ranked AS (
+  SELECT e.*,
+    CASE severity WHEN 'minor' THEN 1 WHEN 'major' THEN 2 WHEN 'critical' THEN 3 END AS severity_rank,
+    (status = 'resolved' OR event_type = 'incident_resolved') AS resolves
+  FROM ${events} e
+)
+SELECT
+  incident_id,
+  (array_agg(line ORDER BY occurred_at, event_id))[1] AS line,
+  (array_agg(station_id ORDER BY occurred_at, event_id) FILTER (WHERE station_id IS NOT NULL))[1] AS station_id,
+  (array_agg(description ORDER BY occurred_at, event_id) FILTER (WHERE description IS NOT NULL))[1] AS description,
+  (array_agg(severity ORDER BY severity_rank DESC NULLS LAST, occurred_at))[1] AS max_severity,
+  min(occurred_at) AS reported_at,
+  min(occurred_at) FILTER (WHERE resolves) AS resolved_at,
+  ${secondsBetween('min(occurred_at) FILTER (WHERE resolves)', 'min(occurred_at)')} AS duration_seconds,
+  count(*) AS events
+FROM ranked
+GROUP BY incident_id`;
 }

@@ -13,13 +13,19 @@
  *   `service_date`: counts, Σh and Σh² of actual and scheduled headways, lateness sums, first and last arrival.
  *   The sums are `numeric` seconds, added up from the microseconds: exact, so any roll-up of them in any order is
  *   exact too (a double's sum depends on the order it was added in).
- * - `eventful_wait_line_hours`: per line and hour of the day (all days together), the sums the incident comparison
- *   subtracts its incident headways from.
+ *   `during_incident` says whether the headway overlaps an incident of its line (see answer-incidents.ts).
+ * - `eventful_wait_line_hours`: per line and hour of the day (all days together), the sums line_incident_waits
+ *   compares: all headways, and those during an incident.
+ * - `eventful_answer_incidents`: the incident periods (line, reported, resolved) the flags were set from.
  * - `eventful_answer_state`: one row saying the tables are built, and with which settings (a warehouse upgraded
  *   from a version without them has no row; other settings mean another answer, so it is built again).
  */
 import { quoteIdent } from '../schema/identifiers.js';
+import type { WarehouseConnection } from './connection.js';
 import type { ResolvedViewOptions } from './view-options.js';
+
+/** The part of a connection the answer needs (a pg.Client fits too). */
+export type AnswerDb = Pick<WarehouseConnection, 'query'>;
 
 /** The event table the answer is derived from. */
 export const ARRIVALS_TABLE = 'train_arrivals';
@@ -28,14 +34,24 @@ export const WAIT_HOURLY_TABLE = 'eventful_wait_hourly';
 export const WAIT_DAILY_TABLE = 'eventful_wait_daily';
 export const LINE_HOURS_TABLE = 'eventful_wait_line_hours';
 export const ANSWER_STATE_TABLE = 'eventful_answer_state';
+/** The incident periods the headways' `during_incident` flags were last set from (see answer-incidents.ts). */
+export const INCIDENT_SPANS_TABLE = 'eventful_answer_incidents';
+/** The event table incidents are derived from. */
+export const INCIDENT_EVENTS_TABLE = 'incident_events';
 /** The tables that hold the answer itself (all but the state row), in the order they are derived. */
-export const DERIVED_TABLES = [HEADWAYS_TABLE, WAIT_HOURLY_TABLE, WAIT_DAILY_TABLE, LINE_HOURS_TABLE] as const;
+export const DERIVED_TABLES = [
+  HEADWAYS_TABLE,
+  INCIDENT_SPANS_TABLE,
+  WAIT_HOURLY_TABLE,
+  WAIT_DAILY_TABLE,
+  LINE_HOURS_TABLE,
+] as const;
 
 /**
  * The version of the tables' layout. Raise it when a column or its meaning changes: the next load then
  * builds the tables again from `train_arrivals`.
  */
-export const ANSWER_LAYOUT_VERSION = 2;
+export const ANSWER_LAYOUT_VERSION = 3;
 
 /**
  * The comment the headway table carries: the layout it was created with. A table without it, or with another one,
@@ -65,6 +81,14 @@ export const WAIT_SUM_COLUMNS: ReadonlyArray<readonly [string, string]> = [
   ['linked_scheduled_headways', 'bigint'],
   ['linked_sum_scheduled_headway_seconds', 'numeric'],
   ['linked_sum_scheduled_headway_seconds_squared', 'numeric'],
+  // Over the headways that overlap an incident of their line (during_incident), which line_incident_waits compares.
+  ['incident_linked_arrivals', 'bigint'],
+  ['incident_headways', 'bigint'],
+  ['incident_sum_headway_seconds', 'numeric'],
+  ['incident_sum_headway_seconds_squared', 'numeric'],
+  ['incident_scheduled_headways', 'bigint'],
+  ['incident_sum_scheduled_headway_seconds', 'numeric'],
+  ['incident_sum_scheduled_headway_seconds_squared', 'numeric'],
 ];
 
 /** The sums `eventful_wait_line_hours` keeps (a subset of {@link WAIT_SUM_COLUMNS}, all additive). */
@@ -76,6 +100,13 @@ export const LINE_HOUR_SUM_COLUMNS = [
   'linked_scheduled_headways',
   'linked_sum_scheduled_headway_seconds',
   'linked_sum_scheduled_headway_seconds_squared',
+  'incident_linked_arrivals',
+  'incident_headways',
+  'incident_sum_headway_seconds',
+  'incident_sum_headway_seconds_squared',
+  'incident_scheduled_headways',
+  'incident_sum_scheduled_headway_seconds',
+  'incident_sum_scheduled_headway_seconds_squared',
 ] as const;
 
 /**
@@ -127,7 +158,7 @@ export function answerTableStatements(dbSchema: string): string[] {
   station_name text, train_id text, scheduled_at timestamptz,
   service_date date NOT NULL, service_hour integer NOT NULL, hour_start timestamptz NOT NULL,
   previous_train_id text, previous_arrived_at timestamptz, previous_scheduled_at timestamptz,
-  is_service_gap boolean NOT NULL DEFAULT false,
+  is_service_gap boolean NOT NULL DEFAULT false, during_incident boolean NOT NULL DEFAULT false,
   headway_us bigint GENERATED ALWAYS AS (${microsBetween('arrived_at', 'previous_arrived_at')}) STORED,
   scheduled_headway_us bigint GENERATED ALWAYS AS (${microsBetween('scheduled_at', 'previous_scheduled_at')}) STORED,
   lateness_us bigint GENERATED ALWAYS AS (${microsBetween('arrived_at', 'scheduled_at')}) STORED,
@@ -151,6 +182,8 @@ export function answerTableStatements(dbSchema: string): string[] {
   line text NOT NULL, service_hour integer NOT NULL,
   ${LINE_HOUR_SUM_COLUMNS.map((c) => `${c} ${c.includes('sum') ? 'numeric' : 'bigint'} NOT NULL DEFAULT 0`).join(', ')},
   PRIMARY KEY (line, service_hour))`,
+    `CREATE TABLE IF NOT EXISTS ${t(INCIDENT_SPANS_TABLE)} (
+  incident_id text PRIMARY KEY, line text, reported_at timestamptz NOT NULL, resolved_at timestamptz)`,
     `CREATE TABLE IF NOT EXISTS ${t(ANSWER_STATE_TABLE)} (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), fingerprint text NOT NULL,
   built_at timestamptz NOT NULL DEFAULT now())`,

@@ -32,6 +32,7 @@
  * they must agree with is view-oracle.ts.
  */
 import { quoteIdent } from '../schema/identifiers.js';
+import { incidentPeriodsSelect } from './answer-sql.js';
 import { resolveViewOptions, type ViewOptions } from './view-options.js';
 
 export { resolveViewOptions, VIEW_DEFAULTS, type ResolvedViewOptions, type ViewOptions } from './view-options.js';
@@ -39,10 +40,8 @@ import {
   answerTable,
   HEADWAYS_TABLE,
   LINE_HOURS_TABLE,
-  microsAsSeconds,
-  secondsAsMicros,
+  INCIDENT_SPANS_TABLE,
   secondsBetween,
-  squaredMicrosAsSeconds,
   WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
 } from './answer-tables.js';
@@ -104,14 +103,24 @@ function incidentWaits(label: string, sums: (name: (typeof WAIT_SUMS)[number]) =
   ${actual} - ${scheduled} AS excess_wait_${label}_seconds`;
 }
 
-/** The line-hours column behind each of {@link WAIT_SUMS}. */
+/** The line-hours column behind each of {@link WAIT_SUMS}, over all headways. */
 const LINE_HOUR_COLUMN: Record<(typeof WAIT_SUMS)[number], string> = {
-  n: 'a.headways',
-  sh: 'a.sum_headway_seconds',
-  sh2: 'a.sum_headway_seconds_squared',
-  ns: 'a.linked_scheduled_headways',
-  shs: 'a.linked_sum_scheduled_headway_seconds',
-  shs2: 'a.linked_sum_scheduled_headway_seconds_squared',
+  n: 'headways',
+  sh: 'sum_headway_seconds',
+  sh2: 'sum_headway_seconds_squared',
+  ns: 'linked_scheduled_headways',
+  shs: 'linked_sum_scheduled_headway_seconds',
+  shs2: 'linked_sum_scheduled_headway_seconds_squared',
+};
+
+/** The same over the headways during an incident (`during_incident`). */
+const INCIDENT_COLUMN: Record<(typeof WAIT_SUMS)[number], string> = {
+  n: 'incident_headways',
+  sh: 'incident_sum_headway_seconds',
+  sh2: 'incident_sum_headway_seconds_squared',
+  ns: 'incident_scheduled_headways',
+  shs: 'incident_sum_scheduled_headway_seconds',
+  shs2: 'incident_sum_scheduled_headway_seconds_squared',
 };
 
 /**
@@ -119,25 +128,7 @@ const LINE_HOUR_COLUMN: Record<(typeof WAIT_SUMS)[number], string> = {
  * computed when asked (the same SQL for the maintained views and the oracle).
  */
 export function incidentPeriodsView(view: string, events: string): string {
-  return `CREATE OR REPLACE VIEW ${view} AS
-WITH ranked AS (
-  SELECT e.*,
-    CASE severity WHEN 'minor' THEN 1 WHEN 'major' THEN 2 WHEN 'critical' THEN 3 END AS severity_rank,
-    (status = 'resolved' OR event_type = 'incident_resolved') AS resolves
-  FROM ${events} e
-)
-SELECT
-  incident_id,
-  (array_agg(line ORDER BY occurred_at, event_id))[1] AS line,
-  (array_agg(station_id ORDER BY occurred_at, event_id) FILTER (WHERE station_id IS NOT NULL))[1] AS station_id,
-  (array_agg(description ORDER BY occurred_at, event_id) FILTER (WHERE description IS NOT NULL))[1] AS description,
-  (array_agg(severity ORDER BY severity_rank DESC NULLS LAST, occurred_at))[1] AS max_severity,
-  min(occurred_at) AS reported_at,
-  min(occurred_at) FILTER (WHERE resolves) AS resolved_at,
-  ${secondsBetween('min(occurred_at) FILTER (WHERE resolves)', 'min(occurred_at)')} AS duration_seconds,
-  count(*) AS events
-FROM ranked
-GROUP BY incident_id`;
+  return `CREATE OR REPLACE VIEW ${view} AS\n${incidentPeriodsSelect(events)}`;
 }
 
 /**
@@ -169,8 +160,9 @@ GROUP BY incident_id`;
  *   during an incident, so a night incident is compared with night service). A headway overlaps an incident
  *   when the train that ends it arrives after the report and the train before it arrived before the
  *   resolution: so the long gap a stopped line leaves behind counts as a wait during the incident, even
- *   when the first train after it arrives once the incident is resolved. Each incident costs an index range of
- *   its line's headways over its own span plus the longest headway (the longest service gap, for gaps).
+ *   when the first train after it arrives once the incident is resolved. Load keeps which headways overlap an
+ *   incident (answer-incidents.ts) and their sums per line and hour of the day, so the view reads those sums: its
+ *   cost is lines × 24 rows, whatever the history.
  */
 export function viewStatements(dbSchema: string, options: ViewOptions = {}): string[] {
   const o = resolveViewOptions(options);
@@ -178,19 +170,6 @@ export function viewStatements(dbSchema: string, options: ViewOptions = {}): str
   const s = quoteIdent(dbSchema);
   const q = (name: string): string => `${s}.${quoteIdent(name)}`;
   const t = (name: string): string => answerTable(dbSchema, name);
-  const counted = (col: string): string => `CASE WHEN ${col} <= ${secondsAsMicros(maxHeadway)} THEN ${col} END`;
-  // Per incident, an index range of its line's headways over its own span (OFFSET 0 keeps it a per-incident scan
-  // instead of a join the planner could turn into a pass over every headway).
-  const overlapping = (extra: string, reach: string): string => `
-  SELECT hw.* FROM periods p CROSS JOIN LATERAL (
-    SELECT h.event_id, h.line, h.service_hour, h.headway_us, h.scheduled_headway_us
-    FROM ${t(HEADWAYS_TABLE)} h
-    WHERE h.line = p.line AND ${extra} AND h.arrived_at > p.reported_at
-      AND h.arrived_at <= coalesce(p.resolved_at, 'infinity') + ${reach}
-      AND h.previous_arrived_at < coalesce(p.resolved_at, 'infinity')
-    OFFSET 0
-  ) hw`;
-
   const statements: Record<ViewName, string> = {
     station_headways: `CREATE OR REPLACE VIEW ${q('station_headways')} AS
 SELECT
@@ -216,40 +195,20 @@ FROM ${t(WAIT_HOURLY_TABLE)}`,
     incident_periods: incidentPeriodsView(q('incident_periods'), q('incident_events')),
 
     line_incident_waits: `CREATE OR REPLACE VIEW ${q('line_incident_waits')} AS
-WITH periods AS MATERIALIZED (
-  SELECT line, reported_at, resolved_at FROM ${q('incident_periods')}
-), longest_gap AS MATERIALIZED (
-  SELECT coalesce(max(arrived_at - previous_arrived_at), interval '0') AS span
-  FROM ${t(HEADWAYS_TABLE)} WHERE is_service_gap
-), longest_headway AS MATERIALIZED (
-  -- The longest headway that is not a gap: no headway ends later than that after an incident's resolution.
-  SELECT coalesce(max(max_headway_seconds), 0) * interval '1 second' AS span FROM ${t(WAIT_DAILY_TABLE)}
-), candidates AS (${overlapping('NOT h.is_service_gap', '(SELECT span FROM longest_headway)')}
-  UNION ALL${overlapping('h.is_service_gap', '(SELECT span FROM longest_gap)')}
-), during AS MATERIALIZED (
-  SELECT DISTINCT ON (event_id) line, service_hour,
-    ${counted('headway_us')} AS h, ${counted('scheduled_headway_us')} AS hs
-  FROM candidates
-), during_hours AS (
-  -- Exact numeric seconds, as the line-hour sums they are compared with and subtracted from.
-  SELECT line, service_hour, count(h) AS n, ${microsAsSeconds('sum(h)')} AS sh,
-    ${squaredMicrosAsSeconds('sum(h::numeric * h)')} AS sh2, count(hs) AS ns, ${microsAsSeconds('sum(hs)')} AS shs,
-    ${squaredMicrosAsSeconds('sum(hs::numeric * hs)')} AS shs2
-  FROM during GROUP BY line, service_hour
-), per_line AS (
+WITH per_line AS (
   SELECT a.line,
     sum(a.linked_arrivals) AS linked,
-    ${WAIT_SUMS.map((x) => `sum(d.${x}) AS d_${x}`).join(', ')},
-    ${WAIT_SUMS.map((x) => `sum(${LINE_HOUR_COLUMN[x]}) AS t_${x}`).join(', ')},
-    ${WAIT_SUMS.map((x) => `sum(${LINE_HOUR_COLUMN[x]}) FILTER (WHERE d.line IS NOT NULL) AS s_${x}`).join(', ')}
-  FROM ${t(LINE_HOURS_TABLE)} a LEFT JOIN during_hours d USING (line, service_hour)
+    ${WAIT_SUMS.map((x) => `sum(a.${INCIDENT_COLUMN[x]}) AS d_${x}`).join(', ')},
+    ${WAIT_SUMS.map((x) => `sum(a.${LINE_HOUR_COLUMN[x]}) AS t_${x}`).join(', ')},
+    ${WAIT_SUMS.map((x) => `sum(a.${LINE_HOUR_COLUMN[x]}) FILTER (WHERE a.incident_linked_arrivals > 0) AS s_${x}`).join(', ')}
+  FROM ${t(LINE_HOURS_TABLE)} a
   GROUP BY a.line
 )
 SELECT
   line,
-  (SELECT count(*) FROM ${q('incident_periods')} p WHERE p.line = c.line) AS incidents,
-  ${incidentWaits('during_incidents', (x) => `coalesce(d_${x}, 0)`)},
-  ${incidentWaits('otherwise', (x) => `t_${x} - coalesce(d_${x}, 0)`)},
+  (SELECT count(*) FROM ${t(INCIDENT_SPANS_TABLE)} p WHERE p.line = c.line) AS incidents,
+  ${incidentWaits('during_incidents', (x) => `d_${x}`)},
+  ${incidentWaits('otherwise', (x) => `t_${x} - d_${x}`)},
   ${incidentWaits('same_hours_otherwise', (x) => `coalesce(s_${x} - d_${x}, 0)`)}
 FROM per_line c
 WHERE linked > 0`,

@@ -88,20 +88,42 @@ export async function insertArrivals(
       col(() => 'train-arrivals'),
     ],
   );
+  await maintain(
+    client,
+    schema,
+    options,
+    inserted.rows.map((r) => r.event_id),
+  );
+}
+
+/**
+ * When the answer tables are built, maintains them as load's answer phase does after a snapshot: with the arrivals
+ * of ids `insertedArrivals` (none for a snapshot of incidents only).
+ */
+async function maintain(
+  client: pg.Client,
+  schema: string,
+  options: ViewOptions,
+  insertedArrivals: readonly string[],
+): Promise<void> {
   if (!(await answerBuilt(client, schema))) return;
   await client.query(`DROP TABLE IF EXISTS pg_temp.fixture_inserted`);
   await client.query(
     `CREATE TEMP TABLE fixture_inserted AS SELECT * FROM "${schema}".train_arrivals WHERE event_id = ANY($1::uuid[])`,
-    [inserted.rows.map((r) => r.event_id)],
+    [insertedArrivals],
   );
   await maintainAnswer(client, schema, resolveViewOptions(options), 'pg_temp.fixture_inserted');
 }
 
-/** Inserts incident events, and the latest state of each incident into `incidents`. */
+/**
+ * Inserts incident events, and the latest state of each incident into `incidents`; then maintains the answer (when
+ * built) as load does after a snapshot of incidents.
+ */
 export async function insertIncidentEvents(
   client: pg.Client,
   schema: string,
   rows: ReadonlyArray<Partial<IncidentEvent> & Pick<IncidentEvent, 'occurred_at' | 'incident_id'>>,
+  options: ViewOptions = {},
 ): Promise<void> {
   for (const r of rows)
     await client.query(
@@ -126,4 +148,5 @@ export async function insertIncidentEvents(
     FROM "${schema}".incident_events ORDER BY incident_id, occurred_at DESC
     ON CONFLICT (incident_id) DO UPDATE SET event_id = excluded.event_id, event_type = excluded.event_type,
       occurred_at = excluded.occurred_at, severity = excluded.severity, status = excluded.status`);
+  await maintain(client, schema, options, []);
 }

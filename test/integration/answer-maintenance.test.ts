@@ -50,7 +50,7 @@ describe('the wait-time answer maintained by load', () => {
 
   const deliver = async (schema: string, snap: ScenarioSnapshot, options: ViewOptions): Promise<void> => {
     await insertArrivals(client, schema, snap.arrivals, options);
-    if (snap.incidents.length) await insertIncidentEvents(client, schema, snap.incidents);
+    if (snap.incidents.length) await insertIncidentEvents(client, schema, snap.incidents, options);
   };
 
   for (const { label, start, options } of SETTINGS)

@@ -36,7 +36,7 @@ describe('the wait-time view statements', () => {
     expect(() => resolveViewOptions({ onTimeLateSeconds: -1 })).toThrow(/onTimeLateSeconds/);
     const zurich = resolveViewOptions({ timeZone: 'Europe/Zurich' });
     expect(
-      maintenanceStatements('public', zurich, 'pg_temp.x')
+      maintenanceStatements('public', zurich, 'pg_temp.x', '"public"."incident_events"')
         .map((s) => s.sql)
         .join('\n'),
     ).toContain(`AT TIME ZONE 'Europe/Zurich'`);
