@@ -160,8 +160,9 @@ FROM ${LINKS} l WHERE l.is_new`;
 /** Temp tables of one pass (dropped before and after it). */
 const TEMP_TABLES = [NEW_ROWS, TOUCHED, LINKS, ...INCIDENT_TEMP_TABLES].join(', ');
 
-/** One statement of a pass, and which count its row count is (if any). */
+/** One statement of a pass, what it does (for progress lines), and which count its row count is (if any). */
 interface Step {
+  what: string;
   sql: string;
   counts?: 'arrivals' | 'relinked';
 }
@@ -178,74 +179,106 @@ export function maintenanceStatements(
 ): Step[] {
   const H = answerTable(dbSchema, HEADWAYS_TABLE);
   return [
-    { sql: `DROP TABLE IF EXISTS ${TEMP_TABLES}` },
-    { sql: `CREATE TEMP TABLE eventful_answer_new AS SELECT ${ARRIVAL_COLUMNS.join(', ')} FROM ${H} WITH NO DATA` },
+    { what: 'clearing the work tables', sql: `DROP TABLE IF EXISTS ${TEMP_TABLES}` },
     {
+      what: 'preparing the work tables',
+      sql: `CREATE TEMP TABLE eventful_answer_new AS SELECT ${ARRIVAL_COLUMNS.join(', ')} FROM ${H} WITH NO DATA`,
+    },
+    {
+      what: 'preparing the work tables',
       sql: `CREATE TEMP TABLE eventful_answer_touched AS
 SELECT ${PLATFORM_COLS}, hour_start, service_date FROM ${H} WITH NO DATA`,
     },
     {
+      what: "taking the snapshot's station arrivals",
       sql: `INSERT INTO ${NEW_ROWS} (${ARRIVAL_COLUMNS.join(', ')})
 SELECT ${arrivalSelect(o)} FROM ${arrivals} a WHERE ${STATION_ARRIVAL}`,
       counts: 'arrivals',
     },
-    { sql: `ANALYZE ${NEW_ROWS}` },
-    { sql: linksSql(dbSchema) },
-    { sql: relinkSql(dbSchema, o, ACTUAL), counts: 'relinked' },
-    { sql: relinkSql(dbSchema, o, TIMETABLE), counts: 'relinked' },
-    { sql: insertNewSql(dbSchema, o) },
-    { sql: `INSERT INTO ${TOUCHED} SELECT ${PLATFORM_COLS}, hour_start, service_date FROM ${NEW_ROWS}` },
-    ...incidentFlagSteps(dbSchema, o, events, TOUCHED).map(({ sql }) => ({ sql })),
-    ...sumStatements(dbSchema, o).map((sql) => ({ sql })),
+    { what: 'analysing them', sql: `ANALYZE ${NEW_ROWS}` },
+    { what: 'linking them to their neighbours', sql: linksSql(dbSchema) },
+    { what: 'relinking stored headways (actual order)', sql: relinkSql(dbSchema, o, ACTUAL), counts: 'relinked' },
+    {
+      what: 'relinking stored headways (timetable order)',
+      sql: relinkSql(dbSchema, o, TIMETABLE),
+      counts: 'relinked',
+    },
+    { what: 'storing the new headways', sql: insertNewSql(dbSchema, o) },
+    {
+      what: 'noting the hours touched',
+      sql: `INSERT INTO ${TOUCHED} SELECT ${PLATFORM_COLS}, hour_start, service_date FROM ${NEW_ROWS}`,
+    },
+    ...incidentFlagSteps(dbSchema, o, events, TOUCHED),
+    ...sumStatements(dbSchema, o),
   ];
 }
 
 /** Recomputes the hourly sums of the touched hours, their days, and moves the line-hour sums by the difference. */
-function sumStatements(dbSchema: string, o: ResolvedViewOptions): string[] {
+function sumStatements(dbSchema: string, o: ResolvedViewOptions): Step[] {
   const hourly = answerTable(dbSchema, WAIT_HOURLY_TABLE);
   const daily = answerTable(dbSchema, WAIT_DAILY_TABLE);
   const hours = `(SELECT DISTINCT ${PLATFORM_COLS}, hour_start FROM ${TOUCHED}) x`;
   const days = `(SELECT DISTINCT ${PLATFORM_COLS}, service_date FROM ${TOUCHED}) x`;
   const dayStart = (d: string): string => `((${d})::timestamp AT TIME ZONE '${o.timeZone}')`;
   return [
-    addLineHoursSql(
-      dbSchema,
-      `WITH gone AS (DELETE FROM ${hourly} h USING ${hours}
+    {
+      what: "taking the touched hours' sums out",
+      sql: addLineHoursSql(
+        dbSchema,
+        `WITH gone AS (DELETE FROM ${hourly} h USING ${hours}
   WHERE ${samePlatform('h', 'x')} AND h.hour_start = x.hour_start RETURNING h.*)`,
-      'gone',
-      -1,
-    ),
-    addLineHoursSql(
-      dbSchema,
-      `WITH fresh AS (${insertHourlySql(dbSchema, o, `JOIN ${hours} ON ${inHourOf('h', 'x')}`, ' RETURNING *')})`,
-      'fresh',
-      1,
-    ),
-    `DELETE FROM ${daily} h USING ${days} WHERE ${samePlatform('h', 'x')} AND h.service_date = x.service_date`,
-    insertDailySql(
-      dbSchema,
-      `JOIN ${days} ON ${samePlatform('h', 'x')} AND h.service_date = x.service_date
+        'gone',
+        -1,
+      ),
+    },
+    {
+      what: 'summing the touched hours again',
+      sql: addLineHoursSql(
+        dbSchema,
+        `WITH fresh AS (${insertHourlySql(dbSchema, o, `JOIN ${hours} ON ${inHourOf('h', 'x')}`, ' RETURNING *')})`,
+        'fresh',
+        1,
+      ),
+    },
+    {
+      what: "taking the touched days' sums out",
+      sql: `DELETE FROM ${daily} h USING ${days} WHERE ${samePlatform('h', 'x')} AND h.service_date = x.service_date`,
+    },
+    {
+      what: 'rolling the touched hours up into days',
+      sql: insertDailySql(
+        dbSchema,
+        `JOIN ${days} ON ${samePlatform('h', 'x')} AND h.service_date = x.service_date
   AND h.hour_start >= ${dayStart('x.service_date')} - interval '2 hours'
   AND h.hour_start < ${dayStart('x.service_date + 1')} + interval '2 hours'`,
-    ),
+      ),
+    },
   ];
 }
 
+/** From this many new station arrivals on, a pass logs a progress line after each step (it takes minutes). */
+export const PROGRESS_ARRIVALS = 100_000;
+
 /**
  * Runs one maintenance pass in the caller's transaction: `arrivals` holds the rows the snapshot added to
- * `train_arrivals` (and nothing else). Returns what it did.
+ * `train_arrivals` (and nothing else). Returns what it did. A big pass logs each step as it ends.
  */
 export async function maintainAnswer(
   db: AnswerDb,
   dbSchema: string,
   o: ResolvedViewOptions,
   arrivals: string,
+  log?: Logger,
 ): Promise<AnswerMaintenanceCounts> {
   const counts: AnswerMaintenanceCounts = { arrivals: 0, relinked: 0, hours: 0 };
   const events = await incidentEventsTable(db, dbSchema);
-  for (const step of maintenanceStatements(dbSchema, o, arrivals, events)) {
+  const steps = maintenanceStatements(dbSchema, o, arrivals, events);
+  for (const [i, step] of steps.entries()) {
+    const t0 = Date.now();
     const r = await db.query(step.sql);
     if (step.counts) counts[step.counts] += r.rowCount ?? 0;
+    if (counts.arrivals >= PROGRESS_ARRIVALS)
+      log?.info(`wait-time answer ${i + 1}/${steps.length}: ${step.what}: done in ${Date.now() - t0} ms`);
   }
   const { rows } = await db.query<{ n: string }>(
     `SELECT count(*) AS n FROM (SELECT DISTINCT ${PLATFORM_COLS}, hour_start FROM ${TOUCHED}) x`,
@@ -267,7 +300,7 @@ export async function answerPhase(
 ): Promise<void> {
   if (!inserted) return;
   const t0 = Date.now();
-  const c = await maintainAnswer(db, dbSchema, resolveViewOptions(), inserted);
+  const c = await maintainAnswer(db, dbSchema, resolveViewOptions(), inserted, log);
   log.info(
     `wait-time answer: ${c.arrivals} station arrival(s) added, ${c.relinked} stored headway(s) relinked, ` +
       `${c.hours} hour(s) recomputed in ${Date.now() - t0} ms`,
