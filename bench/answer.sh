@@ -15,8 +15,14 @@
 # The simulation skips Kafka and extract (bench/extract.sh measures those): the events go straight from
 # simulate --dry-run into snapshots (bench/simulated-snapshots.mjs), which is what load reads either way.
 #
+# The history is vacuumed and analysed before the last day is loaded into it, as autovacuum would have done in the
+# day between two loads (right after a bulk load of millions of rows, autovacuum's own pass would share the cores
+# with the load being measured).
+#
 # usage: bench/answer.sh                     (DAYS=365 EVENTS=1000000 REPEAT=3 QUERY_RUNS=5)
 #        DAYS=30 EVENTS=200000 REPEAT=1 bench/answer.sh
+#        SIMULATED=DIR bench/answer.sh       reuse the snapshots an earlier run simulated into DIR (BENCH_KEEP=1
+#                                            keeps them; DAYS must be the same), skipping the simulation
 # Needs the project's services (scripts/services up) and GNU time (apt-get install time).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -91,18 +97,31 @@ report_s() {
 }
 
 last_day="$(node -e 'const d = new Date(Date.parse(process.argv[1]) + (Number(process.argv[2]) - 1) * 864e5); console.log(d.toISOString().slice(0, 10))' "$START" "$DAYS")"
-echo "bench: simulating $DAYS days from $START (last day $last_day) into $WORK" >&2
-t0="$(now)"
-node dist/simulate.js --dry-run --seed answer-bench --start "$START" --duration "${DAYS}d" 2>/dev/null |
-  node bench/simulated-snapshots.mjs "$WORK" "$last_day"
-echo "bench: simulated in $(elapsed "$t0" "$(now)") s" >&2
+SNAPS="${SIMULATED:-$WORK}"
+if [[ -n "${SIMULATED:-}" ]]; then
+  [[ -d "$SNAPS/history" && -d "$SNAPS/last" ]] || {
+    echo "bench: SIMULATED=$SNAPS has no history/ and last/ snapshots: point it at the work folder a BENCH_KEEP=1 run printed" >&2
+    exit 2
+  }
+  echo "bench: reusing the snapshots simulated in $SNAPS" >&2
+else
+  echo "bench: simulating $DAYS days from $START (last day $last_day) into $WORK" >&2
+  t0="$(now)"
+  node dist/simulate.js --dry-run --seed answer-bench --start "$START" --duration "${DAYS}d" 2>/dev/null |
+    node bench/simulated-snapshots.mjs "$WORK" "$last_day"
+  echo "bench: simulated in $(elapsed "$t0" "$(now)") s" >&2
+fi
 
 echo "bench: the last day into an empty schema" >&2
-last_empty_s="$(load_s "$WORK/last" "$ONE" last-empty)"
+last_empty_s="$(load_s "$SNAPS/last" "$ONE" last-empty)"
 echo "bench: $((DAYS - 1)) days of history (first load, answer maintained)" >&2
-history_s="$(load_s "$WORK/history" "$MANY" history)"
+history_s="$(load_s "$SNAPS/history" "$MANY" history)"
+echo "bench: vacuuming and analysing the history" >&2
+for table in $(psql -qXAt -c "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = '$MANY'"); do
+  psql -qX -c "VACUUM ANALYZE $table"
+done
 echo "bench: the last day into the $DAYS-day warehouse" >&2
-last_many_s="$(load_s "$WORK/last" "$MANY" last-many)"
+last_many_s="$(load_s "$SNAPS/last" "$MANY" last-many)"
 arrivals_many="$(psql -qXAt -c "SELECT count(*) FROM \"$MANY\".station_headways")"
 arrivals_one="$(psql -qXAt -c "SELECT count(*) FROM \"$ONE\".station_headways")"
 
