@@ -20,6 +20,7 @@ import {
   ARRIVALS_TABLE,
   answerFingerprint,
   answerTable,
+  ANSWER_TABLES,
   answerTableStatements,
   DERIVED_TABLES,
   HEADWAYS_TABLE,
@@ -64,7 +65,7 @@ WINDOW actual AS (${platform} ORDER BY a.occurred_at, a.event_id),
 /** Empties the answer tables and forgets that they were built: the next {@link ensureAnswer} builds them again. */
 export async function emptyAnswer(db: AnswerDb, dbSchema: string): Promise<void> {
   const t = (name: string): string => answerTable(dbSchema, name);
-  await db.query(`TRUNCATE ${[...DERIVED_TABLES, ANSWER_STATE_TABLE].map(t).join(', ')}`);
+  await db.query(`TRUNCATE ${ANSWER_TABLES.map(t).join(', ')}`);
 }
 
 /** Whether the answer tables hold an answer built with these settings. */

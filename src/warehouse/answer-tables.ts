@@ -46,6 +46,8 @@ export const DERIVED_TABLES = [
   WAIT_DAILY_TABLE,
   LINE_HOURS_TABLE,
 ] as const;
+/** Every table of the answer. */
+export const ANSWER_TABLES = [...DERIVED_TABLES, ANSWER_STATE_TABLE] as const;
 
 /**
  * The version of the tables' layout. Raise it when a column or its meaning changes: the next load then

@@ -8,11 +8,10 @@ import { emptyAnswer, ensureAnswer } from './answer-build.js';
 import { arrivalSelect, STATION_ARRIVAL } from './answer-sql.js';
 import {
   ANSWER_LAYOUT_COMMENT,
-  ANSWER_STATE_TABLE,
   answerTable,
+  ANSWER_TABLES,
   answerTableStatements,
   ARRIVALS_TABLE,
-  DERIVED_TABLES,
   HEADWAYS_TABLE,
 } from './answer-tables.js';
 import { VIEW_NAMES, VIEW_REQUIREMENTS, viewStatements } from './views.js';
@@ -54,7 +53,7 @@ async function dropOtherLayout(conn: WarehouseConnection, dbSchema: string, log?
     `the wait-time answer tables have another version's layout (${rows[0].layout ?? 'layout 1'}): making them again`,
   );
   await conn.query(`DROP VIEW IF EXISTS ${ANSWER_VIEWS.map((v) => qualified(dbSchema, v)).join(', ')}`);
-  await conn.query(`DROP TABLE IF EXISTS ${[...DERIVED_TABLES, ANSWER_STATE_TABLE].map(t).join(', ')}`);
+  await conn.query(`DROP TABLE IF EXISTS ${ANSWER_TABLES.map(t).join(', ')}`);
   return true;
 }
 
