@@ -56,7 +56,7 @@ WINDOW actual AS (${platform} ORDER BY a.occurred_at, a.event_id),
   timetable AS (${platform} ORDER BY a.scheduled_at NULLS LAST, a.occurred_at, a.event_id)`,
     },
     ...incidentFlagSteps(dbSchema, o, events),
-    { what: 'summing headways by hour', sql: insertHourlySql(dbSchema, o, '') },
+    { what: 'summing headways by hour', sql: insertHourlySql(dbSchema, o) },
     { what: 'rolling hours up into days', sql: insertDailySql(dbSchema, '') },
     { what: 'summing hours of the day by line', sql: addLineHoursSql(dbSchema, '', t(WAIT_HOURLY_TABLE), 1) },
   ];

@@ -15,7 +15,7 @@
  * period iff the latest resolution among the periods reported before its arrival is after its predecessor's arrival.
  * Only flags that change are written; their hours are noted as touched, so their sums are recomputed.
  */
-import { incidentPeriodsSelect, inHourOf, PLATFORM, samePlatform } from './answer-sql.js';
+import { headwaysInHours, incidentPeriodsSelect, samePlatform } from './answer-sql.js';
 import {
   answerTable,
   HEADWAYS_TABLE,
@@ -72,8 +72,7 @@ function flagsSql(dbSchema: string, o: ResolvedViewOptions, touched: string | un
   const H = answerTable(dbSchema, HEADWAYS_TABLE);
   const reach = `interval '${o.maxHeadwaySeconds} seconds'`;
   const inTouchedHours = touched
-    ? `SELECT ${CANDIDATE} FROM ${H} h
-  JOIN (SELECT DISTINCT ${PLATFORM.join(', ')}, hour_start FROM ${touched}) x ON ${inHourOf('h', 'x')}
+    ? `SELECT h.* FROM ${headwaysInHours(dbSchema, touched, CANDIDATE)}
   WHERE h.during_incident OR h.line IN (SELECT line FROM ${PERIODS})
   UNION ALL
   `

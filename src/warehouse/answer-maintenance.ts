@@ -22,7 +22,7 @@ import {
   addLineHoursSql,
   arrivalSelect,
   insertDailySql,
-  inHourOf,
+  headwaysInHours,
   insertHourlySql,
   PLATFORM,
   samePlatform,
@@ -235,7 +235,7 @@ function sumStatements(dbSchema: string, o: ResolvedViewOptions): Step[] {
       what: 'summing the touched hours again',
       sql: addLineHoursSql(
         dbSchema,
-        `WITH fresh AS (${insertHourlySql(dbSchema, o, `JOIN ${hours} ON ${inHourOf('h', 'x')}`, ' RETURNING *')})`,
+        `WITH fresh AS (${insertHourlySql(dbSchema, o, headwaysInHours(dbSchema, TOUCHED), ' RETURNING *')})`,
         'fresh',
         1,
       ),
@@ -271,6 +271,9 @@ export async function maintainAnswer(
   log?: Logger,
 ): Promise<AnswerMaintenanceCounts> {
   const counts: AnswerMaintenanceCounts = { arrivals: 0, relinked: 0, hours: 0 };
+  // The statements' cost estimates (index ranges per platform, hour and incident) run into millions, which makes
+  // Postgres compile them with JIT: a second or more per statement, for statements that take milliseconds.
+  await db.query(`SET LOCAL jit = off`);
   const events = await incidentEventsTable(db, dbSchema);
   const steps = maintenanceStatements(dbSchema, o, arrivals, events);
   for (const [i, step] of steps.entries()) {

@@ -129,15 +129,31 @@ export function rolledUpSums(): string {
 const sumNames = WAIT_SUM_COLUMNS.map(([c]) => quoteIdent(c)).join(', ');
 
 /**
- * INSERT of the hourly sums of the headway rows chosen by `join` (a JOIN clause on `h`, or '' for all of them),
- * optionally wrapped so the inserted rows are `RETURNING`ed to the caller's CTE.
+ * A FROM clause of the headway rows (alias `h`, with `columns`) in the hours of `touched` (a table of platforms
+ * and `hour_start`s): one index range per hour. OFFSET 0 keeps the LATERAL from being flattened into a join, which
+ * the planner can make a pass over every stored headway: the cost of an hour must not grow with the history.
  */
-export function insertHourlySql(dbSchema: string, o: ResolvedViewOptions, join: string, returning = ''): string {
+export function headwaysInHours(dbSchema: string, touched: string, columns = 'h.*'): string {
+  return `(SELECT DISTINCT ${PLATFORM.join(', ')}, hour_start FROM ${touched}) x
+  CROSS JOIN LATERAL (SELECT ${columns} FROM ${answerTable(dbSchema, HEADWAYS_TABLE)} h WHERE ${inHourOf('h', 'x')}
+    OFFSET 0) h`;
+}
+
+/**
+ * INSERT of the hourly sums of the headway rows of `from` (a FROM clause that names them `h`; default: all of
+ * them), optionally wrapped so the inserted rows are `RETURNING`ed to the caller's CTE.
+ */
+export function insertHourlySql(
+  dbSchema: string,
+  o: ResolvedViewOptions,
+  from = `${answerTable(dbSchema, HEADWAYS_TABLE)} h`,
+  returning = '',
+): string {
   return `INSERT INTO ${answerTable(dbSchema, WAIT_HOURLY_TABLE)}
   (station_id, line, direction, hour_start, service_date, service_hour, ${sumNames})
 SELECT h.station_id, h.line, h.direction, h.hour_start, h.service_date, h.service_hour,
   ${headwaySums(o)}
-FROM ${answerTable(dbSchema, HEADWAYS_TABLE)} h ${join}
+FROM ${from}
 GROUP BY h.station_id, h.line, h.direction, h.hour_start, h.service_date, h.service_hour${returning}`;
 }
 
