@@ -12,6 +12,7 @@ import type {
   ReportData,
   StationWait,
 } from './report-model.js';
+import { PLATFORM_HOURS_TABLE } from '../warehouse/answer-tables.js';
 import { DEFAULT_PERIOD_STARTS, servicePeriods, type ServicePeriod } from './service-periods.js';
 import {
   hourWaits,
@@ -46,23 +47,31 @@ export const HEADWAY_BIN_SECONDS = 60;
 export const HEADWAY_BINS = 30;
 
 /**
- * The sums of each platform and hour of the day over every day, from the hourly view's per-row sums (an
- * exact roll-up). The number of scheduled headways is not a column; each row's Σhs / mean(hs) gives it.
+ * The sums of each platform and hour of the day over every day: the rows load keeps in
+ * `eventful_wait_platform_hours` (platforms × 24, whatever the history), with each platform's longest headway from
+ * the daily view.
  */
-const PLATFORM_HOUR_SUMS = `
-  SELECT station_id, max(station_name) AS station_name, line, direction, service_hour,
-    sum(arrivals)::float8 AS arrivals,
-    sum(headways)::float8 AS headways,
-    coalesce(sum(sum_headway_seconds), 0)::float8 AS sum_h,
-    coalesce(sum(sum_headway_seconds_squared), 0)::float8 AS sum_h2,
-    coalesce(sum(round(sum_scheduled_headway_seconds / nullif(mean_scheduled_headway_seconds, 0))), 0)::float8 AS n_hs,
-    coalesce(sum(sum_scheduled_headway_seconds), 0)::float8 AS sum_hs,
-    coalesce(sum(sum_scheduled_headway_seconds_squared), 0)::float8 AS sum_hs2,
-    max(max_headway_seconds)::float8 AS max_h,
-    coalesce(sum(scheduled_arrivals), 0)::float8 AS scheduled_arrivals,
-    coalesce(sum(sum_lateness_seconds), 0)::float8 AS sum_lateness,
-    coalesce(sum(sum_delay_seconds), 0)::float8 AS sum_delay,
-    coalesce(sum(on_time_arrivals), 0)::float8 AS on_time`;
+const PLATFORM_HOUR_SUMS = (hours: string, daily: string): string => `
+  SELECT p.station_id, p.station_name, p.line, p.direction, p.service_hour,
+    p.arrivals::float8 AS arrivals,
+    p.headways::float8 AS headways,
+    p.sum_headway_seconds::float8 AS sum_h,
+    p.sum_headway_seconds_squared::float8 AS sum_h2,
+    p.scheduled_headways::float8 AS n_hs,
+    p.sum_scheduled_headway_seconds::float8 AS sum_hs,
+    p.sum_scheduled_headway_seconds_squared::float8 AS sum_hs2,
+    m.max_h,
+    p.scheduled_arrivals::float8 AS scheduled_arrivals,
+    p.sum_lateness_seconds::float8 AS sum_lateness,
+    p.sum_delay_seconds::float8 AS sum_delay,
+    p.on_time_arrivals::float8 AS on_time
+  FROM ${hours} p
+  LEFT JOIN (
+    SELECT station_id, line, direction, max(max_headway_seconds)::float8 AS max_h FROM ${daily}
+    GROUP BY station_id, line, direction
+  ) m USING (station_id, line, direction)
+  WHERE p.arrivals > 0
+  ORDER BY p.station_id, p.line, p.direction, p.service_hour`;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -157,10 +166,14 @@ async function readTotals(db: Queryable, v: Views): Promise<Record<string, unkno
   return (await db.query(sql)).rows[0] ?? {};
 }
 
-/** Every platform and hour of the day, summed over the days (one grouped read of the hourly view). */
+/** Every platform and hour of the day, summed over the days. */
 async function readHourSums(db: Queryable, v: Views): Promise<HourSums[]> {
-  const sql = `${PLATFORM_HOUR_SUMS} FROM ${v.name('station_wait_times_hourly')}
-    GROUP BY station_id, line, direction, service_hour ORDER BY station_id, line, direction, service_hour`;
+  if (!(await v.exists(PLATFORM_HOURS_TABLE)))
+    throw new UsageError(
+      `the wait-time answer in this schema was built by an older version of eventful (no ${PLATFORM_HOURS_TABLE}): ` +
+        `run load once, which rebuilds it`,
+    );
+  const sql = PLATFORM_HOUR_SUMS(v.name(PLATFORM_HOURS_TABLE), v.name('station_wait_times'));
   return (await db.query(sql)).rows.map(hourSums);
 }
 

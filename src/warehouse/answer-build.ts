@@ -7,7 +7,7 @@
 import type { Logger } from '../basics/log.js';
 import { incidentEventsTable, incidentFlagSteps } from './answer-incidents.js';
 import {
-  addLineHoursSql,
+  addHoursOfDaySql,
   ARRIVAL_COLUMNS,
   arrivalSelect,
   insertDailySql,
@@ -58,7 +58,10 @@ WINDOW actual AS (${platform} ORDER BY a.occurred_at, a.event_id),
     ...incidentFlagSteps(dbSchema, o, events),
     { what: 'summing headways by hour', sql: insertHourlySql(dbSchema, o) },
     { what: 'rolling hours up into days', sql: insertDailySql(dbSchema, '') },
-    { what: 'summing hours of the day by line', sql: addLineHoursSql(dbSchema, '', t(WAIT_HOURLY_TABLE), 1) },
+    {
+      what: 'summing hours of the day by line and by platform',
+      sql: addHoursOfDaySql(dbSchema, t(WAIT_HOURLY_TABLE), 1),
+    },
   ];
 }
 

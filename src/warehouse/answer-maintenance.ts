@@ -12,14 +12,14 @@
  * 3. Bring the headways' incident flags up to date (answer-incidents.ts): in the touched hours, and inside the
  *    periods of the incidents that changed.
  * 4. Recompute the hourly sums of the hours that gained a row or whose rows changed, roll those days up again,
- *    and move the line-hour sums by the difference.
+ *    and move the sums by hour of the day (per line, per platform) by the difference.
  *
  * Events the snapshot repeats are not in `arrivals` (the writer copied only new keys), so a replay changes nothing.
  */
 import type { Logger } from '../basics/log.js';
 import {
   ARRIVAL_COLUMNS,
-  addLineHoursSql,
+  addHoursOfDaySql,
   arrivalSelect,
   insertDailySql,
   headwaysInHours,
@@ -213,7 +213,7 @@ SELECT ${arrivalSelect(o)} FROM ${arrivals} a WHERE ${STATION_ARRIVAL}`,
   ];
 }
 
-/** Recomputes the hourly sums of the touched hours, their days, and moves the line-hour sums by the difference. */
+/** Recomputes the hourly sums of the touched hours, their days, and moves the sums by hour of the day by the difference. */
 function sumStatements(dbSchema: string, o: ResolvedViewOptions): Step[] {
   const hourly = answerTable(dbSchema, WAIT_HOURLY_TABLE);
   const daily = answerTable(dbSchema, WAIT_DAILY_TABLE);
@@ -223,21 +223,21 @@ function sumStatements(dbSchema: string, o: ResolvedViewOptions): Step[] {
   return [
     {
       what: "taking the touched hours' sums out",
-      sql: addLineHoursSql(
+      sql: addHoursOfDaySql(
         dbSchema,
-        `WITH gone AS (DELETE FROM ${hourly} h USING ${hours}
-  WHERE ${samePlatform('h', 'x')} AND h.hour_start = x.hour_start RETURNING h.*)`,
         'gone',
         -1,
+        `gone AS (DELETE FROM ${hourly} h USING ${hours}
+  WHERE ${samePlatform('h', 'x')} AND h.hour_start = x.hour_start RETURNING h.*)`,
       ),
     },
     {
       what: 'summing the touched hours again',
-      sql: addLineHoursSql(
+      sql: addHoursOfDaySql(
         dbSchema,
-        `WITH fresh AS (${insertHourlySql(dbSchema, o, headwaysInHours(dbSchema, TOUCHED), ' RETURNING *')})`,
         'fresh',
         1,
+        `fresh AS (${insertHourlySql(dbSchema, o, headwaysInHours(dbSchema, TOUCHED), ' RETURNING *')})`,
       ),
     },
     {
@@ -271,9 +271,6 @@ export async function maintainAnswer(
   log?: Logger,
 ): Promise<AnswerMaintenanceCounts> {
   const counts: AnswerMaintenanceCounts = { arrivals: 0, relinked: 0, hours: 0 };
-  // The statements' cost estimates (index ranges per platform, hour and incident) run into millions, which makes
-  // Postgres compile them with JIT: a second or more per statement, for statements that take milliseconds.
-  await db.query(`SET LOCAL jit = off`);
   const events = await incidentEventsTable(db, dbSchema);
   const steps = maintenanceStatements(dbSchema, o, arrivals, events);
   for (const [i, step] of steps.entries()) {

@@ -1,6 +1,6 @@
 /**
  * The SQL shared by the answer's maintenance (one snapshot at a time) and its build (all history at once): how a
- * station arrival becomes a headway row, and how headway rows add up into the hourly, daily and line-hour sums.
+ * station arrival becomes a headway row, and how headway rows add up into the hourly, daily and hour-of-day sums.
  * Pure: statement text only, over the tables of answer-tables.ts.
  */
 import { quoteIdent } from '../schema/identifiers.js';
@@ -9,6 +9,8 @@ import {
   HEADWAYS_TABLE,
   LINE_HOUR_SUM_COLUMNS,
   LINE_HOURS_TABLE,
+  PLATFORM_HOUR_SUM_COLUMNS,
+  PLATFORM_HOURS_TABLE,
   WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
   microsAsSeconds,
@@ -165,18 +167,45 @@ FROM ${answerTable(dbSchema, WAIT_HOURLY_TABLE)} h ${join}
 GROUP BY h.station_id, h.line, h.direction, h.service_date`;
 }
 
+/** One table of sums by hour of the day (all days together): its key and its additive columns. */
+interface HourOfDayTable {
+  name: string;
+  key: readonly string[];
+  sums: readonly string[];
+}
+
+const HOUR_OF_DAY_TABLES: readonly HourOfDayTable[] = [
+  { name: LINE_HOURS_TABLE, key: ['line', 'service_hour'], sums: LINE_HOUR_SUM_COLUMNS },
+  { name: PLATFORM_HOURS_TABLE, key: [...PLATFORM, 'service_hour'], sums: PLATFORM_HOUR_SUM_COLUMNS },
+];
+
+/** INSERT that adds `sign` × the sums of `source`'s rows (hourly rows) to one hour-of-day table. */
+function addToHourOfDaySql(dbSchema: string, table: HourOfDayTable, source: string, sign: 1 | -1): string {
+  const key = table.key.join(', ');
+  const named = table.name === PLATFORM_HOURS_TABLE;
+  const cols = [...table.sums, ...(named ? ['station_name'] : [])].join(', ');
+  const sums = [
+    ...table.sums.map((c) => `${sign} * coalesce(sum(${c}), 0)`),
+    ...(named ? ['max(station_name)'] : []),
+  ].join(', ');
+  const sets = [
+    ...table.sums.map((c) => `${c} = t.${c} + excluded.${c}`),
+    ...(named ? ['station_name = greatest(t.station_name, excluded.station_name)'] : []),
+  ].join(', ');
+  return `INSERT INTO ${answerTable(dbSchema, table.name)} AS t (${key}, ${cols})
+SELECT ${key}, ${sums} FROM ${source} GROUP BY ${key}
+ON CONFLICT (${key}) DO UPDATE SET ${sets}`;
+}
+
 /**
- * Adds (`sign` 1) or subtracts (-1) the line-hour sums of the hourly rows in `source` (a relation with the hourly
- * table's columns) to `eventful_wait_line_hours`. `prefix` is put before the statement (a `WITH ...`).
+ * Adds (`sign` 1) or subtracts (-1) the sums of the hourly rows in `source` (a relation with the hourly table's
+ * columns) to the tables by hour of the day: `eventful_wait_line_hours` and `eventful_wait_platform_hours`. One
+ * statement; `sourceCte` (e.g. `gone AS (DELETE ... RETURNING ...)`) defines `source` when it is a CTE.
  */
-export function addLineHoursSql(dbSchema: string, prefix: string, source: string, sign: 1 | -1): string {
-  const cols = LINE_HOUR_SUM_COLUMNS.join(', ');
-  const sums = LINE_HOUR_SUM_COLUMNS.map((c) => `${sign} * coalesce(sum(${c}), 0)`).join(', ');
-  const t = answerTable(dbSchema, LINE_HOURS_TABLE);
-  return `${prefix}
-INSERT INTO ${t} AS t (line, service_hour, ${cols})
-SELECT line, service_hour, ${sums} FROM ${source} GROUP BY line, service_hour
-ON CONFLICT (line, service_hour) DO UPDATE SET ${LINE_HOUR_SUM_COLUMNS.map((c) => `${c} = t.${c} + excluded.${c}`).join(', ')}`;
+export function addHoursOfDaySql(dbSchema: string, source: string, sign: 1 | -1, sourceCte?: string): string {
+  const [first, ...rest] = HOUR_OF_DAY_TABLES.map((t) => addToHourOfDaySql(dbSchema, t, source, sign));
+  const ctes = [...(sourceCte ? [sourceCte] : []), ...rest.map((sql, i) => `hour_of_day_${i} AS (${sql})`)];
+  return `WITH ${ctes.join(',\n')}\n${first}`;
 }
 
 /**

@@ -16,6 +16,8 @@
  *   `during_incident` says whether the headway overlaps an incident of its line (see answer-incidents.ts).
  * - `eventful_wait_line_hours`: per line and hour of the day (all days together), the sums line_incident_waits
  *   compares: all headways, and those during an incident.
+ * - `eventful_wait_platform_hours`: per platform and hour of the day (all days together), the sums the report rolls
+ *   up, so that it reads platforms × 24 rows whatever the history.
  * - `eventful_answer_incidents`: the incident periods (line, reported, resolved) the flags were set from.
  * - `eventful_answer_state`: one row saying the tables are built, and with which settings (a warehouse upgraded
  *   from a version without them has no row; other settings mean another answer, so it is built again).
@@ -33,6 +35,7 @@ export const HEADWAYS_TABLE = 'eventful_headways';
 export const WAIT_HOURLY_TABLE = 'eventful_wait_hourly';
 export const WAIT_DAILY_TABLE = 'eventful_wait_daily';
 export const LINE_HOURS_TABLE = 'eventful_wait_line_hours';
+export const PLATFORM_HOURS_TABLE = 'eventful_wait_platform_hours';
 export const ANSWER_STATE_TABLE = 'eventful_answer_state';
 /** The incident periods the headways' `during_incident` flags were last set from (see answer-incidents.ts). */
 export const INCIDENT_SPANS_TABLE = 'eventful_answer_incidents';
@@ -45,6 +48,7 @@ export const DERIVED_TABLES = [
   WAIT_HOURLY_TABLE,
   WAIT_DAILY_TABLE,
   LINE_HOURS_TABLE,
+  PLATFORM_HOURS_TABLE,
 ] as const;
 /** Every table of the answer. */
 export const ANSWER_TABLES = [...DERIVED_TABLES, ANSWER_STATE_TABLE] as const;
@@ -53,7 +57,7 @@ export const ANSWER_TABLES = [...DERIVED_TABLES, ANSWER_STATE_TABLE] as const;
  * The version of the tables' layout. Raise it when a column or its meaning changes: the next load then
  * builds the tables again from `train_arrivals`.
  */
-export const ANSWER_LAYOUT_VERSION = 3;
+export const ANSWER_LAYOUT_VERSION = 4;
 
 /**
  * The comment the headway table carries: the layout it was created with. A table without it, or with another one,
@@ -110,6 +114,25 @@ export const LINE_HOUR_SUM_COLUMNS = [
   'incident_sum_scheduled_headway_seconds',
   'incident_sum_scheduled_headway_seconds_squared',
 ] as const;
+
+/** The sums `eventful_wait_platform_hours` keeps (a subset of {@link WAIT_SUM_COLUMNS}, all additive). */
+export const PLATFORM_HOUR_SUM_COLUMNS = [
+  'arrivals',
+  'headways',
+  'sum_headway_seconds',
+  'sum_headway_seconds_squared',
+  'scheduled_headways',
+  'sum_scheduled_headway_seconds',
+  'sum_scheduled_headway_seconds_squared',
+  'scheduled_arrivals',
+  'sum_lateness_seconds',
+  'sum_delay_seconds',
+  'on_time_arrivals',
+] as const;
+
+/** `name type NOT NULL DEFAULT 0` of additive sum columns, typed as in {@link WAIT_SUM_COLUMNS}. */
+const additiveColumns = (names: readonly string[]): string =>
+  names.map((c) => `${c} ${WAIT_SUM_COLUMNS.find(([n]) => n === c)![1]} NOT NULL DEFAULT 0`).join(', ');
 
 /**
  * Seconds from timestamp `earlier` to `later`, as double precision: `date_part('epoch', ...)`, which gives the same
@@ -182,8 +205,11 @@ export function answerTableStatements(dbSchema: string): string[] {
     `CREATE INDEX IF NOT EXISTS eventful_wait_daily_date ON ${t(WAIT_DAILY_TABLE)} (service_date)`,
     `CREATE TABLE IF NOT EXISTS ${t(LINE_HOURS_TABLE)} (
   line text NOT NULL, service_hour integer NOT NULL,
-  ${LINE_HOUR_SUM_COLUMNS.map((c) => `${c} ${c.includes('sum') ? 'numeric' : 'bigint'} NOT NULL DEFAULT 0`).join(', ')},
+  ${additiveColumns(LINE_HOUR_SUM_COLUMNS)},
   PRIMARY KEY (line, service_hour))`,
+    `CREATE TABLE IF NOT EXISTS ${t(PLATFORM_HOURS_TABLE)} (
+  ${key}, service_hour integer NOT NULL, station_name text, ${additiveColumns(PLATFORM_HOUR_SUM_COLUMNS)},
+  PRIMARY KEY (station_id, line, direction, service_hour))`,
     `CREATE TABLE IF NOT EXISTS ${t(INCIDENT_SPANS_TABLE)} (
   incident_id text PRIMARY KEY, line text, reported_at timestamptz NOT NULL, resolved_at timestamptz)`,
     `CREATE TABLE IF NOT EXISTS ${t(ANSWER_STATE_TABLE)} (

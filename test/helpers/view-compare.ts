@@ -4,6 +4,7 @@
  * expected waits) equal up to the last bits of a division.
  */
 import type pg from 'pg';
+import { PLATFORM_HOUR_SUM_COLUMNS } from '../../src/warehouse/answer-tables.js';
 import { oracleStatements } from '../../src/warehouse/view-oracle.js';
 import { VIEW_NAMES, type ViewName, type ViewOptions } from '../../src/warehouse/views.js';
 
@@ -72,9 +73,30 @@ export async function viewDifferences(client: pg.Client, schema: string, view: V
   return problems;
 }
 
-/** The differences of every view present (see {@link viewDifferences}). */
+/**
+ * The differences of every view present (see {@link viewDifferences}), and of the sums by platform and hour of the
+ * day that the report reads (see {@link platformHourDifferences}).
+ */
 export async function allViewDifferences(client: pg.Client, schema: string, views = VIEW_NAMES): Promise<string[]> {
   const out: string[] = [];
   for (const v of views) out.push(...(await viewDifferences(client, schema, v)));
+  out.push(...(await platformHourDifferences(client, schema)));
   return out;
+}
+
+/**
+ * The rows of `eventful_wait_platform_hours` that differ from a from-scratch roll-up of the hourly table (empty when
+ * they agree; numerics compared by value; a sum over no headway is 0 there): what the report reads must be what the hours add up to.
+ */
+export async function platformHourDifferences(client: pg.Client, schema: string): Promise<string[]> {
+  const cols = [...PLATFORM_HOUR_SUM_COLUMNS];
+  const key = 'station_id, line, direction, service_hour';
+  const kept = `SELECT ${key}, station_name, ${cols.join(', ')} FROM "${schema}".eventful_wait_platform_hours
+    WHERE arrivals > 0`;
+  const scratch = `SELECT ${key}, max(station_name), ${cols.map((c) => `coalesce(sum(${c}), 0)`).join(', ')}
+    FROM "${schema}".eventful_wait_hourly GROUP BY ${key}`;
+  const { rows } = await client.query(
+    `(${kept} EXCEPT ${scratch}) UNION ALL (${scratch} EXCEPT ${kept}) ORDER BY 1, 2, 3, 4 LIMIT 5`,
+  );
+  return rows.map((r) => `eventful_wait_platform_hours: ${JSON.stringify(r)}`);
 }
