@@ -242,8 +242,8 @@ async function readLineIncidents(db: Queryable, v: Views): Promise<LineIncidentW
 }
 
 /**
- * Reads everything the report shows. Roll-ups read only the aggregate views (`station_wait_times`,
- * `station_wait_times_hourly`); `station_headways` is read for one station's histogram only. Throws an
+ * Reads everything the report shows. Roll-ups read the sums by platform and hour of the day that load keeps, and
+ * `station_wait_times` for totals; `station_headways` is read for one station's histogram only. Throws an
  * {@link EventfulError} with exit code 99 when the views hold no headway yet, and a usage error when the views
  * are missing or `station` is unknown.
  */
