@@ -29,10 +29,18 @@ import type { SnapshotStore, SnapshotWriter } from '../snapshot/store.js';
 /** Lines are written to the file once this many characters have gathered. */
 const CHUNK_CHARS = 256 * 1024;
 
-/** An event line up to its value: `{"topic":...,"value":`. See {@link eventLineText}. */
-export function eventLinePrefix(line: EventLine): string {
+/** The start of an event line of `topic`, up to its partition: `{"topic":...,"partition":`. */
+export function eventLineHead(topic: string): string {
+  return `{"topic":${JSON.stringify(topic)},"partition":`;
+}
+
+/**
+ * An event line up to its value: `{"topic":...,"value":`. See {@link eventLineText}. `head` is
+ * `eventLineHead(line.topic)`, which a caller writing many lines of one topic makes once.
+ */
+export function eventLinePrefix(line: Omit<EventLine, 'value'>, head = eventLineHead(line.topic)): string {
   return (
-    `{"topic":${JSON.stringify(line.topic)},"partition":${line.partition},"offset":${line.offset},` +
+    `${head}${line.partition},"offset":${line.offset},` +
     `"timestamp":${line.timestamp === null ? 'null' : line.timestamp},"key":${line.key === null ? 'null' : JSON.stringify(line.key)},` +
     (line.key_base64 === undefined ? '' : `"key_base64":${JSON.stringify(line.key_base64)},`) +
     `"headers":${line.headers.length === 0 ? '[]' : JSON.stringify(line.headers)},"value":`

@@ -1,12 +1,18 @@
 import { Worker } from 'node:worker_threads';
 import type { EventChecker } from '../kafka/decode.js';
-import type { RawMessage } from '../kafka/event-source.js';
-import { decodeBatch, packBatch, type DecodedBatch } from './decode-batch.js';
+import { decodeBatch, type DecodedBatch, type PackedBatch } from './decode-batch.js';
 import type { DecodeWorkerData } from './decode-worker.js';
 
-/** Decodes batches of messages; results are delivered in the order the batches were submitted. */
+/** A batch as `packBatch` made it: the batch, and the buffers of it that may move to another thread. */
+export interface PackedJob {
+  batch: PackedBatch;
+  transfer: ArrayBuffer[];
+}
+
+/** Decodes packed batches; results are delivered in the order the batches were submitted. */
 export interface BatchDecoder {
-  decode(messages: readonly RawMessage[]): Promise<DecodedBatch>;
+  /** Decodes a batch; its `transfer` buffers may be detached (moved to a decode thread) once this returns. */
+  decode(job: PackedJob): Promise<DecodedBatch>;
   close(): Promise<void>;
 }
 
@@ -17,8 +23,8 @@ export class InlineDecoder implements BatchDecoder {
     private readonly serialise: boolean,
   ) {}
 
-  async decode(messages: readonly RawMessage[]): Promise<DecodedBatch> {
-    return decodeBatch(packBatch(messages).batch, this.schemas, this.serialise);
+  async decode({ batch }: PackedJob): Promise<DecodedBatch> {
+    return decodeBatch(batch, this.schemas, this.serialise);
   }
 
   async close(): Promise<void> {}
@@ -94,11 +100,10 @@ export class DecodePool implements BatchDecoder {
     for (const queue of this.pending) for (const p of queue.splice(0)) p.reject(this.failure);
   }
 
-  decode(messages: readonly RawMessage[]): Promise<DecodedBatch> {
+  decode({ batch, transfer }: PackedJob): Promise<DecodedBatch> {
     if (this.failure) return Promise.reject(this.failure);
     const i = this.next;
     this.next = (this.next + 1) % this.workers.length;
-    const { batch, transfer } = packBatch(messages);
     return new Promise((resolve, reject) => {
       this.pending[i]!.push({ resolve, reject });
       this.workers[i]!.postMessage(batch, transfer);

@@ -68,6 +68,39 @@ describe('packed batches', () => {
     ]);
   });
 
+  it("should give decodeMessage's lines for every kind of value and key, with and without invalid UTF-8 nearby", () => {
+    const bad = Buffer.from([0xff, 0xfe]);
+    const kinds: RawMessage[] = [
+      { topic: 'a', partition: 0, offset: 1, key: Buffer.from('ключ'), value: Buffer.from('{"id":"ü€𝄞"}') },
+      { topic: 'a', partition: 0, offset: 2, value: Buffer.from('\ufeff{"id":"bom"}') },
+      { topic: 'a', partition: 0, offset: 3, value: Buffer.from('{\n  "id": "pretty"\r\n}') },
+      { topic: 'a', partition: 0, offset: 4, key: Buffer.from('k'), value: Buffer.from('{"id":"x"} ') },
+      { topic: 'b', partition: 1, offset: 5, value: Buffer.from('[1]') },
+      { topic: 'b', partition: 1, offset: 6, value: Buffer.from('{"id":"a\\u0000"}') },
+      { topic: 'b', partition: 1, offset: 7, value: Buffer.from('{"id":') },
+      // A character split across two values: the batch's bytes are valid UTF-8 as a whole, neither value is.
+      { topic: 'b', partition: 1, offset: 8, value: Buffer.from('{"id":"é"}').subarray(0, 8) },
+      { topic: 'b', partition: 1, offset: 9, value: Buffer.from('{"id":"é"}').subarray(8) },
+    ];
+    const withBadValue = [...kinds, { topic: 'a', partition: 2, offset: 0, value: bad }];
+    const withBadKey = [...kinds, { topic: 'a', partition: 2, offset: 0, key: bad, value: Buffer.from('{"id":"k"}') }];
+    // The first batch is all UTF-8 (the short path); in the others, invalid UTF-8 somewhere makes each message go its own way.
+    for (const batch of [kinds.slice(0, 7), kinds, withBadValue, withBadKey]) {
+      const d = decodeBatch(packBatch(batch).batch, schemas, true);
+      const one = batch.map((m) => decodeMessage(m, schemas));
+      expect([...d.isEvent]).toEqual(one.map((x) => (x.ok ? 1 : 0)));
+      expect(Buffer.from(d.events).toString()).toBe(
+        one.map((x) => (x.ok ? eventLineText(x.line, x.valueText) : '')).join(''),
+      );
+      expect(Buffer.from(d.rejected).toString()).toBe(
+        one.map((x) => (x.ok ? '' : JSON.stringify(x.line) + '\n')).join(''),
+      );
+    }
+    const d = decodeBatch(packBatch(withBadKey).batch, schemas, true);
+    expect(d.rejects.map((r) => r.code)).toEqual(['not_object', 'nul_character', 'not_json', 'not_utf8', 'not_utf8']);
+    expect(JSON.parse(Buffer.from(d.events).toString().trim().split('\n').at(-1)!).key_base64).toBe('//4=');
+  });
+
   it('should only classify when not serialising (dry run)', () => {
     const d = decodeBatch(packBatch(messages).batch, schemas, false);
     expect([d.events.length, d.rejected.length, d.eventLines]).toEqual([0, 0, 2]);
