@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { EventChecker } from '../kafka/decode.js';
 import { decodeBatch, type DecodedBatch, type PackedBatch } from './decode-batch.js';
 import type { DecodeWorkerData } from './decode-worker.js';
+import type { RunningHash } from './running-hash.js';
 
 /** A batch as `packBatch` made it: the batch, and the buffers of it that may move to another thread. */
 export interface PackedJob {
@@ -36,7 +37,11 @@ export class InlineDecoder implements BatchDecoder {
  */
 const YOUNG_GENERATION_MB = 8;
 
-type Reply = { type: 'ready' } | { type: 'decoded'; decoded: DecodedBatch } | { type: 'error'; message: string };
+type Reply =
+  | { type: 'ready' }
+  | { type: 'decoded'; decoded: DecodedBatch }
+  | { type: 'digest'; id: number; hex: string }
+  | { type: 'error'; message: string };
 
 interface Pending {
   resolve: (d: DecodedBatch) => void;
@@ -52,6 +57,8 @@ export class DecodePool implements BatchDecoder {
   private readonly pending: Pending[][];
   private next = 0;
   private failure: Error | undefined;
+  private nextHash = 0;
+  private readonly digests = new Map<number, { resolve: (hex: string) => void; reject: (err: Error) => void }>();
 
   private constructor(private readonly workers: Worker[]) {
     this.pending = workers.map(() => []);
@@ -83,6 +90,7 @@ export class DecodePool implements BatchDecoder {
     }
     workers.forEach((w, i) => {
       w.on('message', (r: Reply) => {
+        if (r.type === 'digest') return pool.digested(r.id, r.hex);
         const p = pool.pending[i]!.shift();
         if (!p) return;
         if (r.type === 'decoded') p.resolve(r.decoded);
@@ -98,6 +106,40 @@ export class DecodePool implements BatchDecoder {
   private fail(err: Error): void {
     this.failure ??= err;
     for (const queue of this.pending) for (const p of queue.splice(0)) p.reject(this.failure);
+    for (const d of this.digests.values()) d.reject(this.failure);
+    this.digests.clear();
+  }
+
+  private digested(id: number, hex: string): void {
+    this.digests.get(id)?.resolve(hex);
+    this.digests.delete(id);
+  }
+
+  /**
+   * A running sha256 kept by the first decode thread, off the calling thread (which, in extract, turns every Kafka
+   * message into an object). Bytes in shared memory (what decode threads hand over) are shared, others copied;
+   * the thread takes them in the order they are given.
+   */
+  hashStream(): RunningHash {
+    const id = this.nextHash++;
+    const worker = this.workers[0]!;
+    return {
+      update: (bytes) => {
+        if (bytes.length === 0 || this.failure) return;
+        if (bytes.buffer instanceof SharedArrayBuffer) worker.postMessage({ type: 'hash', id, bytes });
+        else {
+          const copy = bytes.slice();
+          worker.postMessage({ type: 'hash', id, bytes: copy }, [copy.buffer]);
+        }
+      },
+      digest: () =>
+        this.failure
+          ? Promise.reject(this.failure)
+          : new Promise((resolve, reject) => {
+              this.digests.set(id, { resolve, reject });
+              worker.postMessage({ type: 'digest', id });
+            }),
+    };
   }
 
   decode({ batch, transfer }: PackedJob): Promise<DecodedBatch> {
@@ -106,7 +148,7 @@ export class DecodePool implements BatchDecoder {
     this.next = (this.next + 1) % this.workers.length;
     return new Promise((resolve, reject) => {
       this.pending[i]!.push({ resolve, reject });
-      this.workers[i]!.postMessage(batch, transfer);
+      this.workers[i]!.postMessage({ type: 'decode', batch }, transfer);
     });
   }
 
@@ -114,4 +156,21 @@ export class DecodePool implements BatchDecoder {
     this.failure ??= new Error('decode pool closed');
     await Promise.all(this.workers.map((w) => w.terminate().catch(() => undefined)));
   }
+}
+
+/**
+ * Running hashes on the decode threads of `pool` once it has started (see {@link DecodePool.hashStream}), for a
+ * snapshot begun while they start: bytes to hash only exist once the pool decoded them.
+ */
+export function hashesOn(pool: Promise<DecodePool>): () => RunningHash {
+  let started: DecodePool | undefined;
+  pool.then((p) => (started = p)).catch(() => undefined);
+  return () => {
+    let stream: RunningHash | undefined;
+    const ready = (): RunningHash => {
+      if (!started) throw new Error('a snapshot file was hashed before the decode threads started');
+      return (stream ??= started.hashStream());
+    };
+    return { update: (bytes) => ready().update(bytes), digest: async () => ready().digest() };
+  };
 }
