@@ -39,6 +39,8 @@ export interface DecodedBatch {
   /** rejected.ndjson lines of the batch (empty when not serialising). */
   rejected: Uint8Array;
   rejectedLines: number;
+  /** The batch's values buffer, done with: handed back so that a later batch can be packed into it. */
+  spentValues: ArrayBuffer | undefined;
 }
 
 /** Room for values a packer starts with per message (it grows when short). */
@@ -77,8 +79,12 @@ export class BatchPacker {
   private valueBytes = 0;
   private keyBytes = 0;
 
-  /** `capacity`: the most messages that will be added. */
-  constructor(capacity: number) {
+  /**
+   * `capacity`: the most messages that will be added; `reuse`: a spent values buffer (see
+   * {@link DecodedBatch.spentValues}) to pack into instead of a new one (a fresh ~0.5 MB buffer costs its page
+   * faults and zeroing each time: ~0.1 µs per message).
+   */
+  constructor(capacity: number, reuse?: ArrayBuffer) {
     this.topicIndex = new Uint16Array(capacity);
     this.partitions = new Int32Array(capacity);
     this.offsets = new Float64Array(capacity);
@@ -87,7 +93,8 @@ export class BatchPacker {
     this.valueLengths = new Int32Array(capacity);
     this.keyStarts = new Int32Array(capacity);
     this.keyLengths = new Int32Array(capacity);
-    this.values = new Uint8Array(capacity * VALUE_BYTES_GUESS);
+    const want = capacity * VALUE_BYTES_GUESS;
+    this.values = reuse && reuse.byteLength >= want ? new Uint8Array(reuse) : new Uint8Array(want);
   }
 
   get size(): number {
@@ -295,6 +302,7 @@ class PackedDecoder {
       eventLines: this.eventLines,
       rejected: this.rejected?.bytes() ?? new Uint8Array(0),
       rejectedLines: this.rejects.length,
+      spentValues: this.b.values.buffer instanceof ArrayBuffer ? this.b.values.buffer : undefined,
     };
   }
 

@@ -48,6 +48,8 @@ export interface DrainOutcome {
  */
 class DecodeQueue {
   private readonly inFlight: Array<{ batch: PackedBatch; decoded: Promise<DecodedBatch> }> = [];
+  /** Values buffers of applied batches, to pack new batches into (at most one per batch in flight, plus one). */
+  private readonly spent: ArrayBuffer[] = [];
   private firstBatchWritten = false;
 
   constructor(
@@ -57,6 +59,11 @@ class DecodeQueue {
     private readonly samples: RejectedSamples,
     private readonly onFirstBatchWritten: () => void,
   ) {}
+
+  /** A packer for up to `capacity` messages, packing into a spent buffer when there is one. */
+  packer(capacity: number): BatchPacker {
+    return new BatchPacker(capacity, this.spent.pop());
+  }
 
   submit(packer: BatchPacker): void {
     const job = packer.finish();
@@ -81,6 +88,7 @@ class DecodeQueue {
     const job = this.inFlight.shift()!;
     const d = await job.decoded;
     this.record(job.batch, d);
+    if (d.spentValues && this.spent.length <= this.inFlight.length) this.spent.push(d.spentValues);
     this.sink.encoded(d.events, d.eventLines, d.rejected, d.rejectedLines);
     await this.sink.drained();
     if (!this.firstBatchWritten && this.sink.tally.counts.messages > 0) {
@@ -138,8 +146,8 @@ function takeBatch(
   batch: ConsumedBatch,
   settings: ExtractSettings,
   outcome: DrainOutcome,
+  take: BatchPacker,
 ): { take: BatchPacker; full: boolean } {
-  const take = new BatchPacker(batch.messages.length);
   for (const m of batch.messages) {
     if (settings.maxMessages !== undefined && outcome.taken >= settings.maxMessages) return { take, full: true };
     const { topic, partition, offset } = m;
@@ -194,7 +202,7 @@ export async function drainPartitions(
       const batch: ConsumedBatch = await next!;
       next = undefined;
       next = source.consume(settings.batchSize);
-      const { take, full } = takeBatch(batch, settings, outcome);
+      const { take, full } = takeBatch(batch, settings, outcome, queue.packer(batch.messages.length));
       if (take.size) queue.submit(take);
       await queue.applyUntil(full ? 0 : depth);
       if (full) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventLineText } from '../../src/extract/chunked-snapshot-builder.js';
-import { decodeBatch, decodedTransfer, packBatch, unpackMessage } from '../../src/extract/decode-batch.js';
+import { BatchPacker, decodeBatch, decodedTransfer, packBatch, unpackMessage } from '../../src/extract/decode-batch.js';
 import { decodeMessage, type EventChecker } from '../../src/kafka/decode.js';
 import type { RawMessage } from '../../src/kafka/event-source.js';
 
@@ -99,6 +99,20 @@ describe('packed batches', () => {
     const d = decodeBatch(packBatch(withBadKey).batch, schemas, true);
     expect(d.rejects.map((r) => r.code)).toEqual(['not_object', 'nul_character', 'not_json', 'not_utf8', 'not_utf8']);
     expect(JSON.parse(Buffer.from(d.events).toString().trim().split('\n').at(-1)!).key_base64).toBe('//4=');
+  });
+
+  it('should pack into the spent values buffer of a decoded batch as into a new one', () => {
+    const first = decodeBatch(packBatch(messages).batch, schemas, true);
+    expect(first.spentValues).toBeInstanceOf(ArrayBuffer);
+    new Uint8Array(first.spentValues!).fill(0x7b);
+    const packer = new BatchPacker(messages.length, first.spentValues);
+    for (const m of messages) packer.add(m, m.topic, m.partition, m.offset);
+    const { batch } = packer.finish();
+    expect(batch.values.buffer).toBe(first.spentValues);
+    const again = decodeBatch(batch, schemas, true);
+    const fresh = decodeBatch(packBatch(messages).batch, schemas, true);
+    expect(Buffer.from(again.events).toString()).toBe(Buffer.from(fresh.events).toString());
+    expect(Buffer.from(again.rejected).toString()).toBe(Buffer.from(fresh.rejected).toString());
   });
 
   it('should only classify when not serialising (dry run)', () => {
