@@ -34,38 +34,17 @@ export function eventLineHead(topic: string): string {
   return `{"topic":${JSON.stringify(topic)},"partition":`;
 }
 
-/** Where the parts of an event line up to its value go, in order: a string being built, or bytes. */
-export interface EventLinePrefixOut {
-  /** Text that is JSON already (the line's fixed parts, a field's serialised value). */
-  json(text: string): void;
-  /** A number, as JSON writes it. */
-  number(n: number): void;
-}
-
 /**
- * Writes an event line up to its value, `{"topic":...,"value":`, to `out` (see {@link eventLineText}). `head` is
+ * An event line up to its value: `{"topic":...,"value":`. See {@link eventLineText}. `head` is
  * `eventLineHead(line.topic)`, which a caller writing many lines of one topic makes once.
  */
-export function writeEventLinePrefix(line: Omit<EventLine, 'value'>, out: EventLinePrefixOut, head: string): void {
-  out.json(head);
-  out.number(line.partition);
-  out.json(',"offset":');
-  out.number(line.offset);
-  out.json(',"timestamp":');
-  if (line.timestamp === null) out.json('null');
-  else out.number(line.timestamp);
-  out.json(line.key === null ? ',"key":null' : `,"key":${JSON.stringify(line.key)}`);
-  if (line.key_base64 !== undefined) out.json(`,"key_base64":${JSON.stringify(line.key_base64)}`);
-  out.json(
-    line.headers.length === 0 ? ',"headers":[],"value":' : `,"headers":${JSON.stringify(line.headers)},"value":`,
-  );
-}
-
-/** An event line up to its value, as a string (see {@link writeEventLinePrefix}). */
 export function eventLinePrefix(line: Omit<EventLine, 'value'>, head = eventLineHead(line.topic)): string {
-  let text = '';
-  writeEventLinePrefix(line, { json: (t) => (text += t), number: (n) => (text += String(n)) }, head);
-  return text;
+  return (
+    `${head}${line.partition},"offset":${line.offset},` +
+    `"timestamp":${line.timestamp === null ? 'null' : line.timestamp},"key":${line.key === null ? 'null' : JSON.stringify(line.key)},` +
+    (line.key_base64 === undefined ? '' : `"key_base64":${JSON.stringify(line.key_base64)},`) +
+    `"headers":${line.headers.length === 0 ? '[]' : JSON.stringify(line.headers)},"value":`
+  );
 }
 
 /** What follows an event line's value. */

@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { decodeHeaders, decodeMessage, parseValueText, type EventChecker } from '../kafka/decode.js';
 import type { RawMessage } from '../kafka/event-source.js';
 import type { RejectCode } from '../snapshot/format.js';
-import { EVENT_LINE_END, eventLineHead, eventLineText, writeEventLinePrefix } from './chunked-snapshot-builder.js';
+import { EVENT_LINE_END, eventLineHead, eventLinePrefix, eventLineText } from './chunked-snapshot-builder.js';
 
 /**
  * A batch of messages packed into a few typed arrays, so it can move to a decode thread without copying each
@@ -219,37 +219,14 @@ class Utf8Sink {
   /** Appends `from[start..end)`, bytes already UTF-8. */
   copy(from: Uint8Array, start: number, end: number): void {
     this.room(end - start);
-    // Uint8Array's subarray, not Buffer's (which makes a Buffer, at several times the cost).
-    this.buf.set(Uint8Array.prototype.subarray.call(from, start, end), this.at);
+    this.buf.set(from.subarray(start, end), this.at);
     this.at += end - start;
   }
 
-  /** Appends `text`, byte by byte while it is ASCII (cheaper than `write` for the short parts of a line). */
-  json(text: string): void {
-    this.room(text.length);
-    const { buf } = this;
-    let at = this.at;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c >= ASCII_END) {
-        this.at = at;
-        this.write(text.slice(i));
-        return;
-      }
-      buf[at++] = c;
-    }
-    this.at = at;
-  }
-
-  /** Appends a number as JSON writes it; a safe non-negative integer digit by digit. */
-  number(n: number): void {
-    if (!Number.isSafeInteger(n) || n < 0) return this.json(String(n));
-    let digits = 1;
-    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-    this.room(digits);
-    let at = this.at + digits;
-    for (let x = n, i = 0; i < digits; i++, x = Math.floor(x / 10)) this.buf[--at] = ZERO_CHAR + (x % 10);
-    this.at += digits;
+  /** Appends a few bytes, one by one (cheaper than a copy for two or three). */
+  put(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    for (let i = 0; i < bytes.length; i++) this.buf[this.at++] = bytes[i]!;
   }
 
   /** The bytes written, as a view on a buffer of their own. */
@@ -258,12 +235,9 @@ class Utf8Sink {
   }
 }
 
-/** Code units below this are ASCII: one byte each in UTF-8. */
-const ASCII_END = 0x80;
-const ZERO_CHAR = 0x30;
-
 /** Room per line beyond its value: coordinates, key, headers (a guess; the sink grows if it is short). */
 const LINE_OVERHEAD_BYTES = 160;
+const EVENT_LINE_END_BYTES = Buffer.from(EVENT_LINE_END, 'utf8');
 /** The bits of a UTF-8 continuation byte (0b10xxxxxx), which never starts a character. */
 const CONTINUATION_MASK = 0xc0;
 const CONTINUATION = 0x80;
@@ -357,10 +331,10 @@ class PackedDecoder {
       headers: decodeHeaders(this.headersOf.get(i)),
     };
     // Written in pieces: the value's text is never copied into a longer string.
-    writeEventLinePrefix(line, this.events, this.heads[t]!);
+    this.events.write(eventLinePrefix(line, this.heads[t]));
     if (parsed.valueText === text) this.events.copy(this.values, start, end);
     else this.events.write(parsed.valueText);
-    this.events.json(EVENT_LINE_END);
+    this.events.put(EVENT_LINE_END_BYTES);
     return true;
   }
 
