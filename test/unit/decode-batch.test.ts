@@ -101,6 +101,24 @@ describe('packed batches', () => {
     expect(JSON.parse(Buffer.from(d.events).toString().trim().split('\n').at(-1)!).key_base64).toBe('//4=');
   });
 
+  it('should write every number of a line as JSON does', () => {
+    const numbers = [0, 9, 10, 99, 100, 1_000_000, 1_796_419_482_689, Number.MAX_SAFE_INTEGER];
+    const batch: RawMessage[] = numbers.map((n, i) => ({
+      topic: 'a',
+      partition: [0, 9, 10, 99, 100, 1000, 2_147_483_647, 5][i]!,
+      offset: n,
+      timestamp: n,
+      key: n % 2 ? 'ключ' : null,
+      value: Buffer.from('{"id":"n"}'),
+    }));
+    const d = decodeBatch(packBatch(batch).batch, schemas, true);
+    const one = batch.map((m) => decodeMessage(m, schemas));
+    expect(Buffer.from(d.events).toString()).toBe(
+      one.map((x) => (x.ok ? eventLineText(x.line, x.valueText) : '')).join(''),
+    );
+    expect(Buffer.from(d.events).toString()).toContain('"offset":9007199254740991,"timestamp":9007199254740991');
+  });
+
   it('should pack into the spent values buffer of a decoded batch as into a new one', () => {
     const first = decodeBatch(packBatch(messages).batch, schemas, true);
     expect(first.spentValues).toBeInstanceOf(ArrayBuffer);
