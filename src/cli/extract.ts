@@ -11,7 +11,7 @@ import { KAFKA_PROPERTY_ENV_PREFIX, redactKafkaConfig } from '../config/kafka-co
 import { formatDurationMs } from '../config/duration.js';
 import { KafkaConsumerSource } from '../kafka/consumer-adapter.js';
 import { CONSUMER_DEFAULTS } from '../kafka/consumer-config.js';
-import { DecodePool, InlineDecoder, type BatchDecoder } from '../extract/decode-pool.js';
+import { DecodePool, hashesOn, InlineDecoder, type BatchDecoder } from '../extract/decode-pool.js';
 import { runExtract, type CrashPoint } from '../extract/run-extract.js';
 import { StopSignal } from '../extract/stop-signal.js';
 import { SchemaRegistry } from '../schema/registry.js';
@@ -196,11 +196,14 @@ export async function main(argv: string[]): Promise<never> {
       throw new UsageError(`the Kafka client refused its configuration: ${(err as Error).message}`);
     }
     // Decode threads start (and compile the schemas) while the consumer connects.
-    const decoder: Promise<BatchDecoder> =
+    const pool =
       settings.decodeThreads > 0
         ? DecodePool.start(settings.decodeThreads, { schemasDir: settings.schemasDir, serialise: !settings.dryRun })
-        : Promise.resolve(new InlineDecoder(registry, !settings.dryRun));
+        : undefined;
+    const decoder: Promise<BatchDecoder> = pool ?? Promise.resolve(new InlineDecoder(registry, !settings.dryRun));
     decoder.catch(() => undefined);
+    // Files written uncompressed are hashed on a decode thread: this one has the Kafka client's work to do.
+    const hashes = pool && !settings.compress ? hashesOn(pool) : undefined;
     try {
       return await runExtract(settings, {
         source,
@@ -210,6 +213,7 @@ export async function main(argv: string[]): Promise<never> {
         stop,
         decoder,
         decodeDepth: settings.decodeDepth,
+        ...(hashes ? { newHash: hashes } : {}),
         random: () => randomBytes(4).toString('hex'),
         ...(checkpoint ? { checkpoint } : {}),
       });

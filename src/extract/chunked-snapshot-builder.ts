@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { closeLineFile, GzipMeter, waitDrain } from '../snapshot/line-file.js';
 import { publishManifest } from '../snapshot/manifest.js';
@@ -14,6 +13,7 @@ import {
 import type { SnapshotMeta } from '../snapshot/format.js';
 import type { SnapshotBuilderOptions } from '../snapshot/snapshot-builder.js';
 import { SnapshotTally } from '../snapshot/snapshot-tally.js';
+import { localHash, type RunningHash } from './running-hash.js';
 import type { SnapshotStore, SnapshotWriter } from '../snapshot/store.js';
 
 /**
@@ -29,10 +29,18 @@ import type { SnapshotStore, SnapshotWriter } from '../snapshot/store.js';
 /** Lines are written to the file once this many characters have gathered. */
 const CHUNK_CHARS = 256 * 1024;
 
-/** An event line up to its value: `{"topic":...,"value":`. See {@link eventLineText}. */
-export function eventLinePrefix(line: EventLine): string {
+/** The start of an event line of `topic`, up to its partition: `{"topic":...,"partition":`. */
+export function eventLineHead(topic: string): string {
+  return `{"topic":${JSON.stringify(topic)},"partition":`;
+}
+
+/**
+ * An event line up to its value: `{"topic":...,"value":`. See {@link eventLineText}. `head` is
+ * `eventLineHead(line.topic)`, which a caller writing many lines of one topic makes once.
+ */
+export function eventLinePrefix(line: Omit<EventLine, 'value'>, head = eventLineHead(line.topic)): string {
   return (
-    `{"topic":${JSON.stringify(line.topic)},"partition":${line.partition},"offset":${line.offset},` +
+    `${head}${line.partition},"offset":${line.offset},` +
     `"timestamp":${line.timestamp === null ? 'null' : line.timestamp},"key":${line.key === null ? 'null' : JSON.stringify(line.key)},` +
     (line.key_base64 === undefined ? '' : `"key_base64":${JSON.stringify(line.key_base64)},`) +
     `"headers":${line.headers.length === 0 ? '[]' : JSON.stringify(line.headers)},"value":`
@@ -52,7 +60,6 @@ export function eventLineText(line: EventLine, valueText: string): string {
  * compressing, like `LineFileWriter`).
  */
 export class ChunkedLineWriter {
-  private readonly hash: Hash = createHash('sha256');
   private parts: string[] = [];
   private chars = 0;
   private bytes = 0;
@@ -66,6 +73,8 @@ export class ChunkedLineWriter {
     readonly name: string,
     private readonly out: Writable,
     compression: 'gzip' | undefined = undefined,
+    /** The running sha256 of what is stored (unused when compressing: the compressor measures that). */
+    private readonly hash: RunningHash = localHash(),
   ) {
     out.on('error', (err) => (this.failure ??= err));
     this.gzip = compression === 'gzip' ? new GzipMeter(out) : undefined;
@@ -121,7 +130,7 @@ export class ChunkedLineWriter {
   async close(): Promise<ManifestFile> {
     this.flushChunk();
     const { name, out, gzip, failure, lines, bytes, hash } = this;
-    return closeLineFile({ name, out, gzip, failure, lines, bytes, hash });
+    return closeLineFile({ name, out, gzip, failure, lines, bytes, hash: { digest: () => hash.digest() } });
   }
 }
 
@@ -155,15 +164,17 @@ export class ChunkedSnapshotBuilder implements SnapshotSink {
     private readonly rejects: ChunkedLineWriter,
   ) {}
 
+  /** Starts a snapshot; `newHash` makes each file's running sha256 (by default on this thread). */
   static async begin(
     store: SnapshotStore,
     meta: SnapshotMeta,
     options: SnapshotBuilderOptions = {},
+    newHash: () => RunningHash = localHash,
   ): Promise<ChunkedSnapshotBuilder> {
     const writer = await store.beginWrite(meta.snapshotId);
     const file = (base: string): ChunkedLineWriter => {
       const name = storedFileName(base, options.compress);
-      return new ChunkedLineWriter(name, writer.openFile(name), options.compress);
+      return new ChunkedLineWriter(name, writer.openFile(name), options.compress, newHash());
     };
     try {
       return new ChunkedSnapshotBuilder(meta, writer, file(EVENTS_FILE), file(REJECTED_FILE));

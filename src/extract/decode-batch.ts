@@ -1,7 +1,8 @@
-import { decodeMessage, type EventChecker } from '../kafka/decode.js';
+import { isUtf8 } from 'node:buffer';
+import { decodeHeaders, decodeMessage, parseValueText, type EventChecker } from '../kafka/decode.js';
 import type { RawMessage } from '../kafka/event-source.js';
 import type { RejectCode } from '../snapshot/format.js';
-import { EVENT_LINE_END, eventLinePrefix } from './chunked-snapshot-builder.js';
+import { EVENT_LINE_END, eventLineHead, eventLinePrefix, eventLineText } from './chunked-snapshot-builder.js';
 
 /**
  * A batch of messages packed into a few typed arrays, so it can move to a decode thread without copying each
@@ -38,93 +39,135 @@ export interface DecodedBatch {
   /** rejected.ndjson lines of the batch (empty when not serialising). */
   rejected: Uint8Array;
   rejectedLines: number;
+  /** The batch's values buffer, done with: handed back so that a later batch can be packed into it. */
+  spentValues: ArrayBuffer | undefined;
 }
 
-function keyBytes(key: RawMessage['key']): Buffer | null {
-  if (key === null || key === undefined) return null;
-  return typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+/** Room for values a packer starts with per message (it grows when short). */
+const VALUE_BYTES_GUESS = 512;
+
+/** Grows `bytes` to hold at least `need` bytes, keeping its first `used`. */
+function grown(bytes: Uint8Array, used: number, need: number): Uint8Array {
+  if (need <= bytes.length) return bytes;
+  const bigger = new Uint8Array(Math.max(need, bytes.length * 2));
+  bigger.set(bytes.subarray(0, used));
+  return bigger;
 }
 
-/** Packs messages for a decode thread; returns the batch and the buffers to transfer. */
+/**
+ * Packs messages one by one into a {@link PackedBatch} for a decode thread (one pass over the client's message
+ * objects, which the drain reads once). `finish` returns the batch and the buffers to transfer. The coordinates
+ * (`topicIndex`, `partitions`, `offsets`) are not among them: they are cloned, so the caller keeps them to record
+ * the batch once decoded, and the messages themselves can be let go at once.
+ */
+export class BatchPacker {
+  private count = 0;
+  private readonly topics: string[] = [];
+  private lastTopic: string | undefined;
+  private lastTopicIndex = 0;
+  private readonly topicIndex: Uint16Array;
+  private readonly partitions: Int32Array;
+  private readonly offsets: Float64Array;
+  private readonly timestamps: Float64Array;
+  private readonly valueStarts: Int32Array;
+  private readonly valueLengths: Int32Array;
+  private readonly keyStarts: Int32Array;
+  private readonly keyLengths: Int32Array;
+  private readonly headers: PackedBatch['headers'] = [];
+  private values: Uint8Array;
+  private keys: Uint8Array = new Uint8Array(0);
+  private valueBytes = 0;
+  private keyBytes = 0;
+
+  /**
+   * `capacity`: the most messages that will be added; `reuse`: a spent values buffer (see
+   * {@link DecodedBatch.spentValues}) to pack into instead of a new one (a fresh ~0.5 MB buffer costs its page
+   * faults and zeroing each time: ~0.1 µs per message).
+   */
+  constructor(capacity: number, reuse?: ArrayBuffer) {
+    this.topicIndex = new Uint16Array(capacity);
+    this.partitions = new Int32Array(capacity);
+    this.offsets = new Float64Array(capacity);
+    this.timestamps = new Float64Array(capacity);
+    this.valueStarts = new Int32Array(capacity);
+    this.valueLengths = new Int32Array(capacity);
+    this.keyStarts = new Int32Array(capacity);
+    this.keyLengths = new Int32Array(capacity);
+    const want = capacity * VALUE_BYTES_GUESS;
+    this.values = reuse && reuse.byteLength >= want ? new Uint8Array(reuse) : new Uint8Array(want);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds message `m`, whose topic, partition and offset the caller has read already. */
+  add(m: RawMessage, topic: string, partition: number, offset: number): void {
+    const i = this.count++;
+    if (topic !== this.lastTopic) {
+      const known = this.topics.indexOf(topic);
+      this.lastTopicIndex = known >= 0 ? known : this.topics.push(topic) - 1;
+      this.lastTopic = topic;
+    }
+    this.topicIndex[i] = this.lastTopicIndex;
+    this.partitions[i] = partition;
+    this.offsets[i] = offset;
+    const timestamp = m.timestamp;
+    this.timestamps[i] = typeof timestamp === 'number' ? timestamp : -1;
+    const value = m.value;
+    if (value === null || value === undefined) this.valueLengths[i] = -1;
+    else {
+      this.values = grown(this.values, this.valueBytes, this.valueBytes + value.length);
+      this.values.set(value, this.valueBytes);
+      this.valueStarts[i] = this.valueBytes;
+      this.valueLengths[i] = value.length;
+      this.valueBytes += value.length;
+    }
+    const key = m.key;
+    if (key === null || key === undefined) this.keyLengths[i] = -1;
+    else {
+      const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+      this.keys = grown(this.keys, this.keyBytes, this.keyBytes + bytes.length);
+      this.keys.set(bytes, this.keyBytes);
+      this.keyStarts[i] = this.keyBytes;
+      this.keyLengths[i] = bytes.length;
+      this.keyBytes += bytes.length;
+    }
+    const headers = m.headers;
+    if (headers && headers.length) this.headers.push([i, headers]);
+  }
+
+  /** The packed batch, and the buffers of it that may move to another thread. */
+  finish(): { batch: PackedBatch; transfer: ArrayBuffer[] } {
+    const n = this.count;
+    const batch: PackedBatch = {
+      count: n,
+      topics: this.topics,
+      topicIndex: this.topicIndex.subarray(0, n),
+      partitions: this.partitions.subarray(0, n),
+      offsets: this.offsets.subarray(0, n),
+      timestamps: this.timestamps.subarray(0, n),
+      values: this.values.subarray(0, this.valueBytes),
+      valueStarts: this.valueStarts.subarray(0, n),
+      valueLengths: this.valueLengths.subarray(0, n),
+      keys: this.keys.subarray(0, this.keyBytes),
+      keyStarts: this.keyStarts.subarray(0, n),
+      keyLengths: this.keyLengths.subarray(0, n),
+      headers: this.headers,
+    };
+    const { timestamps, values, valueStarts, valueLengths, keys, keyStarts, keyLengths } = batch;
+    const transfer = [timestamps, values, valueStarts, valueLengths, keys, keyStarts, keyLengths].map(
+      (a) => a.buffer as ArrayBuffer,
+    );
+    return { batch, transfer };
+  }
+}
+
+/** Packs messages for a decode thread (see {@link BatchPacker}). */
 export function packBatch(messages: readonly RawMessage[]): { batch: PackedBatch; transfer: ArrayBuffer[] } {
-  const count = messages.length;
-  const topics: string[] = [];
-  const topicIds = new Map<string, number>();
-  const topicIndex = new Uint16Array(count);
-  const partitions = new Int32Array(count);
-  const offsets = new Float64Array(count);
-  const timestamps = new Float64Array(count);
-  const valueStarts = new Int32Array(count);
-  const valueLengths = new Int32Array(count);
-  const keyStarts = new Int32Array(count);
-  const keyLengths = new Int32Array(count);
-  const headers: PackedBatch['headers'] = [];
-  let valueBytes = 0;
-  let keyTotal = 0;
-  for (const m of messages) {
-    valueBytes += m.value?.length ?? 0;
-    keyTotal += keyBytes(m.key)?.length ?? 0;
-  }
-  const values = new Uint8Array(valueBytes);
-  const keys = new Uint8Array(keyTotal);
-  let vAt = 0;
-  let kAt = 0;
-  for (let i = 0; i < count; i++) {
-    const m = messages[i]!;
-    let t = topicIds.get(m.topic);
-    if (t === undefined) {
-      t = topics.push(m.topic) - 1;
-      topicIds.set(m.topic, t);
-    }
-    topicIndex[i] = t;
-    partitions[i] = m.partition;
-    offsets[i] = m.offset;
-    timestamps[i] = typeof m.timestamp === 'number' ? m.timestamp : -1;
-    if (m.value === null || m.value === undefined) valueLengths[i] = -1;
-    else {
-      values.set(m.value, vAt);
-      valueStarts[i] = vAt;
-      valueLengths[i] = m.value.length;
-      vAt += m.value.length;
-    }
-    const k = keyBytes(m.key);
-    if (k === null) keyLengths[i] = -1;
-    else {
-      keys.set(k, kAt);
-      keyStarts[i] = kAt;
-      keyLengths[i] = k.length;
-      kAt += k.length;
-    }
-    if (m.headers && m.headers.length) headers.push([i, m.headers]);
-  }
-  const batch: PackedBatch = {
-    count,
-    topics,
-    topicIndex,
-    partitions,
-    offsets,
-    timestamps,
-    values,
-    valueStarts,
-    valueLengths,
-    keys,
-    keyStarts,
-    keyLengths,
-    headers,
-  };
-  const transfer = [
-    topicIndex,
-    partitions,
-    offsets,
-    timestamps,
-    values,
-    valueStarts,
-    valueLengths,
-    keys,
-    keyStarts,
-    keyLengths,
-  ].map((a) => a.buffer as ArrayBuffer);
-  return { batch, transfer };
+  const packer = new BatchPacker(messages.length);
+  for (const m of messages) packer.add(m, m.topic, m.partition, m.offset);
+  return packer.finish();
 }
 
 /** Message `i` of a packed batch (values and keys are views, not copies). */
@@ -142,23 +185,49 @@ export function unpackMessage(b: PackedBatch, i: number, headers?: RawMessage['h
   };
 }
 
-/** Bytes written as UTF-8 into one growing buffer of its own (transferable), instead of one long string. */
+/** A buffer of `bytes` in a SharedArrayBuffer of its own. */
+function sharedBuffer(bytes: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(bytes));
+}
+
+/**
+ * Bytes written as UTF-8 into one growing buffer instead of one long string. The buffer is shared memory of its
+ * own: the main thread writes it to the file and a hash thread hashes it without a copy (nobody changes it once
+ * it is handed over).
+ */
 class Utf8Sink {
   private buf: Buffer;
   private at = 0;
 
   constructor(sizeHint: number) {
-    this.buf = Buffer.allocUnsafeSlow(Math.max(1024, sizeHint));
+    this.buf = sharedBuffer(Math.max(1024, sizeHint));
+  }
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buf.length) return;
+    const bigger = sharedBuffer(Math.max(this.buf.length * 2, this.at + bytes));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
   }
 
   write(text: string): void {
     // UTF-8 needs at most 3 bytes per UTF-16 unit.
-    if (this.at + text.length * 3 > this.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.at + text.length * 3));
-      this.buf.copy(bigger, 0, 0, this.at);
-      this.buf = bigger;
-    }
-    this.at += this.buf.write(text, this.at, 'utf8');
+    this.room(text.length * 3);
+    this.at += this.buf.write(text, this.at);
+  }
+
+  /** Appends `from[start..end)`, bytes already UTF-8. */
+  copy(from: Uint8Array, start: number, end: number): void {
+    this.room(end - start);
+    // Uint8Array's subarray, not Buffer's (which makes a Buffer, at several times the cost).
+    this.buf.set(Uint8Array.prototype.subarray.call(from, start, end), this.at);
+    this.at += end - start;
+  }
+
+  /** Appends a few bytes, one by one (cheaper than a copy for two or three). */
+  put(bytes: Uint8Array): void {
+    this.room(bytes.length);
+    for (let i = 0; i < bytes.length; i++) this.buf[this.at++] = bytes[i]!;
   }
 
   /** The bytes written, as a view on a buffer of their own. */
@@ -169,45 +238,131 @@ class Utf8Sink {
 
 /** Room per line beyond its value: coordinates, key, headers (a guess; the sink grows if it is short). */
 const LINE_OVERHEAD_BYTES = 160;
+const EVENT_LINE_END_BYTES = Buffer.from(EVENT_LINE_END, 'utf8');
+/** The bits of a UTF-8 continuation byte (0b10xxxxxx), which never starts a character. */
+const CONTINUATION_MASK = 0xc0;
+const CONTINUATION = 0x80;
+
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
 
 /**
- * Decodes a packed batch (what a decode thread does): each message through `decodeMessage`, and, when
+ * Whether every piece of `bytes` (at `starts`, `lengths` long; -1: none) is valid UTF-8, checked at once: the whole
+ * is, and each piece starts on a character (pieces are contiguous, so none then splits a character). False says
+ * nothing of any one piece.
+ */
+function allUtf8(bytes: Buffer, starts: Int32Array, lengths: Int32Array): boolean {
+  if (!isUtf8(bytes)) return false;
+  for (let i = 0; i < lengths.length; i++)
+    if (lengths[i]! > 0 && (bytes[starts[i]!]! & CONTINUATION_MASK) === CONTINUATION) return false;
+  return true;
+}
+
+/**
+ * Decodes one packed batch. Messages whose value and key are valid UTF-8 (checked for the whole batch at once)
+ * take a short path: the value's text is read straight from the batch's buffer and, when it is already the line's
+ * value text, its bytes are copied into the line unchanged. Every other message, and every message that is
+ * quarantined, goes through `decodeMessage` itself, so the answers are always `decodeMessage`'s.
+ */
+class PackedDecoder {
+  readonly isEvent: Uint8Array;
+  readonly rejects: DecodedBatch['rejects'] = [];
+  eventLines = 0;
+  private rejected: Utf8Sink | undefined;
+  private readonly events: Utf8Sink | undefined;
+  private readonly headersOf: Map<number, NonNullable<RawMessage['headers']>>;
+  private readonly values: Buffer;
+  private readonly keys: Buffer;
+  private readonly valuesUtf8: boolean;
+  private readonly keysUtf8: boolean;
+  /** `eventLineHead` of each topic of the batch. */
+  private readonly heads: string[];
+
+  constructor(
+    private readonly b: PackedBatch,
+    private readonly schemas: EventChecker,
+    serialise: boolean,
+  ) {
+    this.isEvent = new Uint8Array(b.count);
+    this.headersOf = new Map(b.headers);
+    this.events = serialise ? new Utf8Sink(b.values.length + b.count * LINE_OVERHEAD_BYTES) : undefined;
+    this.values = bufferOf(b.values);
+    this.keys = bufferOf(b.keys);
+    this.valuesUtf8 = allUtf8(this.values, b.valueStarts, b.valueLengths);
+    this.keysUtf8 = allUtf8(this.keys, b.keyStarts, b.keyLengths);
+    this.heads = b.topics.map(eventLineHead);
+  }
+
+  run(): DecodedBatch {
+    for (let i = 0; i < this.b.count; i++) if (!this.shortPath(i)) this.slowPath(i);
+    return {
+      isEvent: this.isEvent,
+      rejects: this.rejects,
+      events: this.events?.bytes() ?? new Uint8Array(0),
+      eventLines: this.eventLines,
+      rejected: this.rejected?.bytes() ?? new Uint8Array(0),
+      rejectedLines: this.rejects.length,
+      spentValues: this.b.values.buffer instanceof ArrayBuffer ? this.b.values.buffer : undefined,
+    };
+  }
+
+  /** Decodes message `i` if it is an event that the short path can take; false to leave it to `slowPath`. */
+  private shortPath(i: number): boolean {
+    const { b } = this;
+    const start = b.valueStarts[i]!;
+    const end = start + b.valueLengths[i]!;
+    const keyLength = b.keyLengths[i]!;
+    if (end <= start || !this.valuesUtf8 || (keyLength >= 0 && !this.keysUtf8)) return false;
+    const t = b.topicIndex[i]!;
+    const text = this.values.toString('utf8', start, end);
+    const parsed = parseValueText(b.topics[t]!, text, this.schemas);
+    if ('reason' in parsed) return false;
+    this.isEvent[i] = 1;
+    this.eventLines += 1;
+    if (!this.events) return true;
+    const keyStart = b.keyStarts[i]!;
+    const timestamp = b.timestamps[i]!;
+    const line = {
+      topic: b.topics[t]!,
+      partition: b.partitions[i]!,
+      offset: b.offsets[i]!,
+      timestamp: timestamp >= 0 ? timestamp : null,
+      key: keyLength < 0 ? null : this.keys.toString('utf8', keyStart, keyStart + keyLength),
+      headers: decodeHeaders(this.headersOf.get(i)),
+    };
+    // Written in pieces: the value's text is never copied into a longer string.
+    this.events.write(eventLinePrefix(line, this.heads[t]));
+    if (parsed.valueText === text) this.events.copy(this.values, start, end);
+    else this.events.write(parsed.valueText);
+    this.events.put(EVENT_LINE_END_BYTES);
+    return true;
+  }
+
+  private slowPath(i: number): void {
+    const d = decodeMessage(unpackMessage(this.b, i, this.headersOf.get(i)), this.schemas);
+    if (d.ok) {
+      this.isEvent[i] = 1;
+      this.eventLines += 1;
+      this.events?.write(eventLineText(d.line, d.valueText));
+    } else {
+      this.rejects.push({ index: i, code: d.line.reason.code, message: d.line.reason.message });
+      if (this.events) (this.rejected ??= new Utf8Sink(1024)).write(JSON.stringify(d.line) + '\n');
+    }
+  }
+}
+
+/**
+ * Decodes a packed batch (what a decode thread does): each message as `decodeMessage` would, and, when
  * `serialise`, the lines of both files encoded as UTF-8. Pure apart from allocating.
  */
 export function decodeBatch(b: PackedBatch, schemas: EventChecker, serialise: boolean): DecodedBatch {
-  const isEvent = new Uint8Array(b.count);
-  const rejects: DecodedBatch['rejects'] = [];
-  const headersOf = new Map(b.headers);
-  const events = serialise ? new Utf8Sink(b.values.length + b.count * LINE_OVERHEAD_BYTES) : undefined;
-  let rejected: Utf8Sink | undefined;
-  let eventLines = 0;
-  for (let i = 0; i < b.count; i++) {
-    const d = decodeMessage(unpackMessage(b, i, headersOf.get(i)), schemas);
-    if (d.ok) {
-      isEvent[i] = 1;
-      eventLines += 1;
-      if (events) {
-        // Written in pieces: the value's text is never copied into a longer string.
-        events.write(eventLinePrefix(d.line));
-        events.write(d.valueText);
-        events.write(EVENT_LINE_END);
-      }
-    } else {
-      rejects.push({ index: i, code: d.line.reason.code, message: d.line.reason.message });
-      if (serialise) (rejected ??= new Utf8Sink(1024)).write(JSON.stringify(d.line) + '\n');
-    }
-  }
-  return {
-    isEvent,
-    rejects,
-    events: events?.bytes() ?? new Uint8Array(0),
-    eventLines,
-    rejected: rejected?.bytes() ?? new Uint8Array(0),
-    rejectedLines: rejects.length,
-  };
+  return new PackedDecoder(b, schemas, serialise).run();
 }
 
-/** The buffers of a decoded batch, to transfer rather than copy. */
+/** The buffers of a decoded batch to transfer rather than copy (the lines are in shared memory: neither). */
 export function decodedTransfer(d: DecodedBatch): ArrayBuffer[] {
-  return [d.isEvent.buffer as ArrayBuffer, d.events.buffer as ArrayBuffer, d.rejected.buffer as ArrayBuffer];
+  return [d.isEvent.buffer, d.events.buffer, d.rejected.buffer].filter(
+    (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+  );
 }

@@ -1,12 +1,19 @@
 import { Worker } from 'node:worker_threads';
 import type { EventChecker } from '../kafka/decode.js';
-import type { RawMessage } from '../kafka/event-source.js';
-import { decodeBatch, packBatch, type DecodedBatch } from './decode-batch.js';
+import { decodeBatch, type DecodedBatch, type PackedBatch } from './decode-batch.js';
 import type { DecodeWorkerData } from './decode-worker.js';
+import type { RunningHash } from './running-hash.js';
 
-/** Decodes batches of messages; results are delivered in the order the batches were submitted. */
+/** A batch as `packBatch` made it: the batch, and the buffers of it that may move to another thread. */
+export interface PackedJob {
+  batch: PackedBatch;
+  transfer: ArrayBuffer[];
+}
+
+/** Decodes packed batches; results are delivered in the order the batches were submitted. */
 export interface BatchDecoder {
-  decode(messages: readonly RawMessage[]): Promise<DecodedBatch>;
+  /** Decodes a batch; its `transfer` buffers may be detached (moved to a decode thread) once this returns. */
+  decode(job: PackedJob): Promise<DecodedBatch>;
   close(): Promise<void>;
 }
 
@@ -17,8 +24,8 @@ export class InlineDecoder implements BatchDecoder {
     private readonly serialise: boolean,
   ) {}
 
-  async decode(messages: readonly RawMessage[]): Promise<DecodedBatch> {
-    return decodeBatch(packBatch(messages).batch, this.schemas, this.serialise);
+  async decode({ batch }: PackedJob): Promise<DecodedBatch> {
+    return decodeBatch(batch, this.schemas, this.serialise);
   }
 
   async close(): Promise<void> {}
@@ -30,7 +37,11 @@ export class InlineDecoder implements BatchDecoder {
  */
 const YOUNG_GENERATION_MB = 8;
 
-type Reply = { type: 'ready' } | { type: 'decoded'; decoded: DecodedBatch } | { type: 'error'; message: string };
+type Reply =
+  | { type: 'ready' }
+  | { type: 'decoded'; decoded: DecodedBatch }
+  | { type: 'digest'; id: number; hex: string }
+  | { type: 'error'; message: string };
 
 interface Pending {
   resolve: (d: DecodedBatch) => void;
@@ -46,6 +57,8 @@ export class DecodePool implements BatchDecoder {
   private readonly pending: Pending[][];
   private next = 0;
   private failure: Error | undefined;
+  private nextHash = 0;
+  private readonly digests = new Map<number, { resolve: (hex: string) => void; reject: (err: Error) => void }>();
 
   private constructor(private readonly workers: Worker[]) {
     this.pending = workers.map(() => []);
@@ -77,6 +90,7 @@ export class DecodePool implements BatchDecoder {
     }
     workers.forEach((w, i) => {
       w.on('message', (r: Reply) => {
+        if (r.type === 'digest') return pool.digested(r.id, r.hex);
         const p = pool.pending[i]!.shift();
         if (!p) return;
         if (r.type === 'decoded') p.resolve(r.decoded);
@@ -92,16 +106,49 @@ export class DecodePool implements BatchDecoder {
   private fail(err: Error): void {
     this.failure ??= err;
     for (const queue of this.pending) for (const p of queue.splice(0)) p.reject(this.failure);
+    for (const d of this.digests.values()) d.reject(this.failure);
+    this.digests.clear();
   }
 
-  decode(messages: readonly RawMessage[]): Promise<DecodedBatch> {
+  private digested(id: number, hex: string): void {
+    this.digests.get(id)?.resolve(hex);
+    this.digests.delete(id);
+  }
+
+  /**
+   * A running sha256 kept by the first decode thread, off the calling thread (which, in extract, turns every Kafka
+   * message into an object). Bytes in shared memory (what decode threads hand over) are shared, others copied;
+   * the thread takes them in the order they are given.
+   */
+  hashStream(): RunningHash {
+    const id = this.nextHash++;
+    const worker = this.workers[0]!;
+    return {
+      update: (bytes) => {
+        if (bytes.length === 0 || this.failure) return;
+        if (bytes.buffer instanceof SharedArrayBuffer) worker.postMessage({ type: 'hash', id, bytes });
+        else {
+          const copy = bytes.slice();
+          worker.postMessage({ type: 'hash', id, bytes: copy }, [copy.buffer]);
+        }
+      },
+      digest: () =>
+        this.failure
+          ? Promise.reject(this.failure)
+          : new Promise((resolve, reject) => {
+              this.digests.set(id, { resolve, reject });
+              worker.postMessage({ type: 'digest', id });
+            }),
+    };
+  }
+
+  decode({ batch, transfer }: PackedJob): Promise<DecodedBatch> {
     if (this.failure) return Promise.reject(this.failure);
     const i = this.next;
     this.next = (this.next + 1) % this.workers.length;
-    const { batch, transfer } = packBatch(messages);
     return new Promise((resolve, reject) => {
       this.pending[i]!.push({ resolve, reject });
-      this.workers[i]!.postMessage(batch, transfer);
+      this.workers[i]!.postMessage({ type: 'decode', batch }, transfer);
     });
   }
 
@@ -109,4 +156,21 @@ export class DecodePool implements BatchDecoder {
     this.failure ??= new Error('decode pool closed');
     await Promise.all(this.workers.map((w) => w.terminate().catch(() => undefined)));
   }
+}
+
+/**
+ * Running hashes on the decode threads of `pool` once it has started (see {@link DecodePool.hashStream}), for a
+ * snapshot begun while they start: bytes to hash only exist once the pool decoded them.
+ */
+export function hashesOn(pool: Promise<DecodePool>): () => RunningHash {
+  let started: DecodePool | undefined;
+  pool.then((p) => (started = p)).catch(() => undefined);
+  return () => {
+    let stream: RunningHash | undefined;
+    const ready = (): RunningHash => {
+      if (!started) throw new Error('a snapshot file was hashed before the decode threads started');
+      return (stream ??= started.hashStream());
+    };
+    return { update: (bytes) => ready().update(bytes), digest: async () => ready().digest() };
+  };
 }

@@ -2,10 +2,10 @@ import { EventfulError, ExitCode } from '../basics/errors.js';
 import type { ExtractSettings } from '../config/extract-settings.js';
 import { formatDurationMs } from '../config/duration.js';
 import { DrainTracker, type DrainPlan } from '../kafka/drain-plan.js';
-import type { ConsumedBatch, EventSource, RawMessage } from '../kafka/event-source.js';
-import type { EventLine, RejectedLine } from '../snapshot/format.js';
+import type { ConsumedBatch, EventSource } from '../kafka/event-source.js';
+import type { RejectedLine } from '../snapshot/format.js';
 import type { SnapshotSink } from './chunked-snapshot-builder.js';
-import type { DecodedBatch } from './decode-batch.js';
+import { BatchPacker, type DecodedBatch, type PackedBatch } from './decode-batch.js';
 import type { BatchDecoder } from './decode-pool.js';
 import type { ExtractSummary, StopCause } from './extract-summary.js';
 import type { ProgressReporter } from './progress.js';
@@ -43,10 +43,13 @@ export interface DrainOutcome {
 /**
  * Batches handed to the decoder and not yet applied. Applying the oldest records its messages in the sink's
  * tally and hands its lines to the sink; batches are applied in the order they were read, so each partition
- * stays in order.
+ * stays in order. Only a batch's packed coordinates are kept meanwhile: the client's message objects are let
+ * go as soon as they are packed (kept longer, they would outlive young-generation collections).
  */
 class DecodeQueue {
-  private readonly inFlight: Array<{ messages: RawMessage[]; decoded: Promise<DecodedBatch> }> = [];
+  private readonly inFlight: Array<{ batch: PackedBatch; decoded: Promise<DecodedBatch> }> = [];
+  /** Values buffers of applied batches, to pack new batches into (at most one per batch in flight, plus one). */
+  private readonly spent: ArrayBuffer[] = [];
   private firstBatchWritten = false;
 
   constructor(
@@ -57,12 +60,18 @@ class DecodeQueue {
     private readonly onFirstBatchWritten: () => void,
   ) {}
 
-  submit(messages: RawMessage[]): void {
-    const decoded = this.decoder.decode(messages);
+  /** A packer for up to `capacity` messages, packing into a spent buffer when there is one. */
+  packer(capacity: number): BatchPacker {
+    return new BatchPacker(capacity, this.spent.pop());
+  }
+
+  submit(packer: BatchPacker): void {
+    const job = packer.finish();
+    const decoded = this.decoder.decode(job);
     // Observed when applied; until then a failure must not count as an unhandled rejection (which ends the
     // process with a bare stack trace and no summary).
     decoded.catch(() => undefined);
-    this.inFlight.push({ messages, decoded });
+    this.inFlight.push({ batch: job.batch, decoded });
   }
 
   /** Applies the oldest batches until at most `depth` are left. */
@@ -78,26 +87,42 @@ class DecodeQueue {
   private async applyOldest(): Promise<void> {
     const job = this.inFlight.shift()!;
     const d = await job.decoded;
-    const { tally } = this.sink;
-    let r = 0;
-    for (let i = 0; i < job.messages.length; i++) {
-      const m = job.messages[i]!;
-      const high = this.tracker.highWatermark(m.topic, m.partition);
-      // The tally reads only the coordinates (and a reject's code).
-      if (d.isEvent[i] === 1) tally.event(m as unknown as EventLine, high);
-      else {
-        const reject = d.rejects[r++]!;
-        const reason = { code: reject.code, message: reject.message };
-        const line = { topic: m.topic, partition: m.partition, offset: m.offset, reason };
-        tally.rejected(line as RejectedLine, high);
-        this.sample(line);
-      }
-    }
+    this.record(job.batch, d);
+    if (d.spentValues && this.spent.length <= this.inFlight.length) this.spent.push(d.spentValues);
     this.sink.encoded(d.events, d.eventLines, d.rejected, d.rejectedLines);
     await this.sink.drained();
-    if (!this.firstBatchWritten && tally.counts.messages > 0) {
+    if (!this.firstBatchWritten && this.sink.tally.counts.messages > 0) {
       this.firstBatchWritten = true;
       this.onFirstBatchWritten();
+    }
+  }
+
+  /** Records a decoded batch in the tally: each run of messages of one partition at once, then each reject. */
+  private record(b: PackedBatch, d: DecodedBatch): void {
+    const { tally } = this.sink;
+    const { topics, topicIndex, partitions, offsets, count } = b;
+    let from = 0;
+    let events = 0;
+    for (let i = 0; i < count; i++) {
+      events += d.isEvent[i]!;
+      const next = i + 1;
+      if (next < count && topicIndex[next] === topicIndex[from] && partitions[next] === partitions[from]) continue;
+      const topic = topics[topicIndex[from]!]!;
+      const partition = partitions[from]!;
+      tally.seeRun(topic, partition, offsets, from, next, this.tracker.highWatermark(topic, partition));
+      tally.countEvents(topic, events);
+      from = next;
+      events = 0;
+    }
+    for (const reject of d.rejects) {
+      const i = reject.index;
+      tally.countRejected(reject.code);
+      this.sample({
+        topic: topics[topicIndex[i]!]!,
+        partition: partitions[i]!,
+        offset: offsets[i]!,
+        reason: { code: reject.code, message: reject.message },
+      });
     }
   }
 
@@ -113,17 +138,21 @@ class DecodeQueue {
   }
 }
 
-/** The messages of a batch below the start-time watermarks, up to `--max-messages`; counts the rest in `outcome`. */
+/**
+ * The messages of a batch below the start-time watermarks, up to `--max-messages`, packed for decoding; counts the
+ * rest in `outcome`.
+ */
 function takeBatch(
   batch: ConsumedBatch,
   settings: ExtractSettings,
   outcome: DrainOutcome,
-): { take: RawMessage[]; full: boolean } {
-  const take: RawMessage[] = [];
+  take: BatchPacker,
+): { take: BatchPacker; full: boolean } {
   for (const m of batch.messages) {
     if (settings.maxMessages !== undefined && outcome.taken >= settings.maxMessages) return { take, full: true };
-    if (outcome.tracker.offer(m.topic, m.partition, m.offset)) {
-      take.push(m);
+    const { topic, partition, offset } = m;
+    if (outcome.tracker.offer(topic, partition, offset)) {
+      take.add(m, topic, partition, offset);
       outcome.taken += 1;
     } else outcome.beyondWatermark += 1;
   }
@@ -173,8 +202,8 @@ export async function drainPartitions(
       const batch: ConsumedBatch = await next!;
       next = undefined;
       next = source.consume(settings.batchSize);
-      const { take, full } = takeBatch(batch, settings, outcome);
-      if (take.length) queue.submit(take);
+      const { take, full } = takeBatch(batch, settings, outcome, queue.packer(batch.messages.length));
+      if (take.size) queue.submit(take);
       await queue.applyUntil(full ? 0 : depth);
       if (full) {
         outcome.stoppedBy = 'max-messages';

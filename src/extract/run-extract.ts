@@ -11,6 +11,7 @@ import type { SnapshotTally } from '../snapshot/snapshot-tally.js';
 import type { SnapshotStore } from '../snapshot/store.js';
 import { ChunkedSnapshotBuilder, CountingSink, type SnapshotSink } from './chunked-snapshot-builder.js';
 import { InlineDecoder, type BatchDecoder } from './decode-pool.js';
+import type { RunningHash } from './running-hash.js';
 import { drainPartitions, type DrainOutcome } from './drain.js';
 import { partitionSummaries, rejectedRatio, type ExtractSummary, type SummaryCounts } from './extract-summary.js';
 import { ProgressReporter } from './progress.js';
@@ -45,6 +46,8 @@ export interface ExtractDeps {
   decoder?: BatchDecoder | Promise<BatchDecoder>;
   /** Batches being decoded at once before the oldest is written (default 2). */
   decodeDepth?: number;
+  /** Makes the running sha256 of each snapshot file (e.g. on a decode thread); defaults to this thread. */
+  newHash?: () => RunningHash;
   /** Progress output (defaults to a reporter on `log`). */
   progress?: (total: number) => ProgressReporter;
   /** Waits between commit tries (defaults to a timer; tests pass a quicker one). */
@@ -185,6 +188,7 @@ async function beginSnapshot(
         deps.store,
         { snapshotId: id, runId: settings.runId, groupId: settings.groupId, startedAt, topics: [...settings.topics] },
         { compress: settings.compress },
+        deps.newHash,
       )
     : undefined;
   const topicsRead = [...new Set(drain.toRead.map((p) => p.topic))];

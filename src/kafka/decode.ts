@@ -99,7 +99,8 @@ function timestampOf(m: RawMessage): number | null {
   return typeof m.timestamp === 'number' && m.timestamp >= 0 ? m.timestamp : null;
 }
 
-function reject(m: RawMessage, reason: RejectReason): Decoded {
+/** A message quarantined for `reason`, with its raw bytes. */
+export function rejectMessage(m: RawMessage, reason: RejectReason): Decoded {
   const key = m.key === null || m.key === undefined ? null : asBuffer(m.key).toString('base64');
   return {
     ok: false,
@@ -116,65 +117,87 @@ function reject(m: RawMessage, reason: RejectReason): Decoded {
   };
 }
 
+/** A value's text that passed every check: the parsed object and its JSON text on one line. */
+export interface ParsedValue {
+  value: Record<string, unknown>;
+  /** The text the value was parsed from, without a byte order mark, its line breaks turned into spaces. */
+  valueText: string;
+}
+
 /**
- * Turns one Kafka message into a snapshot line. Pure. A message is quarantined, with its raw bytes, when it is
- * a tombstone, empty, not UTF-8, not JSON, JSON that is not an object, holds U+0000, or fails its topic's schema.
+ * The checks of a message value's text (already decoded as UTF-8): JSON, an object, not too deep, no U+0000,
+ * and `topic`'s schema. Pure. Returns the parsed value, or the reason to quarantine the message.
  */
-export function decodeMessage(m: RawMessage, schemas: EventChecker): Decoded {
-  const bytes = m.value;
-  if (bytes === null || bytes === undefined)
-    return reject(m, { code: 'tombstone', message: 'tombstone (null value): a deletion marker, not an event' });
-  if (bytes.length === 0) return reject(m, { code: 'empty_value', message: 'empty value' });
-  let text = decodeUtf8(bytes);
-  if (text === undefined) return reject(m, { code: 'not_utf8', message: 'value is not valid UTF-8' });
-  if (text.charCodeAt(0) === BYTE_ORDER_MARK) text = text.slice(1);
+export function parseValueText(
+  topic: string,
+  decoded: string,
+  schemas: EventChecker,
+): ParsedValue | { reason: RejectReason } {
+  const text = decoded.charCodeAt(0) === BYTE_ORDER_MARK ? decoded.slice(1) : decoded;
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return reject(m, { code: 'not_json', message: `value is not JSON: ${(err as Error).message}` });
+    return { reason: { code: 'not_json', message: `value is not JSON: ${(err as Error).message}` } };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
-    return reject(m, {
-      code: 'not_object',
-      message: `value is JSON ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not an object`,
-    });
+    return {
+      reason: {
+        code: 'not_object',
+        message: `value is JSON ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value}, not an object`,
+      },
+    };
   if (nestsDeeperThan(text, MAX_JSON_DEPTH))
-    return reject(m, {
-      code: 'too_deep',
-      message: `value nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels`,
-    });
+    return {
+      reason: { code: 'too_deep', message: `value nests arrays or objects deeper than ${MAX_JSON_DEPTH} levels` },
+    };
   // Cheap test first: U+0000 can only reach a parsed string through the escape `\u0000` in the text.
   if (text.includes(ESCAPED_NUL) && holdsNul(value))
-    return reject(m, {
-      code: 'nul_character',
-      message: 'value holds the character U+0000, which PostgreSQL text and jsonb cannot store',
-    });
-  const checked = schemas.check(m.topic, value as Record<string, unknown>, { text, path: TOP_LEVEL });
-  if ('reason' in checked) return reject(m, checked.reason);
+    return {
+      reason: {
+        code: 'nul_character',
+        message: 'value holds the character U+0000, which PostgreSQL text and jsonb cannot store',
+      },
+    };
+  const checked = schemas.check(topic, value as Record<string, unknown>, { text, path: TOP_LEVEL });
+  if ('reason' in checked) return { reason: checked.reason };
+  // JSON may span lines (pretty-printed): an NDJSON line must not. Its line breaks are whitespace, so they become
+  // spaces, and the text stays exact (serialising the parsed value again would round numbers beyond 2^53).
+  const oneLine = text.indexOf('\n') === -1 && text.indexOf('\r') === -1;
+  return { value: value as Record<string, unknown>, valueText: oneLine ? text : flatJsonText(text) };
+}
 
-  let key: string | null = null;
-  let keyBase64: string | undefined;
-  if (m.key !== null && m.key !== undefined) {
-    if (typeof m.key === 'string') key = m.key;
-    else {
-      const k = decodeUtf8(m.key);
-      if (k === undefined) keyBase64 = m.key.toString('base64');
-      else key = k;
-    }
-  }
+/** A message key as the snapshot keeps it: UTF-8 text in `key`, else base64 in `key_base64`. */
+export function keyFields(key: RawMessage['key']): { key: string | null; key_base64?: string } {
+  if (key === null || key === undefined) return { key: null };
+  if (typeof key === 'string') return { key };
+  const text = decodeUtf8(key);
+  return text === undefined ? { key: null, key_base64: key.toString('base64') } : { key: text };
+}
+
+/**
+ * Turns one Kafka message into a snapshot line. Pure. A message is quarantined, with its raw bytes, when it is
+ * a tombstone, empty, not UTF-8, or its text fails {@link parseValueText}.
+ */
+export function decodeMessage(m: RawMessage, schemas: EventChecker): Decoded {
+  const bytes = m.value;
+  if (bytes === null || bytes === undefined)
+    return rejectMessage(m, { code: 'tombstone', message: 'tombstone (null value): a deletion marker, not an event' });
+  if (bytes.length === 0) return rejectMessage(m, { code: 'empty_value', message: 'empty value' });
+  const text = decodeUtf8(bytes);
+  if (text === undefined) return rejectMessage(m, { code: 'not_utf8', message: 'value is not valid UTF-8' });
+  const parsed = parseValueText(m.topic, text, schemas);
+  if ('reason' in parsed) return rejectMessage(m, parsed.reason);
+  const key = keyFields(m.key);
   const line: EventLine = {
     topic: m.topic,
     partition: m.partition,
     offset: m.offset,
     timestamp: timestampOf(m),
-    key,
+    key: key.key,
     headers: decodeHeaders(m.headers),
-    value: value as Record<string, unknown>,
+    value: parsed.value,
   };
-  if (keyBase64 !== undefined) line.key_base64 = keyBase64;
-  // JSON may span lines (pretty-printed): an NDJSON line must not. Its line breaks are whitespace, so they become
-  // spaces, and the text stays exact (serialising the parsed value again would round numbers beyond 2^53).
-  const oneLine = text.indexOf('\n') === -1 && text.indexOf('\r') === -1;
-  return { ok: true, line, valueText: oneLine ? text : flatJsonText(text) };
+  if (key.key_base64 !== undefined) line.key_base64 = key.key_base64;
+  return { ok: true, line, valueText: parsed.valueText };
 }

@@ -106,6 +106,8 @@ interface PartitionProgress {
  */
 export class DrainTracker {
   private readonly byTopic = new Map<string, Map<number, PartitionProgress>>();
+  /** The partition of the last `offer`: messages come in runs of one partition, so most lookups end here. */
+  private last: PartitionProgress | undefined;
   private readonly newlyDone: TopicPartition[] = [];
   private open: number;
   private left: number;
@@ -135,7 +137,9 @@ export class DrainTracker {
    * nor committed.
    */
   offer(topic: string, partition: number, offset: number): boolean {
-    const p = this.byTopic.get(topic)?.get(partition);
+    let p = this.last;
+    if (p === undefined || p.plan.partition !== partition || p.plan.topic !== topic)
+      this.last = p = this.byTopic.get(topic)?.get(partition);
     if (!p || p.done || offset < p.next) return false;
     if (offset >= p.plan.high) {
       this.finish(p);

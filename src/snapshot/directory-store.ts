@@ -1,4 +1,14 @@
-import { constants as fsConstants, createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import {
+  close as closeFd,
+  constants as fsConstants,
+  createReadStream,
+  createWriteStream,
+  fdatasync,
+  open as openFd,
+  write as writeFd,
+  writev as writevFd,
+  type WriteStream,
+} from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -19,6 +29,52 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 const FILE_MODE = 0o640;
 const DIR_MODE = 0o750;
 const TEMP_PREFIX = '.tmp-';
+/**
+ * A snapshot file being written is flushed to disk in the background (an fdatasync in libuv's thread pool) each
+ * time this much more was written, so that the fsync before publishing has little left to write: without it a
+ * 1 M-event snapshot waited ~0.5 s at the end for 370 MB of dirty pages.
+ */
+const BACKGROUND_SYNC_BYTES = 32 * 1024 * 1024;
+
+/** What a write stream's `fs` option holds (its type is not exported by @types/node). */
+type StreamFs = NonNullable<Extract<Parameters<typeof createWriteStream>[1], { fs?: unknown }>['fs']>;
+type IoCallback = (err: NodeJS.ErrnoException | null, ...rest: unknown[]) => void;
+
+/**
+ * File functions for a write stream that start a background fdatasync after every {@link BACKGROUND_SYNC_BYTES}
+ * written (one at a time). A failed one fails the stream's close: the error is never swallowed, since a later
+ * fsync may no longer report it.
+ */
+function backgroundSyncingFs(): StreamFs {
+  let unsynced = 0;
+  let syncing: Promise<NodeJS.ErrnoException | null> | undefined;
+  let failure: NodeJS.ErrnoException | null = null;
+  const wrote = (fd: number, bytes: number): void => {
+    unsynced += bytes;
+    if (syncing || unsynced < BACKGROUND_SYNC_BYTES) return;
+    unsynced = 0;
+    syncing = new Promise((resolve) => fdatasync(fd, resolve));
+    void syncing.then((err) => {
+      failure ??= err;
+      syncing = undefined;
+    });
+  };
+  const counted =
+    (fd: number, cb: IoCallback): IoCallback =>
+    (err, written, ...rest) => {
+      if (!err) wrote(fd, written as number);
+      cb(err, written, ...rest);
+    };
+  return {
+    open: openFd,
+    write: (fd: number, buffer: Buffer, offset: number, length: number, position: number | null, cb: IoCallback) =>
+      writeFd(fd, buffer, offset, length, position, counted(fd, cb)),
+    writev: (fd: number, buffers: Buffer[], position: number | null, cb: IoCallback) =>
+      writevFd(fd, buffers, position, counted(fd, cb)),
+    close: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) =>
+      void (syncing ?? Promise.resolve(null)).then(() => closeFd(fd, (err) => cb(failure ?? err))),
+  };
+}
 
 /** fsyncs a file or a directory by path. */
 async function fsyncPath(p: string, isDir: boolean): Promise<void> {
@@ -179,7 +235,11 @@ class DirectorySnapshotWriter implements SnapshotWriter {
   ) {}
 
   openFile(name: string): Writable {
-    const stream = createWriteStream(path.join(this.temp, name), { flags: 'wx', mode: FILE_MODE });
+    const stream = createWriteStream(path.join(this.temp, name), {
+      flags: 'wx',
+      mode: FILE_MODE,
+      fs: backgroundSyncingFs(),
+    });
     this.files.push(stream);
     return stream;
   }

@@ -118,9 +118,9 @@ export interface OpenLineFile {
   /** The first error of `out`, if any. */
   readonly failure: Error | undefined;
   readonly lines: number;
-  /** Bytes written to `out` and their running hash (unused when compressing). */
+  /** Bytes written to `out` and their running hash (unused when compressing), whose digest may come later. */
   readonly bytes: number;
-  readonly hash: Hash;
+  readonly hash: { digest(encoding: 'hex'): string | Promise<string> };
 }
 
 /**
@@ -137,7 +137,7 @@ export async function closeLineFile(file: OpenLineFile): Promise<ManifestFile> {
     file.out.once('error', reject);
     file.out.end(() => resolve());
   });
-  return { name: file.name, bytes: file.bytes, lines: file.lines, sha256: file.hash.digest('hex') };
+  return { name: file.name, bytes: file.bytes, lines: file.lines, sha256: await file.hash.digest('hex') };
 }
 
 /**

@@ -7,32 +7,61 @@ export class SnapshotTally {
 
   /** Records one message's coordinates; `highWatermark` is the one read at the start of the run. */
   private see(topic: string, partition: number, offset: number, highWatermark: number): void {
+    this.seeRun(topic, partition, [offset], 0, 1, highWatermark);
+  }
+
+  /**
+   * Records the coordinates of messages `from` to `to - 1` of one partition, read in this order, whose offsets
+   * are `offsets[from..to)` (as many messages as calls of `event` or `rejected`, which also count them).
+   */
+  seeRun(
+    topic: string,
+    partition: number,
+    offsets: ArrayLike<number>,
+    from: number,
+    to: number,
+    highWatermark: number,
+  ): void {
+    if (to <= from) return;
     const k = `${topic}\u0000${partition}`;
-    const r = this.ranges.get(k);
-    if (!r)
-      this.ranges.set(k, { topic, partition, firstOffset: offset, lastOffset: offset, messages: 1, highWatermark });
-    else {
-      if (offset <= r.lastOffset)
-        throw new Error(
-          `offset ${offset} of ${topic}[${partition}] is not after ${r.lastOffset}: messages out of order`,
-        );
-      r.lastOffset = offset;
-      r.messages += 1;
+    let r = this.ranges.get(k);
+    let last = r === undefined ? -Infinity : r.lastOffset;
+    for (let i = from; i < to; i++) {
+      const offset = offsets[i]!;
+      if (offset <= last)
+        throw new Error(`offset ${offset} of ${topic}[${partition}] is not after ${last}: messages out of order`);
+      last = offset;
     }
-    this.counts.messages += 1;
+    if (!r) {
+      r = { topic, partition, firstOffset: offsets[from]!, lastOffset: last, messages: 0, highWatermark };
+      this.ranges.set(k, r);
+    }
+    r.lastOffset = last;
+    r.messages += to - from;
+    this.counts.messages += to - from;
+  }
+
+  /** Counts `n` events of `topic` whose coordinates `seeRun` recorded. */
+  countEvents(topic: string, n: number): void {
+    if (n === 0) return;
+    this.counts.events += n;
+    this.counts.eventsByTopic[topic] = (this.counts.eventsByTopic[topic] ?? 0) + n;
+  }
+
+  /** Counts one quarantined message whose coordinates `seeRun` recorded. */
+  countRejected(code: RejectedLine['reason']['code']): void {
+    this.counts.rejected += 1;
+    this.counts.rejectedByReason[code] = (this.counts.rejectedByReason[code] ?? 0) + 1;
   }
 
   event(line: EventLine, highWatermark: number): void {
     this.see(line.topic, line.partition, line.offset, highWatermark);
-    this.counts.events += 1;
-    this.counts.eventsByTopic[line.topic] = (this.counts.eventsByTopic[line.topic] ?? 0) + 1;
+    this.countEvents(line.topic, 1);
   }
 
   rejected(line: RejectedLine, highWatermark: number): void {
     this.see(line.topic, line.partition, line.offset, highWatermark);
-    this.counts.rejected += 1;
-    const c = line.reason.code;
-    this.counts.rejectedByReason[c] = (this.counts.rejectedByReason[c] ?? 0) + 1;
+    this.countRejected(line.reason.code);
   }
 
   /** Partition ranges, sorted by topic then partition. */

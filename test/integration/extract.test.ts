@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   committedOffsets,
@@ -88,6 +89,12 @@ describe('extract against the real broker', () => {
       .map((e) => e.value['event_id']);
     expect(ids.length).toBe(900);
     expect(new Set(ids)).toEqual(new Set(produced.map((v) => (JSON.parse(v) as { event_id: string }).event_id)));
+    // Each file's sha256 (computed on a hash thread) and size in the manifest are the stored file's.
+    for (const m of manifests)
+      for (const f of m.files) {
+        const stored = await readFile(path.join(root, m.snapshotId, f.name));
+        expect([f.bytes, f.sha256]).toEqual([stored.length, createHash('sha256').update(stored).digest('hex')]);
+      }
   });
 
   it('should read the same events again after being killed mid-drain, before anything was committed', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventLineText } from '../../src/extract/chunked-snapshot-builder.js';
-import { decodeBatch, decodedTransfer, packBatch, unpackMessage } from '../../src/extract/decode-batch.js';
+import { BatchPacker, decodeBatch, decodedTransfer, packBatch, unpackMessage } from '../../src/extract/decode-batch.js';
 import { decodeMessage, type EventChecker } from '../../src/kafka/decode.js';
 import type { RawMessage } from '../../src/kafka/event-source.js';
 
@@ -66,6 +66,71 @@ describe('packed batches', () => {
       [2, 'schema_violation'],
       [3, 'empty_value'],
     ]);
+  });
+
+  it("should give decodeMessage's lines for every kind of value and key, with and without invalid UTF-8 nearby", () => {
+    const bad = Buffer.from([0xff, 0xfe]);
+    const kinds: RawMessage[] = [
+      { topic: 'a', partition: 0, offset: 1, key: Buffer.from('ключ'), value: Buffer.from('{"id":"ü€𝄞"}') },
+      { topic: 'a', partition: 0, offset: 2, value: Buffer.from('\ufeff{"id":"bom"}') },
+      { topic: 'a', partition: 0, offset: 3, value: Buffer.from('{\n  "id": "pretty"\r\n}') },
+      { topic: 'a', partition: 0, offset: 4, key: Buffer.from('k'), value: Buffer.from('{"id":"x"} ') },
+      { topic: 'b', partition: 1, offset: 5, value: Buffer.from('[1]') },
+      { topic: 'b', partition: 1, offset: 6, value: Buffer.from('{"id":"a\\u0000"}') },
+      { topic: 'b', partition: 1, offset: 7, value: Buffer.from('{"id":') },
+      // A character split across two values: the batch's bytes are valid UTF-8 as a whole, neither value is.
+      { topic: 'b', partition: 1, offset: 8, value: Buffer.from('{"id":"é"}').subarray(0, 8) },
+      { topic: 'b', partition: 1, offset: 9, value: Buffer.from('{"id":"é"}').subarray(8) },
+    ];
+    const withBadValue = [...kinds, { topic: 'a', partition: 2, offset: 0, value: bad }];
+    const withBadKey = [...kinds, { topic: 'a', partition: 2, offset: 0, key: bad, value: Buffer.from('{"id":"k"}') }];
+    // The first batch is all UTF-8 (the short path); in the others, invalid UTF-8 somewhere makes each message go its own way.
+    for (const batch of [kinds.slice(0, 7), kinds, withBadValue, withBadKey]) {
+      const d = decodeBatch(packBatch(batch).batch, schemas, true);
+      const one = batch.map((m) => decodeMessage(m, schemas));
+      expect([...d.isEvent]).toEqual(one.map((x) => (x.ok ? 1 : 0)));
+      expect(Buffer.from(d.events).toString()).toBe(
+        one.map((x) => (x.ok ? eventLineText(x.line, x.valueText) : '')).join(''),
+      );
+      expect(Buffer.from(d.rejected).toString()).toBe(
+        one.map((x) => (x.ok ? '' : JSON.stringify(x.line) + '\n')).join(''),
+      );
+    }
+    const d = decodeBatch(packBatch(withBadKey).batch, schemas, true);
+    expect(d.rejects.map((r) => r.code)).toEqual(['not_object', 'nul_character', 'not_json', 'not_utf8', 'not_utf8']);
+    expect(JSON.parse(Buffer.from(d.events).toString().trim().split('\n').at(-1)!).key_base64).toBe('//4=');
+  });
+
+  it('should write every number of a line as JSON does', () => {
+    const numbers = [0, 9, 10, 99, 100, 1_000_000, 1_796_419_482_689, Number.MAX_SAFE_INTEGER];
+    const batch: RawMessage[] = numbers.map((n, i) => ({
+      topic: 'a',
+      partition: [0, 9, 10, 99, 100, 1000, 2_147_483_647, 5][i]!,
+      offset: n,
+      timestamp: n,
+      key: n % 2 ? 'ключ' : null,
+      value: Buffer.from('{"id":"n"}'),
+    }));
+    const d = decodeBatch(packBatch(batch).batch, schemas, true);
+    const one = batch.map((m) => decodeMessage(m, schemas));
+    expect(Buffer.from(d.events).toString()).toBe(
+      one.map((x) => (x.ok ? eventLineText(x.line, x.valueText) : '')).join(''),
+    );
+    expect(Buffer.from(d.events).toString()).toContain('"offset":9007199254740991,"timestamp":9007199254740991');
+  });
+
+  it('should pack into the spent values buffer of a decoded batch as into a new one', () => {
+    const first = decodeBatch(packBatch(messages).batch, schemas, true);
+    expect(first.spentValues).toBeInstanceOf(ArrayBuffer);
+    new Uint8Array(first.spentValues!).fill(0x7b);
+    const packer = new BatchPacker(messages.length, first.spentValues);
+    for (const m of messages) packer.add(m, m.topic, m.partition, m.offset);
+    const { batch } = packer.finish();
+    expect(batch.values.buffer).toBe(first.spentValues);
+    const again = decodeBatch(batch, schemas, true);
+    const fresh = decodeBatch(packBatch(messages).batch, schemas, true);
+    expect(Buffer.from(again.events).toString()).toBe(Buffer.from(fresh.events).toString());
+    expect(Buffer.from(again.rejected).toString()).toBe(Buffer.from(fresh.rejected).toString());
   });
 
   it('should only classify when not serialising (dry run)', () => {
