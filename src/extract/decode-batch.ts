@@ -54,6 +54,43 @@ function grown(bytes: Uint8Array, used: number, need: number): Uint8Array {
   return bigger;
 }
 
+/** One packed column of byte strings (values, or keys): the bytes one after another, and each one's start and length. */
+class ByteColumn {
+  readonly starts: Int32Array;
+  readonly lengths: Int32Array;
+  private used = 0;
+
+  constructor(
+    capacity: number,
+    private bytes: Uint8Array,
+  ) {
+    this.starts = new Int32Array(capacity);
+    this.lengths = new Int32Array(capacity);
+  }
+
+  /** Sets entry `i` to `value`, or to none (length -1). */
+  put(i: number, value: Uint8Array | null | undefined): void {
+    if (value === null || value === undefined) {
+      this.lengths[i] = -1;
+      return;
+    }
+    this.bytes = grown(this.bytes, this.used, this.used + value.length);
+    this.bytes.set(value, this.used);
+    this.starts[i] = this.used;
+    this.lengths[i] = value.length;
+    this.used += value.length;
+  }
+
+  /** The bytes, starts and lengths of the first `n` entries. */
+  packed(n: number): { bytes: Uint8Array; starts: Int32Array; lengths: Int32Array } {
+    return {
+      bytes: this.bytes.subarray(0, this.used),
+      starts: this.starts.subarray(0, n),
+      lengths: this.lengths.subarray(0, n),
+    };
+  }
+}
+
 /**
  * Packs messages one by one into a {@link PackedBatch} for a decode thread (one pass over the client's message
  * objects, which the drain reads once). `finish` returns the batch and the buffers to transfer. The coordinates
@@ -69,15 +106,9 @@ export class BatchPacker {
   private readonly partitions: Int32Array;
   private readonly offsets: Float64Array;
   private readonly timestamps: Float64Array;
-  private readonly valueStarts: Int32Array;
-  private readonly valueLengths: Int32Array;
-  private readonly keyStarts: Int32Array;
-  private readonly keyLengths: Int32Array;
+  private readonly values: ByteColumn;
+  private readonly keys: ByteColumn;
   private readonly headers: PackedBatch['headers'] = [];
-  private values: Uint8Array;
-  private keys: Uint8Array = new Uint8Array(0);
-  private valueBytes = 0;
-  private keyBytes = 0;
 
   /**
    * `capacity`: the most messages that will be added; `reuse`: a spent values buffer (see
@@ -89,12 +120,12 @@ export class BatchPacker {
     this.partitions = new Int32Array(capacity);
     this.offsets = new Float64Array(capacity);
     this.timestamps = new Float64Array(capacity);
-    this.valueStarts = new Int32Array(capacity);
-    this.valueLengths = new Int32Array(capacity);
-    this.keyStarts = new Int32Array(capacity);
-    this.keyLengths = new Int32Array(capacity);
     const want = capacity * VALUE_BYTES_GUESS;
-    this.values = reuse && reuse.byteLength >= want ? new Uint8Array(reuse) : new Uint8Array(want);
+    this.values = new ByteColumn(
+      capacity,
+      reuse && reuse.byteLength >= want ? new Uint8Array(reuse) : new Uint8Array(want),
+    );
+    this.keys = new ByteColumn(capacity, new Uint8Array(0));
   }
 
   get size(): number {
@@ -114,25 +145,9 @@ export class BatchPacker {
     this.offsets[i] = offset;
     const timestamp = m.timestamp;
     this.timestamps[i] = typeof timestamp === 'number' ? timestamp : -1;
-    const value = m.value;
-    if (value === null || value === undefined) this.valueLengths[i] = -1;
-    else {
-      this.values = grown(this.values, this.valueBytes, this.valueBytes + value.length);
-      this.values.set(value, this.valueBytes);
-      this.valueStarts[i] = this.valueBytes;
-      this.valueLengths[i] = value.length;
-      this.valueBytes += value.length;
-    }
+    this.values.put(i, m.value);
     const key = m.key;
-    if (key === null || key === undefined) this.keyLengths[i] = -1;
-    else {
-      const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-      this.keys = grown(this.keys, this.keyBytes, this.keyBytes + bytes.length);
-      this.keys.set(bytes, this.keyBytes);
-      this.keyStarts[i] = this.keyBytes;
-      this.keyLengths[i] = bytes.length;
-      this.keyBytes += bytes.length;
-    }
+    this.keys.put(i, typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
     const headers = m.headers;
     if (headers && headers.length) this.headers.push([i, headers]);
   }
@@ -140,6 +155,8 @@ export class BatchPacker {
   /** The packed batch, and the buffers of it that may move to another thread. */
   finish(): { batch: PackedBatch; transfer: ArrayBuffer[] } {
     const n = this.count;
+    const packedValues = this.values.packed(n);
+    const packedKeys = this.keys.packed(n);
     const batch: PackedBatch = {
       count: n,
       topics: this.topics,
@@ -147,12 +164,12 @@ export class BatchPacker {
       partitions: this.partitions.subarray(0, n),
       offsets: this.offsets.subarray(0, n),
       timestamps: this.timestamps.subarray(0, n),
-      values: this.values.subarray(0, this.valueBytes),
-      valueStarts: this.valueStarts.subarray(0, n),
-      valueLengths: this.valueLengths.subarray(0, n),
-      keys: this.keys.subarray(0, this.keyBytes),
-      keyStarts: this.keyStarts.subarray(0, n),
-      keyLengths: this.keyLengths.subarray(0, n),
+      values: packedValues.bytes,
+      valueStarts: packedValues.starts,
+      valueLengths: packedValues.lengths,
+      keys: packedKeys.bytes,
+      keyStarts: packedKeys.starts,
+      keyLengths: packedKeys.lengths,
       headers: this.headers,
     };
     const { timestamps, values, valueStarts, valueLengths, keys, keyStarts, keyLengths } = batch;
