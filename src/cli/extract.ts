@@ -6,15 +6,16 @@ import {
   MIN_DECODE_DEPTH,
   resolveExtractSettings,
   type ExtractFlags,
+  type ExtractSettings,
 } from '../config/extract-settings.js';
 import { KAFKA_PROPERTY_ENV_PREFIX, redactKafkaConfig } from '../config/kafka-config.js';
 import { formatDurationMs } from '../config/duration.js';
 import { KafkaConsumerSource } from '../kafka/consumer-adapter.js';
 import { CONSUMER_DEFAULTS } from '../kafka/consumer-config.js';
 import { DecodePool, hashesOn, InlineDecoder, type BatchDecoder } from '../extract/decode-pool.js';
-import { runExtract, type CrashPoint } from '../extract/run-extract.js';
+import { runExtract, type CrashPoint, type ExtractSchemas } from '../extract/run-extract.js';
 import { StopSignal } from '../extract/stop-signal.js';
-import { SchemaRegistry } from '../schema/registry.js';
+import type { SchemaRegistry } from '../schema/registry.js';
 import { openSnapshotStore } from '../snapshot/open-store.js';
 import { ExitCode, UsageError } from '../basics/errors.js';
 import { stderrLogger, type Logger } from '../basics/log.js';
@@ -148,6 +149,35 @@ function crashHook(log: Logger): ((point: CrashPoint) => void) | undefined {
   };
 }
 
+/** The schemas of `dir`, compiled on this thread; a usage error lists their problems. */
+async function loadSchemas(dir: string): Promise<SchemaRegistry> {
+  const { SchemaRegistry, schemaProblemsMessage } = await import('../schema/registry.js');
+  const { registry, problems } = await SchemaRegistry.load(dir);
+  if (problems.length) throw new UsageError(schemaProblemsMessage(dir, problems));
+  return registry;
+}
+
+/**
+ * Where the events are decoded, and which topics the schemas cover. The schemas compile while the consumer
+ * connects: on the decode threads, which then need them, or, without any, on this thread (only then does it load
+ * the schema compiler).
+ */
+function startDecoding(settings: ExtractSettings): {
+  schemas: Promise<ExtractSchemas>;
+  decoder: Promise<BatchDecoder>;
+  pool?: Promise<DecodePool>;
+} {
+  if (settings.decodeThreads > 0) {
+    const pool = DecodePool.start(settings.decodeThreads, {
+      schemasDir: settings.schemasDir,
+      serialise: !settings.dryRun,
+    });
+    return { schemas: pool, decoder: pool, pool };
+  }
+  const registry = loadSchemas(settings.schemasDir);
+  return { schemas: registry, decoder: registry.then((r) => new InlineDecoder(r, !settings.dryRun)) };
+}
+
 /** `eventful-extract`: flags → settings → drain → summary line → exit code. */
 export async function main(argv: string[]): Promise<never> {
   const log = stderrLogger('extract');
@@ -174,12 +204,6 @@ export async function main(argv: string[]): Promise<never> {
       `group "${settings.groupId}", topics ${settings.topics.join(',')}, run id "${settings.runId}", ` +
         `kafka ${JSON.stringify(redactKafkaConfig(settings.kafka))}`,
     );
-    const { registry, problems } = await SchemaRegistry.load(settings.schemasDir);
-    if (problems.length)
-      throw new UsageError(
-        `the schemas in ${settings.schemasDir} have problems (run eventful-validate):\n` +
-          problems.map((p) => `  ${p.file}${p.path ? ` at ${p.path}` : ''}: ${p.message}`).join('\n'),
-      );
     const store = settings.dryRun ? undefined : await openSnapshotStore(settings.out!);
     let source: KafkaConsumerSource;
     try {
@@ -195,12 +219,8 @@ export async function main(argv: string[]): Promise<never> {
       // a retry will not help), not a failure.
       throw new UsageError(`the Kafka client refused its configuration: ${(err as Error).message}`);
     }
-    // Decode threads start (and compile the schemas) while the consumer connects.
-    const pool =
-      settings.decodeThreads > 0
-        ? DecodePool.start(settings.decodeThreads, { schemasDir: settings.schemasDir, serialise: !settings.dryRun })
-        : undefined;
-    const decoder: Promise<BatchDecoder> = pool ?? Promise.resolve(new InlineDecoder(registry, !settings.dryRun));
+    const { schemas, decoder, pool } = startDecoding(settings);
+    schemas.catch(() => undefined);
     decoder.catch(() => undefined);
     // Files written uncompressed are hashed on a decode thread: this one has the Kafka client's work to do.
     const hashes = pool && !settings.compress ? hashesOn(pool) : undefined;
@@ -208,7 +228,7 @@ export async function main(argv: string[]): Promise<never> {
       return await runExtract(settings, {
         source,
         store,
-        schemas: registry,
+        schemas,
         log,
         stop,
         decoder,

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { DEFAULT_SCHEMAS_DIR } from '../schema/registry.js';
+import { DEFAULT_SCHEMAS_DIR } from '../schema/schema-folder.js';
 import { connectWarehouse } from '../warehouse/connection.js';
 import { runLoad, type LoadStatus } from '../warehouse/load-run.js';
 import { DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS } from '../warehouse/table-writer.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../basics/errors.js';
-import { DEFAULT_SCHEMAS_DIR } from '../schema/registry.js';
+import { DEFAULT_SCHEMAS_DIR } from '../schema/schema-folder.js';
 import { checkLocationScheme } from '../snapshot/s3-location.js';
 import type { KafkaProperties } from './kafka-config.js';
 import { parsePartitionSelection, type PartitionSelection } from './partition-selection.js';

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { UsageError } from '../basics/errors.js';
 import type { EventChecker } from '../kafka/decode.js';
 import { decodeBatch, type DecodedBatch, type PackedBatch } from './decode-batch.js';
 import type { DecodeWorkerData } from './decode-worker.js';
@@ -38,7 +39,8 @@ export class InlineDecoder implements BatchDecoder {
 const YOUNG_GENERATION_MB = 8;
 
 type Reply =
-  | { type: 'ready' }
+  | { type: 'ready'; topics: string[] }
+  | { type: 'problems'; message: string }
   | { type: 'decoded'; decoded: DecodedBatch }
   | { type: 'digest'; id: number; hex: string }
   | { type: 'error'; message: string };
@@ -52,6 +54,8 @@ interface Pending {
  * Decode threads: JSON parsing, schema validation and line serialisation move off the thread that talks to
  * Kafka, which then only converts the client's messages and keeps the books. Each thread answers its batches in
  * order, and batches go round-robin, so awaiting the promises in submission order keeps every partition in order.
+ * The threads compile the schemas; the pool says which topics they cover, so the calling thread need not compile
+ * them too.
  */
 export class DecodePool implements BatchDecoder {
   private readonly pending: Pending[][];
@@ -59,35 +63,46 @@ export class DecodePool implements BatchDecoder {
   private failure: Error | undefined;
   private nextHash = 0;
   private readonly digests = new Map<number, { resolve: (hex: string) => void; reject: (err: Error) => void }>();
+  private readonly topics: ReadonlySet<string>;
 
-  private constructor(private readonly workers: Worker[]) {
+  private constructor(
+    private readonly workers: Worker[],
+    topics: readonly string[],
+  ) {
     this.pending = workers.map(() => []);
+    this.topics = new Set(topics);
   }
 
-  /** Starts `threads` decode threads and waits until each has compiled the schemas. */
+  /**
+   * Starts `threads` decode threads and waits until each has compiled the schemas. Schemas with problems reject it
+   * with a {@link UsageError} that lists them.
+   */
   static async start(threads: number, data: DecodeWorkerData): Promise<DecodePool> {
     const url = new URL('./decode-worker.js', import.meta.url);
     const workers = Array.from(
       { length: threads },
       () => new Worker(url, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } }),
     );
-    const pool = new DecodePool(workers);
+    let topics: string[];
     try {
-      await Promise.all(
+      [topics] = await Promise.all(
         workers.map(
           (w) =>
-            new Promise<void>((resolve, reject) => {
-              w.once('message', (r: Reply) =>
-                r.type === 'ready' ? resolve() : reject(new Error(r.type === 'error' ? r.message : 'unexpected reply')),
-              );
-              w.once('error', reject);
+            new Promise<string[]>((resolve, reject) => {
+              w.once('message', (r: Reply) => {
+                if (r.type === 'ready') resolve(r.topics);
+                else if (r.type === 'problems') reject(new UsageError(r.message));
+                else reject(new Error(`decode threads failed to start: ${r.type === 'error' ? r.message : r.type}`));
+              });
+              w.once('error', (err) => reject(new Error(`decode threads failed to start: ${err.message}`)));
             }),
         ),
       );
     } catch (err) {
-      await pool.close();
-      throw new Error(`decode threads failed to start: ${(err as Error).message}`);
+      await Promise.all(workers.map((w) => w.terminate().catch(() => undefined)));
+      throw err;
     }
+    const pool = new DecodePool(workers, topics!);
     workers.forEach((w, i) => {
       w.on('message', (r: Reply) => {
         if (r.type === 'digest') return pool.digested(r.id, r.hex);
@@ -101,6 +116,11 @@ export class DecodePool implements BatchDecoder {
       w.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
     });
     return pool;
+  }
+
+  /** Whether a schema applies to `topic`. */
+  hasTopic(topic: string): boolean {
+    return this.topics.has(topic);
   }
 
   private fail(err: Error): void {

@@ -1,11 +1,12 @@
 /**
- * A decode thread (see `DecodePool`): loads the schemas once, then decodes the packed batches it is sent and
+ * A decode thread (see `DecodePool`): loads the schemas once (and says which topics they cover, or what is wrong
+ * with them), then decodes the packed batches it is sent and
  * posts back the results, in order. It also keeps running sha256 hashes that the pool asks it to (updated with
  * bytes in the order they are sent, digested on request).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { SchemaRegistry } from '../schema/registry.js';
+import { SchemaRegistry, schemaProblemsMessage } from '../schema/registry.js';
 import { decodeBatch, decodedTransfer, type PackedBatch } from './decode-batch.js';
 
 /** What the pool sends a decode thread: a batch to decode, or bytes to hash, or a hash to digest. */
@@ -24,7 +25,7 @@ export interface DecodeWorkerData {
 const port = parentPort!;
 const { schemasDir, serialise } = workerData as DecodeWorkerData;
 const { registry, problems } = await SchemaRegistry.load(schemasDir);
-if (problems.length) port.postMessage({ type: 'error', message: `schemas in ${schemasDir} have problems` });
+if (problems.length) port.postMessage({ type: 'problems', message: schemaProblemsMessage(schemasDir, problems) });
 else {
   const hashes = new Map<number, Hash>();
   const hashOf = (id: number): Hash => hashes.get(id) ?? hashes.set(id, createHash('sha256')).get(id)!;
@@ -42,5 +43,5 @@ else {
       port.postMessage({ type: 'error', message: (err as Error).stack ?? String(err) });
     }
   });
-  port.postMessage({ type: 'ready' });
+  port.postMessage({ type: 'ready', topics: registry.topics() });
 }

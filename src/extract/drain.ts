@@ -20,7 +20,7 @@ export type RejectedSamples = NonNullable<ExtractSummary['rejectedSamples']>;
 export interface DrainDeps {
   source: EventSource;
   stop: StopSignal;
-  /** Awaited after the partitions are assigned, so the client fetches while decode threads start. */
+  /** Awaited before the first batch (the client fetches meanwhile: the partitions are assigned). */
   decoder: BatchDecoder | Promise<BatchDecoder>;
   /** Batches being decoded at once before the oldest is written (at least 1). */
   decodeDepth: number;
@@ -170,7 +170,7 @@ function stalled(lastAdvance: number, lagLeft: number): EventfulError {
 }
 
 /**
- * The drain phase: reads the planned partitions from their start offsets up to the start-time high watermarks
+ * The drain phase: reads the planned partitions (which the caller has assigned at their start offsets) up to the start-time high watermarks
  * (or a stop, `--max-messages`, `--max-duration`), decodes each batch and hands its lines to `sink`. One consume
  * call is always in flight (the client fetches the next batch in its own thread while this one is decoded and
  * written), and up to `decodeDepth` batches are being decoded at once. Throws when the drain stalls.
@@ -183,7 +183,6 @@ export async function drainPartitions(
   t0: number,
 ): Promise<DrainOutcome> {
   const { source, stop, progress } = deps;
-  source.assign(plan.toRead.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.start })));
   const tracker = new DrainTracker(plan.toRead);
   const outcome: DrainOutcome = { tracker, stoppedBy: 'watermark', taken: 0, beyondWatermark: 0, samples: [] };
   const decoder = await stop.race(Promise.resolve(deps.decoder));

@@ -3,14 +3,13 @@ import { EventfulError, ExitCode, UsageError } from '../basics/errors.js';
 import type { Logger } from '../basics/log.js';
 import type { CommandResult } from '../basics/command-result.js';
 import type { ExtractSettings } from '../config/extract-settings.js';
-import type { EventChecker } from '../kafka/decode.js';
 import { planDrain, type DrainPlan, type PartitionStart, type TopicPartition } from '../kafka/drain-plan.js';
 import type { EventSource, TopicPartitionOffset } from '../kafka/event-source.js';
 import { snapshotId } from '../snapshot/format.js';
 import type { SnapshotTally } from '../snapshot/snapshot-tally.js';
 import type { SnapshotStore } from '../snapshot/store.js';
 import { ChunkedSnapshotBuilder, CountingSink, type SnapshotSink } from './chunked-snapshot-builder.js';
-import { InlineDecoder, type BatchDecoder } from './decode-pool.js';
+import type { BatchDecoder } from './decode-pool.js';
 import type { RunningHash } from './running-hash.js';
 import { drainPartitions, type DrainOutcome } from './drain.js';
 import { partitionSummaries, rejectedRatio, type ExtractSummary, type SummaryCounts } from './extract-summary.js';
@@ -24,8 +23,8 @@ import type { StopSignal } from './stop-signal.js';
  */
 export type CrashPoint = 'mid-drain' | 'before-publish' | 'after-publish' | 'after-commit';
 
-/** The schema registry as extract uses it. */
-export interface ExtractSchemas extends EventChecker {
+/** What extract's core asks of the schemas: which topics they cover (the decoder checks the events). */
+export interface ExtractSchemas {
   hasTopic(topic: string): boolean;
 }
 
@@ -34,7 +33,8 @@ export interface ExtractDeps {
   source: EventSource;
   /** Where snapshots are written; undefined in a dry run. */
   store: SnapshotStore | undefined;
-  schemas: ExtractSchemas;
+  /** The schemas, or their promise: they may be compiled while the consumer connects. */
+  schemas: ExtractSchemas | Promise<ExtractSchemas>;
   log: Logger;
   stop: StopSignal;
   now?: () => Date;
@@ -42,8 +42,8 @@ export interface ExtractDeps {
   random: () => string;
   /** Called at each {@link CrashPoint} (tests kill the process there). */
   checkpoint?: (point: CrashPoint) => void;
-  /** Decodes batches (decode threads; may still be starting); defaults to decoding on this thread. The caller closes it. */
-  decoder?: BatchDecoder | Promise<BatchDecoder>;
+  /** Decodes batches (decode threads, which may still be starting, or this thread). The caller closes it. */
+  decoder: BatchDecoder | Promise<BatchDecoder>;
   /** Batches being decoded at once before the oldest is written (default 2). */
   decodeDepth?: number;
   /** Makes the running sha256 of each snapshot file (e.g. on a decode thread); defaults to this thread. */
@@ -65,7 +65,7 @@ function key(tp: TopicPartition): string {
   return `${tp.topic}[${tp.partition}]`;
 }
 
-/** Resolve partitions: which partitions to drain; checks that topics exist and have a schema (exit 2 otherwise). */
+/** Resolve partitions: which partitions to drain; checks that the topics and partitions exist (exit 2 otherwise). */
 async function resolvePartitions(settings: ExtractSettings, deps: ExtractDeps): Promise<TopicPartition[]> {
   const cluster = await deps.stop.race(deps.source.topicPartitions());
   const unknown = settings.topics.filter((t) => !cluster.has(t));
@@ -73,12 +73,6 @@ async function resolvePartitions(settings: ExtractSettings, deps: ExtractDeps): 
     throw new UsageError(
       `unknown topic${unknown.length > 1 ? 's' : ''} ${unknown.map((t) => `"${t}"`).join(', ')}: not on the cluster ` +
         `(extract never creates topics); check --topics / --partitions`,
-    );
-  const noSchema = settings.topics.filter((t) => !deps.schemas.hasTopic(t));
-  if (noSchema.length)
-    throw new UsageError(
-      `no schema applies to topic${noSchema.length > 1 ? 's' : ''} ${noSchema.map((t) => `"${t}"`).join(', ')}: ` +
-        `add a *.schema.json naming it in "x-warehouse".topics to the --schemas folder (${settings.schemasDir})`,
     );
   const out: TopicPartition[] = [];
   for (const topic of settings.topics) {
@@ -92,6 +86,16 @@ async function resolvePartitions(settings: ExtractSettings, deps: ExtractDeps): 
     for (const partition of chosen) out.push({ topic, partition });
   }
   return out;
+}
+
+/** Checks that a schema applies to every topic (exit 2 otherwise). */
+function checkSchemasCover(settings: ExtractSettings, schemas: ExtractSchemas): void {
+  const noSchema = settings.topics.filter((t) => !schemas.hasTopic(t));
+  if (noSchema.length)
+    throw new UsageError(
+      `no schema applies to topic${noSchema.length > 1 ? 's' : ''} ${noSchema.map((t) => `"${t}"`).join(', ')}: ` +
+        `add a *.schema.json naming it in "x-warehouse".topics to the --schemas folder (${settings.schemasDir})`,
+    );
 }
 
 /** Plan: reads the watermarks and committed offsets of the partitions and plans the drain; warns of gaps and resets. */
@@ -215,7 +219,7 @@ async function drain(
     {
       source: deps.source,
       stop: deps.stop,
-      decoder: deps.decoder ?? new InlineDecoder(deps.schemas, !settings.dryRun),
+      decoder: deps.decoder,
       decodeDepth: deps.decodeDepth ?? DEFAULT_DECODE_DEPTH,
       progress,
       onFirstBatchWritten: () => {
@@ -359,7 +363,13 @@ export async function runExtract(settings: ExtractSettings, deps: ExtractDeps): 
     await deps.stop.race(deps.source.connect());
     const partitions = await resolvePartitions(settings, deps);
     const drainPlan = await plan(settings, deps, partitions);
-    if (drainPlan.toRead.length === 0) return nothingNew(settings, deps, drainPlan, startedAt, t0);
+    // The client starts fetching while the schemas may still be compiling (since the consumer connected); a topic
+    // without a schema still stops the run before anything is taken.
+    const { toRead } = drainPlan;
+    if (toRead.length)
+      deps.source.assign(toRead.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.start })));
+    checkSchemasCover(settings, await deps.stop.race(Promise.resolve(deps.schemas)));
+    if (toRead.length === 0) return nothingNew(settings, deps, drainPlan, startedAt, t0);
 
     const id = snapshotId(startedAt, settings.runId, deps.random());
     builder = await beginSnapshot(settings, deps, drainPlan, id, startedAt);

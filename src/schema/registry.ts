@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { RejectReason, ValidationIssue } from '../snapshot/format.js';
@@ -10,6 +9,7 @@ import { useFastFormats } from './fast-formats.js';
 import { identifierProblem } from './identifiers.js';
 import { bigintText } from './json-integer.js';
 import { propertyText, type JsonSource } from './json-source.js';
+import { DEFAULT_SCHEMAS_DIR, SCHEMA_FILE_SUFFIX, schemaProblemsMessage, type SchemaProblem } from './schema-folder.js';
 import { isIntegerProperty, type PropertySchema } from './json-types.js';
 
 export type { PropertySchema };
@@ -21,10 +21,7 @@ const addFormats = addFormatsModule.default;
 export const WAREHOUSE_KEYWORD = 'x-warehouse';
 /** Optional: values that must NOT validate (checked by `validate`). */
 export const COUNTEREXAMPLES_KEYWORD = 'x-counterexamples';
-export const SCHEMA_FILE_SUFFIX = '.schema.json';
-
-/** Where the package's own schemas live (`<package>/schemas`), the default of `--schemas`. */
-export const DEFAULT_SCHEMAS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas');
+export { DEFAULT_SCHEMAS_DIR, SCHEMA_FILE_SUFFIX, schemaProblemsMessage, type SchemaProblem };
 
 /** An optional state table: one row per entity, updated only by newer events (event time, then offset). */
 export interface StateMapping {
@@ -60,13 +57,6 @@ export interface LoadedSchema {
   validate: ValidateFunction;
   /** Properties whose column is bigint: checked against the bigint range on their exact text. */
   integerProperties: string[];
-}
-
-/** A problem in a schema file: which file, where in it, and what is wrong. */
-export interface SchemaProblem {
-  file: string;
-  path: string;
-  message: string;
 }
 
 const identifierList = { type: 'array', minItems: 1, items: { type: 'string' } };

@@ -372,10 +372,13 @@ describe('absurd flags and settings', () => {
   let schemas: string;
   let root: string;
   let snapshotRoot: string;
+  let brokenSchemas: string;
   beforeAll(async () => {
     topic = uniqueTopic('bad-flags');
     await createTopic(topic, 2);
     schemas = await schemasWithJsonb(topic);
+    brokenSchemas = await tempDir('broken-schemas');
+    await writeFile(path.join(brokenSchemas, 'broken.schema.json'), '{ "type": "object", ');
     root = await tempDir('snapshots');
     snapshotRoot = await tempDir();
     await writeSnapshot(snapshotRoot, onPartition('train-arrivals', 0, [fixtureArrival()]));
@@ -483,6 +486,24 @@ describe('absurd flags and settings', () => {
       code: 2,
       message: /is not a partition number/,
     },
+    // The schemas compile on the decode threads, or on the main thread without any: the same usage error.
+    ...['0', '1', '2'].map((threads) => ({
+      name: `schema that is not JSON, ${threads} decode threads`,
+      args: [
+        '--topics',
+        topic,
+        '--group-id',
+        'g',
+        '--out',
+        root,
+        '--schemas',
+        brokenSchemas,
+        '--decode-threads',
+        threads,
+      ],
+      code: 2 as const,
+      message: /the schemas in \S+ have problems \(run eventful-validate\):\n {2}\S+broken\.schema\.json: /,
+    })),
     {
       name: 'schemas folder missing',
       args: ['--topics', topic, '--group-id', 'g', '--out', root, '--schemas', '/nonexistent-schemas'],

@@ -8,6 +8,7 @@ import { EventfulError, ExitCode } from '../../src/basics/errors.js';
 import type { Logger } from '../../src/basics/log.js';
 import type { CommandResult } from '../../src/cli/run-command.js';
 import { resolveExtractSettings } from '../../src/config/extract-settings.js';
+import { InlineDecoder } from '../../src/extract/decode-pool.js';
 import { runExtract } from '../../src/extract/run-extract.js';
 import { StopSignal } from '../../src/extract/stop-signal.js';
 import { KafkaConsumerSource } from '../../src/kafka/consumer-adapter.js';
@@ -442,6 +443,7 @@ describe('extract → s3:// → load against real s3proxy, Kafka and PostgreSQL'
           source,
           store,
           schemas: registry,
+          decoder: new InlineDecoder(registry, true),
           log: memoryLogger(),
           stop: new StopSignal(),
           now: () => startedAt,

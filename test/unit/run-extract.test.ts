@@ -1,14 +1,16 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventfulError, ExitCode, UsageError } from '../../src/basics/errors.js';
 import type { Logger } from '../../src/basics/log.js';
 import { resolveExtractSettings, type ExtractFlags } from '../../src/config/extract-settings.js';
 import type { TopicPartition } from '../../src/kafka/drain-plan.js';
 import type { ConsumedBatch, EventSource, RawMessage, TopicPartitionOffset } from '../../src/kafka/event-source.js';
 import type { ExtractSummary } from '../../src/extract/extract-summary.js';
+import { InlineDecoder } from '../../src/extract/decode-pool.js';
 import { COMMIT_ATTEMPTS, runExtract, type ExtractDeps, type ExtractSchemas } from '../../src/extract/run-extract.js';
+import type { EventChecker } from '../../src/kafka/decode.js';
 import { StopSignal } from '../../src/extract/stop-signal.js';
 import { DirectorySnapshotStore } from '../../src/snapshot/directory-store.js';
 
@@ -105,7 +107,7 @@ class ScriptedSource implements EventSource {
   }
 }
 
-const schemas: ExtractSchemas = {
+const schemas: ExtractSchemas & EventChecker = {
   hasTopic: (t) => t !== 'schemaless',
   check: (_t, v) =>
     typeof v['id'] === 'string' ? { schema: 'ok' } : { reason: { code: 'schema_violation', message: 'missing id' } },
@@ -141,6 +143,7 @@ async function run(
     source,
     store,
     schemas,
+    decoder: new InlineDecoder(schemas, !settings.dryRun),
     log: quiet,
     stop,
     random: () => 'r4nd',
@@ -326,6 +329,25 @@ describe('the extract core', () => {
     await expect(run(source, { topics: 'nope' })).rejects.toThrow(/unknown topic "nope"/);
     await expect(run(source, { topics: 'schemaless' })).rejects.toThrow(/no schema applies to topic "schemaless"/);
     await expect(run(source, { topics: undefined, partitions: 't:0-1' })).rejects.toThrow(UsageError);
+  });
+
+  it('should start fetching while the schemas compile, and take nothing when they turn out to be broken', async () => {
+    const source = new ScriptedSource(new Map([['t/0', [good(0), good(1)]]]));
+    let compiled!: (s: ExtractSchemas) => void;
+    const compiling = new Promise<ExtractSchemas>((resolve) => (compiled = resolve));
+    const running = run(source, {}, new StopSignal(), { schemas: compiling });
+    await vi.waitFor(() => expect(source.assigned).toBeDefined());
+    compiled(schemas);
+    const r = await running;
+    expect(r.exitCode).toBe(ExitCode.Ok);
+    expect(r.summary.counts.events).toBe(2);
+
+    const broken = new ScriptedSource(new Map([['t/0', [good(0)]]]));
+    const problems = Promise.reject(new UsageError('the schemas in /s have problems (run eventful-validate)'));
+    problems.catch(() => undefined);
+    await expect(run(broken, {}, new StopSignal(), { schemas: problems })).rejects.toThrow(/have problems/);
+    expect(broken.commits).toEqual([]);
+    expect(await readdir(dirs.at(-1)!)).toEqual([]);
   });
 
   it('should read only the partitions named by --partitions', async () => {
