@@ -23,18 +23,23 @@ import {
   ANSWER_TABLES,
   answerTableStatements,
   DERIVED_TABLES,
+  headwayIndexCreates,
+  headwayIndexDrops,
   HEADWAYS_TABLE,
   WAIT_HOURLY_TABLE,
   type AnswerDb,
 } from './answer-tables.js';
 import type { ResolvedViewOptions } from './view-options.js';
 
+/** One statement of a build or a maintenance pass, what it does (for progress lines), and which count its row count is. */
+export interface AnswerStep {
+  what: string;
+  sql: string;
+  counts?: 'arrivals' | 'relinked' | 'hours';
+}
+
 /** The named steps of a build, each one statement: what the progress lines say. */
-export function buildSteps(
-  dbSchema: string,
-  o: ResolvedViewOptions,
-  events: string | undefined,
-): Array<{ what: string; sql: string }> {
+export function buildSteps(dbSchema: string, o: ResolvedViewOptions, events: string | undefined): AnswerStep[] {
   const t = (name: string): string => answerTable(dbSchema, name);
   const arrivals = answerTable(dbSchema, ARRIVALS_TABLE);
   const platform = 'PARTITION BY a.station_id, a.line, a.direction';
@@ -43,6 +48,8 @@ export function buildSteps(
       what: 'emptying the answer tables',
       sql: `TRUNCATE ${DERIVED_TABLES.map(t).join(', ')}`,
     },
+    // Into the emptied table, the rows go in unindexed and the indexes are made after: a sort each.
+    ...headwayIndexDrops(dbSchema).map((sql) => ({ what: 'dropping the headway indexes until the rows are in', sql })),
     {
       what: 'linking every station arrival to the one before it',
       sql: `INSERT INTO ${t(HEADWAYS_TABLE)}
@@ -54,9 +61,11 @@ SELECT ${arrivalSelect(o)},
 FROM ${arrivals} a WHERE ${STATION_ARRIVAL}
 WINDOW actual AS (${platform} ORDER BY a.occurred_at, a.event_id),
   timetable AS (${platform} ORDER BY a.scheduled_at NULLS LAST, a.occurred_at, a.event_id)`,
+      counts: 'arrivals',
     },
+    ...headwayIndexCreates(dbSchema).map((sql) => ({ what: 'indexing the headways', sql })),
     ...incidentFlagSteps(dbSchema, o, events),
-    { what: 'summing headways by hour', sql: insertHourlySql(dbSchema, o) },
+    { what: 'summing headways by hour', sql: insertHourlySql(dbSchema, o), counts: 'hours' },
     { what: 'rolling hours up into days', sql: insertDailySql(dbSchema, '') },
     {
       what: 'summing hours of the day by line and by platform',

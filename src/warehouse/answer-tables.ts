@@ -173,6 +173,47 @@ export function answerFingerprint(o: ResolvedViewOptions): string {
 
 const sumColumns = WAIT_SUM_COLUMNS.map(([n, t]) => `${quoteIdent(n)} ${t}`).join(', ');
 
+/** The headway table's primary key: a platform's arrivals in order. */
+const HEADWAYS_KEY = 'station_id, line, direction, arrived_at, event_id';
+const HEADWAYS_KEY_NAME = 'eventful_headways_pkey';
+const HEADWAY_INDEXES = ['eventful_headways_timetable', 'eventful_headways_line', 'eventful_headways_gaps'];
+
+/** `CREATE INDEX IF NOT EXISTS` statements of the headway table's indexes besides its primary key. */
+function headwayIndexStatements(dbSchema: string): string[] {
+  const [timetable, line, gaps] = HEADWAY_INDEXES;
+  const H = answerTable(dbSchema, HEADWAYS_TABLE);
+  return [
+    // The timetable order, for the neighbours of a new scheduled arrival.
+    `CREATE INDEX IF NOT EXISTS ${timetable} ON ${H}
+  (station_id, line, direction, scheduled_at, arrived_at, event_id) WHERE scheduled_at IS NOT NULL`,
+    // A line's headways in a time range: what an incident overlaps.
+    `CREATE INDEX IF NOT EXISTS ${line} ON ${H} (line, arrived_at)`,
+    `CREATE INDEX IF NOT EXISTS ${gaps} ON ${H} (line, arrived_at) WHERE is_service_gap`,
+  ];
+}
+
+/**
+ * Dropping the headway table's key and indexes, and making them again: around the bulk insert of a build into
+ * the empty table, which then costs a sort per index instead of an index insertion per row (800 k arrivals: 3.2 s
+ * instead of ~9 s).
+ */
+export function headwayIndexDrops(dbSchema: string): string[] {
+  const H = answerTable(dbSchema, HEADWAYS_TABLE);
+  return [
+    `ALTER TABLE ${H} DROP CONSTRAINT IF EXISTS ${HEADWAYS_KEY_NAME}`,
+    `DROP INDEX IF EXISTS ${HEADWAY_INDEXES.map((i) => `${quoteIdent(dbSchema)}.${i}`).join(', ')}`,
+  ];
+}
+
+/** Makes the headway table's key and indexes again after {@link headwayIndexDrops}. */
+export function headwayIndexCreates(dbSchema: string): string[] {
+  const H = answerTable(dbSchema, HEADWAYS_TABLE);
+  return [
+    `ALTER TABLE ${H} ADD CONSTRAINT ${HEADWAYS_KEY_NAME} PRIMARY KEY (${HEADWAYS_KEY})`,
+    ...headwayIndexStatements(dbSchema),
+  ];
+}
+
 /** `CREATE TABLE IF NOT EXISTS` (and index) statements of the answer tables, in `dbSchema`. */
 export function answerTableStatements(dbSchema: string): string[] {
   const t = (name: string): string => answerTable(dbSchema, name);
@@ -187,14 +228,9 @@ export function answerTableStatements(dbSchema: string): string[] {
   headway_us bigint GENERATED ALWAYS AS (${microsBetween('arrived_at', 'previous_arrived_at')}) STORED,
   scheduled_headway_us bigint GENERATED ALWAYS AS (${microsBetween('scheduled_at', 'previous_scheduled_at')}) STORED,
   lateness_us bigint GENERATED ALWAYS AS (${microsBetween('arrived_at', 'scheduled_at')}) STORED,
-  PRIMARY KEY (station_id, line, direction, arrived_at, event_id))`,
+  CONSTRAINT ${HEADWAYS_KEY_NAME} PRIMARY KEY (${HEADWAYS_KEY}))`,
     `COMMENT ON TABLE ${t(HEADWAYS_TABLE)} IS '${ANSWER_LAYOUT_COMMENT}'`,
-    // The timetable order, for the neighbours of a new scheduled arrival.
-    `CREATE INDEX IF NOT EXISTS eventful_headways_timetable ON ${t(HEADWAYS_TABLE)}
-  (station_id, line, direction, scheduled_at, arrived_at, event_id) WHERE scheduled_at IS NOT NULL`,
-    // A line's headways in a time range: what an incident overlaps.
-    `CREATE INDEX IF NOT EXISTS eventful_headways_line ON ${t(HEADWAYS_TABLE)} (line, arrived_at)`,
-    `CREATE INDEX IF NOT EXISTS eventful_headways_gaps ON ${t(HEADWAYS_TABLE)} (line, arrived_at) WHERE is_service_gap`,
+    ...headwayIndexStatements(dbSchema),
     `CREATE TABLE IF NOT EXISTS ${t(WAIT_HOURLY_TABLE)} (
   ${key}, hour_start timestamptz NOT NULL, service_date date NOT NULL, service_hour integer NOT NULL, ${sumColumns},
   PRIMARY KEY (station_id, line, direction, hour_start))`,
