@@ -101,6 +101,25 @@ describe('packed batches', () => {
     expect(JSON.parse(Buffer.from(d.events).toString().trim().split('\n').at(-1)!).key_base64).toBe('//4=');
   });
 
+  it("should write decodeMessage's line for keys that JSON escapes, empty keys, no key and headers", () => {
+    const value = Buffer.from('{"id":"k"}');
+    const batch: RawMessage[] = [
+      ...['plain', 'a "quoted" key', 'back\\slash', 'tab\there', 'bell\u0007', 'ünï€𝄞', '', '\u007f'].map(
+        (key, i): RawMessage => ({ topic: 'a', partition: 0, offset: i, timestamp: -1, key: Buffer.from(key), value }),
+      ),
+      { topic: 'a', partition: 0, offset: 20, key: null, value },
+      { topic: 'a', partition: 0, offset: 21, key: 'h', value, headers: [{ trace: Buffer.from('t1') }] },
+      { topic: 'a', partition: 0, offset: 22, key: 'h', value, headers: [] },
+    ];
+    const d = decodeBatch(packBatch(batch).batch, schemas, true);
+    const one = batch.map((m) => decodeMessage(m, schemas));
+    expect(one.every((x) => x.ok)).toBe(true);
+    expect(Buffer.from(d.events).toString()).toBe(
+      one.map((x) => (x.ok ? eventLineText(x.line, x.valueText) : '')).join(''),
+    );
+    expect(Buffer.from(d.events).toString()).toContain('"key":"a \\"quoted\\" key"');
+  });
+
   it('should write every number of a line as JSON does', () => {
     const numbers = [0, 9, 10, 99, 100, 1_000_000, 1_796_419_482_689, Number.MAX_SAFE_INTEGER];
     const batch: RawMessage[] = numbers.map((n, i) => ({
