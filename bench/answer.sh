@@ -29,6 +29,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cd "$ROOT"
 DAYS="${DAYS:-365}"
+if ! [[ "$DAYS" =~ ^[0-9]+$ ]] || ((DAYS < 2)); then
+  echo "bench: DAYS must be 2 or more (a history of DAYS - 1 days, then the last day)" >&2
+  exit 2
+fi
 EVENTS="${EVENTS:-1000000}"
 REPEAT="${REPEAT:-3}"
 QUERY_RUNS="${QUERY_RUNS:-5}"

@@ -23,7 +23,7 @@ import type { WarehouseConnection } from './connection.js';
 import { describePlan, planEvolution, type EvolutionPlan, type Refusal } from './evolution.js';
 import { insertLedgerEntry, LEDGER_TABLE, ledgerTable, readLedger } from './ledger.js';
 import { applyPlan, applyViews, type ViewsOutcome } from './migrate.js';
-import { answerPhase } from './answer-maintenance.js';
+import { answerPhase, noHeadwaysYet } from './answer-maintenance.js';
 import { ARRIVALS_TABLE } from './answer-tables.js';
 import { quarantineTable } from './quarantine.js';
 import {
@@ -454,6 +454,9 @@ function makeLoader(
   });
 }
 
+/** No event table's inserted rows kept (see {@link SnapshotLoader.load}). */
+const NOTHING_KEPT: ReadonlySet<string> = new Set();
+
 /** Runs the pending snapshots' transactions; returns true when one failed. */
 async function loadPending(
   conn: WarehouseConnection,
@@ -495,18 +498,24 @@ async function loadPending(
         if (!settings.dryRun) await begin();
         if (i === 0) await migrate();
         let counts: SnapshotLoadCounts;
+        // The first station arrivals build the answer from train_arrivals (see maintainAnswer), which needs no
+        // copy of the inserted rows.
+        const building = async (): Promise<boolean> => answered && (await noHeadwaysYet(conn, settings.dbSchema));
+        let build = await building();
         try {
           // A dry run cannot roll one snapshot back on its own: it always checks keys.
-          counts = await loader.load(ref, settings.dryRun);
+          counts = await loader.load(ref, settings.dryRun, build ? NOTHING_KEPT : undefined);
         } catch (err) {
           if (settings.dryRun || !isUniqueViolation(err)) throw err;
           log.info(`snapshot ${ref.id} holds events already loaded (or twice): loading it again with key checks`);
           await conn.query('ROLLBACK');
           await begin();
           if (i === 0) await migrate();
-          counts = await loader.load(ref, true);
+          build = await building();
+          counts = await loader.load(ref, true, build ? NOTHING_KEPT : undefined);
         }
-        if (answered) await answerPhase(conn, settings.dbSchema, loader.insertedRows(ARRIVALS_TABLE), log);
+        if (answered)
+          await answerPhase(conn, settings.dbSchema, build ? 'build' : loader.insertedRows(ARRIVALS_TABLE), log);
         if (counts.events > 0 && counts.rejectedByLoad / counts.events > settings.maxRejectedRatio)
           throw new TooManyRejectedError(counts.rejectedByLoad, counts.events, settings.maxRejectedRatio, counts);
         testCrashPoint('before-ledger');

@@ -95,6 +95,9 @@ const CHECKED_BLOCKS_AHEAD = 8;
 
 /** Loads snapshots one at a time into the open transaction of its connection. */
 export class SnapshotLoader {
+  /** The tables whose inserted rows the current load keeps. */
+  private kept: ReadonlySet<string> | undefined;
+
   constructor(private readonly o: SnapshotLoaderOptions) {}
 
   /** The temp table of event table `i`'s inserted rows: state-merge candidates, or rows kept for a later phase. */
@@ -108,23 +111,25 @@ export class SnapshotLoader {
    */
   insertedRows(name: string): string | undefined {
     const i = this.o.tables.findIndex(([, t]) => t.event.name === name);
-    if (i < 0 || !this.o.keepInserted?.has(name)) return undefined;
+    if (i < 0 || !this.kept?.has(name)) return undefined;
     return `pg_temp.${quoteIdent(SnapshotLoader.tempTable(i))}`;
   }
 
   /**
    * Streams, verifies and writes one snapshot; returns its counts. Throws on anything that must roll it back.
    * `checked`: look event keys up before copying (see table-writer); when false, a key that is already stored
-   * throws a unique violation (23505) and the caller retries checked.
+   * throws a unique violation (23505) and the caller retries checked. `keepInserted` replaces the option's tables
+   * for this snapshot.
    */
-  async load(ref: SnapshotRef, checked: boolean): Promise<SnapshotLoadCounts> {
+  async load(ref: SnapshotRef, checked: boolean, keepInserted = this.o.keepInserted): Promise<SnapshotLoadCounts> {
+    this.kept = keepInserted;
     // parseManifest already refused entries whose stored path leaves the snapshot.
     const files = ref.manifest.files;
     if (!files.some((f) => plainFileName(f) === EVENTS_FILE))
       throw new SnapshotRefusedError(`manifest lists no ${EVENTS_FILE}`);
     const totalLines = files.reduce((n, f) => n + f.lines, 0);
     const encoder = checked ? this.o.inline : await this.o.encoderFor(totalLines);
-    const { queue, writers, states } = await this.openWriters(checked);
+    const { queue, writers, states } = await this.openWriters(checked, keepInserted);
     const pass = new SnapshotPass(this.o, ref, checked, encoder, writers, totalLines);
     try {
       for (const file of files) await pass.readFile(file);
@@ -150,6 +155,7 @@ export class SnapshotLoader {
    */
   private async openWriters(
     checked: boolean,
+    keepInserted: ReadonlySet<string> | undefined,
   ): Promise<{ queue: FlushQueue; writers: TableWriter[]; states: StateMerge[] }> {
     const { conn, dbSchema } = this.o;
     const queue = new FlushQueue();
@@ -157,7 +163,7 @@ export class SnapshotLoader {
     const states: StateMerge[] = [];
     for (const [i, [, t]] of this.o.tables.entries()) {
       let temp: string | undefined;
-      if (t.state || this.o.keepInserted?.has(t.event.name)) {
+      if (t.state || keepInserted?.has(t.event.name)) {
         temp = SnapshotLoader.tempTable(i);
         await conn.query(`DROP TABLE IF EXISTS pg_temp.${quoteIdent(temp)}`);
         await conn.query(

@@ -44,11 +44,13 @@ async function downgrade(): Promise<void> {
 describe('load keeps the wait-time answer', () => {
   it('should answer like the from-scratch views after snapshots with late, repeated and replayed events', async () => {
     const snaps = scenario('load', '2026-11-26T18:00:00Z', 12);
-    for (const snap of snaps) {
+    for (const [i, snap] of snaps.entries()) {
       await write(snap);
       const r = await load();
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/wait-time answer: \d+ station arrival\(s\) added/);
+      // The first station arrivals build the answer in one pass; later ones are fitted in among them.
+      if (i === 0) expect(r.stderr).toMatch(/wait-time answer built from the first [1-9]\d* station arrival\(s\)/);
+      else expect(r.stderr).toMatch(/wait-time answer: \d+ station arrival\(s\) added/);
     }
     await applyOracle(client, schema);
     expect(await allViewDifferences(client, schema)).toEqual([]);
