@@ -70,6 +70,9 @@ describe('docker-compose.yml', () => {
     ]);
     expect(services['kafka']!.image).toMatch(/^apache\/kafka:4\./);
     expect(services['warehouse']!.image).toMatch(/^postgres:/);
+    // What docs/operations.md advises for a warehouse of years (PostgreSQL 15+ images are built with lz4).
+    expect(services['warehouse']!.command).toEqual(['postgres', '-c', 'wal_compression=lz4']);
+    expect(Number(/^postgres:(\d+)/.exec(services['warehouse']!.image!)![1])).toBeGreaterThanOrEqual(15);
     expect(services['airflow']!.build).toEqual({ context: '.', target: 'airflow' });
     expect(services['simulate']!.command).toContain('dist/simulate.js');
   });
