@@ -150,7 +150,7 @@ with_s="$(median "${with[@]}")"
 without_s="$(median "${without[@]}")"
 
 cat <<REPORT
-eventful answer benchmark: $DAYS simulated days ($(nproc) cores, $(psql -qXAt -c 'SHOW server_version')); queries: median of $QUERY_RUNS
+eventful answer benchmark: $DAYS simulated days ($(nproc) cores, $(psql -qXAt -c 'SHOW server_version'), wal_compression=$(psql -qXAt -c 'SHOW wal_compression')); queries: median of $QUERY_RUNS
                                         1 day          $DAYS days      ratio   target
   station arrivals (headway rows)       $(printf '%-14s %-14s' "$arrivals_one" "$arrivals_many")
   station_wait_times, one service_date  $(printf '%-14s %-14s' "$day_one_ms ms" "$day_many_ms ms") $(ratio "$day_many_ms" "$day_one_ms")x   <= 50 ms and <= 2x
