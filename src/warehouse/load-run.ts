@@ -457,6 +457,34 @@ function makeLoader(
 /** No event table's inserted rows kept (see {@link SnapshotLoader.load}). */
 const NOTHING_KEPT: ReadonlySet<string> = new Set();
 
+/**
+ * Writes one snapshot's rows in the open transaction; a snapshot holding stored events rolls back (`restart`)
+ * and is loaded again with key checks. `build`: the answer is to be built (the first station arrivals, see
+ * maintainAnswer), so no copy of the inserted rows was kept.
+ */
+async function loadRows(
+  conn: WarehouseConnection,
+  settings: LoadSettings,
+  loader: SnapshotLoader,
+  ref: SnapshotRef,
+  answered: boolean,
+  restart: () => Promise<void>,
+  log: Logger,
+): Promise<{ counts: SnapshotLoadCounts; build: boolean }> {
+  const building = async (): Promise<boolean> => answered && (await noHeadwaysYet(conn, settings.dbSchema));
+  let build = await building();
+  try {
+    // A dry run cannot roll one snapshot back on its own: it always checks keys.
+    return { counts: await loader.load(ref, settings.dryRun, build ? NOTHING_KEPT : undefined), build };
+  } catch (err) {
+    if (settings.dryRun || !isUniqueViolation(err)) throw err;
+    log.info(`snapshot ${ref.id} holds events already loaded (or twice): loading it again with key checks`);
+    await restart();
+    build = await building();
+    return { counts: await loader.load(ref, true, build ? NOTHING_KEPT : undefined), build };
+  }
+}
+
 /** Runs the pending snapshots' transactions; returns true when one failed. */
 async function loadPending(
   conn: WarehouseConnection,
@@ -497,23 +525,12 @@ async function loadPending(
       try {
         if (!settings.dryRun) await begin();
         if (i === 0) await migrate();
-        let counts: SnapshotLoadCounts;
-        // The first station arrivals build the answer from train_arrivals (see maintainAnswer), which needs no
-        // copy of the inserted rows.
-        const building = async (): Promise<boolean> => answered && (await noHeadwaysYet(conn, settings.dbSchema));
-        let build = await building();
-        try {
-          // A dry run cannot roll one snapshot back on its own: it always checks keys.
-          counts = await loader.load(ref, settings.dryRun, build ? NOTHING_KEPT : undefined);
-        } catch (err) {
-          if (settings.dryRun || !isUniqueViolation(err)) throw err;
-          log.info(`snapshot ${ref.id} holds events already loaded (or twice): loading it again with key checks`);
+        const restart = async (): Promise<void> => {
           await conn.query('ROLLBACK');
           await begin();
           if (i === 0) await migrate();
-          build = await building();
-          counts = await loader.load(ref, true, build ? NOTHING_KEPT : undefined);
-        }
+        };
+        const { counts, build } = await loadRows(conn, settings, loader, ref, answered, restart, log);
         if (answered)
           await answerPhase(conn, settings.dbSchema, build ? 'build' : loader.insertedRows(ARRIVALS_TABLE), log);
         if (counts.events > 0 && counts.rejectedByLoad / counts.events > settings.maxRejectedRatio)
