@@ -17,8 +17,8 @@
  *   load-sigkill        SIGKILL of load a random delay after it found its pending snapshots
  *   kafka-restart       the broker stopped (scripts/kafka stop) a random delay into a drain, restarted seconds later
  *   kafka-commit-restart the broker stopped just as extract is about to commit (extract frozen with SIGSTOP right
- *                       after publishing, resumed once the broker is gone), restarted a moment later: extract must
- *                       try the commit again and succeed in the same run (exit 0, offsets committed)
+ *                       after publishing, resumed once the restarted broker's port opens): extract must commit in
+ *                       the same run (exit 0, offsets committed), trying again where the coordinator still loads
  *   postgres-restart    PostgreSQL stopped (scripts/postgres stop) a random delay into a load, restarted
  *   disk-full           (dir) the snapshot root filled up to a few KB before an extract (the operator then frees it)
  *   s3-restart          (s3) s3proxy stopped (scripts/s3proxy stop) a random delay into an extract's drain or a load,
@@ -658,6 +658,21 @@ async function main() {
   const snapshotOrigin = new Map();
   const listSnapshots = () => lake.complete();
   let extractSeq = 0;
+  /**
+   * The fastest clean drain of 5,000 messages or more, per message (from "draining" to exit; its fixed costs make
+   * smaller drains look slower), so that a fault timed after draining began aims inside the drain on a machine of
+   * any speed, rather than after it.
+   */
+  /** @type {{msPerMessage?: number}} */
+  const drainPace = {};
+  /**
+   * A moment within the first 80% of the expected drain of a backlog of `messages` (500 ms before any drain was
+   * measured), less `spareMs` the fault needs to take hold; and that expected drain.
+   */
+  const drainDelay = (messages, spareMs = 0) => {
+    const expectedMs = Math.round(drainPace.msPerMessage ? messages * drainPace.msPerMessage : 500);
+    return { delay: Math.round(rng.next() * Math.max(0, 0.8 * expectedMs - spareMs)), expectedMs };
+  };
   /** The flags of an extract run; `extra` flags replace the defaults of the same name. */
   const extractArgs = (extra = []) => {
     const defaults = {
@@ -683,9 +698,15 @@ async function main() {
     const before = new Set(await listSnapshots());
     const p = startCommand('extract', extractArgs(o.args), o.env ? { env: o.env } : {});
     const during = o.during ? o.during(p) : Promise.resolve();
+    const drainStarted = p.waitFor(/draining \d/).then((seen) => (seen ? Date.now() : undefined));
     const r = await p.done;
     await during;
     report.runs.extract += 1;
+    const drainFrom = await drainStarted;
+    if (!o.during && !o.env && r.code === 0 && drainFrom !== undefined && (r.summary?.counts?.messages ?? 0) >= 5000) {
+      const msPerMessage = (Date.now() - drainFrom) / r.summary.counts.messages;
+      drainPace.msPerMessage = Math.min(drainPace.msPerMessage ?? msPerMessage, msPerMessage);
+    }
     const fresh = (await listSnapshots()).filter((id) => !before.has(id));
     const committed =
       (r.code === 0 && r.summary?.committed === true) || /committed offsets of \d+ partitions/.test(r.stderr);
@@ -786,8 +807,7 @@ async function main() {
       return { variant: point, class: point, landed, outcome: outcome(r), snapshots: fresh.length };
     },
     'extract-sigkill': async () => {
-      const delay = rng.int(0, 800);
-      await burst(rng.int(6, 14));
+      const { delay, expectedMs } = drainDelay(await burst(rng.int(6, 14)));
       let where;
       const { r, fresh } = await extract({
         how: 'sigkill',
@@ -796,7 +816,7 @@ async function main() {
         },
       });
       return {
-        variant: `+${delay}ms after draining began`,
+        variant: `+${delay}ms after draining began (of ~${expectedMs}ms)`,
         class: `killed ${where.stage}`,
         landed: where.landed,
         stage: where.stage,
@@ -848,9 +868,9 @@ async function main() {
     'kafka-restart': async () => {
       // brief: the drain waits for the broker; long: down for longer than that extract's --stall-timeout.
       const variant = nextVariant('kafka-restart', KAFKA_OUTAGES);
-      const delay = rng.int(0, 300);
       const downMs = variant === 'brief' ? rng.int(1000, 5000) : rng.int(9000, 12000);
-      await burst(rng.int(24, 48));
+      // The broker's stop takes a few hundred ms to close its connections.
+      const { delay, expectedMs } = drainDelay(await burst(rng.int(24, 48)), 300);
       let landed = false;
       let stage = '';
       let stopMs = 0;
@@ -873,7 +893,7 @@ async function main() {
         },
       });
       return {
-        variant: `${variant}: stop +${delay}ms after draining began, down ${downMs}ms`,
+        variant: `${variant}: stop +${delay}ms after draining began (of ~${expectedMs}ms), down ${downMs}ms`,
         class: `${variant}, extract ${outcome(r)}`,
         landed,
         stage,
@@ -908,10 +928,12 @@ async function main() {
         },
       });
       const retried = /trying again in \d+ ms/.test(r.stderr);
-      // Landed when the commit had to be tried again; it must then have succeeded within the same run.
-      const landed = frozen && retried;
+      // Landed when the broker restarted between publish and commit; extract must still commit in the same run.
+      // Whether its first try meets a coordinator still loading (and is tried again) or the client's reconnect
+      // comes after the load is timing: the class says which, and unit tests cover the retry itself.
+      const landed = frozen;
       if (landed && (r.code !== 0 || !/committed offsets of \d+ partitions/.test(r.stderr)))
-        violation(`extract tried its commit again across a broker restart, but did not commit: ${lastError(r)}`);
+        violation(`extract met a broker restart before its commit, but did not commit: ${lastError(r)}`);
       return {
         variant: `broker stopped before the commit, down ${downMs}ms`,
         class: `commit ${retried ? 'retried' : 'not retried'}, extract ${outcome(r)}`,
@@ -987,7 +1009,6 @@ async function main() {
     's3-restart': async () => {
       const variant = nextVariant('s3-restart', S3_OUTAGES);
       const onExtract = variant === 'during-extract';
-      const delay = onExtract ? rng.int(0, 800) : rng.int(0, 300);
       const minDownMs = rng.int(1000, 5000);
       let stopped = false;
       let stage = '';
@@ -1014,8 +1035,9 @@ async function main() {
       let r;
       let fresh = [];
       let landed = false;
+      let delay = 0;
       if (onExtract) {
-        await burst(rng.int(6, 14));
+        ({ delay } = drainDelay(await burst(rng.int(6, 14))));
         ({ r, fresh } = await extract({ how: 's3-restart', during: outage(/draining \d/, extractStage) }));
         // Landed when the store went away before the snapshot was published: the run cannot finish then.
         landed = stopped && !/published snapshot/.test(r.stderr);
@@ -1026,6 +1048,7 @@ async function main() {
           if (fresh.length) violation(`extract without its S3 store left a complete snapshot ${fresh[0]}`);
         }
       } else {
+        delay = rng.int(0, 300);
         await burst(rng.int(12, 24));
         for (let i = rng.int(1, 3); i > 0; i--) await extract();
         const before = await warehouseCounts();
