@@ -240,6 +240,18 @@ export function dropNotNullSql(dbSchema: string, table: string, column: string):
 }
 
 /**
+ * `ALTER TABLE ... DROP CONSTRAINT <key>, ADD CONSTRAINT <key> PRIMARY KEY (...)`: one statement, so Postgres
+ * builds the new key's index in one pass over the table (and the old one is gone only if that succeeds).
+ */
+export function replacePrimaryKeySql(dbSchema: string, table: string, constraint: string, key: string[]): string {
+  const name = quoteIdent(constraint);
+  return (
+    `ALTER TABLE ${qualified(dbSchema, table)} DROP CONSTRAINT ${name}, ` +
+    `ADD CONSTRAINT ${name} PRIMARY KEY (${key.map(quoteIdent).join(', ')})`
+  );
+}
+
+/**
  * A JSON value as a typed SQL literal, `E'...'::type` (escape-string syntax, so its meaning does not depend on
  * `standard_conforming_strings`). `canonical` is the value's text as the loader would send it (see copy-text).
  */

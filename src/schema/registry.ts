@@ -8,6 +8,8 @@ import { DECIMAL_FORMAT, isDecimalText } from './decimal-text.js';
 import { useFastFormats } from './fast-formats.js';
 import { identifierProblem } from './identifiers.js';
 import { bigintText } from './json-integer.js';
+import { subMicrosecondProblem } from './date-time-precision.js';
+import { columnTypeOf } from './ddl.js';
 import { propertyText, type JsonSource } from './json-source.js';
 import { DEFAULT_SCHEMAS_DIR, SCHEMA_FILE_SUFFIX, schemaProblemsMessage, type SchemaProblem } from './schema-folder.js';
 import { isIntegerProperty, type PropertySchema } from './json-types.js';
@@ -57,6 +59,8 @@ export interface LoadedSchema {
   validate: ValidateFunction;
   /** Properties whose column is bigint: checked against the bigint range on their exact text. */
   integerProperties: string[];
+  /** Properties whose column is timestamptz: checked for fractions finer than a microsecond. */
+  dateTimeProperties: string[];
 }
 
 const identifierList = { type: 'array', minItems: 1, items: { type: 'string' } };
@@ -183,8 +187,22 @@ export async function loadSchemaFile(file: string): Promise<{ schema?: LoadedSch
   const name = path.basename(file).slice(0, -SCHEMA_FILE_SUFFIX.length);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const integerProperties = Object.keys(properties).filter((p) => isIntegerProperty(properties[p]!));
+  const dateTimeProperties = Object.keys(properties).filter(
+    (p) => columnTypeOf(properties[p]!).type === 'timestamp with time zone',
+  );
   return {
-    schema: { name, file, sha256, json, properties, required, mapping, validate, integerProperties },
+    schema: {
+      name,
+      file,
+      sha256,
+      json,
+      properties,
+      required,
+      mapping,
+      validate,
+      integerProperties,
+      dateTimeProperties,
+    },
     problems,
   };
 }
@@ -257,7 +275,7 @@ export class SchemaRegistry {
         },
       };
     const issues = schema.validate(value)
-      ? integerIssues(schema, value, source)
+      ? exactnessIssues(schema, value, source)
       : issuesFromAjv(schema.validate.errors);
     if (issues.length === 0) return { schema };
     return {
@@ -271,13 +289,14 @@ export class SchemaRegistry {
 }
 
 /**
- * Integer properties whose exact value is beyond the bigint range, or not an integer after all (a fraction
- * too fine for a double, such as 1.00000000000000000001, that parsed to a whole number beyond 2^53). Only values
- * beyond 2^53 can have been rounded: for the others the parsed number is exact.
+ * Values that valid JSON Schema accepts and the warehouse could only store changed: integer properties whose
+ * exact value is beyond the bigint range, or not an integer after all (a fraction too fine for a double, such as
+ * 1.00000000000000000001, that parsed to a whole number beyond 2^53; only values beyond 2^53 can have been
+ * rounded: for the others the parsed number is exact), and date-times finer than a microsecond.
  */
 const NO_ISSUES: readonly ValidationIssue[] = Object.freeze([]);
 
-function integerIssues(
+function exactnessIssues(
   schema: LoadedSchema,
   value: Record<string, unknown>,
   source?: JsonSource,
@@ -288,6 +307,11 @@ function integerIssues(
     if (typeof v !== 'number' || Number.isSafeInteger(v)) continue;
     const exact = bigintText((source && propertyText(source, p)) ?? String(v));
     if (typeof exact !== 'string') (issues ??= []).push({ code: exact.code, path: `/${p}`, message: exact.problem });
+  }
+  for (const p of schema.dateTimeProperties) {
+    const v = value[p];
+    const problem = typeof v === 'string' ? subMicrosecondProblem(v) : undefined;
+    if (problem) (issues ??= []).push({ code: 'sub_microsecond', path: `/${p}`, message: problem });
   }
   return issues ?? NO_ISSUES;
 }

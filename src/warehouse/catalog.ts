@@ -8,6 +8,8 @@ interface CatalogRow {
   type: string;
   not_null: boolean;
   key_position: number | null;
+  key_name: string | null;
+  est_rows: string;
 }
 
 /** The tables named `names` that exist in `dbSchema` (ordinary or partitioned tables), by name. */
@@ -18,19 +20,35 @@ export async function readExistingTables(
 ): Promise<Map<string, ExistingTable>> {
   const { rows } = await conn.query<CatalogRow>(
     `SELECT c.relname AS table_name, a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS type,
-            a.attnotnull AS not_null, array_position(i.indkey::int2[], a.attnum) AS key_position
+            a.attnotnull AS not_null, array_position(i.indkey::int2[], a.attnum) AS key_position,
+            k.relname AS key_name, c.reltuples::bigint AS est_rows
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
        LEFT JOIN pg_catalog.pg_index i ON i.indrelid = c.oid AND i.indisprimary
+       LEFT JOIN pg_catalog.pg_class k ON k.oid = i.indexrelid
       WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
       ORDER BY c.relname, a.attnum`,
     [dbSchema, names],
   );
-  const tables = new Map<string, ExistingTable & { keyed: Array<{ name: string; pos: number }> }>();
+  const tables = new Map<
+    string,
+    ExistingTable & { keyed: Array<{ name: string; pos: number }>; keyName: string | null; estRows: number }
+  >();
   for (const r of rows) {
     let t = tables.get(r.table_name);
-    if (!t) tables.set(r.table_name, (t = { name: r.table_name, columns: [], primaryKey: [], keyed: [] }));
+    if (!t)
+      tables.set(
+        r.table_name,
+        (t = {
+          name: r.table_name,
+          columns: [],
+          primaryKey: [],
+          keyed: [],
+          keyName: r.key_name,
+          estRows: Number(r.est_rows),
+        }),
+      );
     t.columns.push({ name: r.column_name, type: r.type, notNull: r.not_null });
     if (r.key_position !== null) t.keyed.push({ name: r.column_name, pos: r.key_position });
   }
@@ -40,6 +58,8 @@ export async function readExistingTables(
       name,
       columns: t.columns,
       primaryKey: t.keyed.sort((a, b) => a.pos - b.pos).map((k) => k.name),
+      ...(t.keyName ? { primaryKeyName: t.keyName } : {}),
+      ...(t.estRows >= 0 ? { estimatedRows: t.estRows } : {}),
     });
   return out;
 }

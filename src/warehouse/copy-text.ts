@@ -9,6 +9,7 @@ import type { PgType } from '../schema/ddl.js';
 import { decimalProblem } from '../schema/decimal-text.js';
 import { isCommonUuid } from '../schema/fast-formats.js';
 import { bigintText, JsonText } from '../schema/json-integer.js';
+import { subMicrosecondProblem } from '../schema/date-time-precision.js';
 
 /** COPY text format's NULL marker. */
 export const COPY_NULL = '\\N';
@@ -56,11 +57,13 @@ const YEAR_ZERO = '0000';
 const TIME_START = 11;
 
 /**
- * For a date-time that ajv has validated (RFC 3339 with a zone): only what ajv allows and Postgres refuses,
- * year 0000 and zone offsets beyond ±15:59.
+ * For a date-time that ajv has validated (RFC 3339 with a zone): only what ajv allows and Postgres refuses or
+ * rounds: year 0000, zone offsets beyond ±15:59, fractions finer than a microsecond.
  */
 function validatedDateTimeProblem(s: string): string | undefined {
   if (s.startsWith(YEAR_ZERO)) return 'year 0000 does not exist in Postgres';
+  const fine = subMicrosecondProblem(s);
+  if (fine) return fine;
   const last = s.charCodeAt(s.length - 1);
   if (last === 0x5a || last === 0x7a) return undefined; // Z or z
   const sign = Math.max(s.lastIndexOf('+'), s.lastIndexOf('-'));
@@ -122,6 +125,7 @@ export function canonicalText(type: PgType, value: unknown, validated = false): 
       if (!p && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 60)) p = 'time of day is out of range';
       if (!p && m[8] !== undefined && (Number(m[8]) > MAX_ZONE_HOURS || Number(m[9] ?? 0) > 59))
         p = `zone offset ${m[7]}${m[8]}:${m[9] ?? '00'} is beyond ±${MAX_ZONE_HOURS}:59`;
+      p ??= subMicrosecondProblem(value);
       return p ? new ValueProblem(`"${value}": ${p}`) : value;
     }
     case 'bigint': {

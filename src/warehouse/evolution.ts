@@ -3,9 +3,10 @@
  *
  * Applied: a missing table is created; a missing column is added (nullable, or NOT NULL with the schema's
  * `default` filling existing rows); a NOT NULL column that the schemas no longer require loses NOT NULL (relaxing
- * a constraint never touches rows); a new state table next to an existing event table is backfilled from it.
- * Refused, before anything is written: a column whose type changed, a new required property without a default,
- * a different primary key. Never done: dropping a table or a column, narrowing a type.
+ * a constraint never touches rows); a new state table next to an existing event table is backfilled from it; a
+ * primary key widened by NOT NULL columns the table has (every old key column still in it, so the rows stay unique)
+ * is rebuilt. Refused, before anything is written: a column whose type changed, a new required property without a
+ * default, any other change of the primary key. Never done: dropping a table or a column, narrowing a type.
  */
 import { canonicalText, ValueProblem } from './copy-text.js';
 import {
@@ -14,6 +15,7 @@ import {
   createTableSql,
   dropNotNullSql,
   literalSql,
+  replacePrimaryKeySql,
   type ColumnDef,
   type TableDef,
 } from '../schema/ddl.js';
@@ -31,6 +33,10 @@ export interface ExistingTable {
   columns: ExistingColumn[];
   /** Primary key columns in key order; [] when the table has none. */
   primaryKey: string[];
+  /** The primary key constraint's name, when there is one. */
+  primaryKeyName?: string;
+  /** The planner's estimate of its rows (`reltuples`), when it has one. */
+  estimatedRows?: number;
 }
 
 /** One change of the plan. */
@@ -38,7 +44,8 @@ export type PlanStep =
   | { kind: 'create_table'; table: TableDef }
   | { kind: 'add_column'; table: string; column: ColumnDef; defaultLiteral?: string }
   | { kind: 'drop_not_null'; table: string; column: string; reason: string }
-  | { kind: 'backfill_state'; table: TableDef; from: string };
+  | { kind: 'backfill_state'; table: TableDef; from: string }
+  | { kind: 'widen_key'; table: string; constraint: string; from: string[]; to: string[] };
 
 /** A change that cannot be applied safely, with what to do about it. */
 export interface Refusal {
@@ -68,14 +75,34 @@ function defaultFor(column: ColumnDef): { literal: string } | { problem: string 
   return { literal: literalSql(column.type, text) };
 }
 
-/** Refuses a primary key that differs from the warehouse's: a key change is not additive. */
+/**
+ * Compares the primary keys: a key widened by columns the table holds, all NOT NULL, is rebuilt (rows unique on
+ * the old key are unique on the new one); any other change is refused.
+ */
 function planPrimaryKey(plan: EvolutionPlan, table: TableDef, cur: ExistingTable): void {
   if (keyText(cur.primaryKey) === keyText(table.primaryKey)) return;
+  const have = new Map(cur.columns.map((c) => [c.name, c]));
+  const added = table.primaryKey.filter((k) => !cur.primaryKey.includes(k));
+  const blocked = added.filter((k) => !have.get(k)?.notNull);
+  const widened = cur.primaryKey.length > 0 && cur.primaryKey.every((k) => table.primaryKey.includes(k));
+  if (widened && blocked.length === 0 && cur.primaryKeyName) {
+    plan.steps.push({
+      kind: 'widen_key',
+      table: table.name,
+      constraint: cur.primaryKeyName,
+      from: cur.primaryKey,
+      to: table.primaryKey,
+    });
+    return;
+  }
+  const why = !widened
+    ? 'a key change is not additive unless it keeps every column of the old key'
+    : `the new key column${blocked.length > 1 ? 's' : ''} ${blocked.join(', ')} must already be NOT NULL columns of the table`;
   plan.refusals.push({
     table: table.name,
     message:
       `the primary key of ${table.name} is ${cur.primaryKey.length ? keyText(cur.primaryKey) : 'missing'} in the ` +
-      `warehouse but the schema says ${keyText(table.primaryKey)}: a key change is not additive. Keep the key, ` +
+      `warehouse but the schema says ${keyText(table.primaryKey)}: ${why}. Keep the key, ` +
       `or load into a new table (rename "table" in x-warehouse) and migrate by hand.`,
   });
 }
@@ -184,12 +211,14 @@ export function describePlan(plan: EvolutionPlan): {
   columnsAdded: Array<{ table: string; column: string; type: string }>;
   notNullDropped: Array<{ table: string; column: string; reason: string }>;
   stateBackfilled: string[];
+  keysWidened: Array<{ table: string; from: string[]; to: string[] }>;
 } {
   const out = {
     tablesCreated: [] as string[],
     columnsAdded: [] as Array<{ table: string; column: string; type: string }>,
     notNullDropped: [] as Array<{ table: string; column: string; reason: string }>,
     stateBackfilled: [] as string[],
+    keysWidened: [] as Array<{ table: string; from: string[]; to: string[] }>,
   };
   for (const s of plan.steps) {
     if (s.kind === 'create_table') out.tablesCreated.push(s.table.name);
@@ -197,6 +226,7 @@ export function describePlan(plan: EvolutionPlan): {
       out.columnsAdded.push({ table: s.table, column: s.column.name, type: s.column.type });
     else if (s.kind === 'drop_not_null')
       out.notNullDropped.push({ table: s.table, column: s.column, reason: s.reason });
+    else if (s.kind === 'widen_key') out.keysWidened.push({ table: s.table, from: s.from, to: s.to });
     else out.stateBackfilled.push(s.table.name);
   }
   return out;
@@ -210,6 +240,7 @@ export function planDdl(dbSchema: string, plan: EvolutionPlan): string[] {
     if (s.kind === 'create_table') out.push(createTableSql(dbSchema, s.table));
     else if (s.kind === 'add_column') out.push(addColumnSql(dbSchema, s.table, s.column, s.defaultLiteral));
     else if (s.kind === 'drop_not_null') out.push(dropNotNullSql(dbSchema, s.table, s.column));
+    else if (s.kind === 'widen_key') out.push(replacePrimaryKeySql(dbSchema, s.table, s.constraint, s.to));
   }
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * Exact values, from Kafka to the row: integers anywhere in the bigint range land exactly (JSON.parse would round
  * those beyond 2^53), integers outside it and malformed decimals are quarantined with their reason (by extract,
- * and by load as the second guard), and `"format": "decimal"` strings land in numeric digit for digit.
+ * and by load as the second guard), `"format": "decimal"` strings land in numeric digit for digit, and a date-time
+ * finer than a microsecond (which a timestamptz would round) is quarantined the same way.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -26,6 +27,7 @@ function ledgerSchema(topic: string, strict: boolean): Record<string, unknown> {
       amount: strict ? { type: 'string', format: 'decimal' } : { type: 'string' },
       rate: { type: 'number' },
       meta: { type: 'object' },
+      at: strict ? { type: 'string', format: 'date-time' } : { type: 'string' },
     },
   };
 }
@@ -48,7 +50,9 @@ const EXACT = [
   },
   { id: '-9223372036854775808', amount: '-0.000000000000000000000000000001', rate: '-2.5e-7' },
   { id: '9223372036854775807', amount: '123456789012345678901234567890.123456789', rate: '1e300' },
-  { id: '18014398509481985', amount: '0', rate: '3' },
+  { id: '18014398509481985', amount: '0', rate: '3', at: '2026-11-27T07:45:12.123456Z' },
+  // Digits past the microsecond that are zeros change nothing.
+  { id: '18014398509481987', amount: '1', at: '2026-11-27T07:45:12.000001000+01:00' },
 ];
 /** Values outside the bigint range, or not decimals, with what the quarantine must say about them. */
 const BAD = [
@@ -58,11 +62,18 @@ const BAD = [
   { id: '7', amount: '1.2.3', reason: /decimal/ },
   { id: '8', amount: '1e5', reason: /decimal/ },
   { id: '9', amount: ' 12', reason: /decimal/ },
+  {
+    id: '10',
+    amount: '1',
+    at: '2026-11-27T07:45:12.1234567Z',
+    reason: /\/at a fraction of a second finer than a microsecond/,
+  },
 ];
 
-function messageText(e: { id: string; amount: string; rate?: string; meta?: string }): string {
+function messageText(e: { id: string; amount: string; rate?: string; meta?: string; at?: string }): string {
   const rate = e.rate ? `,"rate":${e.rate}` : '';
-  return `{"entry_id":${e.id},"amount":${JSON.stringify(e.amount)}${rate}${e.meta ? `,"meta":${e.meta}` : ''}}`;
+  const at = e.at ? `,"at":${JSON.stringify(e.at)}` : '';
+  return `{"entry_id":${e.id},"amount":${JSON.stringify(e.amount)}${rate}${e.meta ? `,"meta":${e.meta}` : ''}${at}}`;
 }
 
 /** A pretty-printed event (spans lines) with a big integer: the snapshot must keep it exact too. */
@@ -85,15 +96,23 @@ interface StoredRow {
   amount: string;
   rate: number | null;
   meta: string | null;
+  at: string | null;
 }
 
 async function storedRows(schema: string): Promise<StoredRow[]> {
   const { rows } = await client.query(
-    `SELECT entry_id::text AS id, amount::text AS amount, rate, meta::text AS meta
+    `SELECT entry_id::text AS id, amount::text AS amount, rate, meta::text AS meta,
+            to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at
        FROM "${schema}".ledger_entries ORDER BY entry_id`,
   );
   return rows as StoredRow[];
 }
+
+/** EXACT's date-times as the warehouse must hold them, in UTC to the microsecond. */
+const UTC_AT: Record<string, string> = {
+  '2026-11-27T07:45:12.123456Z': '2026-11-27T07:45:12.123456Z',
+  '2026-11-27T07:45:12.000001000+01:00': '2026-11-27T06:45:12.000001Z',
+};
 
 const sortById = <T extends { id: string }>(xs: T[]): T[] =>
   [...xs].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
@@ -101,10 +120,11 @@ const expectedRows = sortById([
   ...EXACT.map((e) => ({
     id: e.id,
     amount: e.amount,
-    rate: Number(e.rate),
+    rate: e.rate === undefined ? null : Number(e.rate),
     meta: e.meta ? '{"n": [9007199254740993], "ref": 12345678901234567890}' : null,
+    at: e.at === undefined ? null : UTC_AT[e.at]!,
   })),
-  { id: PRETTY.id, amount: PRETTY.amount, rate: null, meta: null },
+  { id: PRETTY.id, amount: PRETTY.amount, rate: null, meta: null, at: null },
 ]);
 
 describe('exact values from Kafka to the row', () => {
@@ -150,6 +170,7 @@ describe('exact values from Kafka to the row', () => {
       'amount numeric',
       'rate double precision',
       'meta jsonb',
+      'at timestamp with time zone',
     ]);
     const { rows: quarantined } = await client.query(
       `SELECT count(*)::int AS n FROM "${dbSchema}".eventful_rejected WHERE rejected_by = 'extract'`,

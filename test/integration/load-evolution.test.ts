@@ -142,18 +142,54 @@ describe('load: schema evolution', () => {
     expect((await columns('incidents'))['reporter']).toBe('text not null');
   });
 
-  it('should refuse a key change', async () => {
+  it('should refuse a key change that drops a column of the old key', async () => {
     await writeSnapshot(root, onPartition('incidents', 0, [incident()]));
     expect((await load()).code).toBe(0);
+    const before = await dumpSchema(schema);
     await editSchema('incident', (j) => {
-      j['x-warehouse'].state.key = ['incident_id', 'line'];
+      j['x-warehouse'].state.key = ['line'];
     });
     await writeSnapshot(root, onPartition('incidents', 0, [incident()], 1));
     const r = await load();
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /the primary key of incidents is \(incident_id\) in the warehouse but the schema says \(incident_id, line\)/,
+      /the primary key of incidents is \(incident_id\) in the warehouse but the schema says \(line\): a key change is not additive unless it keeps every column of the old key/,
     );
+    expect(await dumpSchema(schema)).toBe(before);
+  });
+
+  it('should give a warehouse keyed by event_id alone the shipped key, event time first, keeping every row', async () => {
+    const shipped = JSON.parse(await readFile(path.join(schemas, 'train_arrival.schema.json'), 'utf8'));
+    expect(shipped['x-warehouse'].key).toEqual(['occurred_at', 'event_id']);
+    await editSchema('train_arrival', (j) => {
+      j['x-warehouse'].key = ['event_id'];
+    });
+    const first = [arrival({ station_id: 'A' }), arrival({ station_id: 'B' })];
+    await writeSnapshot(root, onPartition('train-arrivals', 0, first));
+    expect((await load()).code).toBe(0);
+    const before = await rowVersions('train_arrivals');
+
+    await editSchema('train_arrival', (j) => {
+      j['x-warehouse'].key = ['occurred_at', 'event_id'];
+    });
+    // A replay of the first event and a new one: the replay changes nothing under the new key either.
+    await writeSnapshot(root, onPartition('train-arrivals', 0, [first[0]!, arrival({ station_id: 'C' })], 2));
+    const r = await load();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary?.['migration']).toMatchObject({
+      keysWidened: [{ table: 'train_arrivals', from: ['event_id'], to: ['occurred_at', 'event_id'] }],
+    });
+    expect(r.stderr).toMatch(/train_arrivals: the schema's key is now \(occurred_at, event_id\), was \(event_id\)/);
+    const { rows: key } = await client.query<{ key: string }>(
+      `SELECT pg_get_constraintdef(oid) AS key FROM pg_constraint
+        WHERE conrelid = to_regclass($1) AND contype = 'p'`,
+      [`"${schema}".train_arrivals`],
+    );
+    expect(key).toEqual([{ key: 'PRIMARY KEY (occurred_at, event_id)' }]);
+    const after = await rowVersions('train_arrivals');
+    expect(after).toHaveLength(3);
+    expect(after.filter((v) => before.map((b) => b.split(' ')[0]).includes(v.split(' ')[0]!))).toHaveLength(2);
+    expect(r.summary?.['totals']).toMatchObject({ inserted: 1, unchanged: 1 });
   });
 
   it('should relax NOT NULL when a property stops being required', async () => {

@@ -32,6 +32,7 @@ function schemaOf(
     mapping: { topics: ['things'], table: 'things', key: ['id'], ...mapping },
     validate: (() => true) as unknown as LoadedSchema['validate'],
     integerProperties: [],
+    dateTimeProperties: [],
   };
 }
 
@@ -72,7 +73,7 @@ describe('schemaTables', () => {
     expect(tables.map((t) => [t.name, t.kind, t.primaryKey])).toEqual([
       ['incident_events', 'event', ['event_id']],
       ['incidents', 'state', ['incident_id']],
-      ['train_arrivals', 'event', ['event_id']],
+      ['train_arrivals', 'event', ['occurred_at', 'event_id']],
     ]);
     const arrivals = tables[2]!;
     expect(arrivals.columns.map((c) => `${c.name} ${c.type}${c.notNull ? ' NOT NULL' : ''}`)).toEqual([

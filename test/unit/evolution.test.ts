@@ -118,11 +118,26 @@ describe('planEvolution', () => {
     ]);
   });
 
-  it('should refuse a key change', () => {
-    const wanted = { ...base, primaryKey: ['id', 'n'] };
-    expect(planEvolution([wanted], existing(base)).refusals[0]?.message).toMatch(
-      /primary key of things is \(id\) .* says \(id, n\)/,
+  it('should refuse a key narrowed, or widened by a nullable column', () => {
+    const wide = { ...base, primaryKey: ['id', 'n'] };
+    expect(planEvolution([base], existing(wide)).refusals[0]?.message).toMatch(
+      /primary key of things is \(id, n\) .* says \(id\): a key change is not additive unless it keeps every column/,
     );
+    expect(planEvolution([wide], existing(base)).refusals[0]?.message).toMatch(
+      /primary key of things is \(id\) .* says \(id, n\): the new key column n must already be NOT NULL/,
+    );
+  });
+
+  it('should rebuild a key widened by a NOT NULL column, new columns first, in one statement', () => {
+    const was = table([prop('id', 'uuid', true), prop('at', 'timestamp with time zone', true)]);
+    const wanted = { ...was, primaryKey: ['at', 'id'] };
+    const cur = new Map([...existing(was)].map(([k, t]) => [k, { ...t, primaryKeyName: 'things_pkey' }]));
+    const plan = planEvolution([wanted], cur);
+    expect(plan.refusals).toEqual([]);
+    expect(describePlan(plan).keysWidened).toEqual([{ table: 'things', from: ['id'], to: ['at', 'id'] }]);
+    expect(planDdl('s', plan).slice(1)).toEqual([
+      'ALTER TABLE "s"."things" DROP CONSTRAINT "things_pkey", ADD CONSTRAINT "things_pkey" PRIMARY KEY ("at", "id")',
+    ]);
   });
 
   it('should drop NOT NULL when a property is no longer required or no longer exists, but never on the key', () => {

@@ -10,10 +10,11 @@ beforeAll(async () => {
   tables = registry.schemas.map((s) => [s.name, schemaTables(s).tables[0]!]);
 });
 
+const AT = '2026-11-27T07:45:12Z';
 const arrival = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   event_id: id,
   event_type: 'train_arrival',
-  occurred_at: '2026-11-27T07:45:12Z',
+  occurred_at: AT,
   train_id: 'BL-1',
   line: 'Blue',
   direction: 'north',
@@ -46,7 +47,8 @@ describe('SnapshotLineEncoder', () => {
       rejectedByLoadReasons: { schema_violation: 1, no_schema: 1, nul_character: 1 },
     });
     expect(rowsOf(block.tables[arrivalsSlot])).toHaveLength(1);
-    expect(block.tables[arrivalsSlot]!.keys).toEqual([[ID(1)]]);
+    // The key, event time first: (occurred_at, event_id).
+    expect(block.tables[arrivalsSlot]!.keys).toEqual([[AT], [ID(1)]]);
     expect(rowsOf(block.tables[enc.quarantineSlot]).map((r) => r.split('\t').slice(1, 3))).toEqual([
       ['0', '1'],
       ['0', '2'],
@@ -96,7 +98,7 @@ describe('SnapshotLineEncoder', () => {
     ];
     const prepared = enc.prepare('events', lines);
     const slot = tables.findIndex(([n]) => n === 'train_arrival');
-    expect(prepared.lookups[slot]).toEqual({ lines: [0, 1, 3], keys: [[ID(1), ID(2), ID(4)]] });
+    expect(prepared.lookups[slot]).toEqual({ lines: [0, 1, 3], keys: [[AT, AT, AT], [ID(1), ID(2), ID(4)]] });
     const none = enc.encodePrepared(
       prepared,
       1,
@@ -109,7 +111,7 @@ describe('SnapshotLineEncoder', () => {
       tables.map((_, i) => (i === slot ? new Set([1, 3]) : undefined)),
     );
     expect(some.unchanged[slot]).toBe(2);
-    expect(some.tables[slot]!.keys).toEqual([[ID(1)]]);
+    expect(some.tables[slot]!.keys).toEqual([[AT], [ID(1)]]);
     expect(some.rejectedByLoad).toBe(1);
   });
 });
