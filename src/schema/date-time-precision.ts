@@ -9,15 +9,16 @@ const FRACTION_START = 19;
 const TIMESTAMP_DIGITS = 6;
 
 /**
- * Why `s`, an RFC 3339 date-time, cannot be stored exactly: a nonzero 7th (or later) fractional digit. Trailing
- * zeros (`.123456000`) are exact and pass. Undefined when it can.
+ * Why `s`, an RFC 3339 date-time, cannot be stored exactly: a nonzero 7th (or later) digit of its fraction of a
+ * second. Trailing zeros (`.123456000`) are exact and pass. Undefined when it can.
  */
 export function subMicrosecondProblem(s: string): string | undefined {
   if (s.charCodeAt(FRACTION_START) !== 0x2e) return undefined; // '.'
-  for (let i = FRACTION_START + 1 + TIMESTAMP_DIGITS; i < s.length; i++) {
+  const first = FRACTION_START + 1;
+  for (let i = first; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return undefined;
-    if (c !== 0x30)
+    if (c < 0x30 || c > 0x39) return undefined; // the fraction ended: the zone follows
+    if (i - first >= TIMESTAMP_DIGITS && c !== 0x30)
       return (
         'a fraction of a second finer than a microsecond, which a timestamptz would round; ' +
         'send at most 6 fractional digits'

@@ -249,9 +249,10 @@ export class SchemaRegistry {
   }
 
   /**
-   * Finds the schema for an event of `topic` and validates `value` against it. With `source`, the JSON text the
-   * value was parsed from, an integer property that parsed beyond 2^53 (where doubles round) is checked against
-   * the bigint range on its exact text.
+   * Finds the schema for an event of `topic` and validates `value` against it, then refuses what the warehouse
+   * could only store changed: a date-time finer than a microsecond and, with `source` (the JSON text the value was
+   * parsed from), an integer property beyond the bigint range, checked on its exact text when it parsed beyond
+   * 2^53 (where doubles round).
    */
   check(
     topic: string,
@@ -288,14 +289,14 @@ export class SchemaRegistry {
   }
 }
 
+const NO_ISSUES: readonly ValidationIssue[] = Object.freeze([]);
+
 /**
  * Values that valid JSON Schema accepts and the warehouse could only store changed: integer properties whose
  * exact value is beyond the bigint range, or not an integer after all (a fraction too fine for a double, such as
  * 1.00000000000000000001, that parsed to a whole number beyond 2^53; only values beyond 2^53 can have been
  * rounded: for the others the parsed number is exact), and date-times finer than a microsecond.
  */
-const NO_ISSUES: readonly ValidationIssue[] = Object.freeze([]);
-
 function exactnessIssues(
   schema: LoadedSchema,
   value: Record<string, unknown>,

@@ -59,7 +59,7 @@ export async function readExistingTables(
       columns: t.columns,
       primaryKey: t.keyed.sort((a, b) => a.pos - b.pos).map((k) => k.name),
       ...(t.keyName ? { primaryKeyName: t.keyName } : {}),
-      ...(t.estRows >= 0 ? { estimatedRows: t.estRows } : {}),
+      ...(t.estRows > 0 ? { estimatedRows: t.estRows } : {}),
     });
   return out;
 }

@@ -45,7 +45,7 @@ export type PlanStep =
   | { kind: 'add_column'; table: string; column: ColumnDef; defaultLiteral?: string }
   | { kind: 'drop_not_null'; table: string; column: string; reason: string }
   | { kind: 'backfill_state'; table: TableDef; from: string }
-  | { kind: 'widen_key'; table: string; constraint: string; from: string[]; to: string[] };
+  | { kind: 'rebuild_key'; table: string; constraint: string; from: string[]; to: string[] };
 
 /** A change that cannot be applied safely, with what to do about it. */
 export interface Refusal {
@@ -75,29 +75,37 @@ function defaultFor(column: ColumnDef): { literal: string } | { problem: string 
   return { literal: literalSql(column.type, text) };
 }
 
+/** Why the table's key cannot go from the warehouse's to the schema's; undefined when it can be rebuilt. */
+function keyChangeProblem(table: TableDef, cur: ExistingTable): string | undefined {
+  if (table.kind !== 'event')
+    return "a state table's key names its entities, so it cannot change under the rows it merged";
+  if (!cur.primaryKey.length || !cur.primaryKey.every((k) => table.primaryKey.includes(k)))
+    return 'a key change is not additive unless it keeps every column of the old key';
+  const have = new Map(cur.columns.map((c) => [c.name, c]));
+  const blocked = table.primaryKey.filter((k) => !cur.primaryKey.includes(k) && !have.get(k)?.notNull);
+  if (blocked.length)
+    return `the new key column${blocked.length > 1 ? 's' : ''} ${blocked.join(', ')} must already be NOT NULL columns of the table`;
+  return cur.primaryKeyName ? undefined : 'its key constraint was not found';
+}
+
 /**
- * Compares the primary keys: a key widened by columns the table holds, all NOT NULL, is rebuilt (rows unique on
- * the old key are unique on the new one); any other change is refused.
+ * Compares the primary keys. An event table's key widened (or reordered) with columns the table holds, all NOT
+ * NULL, is rebuilt: rows unique on the old key are unique on the new one. Refused: any other change, and any
+ * change of a state table's key, which names its entities (rows merged under the old key would stay merged).
  */
 function planPrimaryKey(plan: EvolutionPlan, table: TableDef, cur: ExistingTable): void {
   if (keyText(cur.primaryKey) === keyText(table.primaryKey)) return;
-  const have = new Map(cur.columns.map((c) => [c.name, c]));
-  const added = table.primaryKey.filter((k) => !cur.primaryKey.includes(k));
-  const blocked = added.filter((k) => !have.get(k)?.notNull);
-  const widened = cur.primaryKey.length > 0 && cur.primaryKey.every((k) => table.primaryKey.includes(k));
-  if (widened && blocked.length === 0 && cur.primaryKeyName) {
-    plan.steps.push({
-      kind: 'widen_key',
-      table: table.name,
-      constraint: cur.primaryKeyName,
-      from: cur.primaryKey,
-      to: table.primaryKey,
-    });
+  const why = keyChangeProblem(table, cur);
+  if (why === undefined) {
+    const [from, to] = [cur.primaryKey, table.primaryKey];
+    plan.steps.push({ kind: 'rebuild_key', table: table.name, constraint: cur.primaryKeyName!, from, to });
+    const rows = cur.estimatedRows ? `about ${cur.estimatedRows} rows` : 'the table';
+    plan.notes.push(
+      `${table.name}: the schema's key is ${keyText(to)}, the warehouse's ${keyText(from)}: the primary key is ` +
+        `rebuilt in the transaction of the first snapshot loaded, one pass over ${rows}, with the table locked meanwhile`,
+    );
     return;
   }
-  const why = !widened
-    ? 'a key change is not additive unless it keeps every column of the old key'
-    : `the new key column${blocked.length > 1 ? 's' : ''} ${blocked.join(', ')} must already be NOT NULL columns of the table`;
   plan.refusals.push({
     table: table.name,
     message:
@@ -211,14 +219,14 @@ export function describePlan(plan: EvolutionPlan): {
   columnsAdded: Array<{ table: string; column: string; type: string }>;
   notNullDropped: Array<{ table: string; column: string; reason: string }>;
   stateBackfilled: string[];
-  keysWidened: Array<{ table: string; from: string[]; to: string[] }>;
+  keysRebuilt: Array<{ table: string; from: string[]; to: string[] }>;
 } {
   const out = {
     tablesCreated: [] as string[],
     columnsAdded: [] as Array<{ table: string; column: string; type: string }>,
     notNullDropped: [] as Array<{ table: string; column: string; reason: string }>,
     stateBackfilled: [] as string[],
-    keysWidened: [] as Array<{ table: string; from: string[]; to: string[] }>,
+    keysRebuilt: [] as Array<{ table: string; from: string[]; to: string[] }>,
   };
   for (const s of plan.steps) {
     if (s.kind === 'create_table') out.tablesCreated.push(s.table.name);
@@ -226,7 +234,7 @@ export function describePlan(plan: EvolutionPlan): {
       out.columnsAdded.push({ table: s.table, column: s.column.name, type: s.column.type });
     else if (s.kind === 'drop_not_null')
       out.notNullDropped.push({ table: s.table, column: s.column, reason: s.reason });
-    else if (s.kind === 'widen_key') out.keysWidened.push({ table: s.table, from: s.from, to: s.to });
+    else if (s.kind === 'rebuild_key') out.keysRebuilt.push({ table: s.table, from: s.from, to: s.to });
     else out.stateBackfilled.push(s.table.name);
   }
   return out;
@@ -240,7 +248,7 @@ export function planDdl(dbSchema: string, plan: EvolutionPlan): string[] {
     if (s.kind === 'create_table') out.push(createTableSql(dbSchema, s.table));
     else if (s.kind === 'add_column') out.push(addColumnSql(dbSchema, s.table, s.column, s.defaultLiteral));
     else if (s.kind === 'drop_not_null') out.push(dropNotNullSql(dbSchema, s.table, s.column));
-    else if (s.kind === 'widen_key') out.push(replacePrimaryKeySql(dbSchema, s.table, s.constraint, s.to));
+    else if (s.kind === 'rebuild_key') out.push(replacePrimaryKeySql(dbSchema, s.table, s.constraint, s.to));
   }
   return out;
 }

@@ -361,14 +361,6 @@ async function planDdl(
   const plan = planEvolution(desired, existing);
   summary.migration = { ...describePlan(plan), notes: plan.notes };
   for (const n of plan.notes) log.info(n);
-  for (const s of plan.steps)
-    if (s.kind === 'widen_key') {
-      const rows = existing.get(s.table)?.estimatedRows;
-      log.info(
-        `${s.table}: the schema's key is now (${s.to.join(', ')}), was (${s.from.join(', ')}): rebuilding the ` +
-          `primary key in this load's transaction, one pass over ${rows === undefined ? 'the table' : `about ${rows} rows`}`,
-      );
-    }
   if (plan.refusals.length) {
     summary.refusals = plan.refusals;
     for (const r of plan.refusals) log.error(r.message);

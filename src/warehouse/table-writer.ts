@@ -177,7 +177,7 @@ class Batch {
 /**
  * Groups of {@link Batch.without}'s uuid order. Postgres inserts a batch into a B-tree index about 30% faster when
  * its keys arrive roughly in index order (each group of the batch walks a 1/256 slice of the index, whose pages
- * stay in the CPU's caches) than at random: measured with psql \copy of 1 M train arrivals in 50,000-row batches on
+ * stay in the CPU's caches) than at random: measured with psql \copy of 1 M train arrivals (then keyed by event_id alone) in 50,000-row batches on
  * this 2-core machine, 5.9 s random vs 4.1 s grouped into an empty table, 7.2 vs 5.0 s into one holding 1 M rows.
  */
 const UUID_GROUPS = 256;

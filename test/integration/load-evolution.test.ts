@@ -177,9 +177,11 @@ describe('load: schema evolution', () => {
     const r = await load();
     expect(r.code, r.stderr).toBe(0);
     expect(r.summary?.['migration']).toMatchObject({
-      keysWidened: [{ table: 'train_arrivals', from: ['event_id'], to: ['occurred_at', 'event_id'] }],
+      keysRebuilt: [{ table: 'train_arrivals', from: ['event_id'], to: ['occurred_at', 'event_id'] }],
     });
-    expect(r.stderr).toMatch(/train_arrivals: the schema's key is now \(occurred_at, event_id\), was \(event_id\)/);
+    expect(r.stderr).toMatch(
+      /train_arrivals: the schema's key is \(occurred_at, event_id\), the warehouse's \(event_id\): the primary key is rebuilt/,
+    );
     const { rows: key } = await client.query<{ key: string }>(
       `SELECT pg_get_constraintdef(oid) AS key FROM pg_constraint
         WHERE conrelid = to_regclass($1) AND contype = 'p'`,

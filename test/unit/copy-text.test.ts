@@ -59,11 +59,18 @@ describe('canonicalText', () => {
     for (const ok of [
       '2026-11-27T07:45:12Z',
       '2026-11-27t07:45:12.123456000z',
+      // Fractions of every length before a numeric zone: the zone's digits are not the fraction's.
+      '2026-11-27T07:45:12.5+05:45',
+      '2026-11-27T07:45:12.12+05:30',
+      '2026-11-27T07:45:12.123+01:00',
+      '2026-11-27T07:45:12.1234+01:00',
+      '2026-11-27T07:45:12.12345-0930',
+      '2026-11-27T07:45:12.123456+14:00',
       '2026-11-27 07:45:12+15:59',
       '2024-02-29T00:00:00-0530',
       '2026-12-31T23:59:60Z',
     ])
-      expect(canonicalText('timestamp with time zone', ok)).toBe(ok);
+      for (const validated of [false, true]) expect(canonicalText('timestamp with time zone', ok, validated)).toBe(ok);
     expect(problem('timestamp with time zone', '0000-01-01T00:00:00Z')).toMatch(/year 0000/);
     expect(problem('timestamp with time zone', '2026-11-27T07:45:12+16:00')).toMatch(/zone offset \+16:00/);
     expect(problem('timestamp with time zone', '2026-02-29T00:00:00Z')).toMatch(/day 29/);
@@ -71,9 +78,11 @@ describe('canonicalText', () => {
     expect(problem('timestamp with time zone', '2026-11-27T25:00:00Z')).toMatch(/time of day/);
     // Postgres keeps microseconds: a finer fraction would be rounded, so it is refused, validated or not.
     for (const validated of [false, true])
-      expect(
-        (canonicalText('timestamp with time zone', '2026-11-27T07:45:12.1234567Z', validated) as Error).message,
-      ).toMatch(/"2026-11-27T07:45:12.1234567Z": a fraction of a second finer than a microsecond/);
+      for (const fine of ['2026-11-27T07:45:12.1234567Z', '2026-11-27T07:45:12.0000001+05:30'])
+        expect((canonicalText('timestamp with time zone', fine, validated) as Error).message).toBe(
+          `"${fine}": a fraction of a second finer than a microsecond, which a timestamptz would round; ` +
+            'send at most 6 fractional digits',
+        );
   });
 
   it('should check dates the same way', () => {

@@ -128,13 +128,24 @@ describe('planEvolution', () => {
     );
   });
 
+  it("should refuse any change of a state table's key", () => {
+    const state = table([prop('id', 'uuid', true), prop('n', 'bigint', true)], { kind: 'state' });
+    expect(planEvolution([{ ...state, primaryKey: ['id', 'n'] }], existing(state)).refusals[0]?.message).toMatch(
+      /says \(id, n\): a state table's key names its entities/,
+    );
+  });
+
   it('should rebuild a key widened by a NOT NULL column, new columns first, in one statement', () => {
     const was = table([prop('id', 'uuid', true), prop('at', 'timestamp with time zone', true)]);
     const wanted = { ...was, primaryKey: ['at', 'id'] };
     const cur = new Map([...existing(was)].map(([k, t]) => [k, { ...t, primaryKeyName: 'things_pkey' }]));
     const plan = planEvolution([wanted], cur);
     expect(plan.refusals).toEqual([]);
-    expect(describePlan(plan).keysWidened).toEqual([{ table: 'things', from: ['id'], to: ['at', 'id'] }]);
+    expect(describePlan(plan).keysRebuilt).toEqual([{ table: 'things', from: ['id'], to: ['at', 'id'] }]);
+    expect(plan.notes).toEqual([
+      "things: the schema's key is (at, id), the warehouse's (id): the primary key is rebuilt in the transaction of " +
+        'the first snapshot loaded, one pass over the table, with the table locked meanwhile',
+    ]);
     expect(planDdl('s', plan).slice(1)).toEqual([
       'ALTER TABLE "s"."things" DROP CONSTRAINT "things_pkey", ADD CONSTRAINT "things_pkey" PRIMARY KEY ("at", "id")',
     ]);
