@@ -116,10 +116,7 @@ else
   echo "bench: simulated in $(elapsed "$t0" "$(now)") s" >&2
 fi
 
-# A daily load comes long after the last checkpoint: each load below starts right after one, so the first change of
-# every page it touches writes the page's image into the WAL, as it would in production.
 echo "bench: the last day into an empty schema" >&2
-psql -qX -c CHECKPOINT
 last_empty_s="$(load_s "$SNAPS/last" "$ONE" last-empty)"
 echo "bench: $((DAYS - 1)) days of history (first load, answer maintained)" >&2
 history_s="$(load_s "$SNAPS/history" "$MANY" history)"
@@ -128,7 +125,6 @@ for table in $(psql -qXAt -c "SELECT format('%I.%I', schemaname, tablename) FROM
   psql -qX -c "VACUUM ANALYZE $table"
 done
 echo "bench: the last day into the $DAYS-day warehouse" >&2
-psql -qX -c CHECKPOINT
 last_many_s="$(load_s "$SNAPS/last" "$MANY" last-many)"
 arrivals_many="$(psql -qXAt -c "SELECT count(*) FROM \"$MANY\".station_headways")"
 arrivals_one="$(psql -qXAt -c "SELECT count(*) FROM \"$ONE\".station_headways")"
