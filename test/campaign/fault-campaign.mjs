@@ -17,8 +17,9 @@
  *   load-sigkill        SIGKILL of load a random delay after it found its pending snapshots
  *   kafka-restart       the broker stopped (scripts/kafka stop) a random delay into a drain, restarted seconds later
  *   kafka-commit-restart the broker stopped just as extract is about to commit (extract frozen with SIGSTOP right
- *                       after publishing, resumed once the restarted broker's port opens): extract must commit in
- *                       the same run (exit 0, offsets committed), trying again where the coordinator still loads
+ *                       after publishing, resumed while the broker is down or once its port opens again): extract
+ *                       must commit in the same run (exit 0, offsets committed), waiting for the broker or trying
+ *                       again where the coordinator still loads
  *   postgres-restart    PostgreSQL stopped (scripts/postgres stop) a random delay into a load, restarted
  *   disk-full           (dir) the snapshot root filled up to a few KB before an extract (the operator then frees it)
  *   s3-restart          (s3) s3proxy stopped (scripts/s3proxy stop) a random delay into an extract's drain or a load,
@@ -96,6 +97,8 @@ export const STORES = /** @type {StoreKind[]} */ (Object.keys(FAULT_KINDS_BY_STO
 const EXTRACT_HOOKS = ['mid-drain', 'before-publish', 'after-publish', 'after-commit'];
 const LOAD_HOOKS = ['before-ledger', 'before-commit'];
 const KAFKA_OUTAGES = ['brief', 'long'];
+/** When extract, frozen before its commit, resumes: while the broker is down, or as its port opens again. */
+const COMMIT_RESUMES = ['while-down', 'port-open'];
 /** Which run s3proxy goes away under. */
 const S3_OUTAGES = ['during-extract', 'during-load'];
 const TAMPERS = [
@@ -912,6 +915,7 @@ async function main() {
       };
     },
     'kafka-commit-restart': async () => {
+      const resume = nextVariant('kafka-commit-restart', COMMIT_RESUMES);
       const downMs = rng.int(500, 2000);
       await burst(rng.int(12, 24));
       let stopMs = 0;
@@ -925,25 +929,29 @@ async function main() {
           if (!(frozen = await stopped(p.child.pid))) return;
           state.kafkaDown = true;
           stopMs = await service('kafka', 'stop');
+          // while-down: its first commit meets no broker at all; port-open: a group coordinator still loading.
+          if (resume === 'while-down') p.child.kill('SIGCONT');
           await sleep(downMs);
           const starting = service('kafka', 'start');
-          // Resumed as soon as the broker's port opens: its first commit meets a group coordinator still loading.
-          await portOpen(process.env['KAFKA_BOOTSTRAP_SERVERS'] ?? '', 60_000);
-          p.child.kill('SIGCONT');
+          if (resume === 'port-open') {
+            await portOpen(process.env['KAFKA_BOOTSTRAP_SERVERS'] ?? '', 60_000);
+            p.child.kill('SIGCONT');
+          }
           startMs = await starting;
           state.kafkaDown = false;
         },
       });
       const retried = /trying again in \d+ ms/.test(r.stderr);
       // Landed when the broker restarted between publish and commit; extract must still commit in the same run.
-      // Whether its first try meets a coordinator still loading (and is tried again) or the client's reconnect
-      // comes after the load is timing: the class says which, and unit tests cover the retry itself.
+      // Resumed while the broker is down, the client's synchronous commit waits for it to come back; resumed as
+      // the port opens, the first try may meet a group coordinator still loading and be tried again: timing, which
+      // the class names (unit tests cover the retry itself).
       const landed = frozen;
       if (landed && (r.code !== 0 || !/committed offsets of \d+ partitions/.test(r.stderr)))
         violation(`extract met a broker restart before its commit, but did not commit: ${lastError(r)}`);
       return {
-        variant: `broker stopped before the commit, down ${downMs}ms`,
-        class: `commit ${retried ? 'retried' : 'not retried'}, extract ${outcome(r)}`,
+        variant: `broker stopped before the commit, down ${downMs}ms, extract resumed ${resume}`,
+        class: `${resume}: commit ${retried ? 'retried' : 'not retried'}, extract ${outcome(r)}`,
         landed,
         stage: 'commit',
         outcome: outcome(r),
@@ -1193,6 +1201,7 @@ async function main() {
     'load-crash-hook': LOAD_HOOKS.length,
     'snapshot-tamper': TAMPERS.length,
     'kafka-restart': KAFKA_OUTAGES.length,
+    'kafka-commit-restart': COMMIT_RESUMES.length,
     's3-restart': S3_OUTAGES.length,
   };
   for (const k of mustCover) for (let n = repeats[k] ?? 2; n > 1; n--) wanted.push(k);
