@@ -3,10 +3,11 @@
  *
  * Applied: a missing table is created; a missing column is added (nullable, or NOT NULL with the schema's
  * `default` filling existing rows); a NOT NULL column that the schemas no longer require loses NOT NULL (relaxing
- * a constraint never touches rows); a new state table next to an existing event table is backfilled from it; a
- * primary key widened by NOT NULL columns the table has (every old key column still in it, so the rows stay unique)
- * is rebuilt. Refused, before anything is written: a column whose type changed, a new required property without a
- * default, any other change of the primary key. Never done: dropping a table or a column, narrowing a type.
+ * a constraint never touches rows); a new state table next to an existing event table is backfilled from it; an
+ * event table's primary key widened by NOT NULL columns the table has (every old key column still in it, so the
+ * rows stay unique) is rebuilt. Refused, before anything is written: a column whose type changed, a new required
+ * property without a default, any other change of a primary key, any change of a state table's key. Never done:
+ * dropping a table or a column, narrowing a type.
  */
 import { canonicalText, ValueProblem } from './copy-text.js';
 import {
