@@ -98,7 +98,13 @@ describe('SnapshotLineEncoder', () => {
     ];
     const prepared = enc.prepare('events', lines);
     const slot = tables.findIndex(([n]) => n === 'train_arrival');
-    expect(prepared.lookups[slot]).toEqual({ lines: [0, 1, 3], keys: [[AT, AT, AT], [ID(1), ID(2), ID(4)]] });
+    expect(prepared.lookups[slot]).toEqual({
+      lines: [0, 1, 3],
+      keys: [
+        [AT, AT, AT],
+        [ID(1), ID(2), ID(4)],
+      ],
+    });
     const none = enc.encodePrepared(
       prepared,
       1,
