@@ -118,6 +118,7 @@ export function columnTypeOf(prop: PropertySchema | boolean): { type: PgType; nu
   const format = typeof prop === 'object' && prop !== null ? prop.format : undefined;
   switch (nonNull[0]) {
     case 'string':
+      // isDateTimeProperty (json-types) names the same rule for the registry's exactness check.
       if (format === 'date-time') return { type: 'timestamp with time zone', nullable };
       if (format === 'date') return { type: 'date', nullable };
       if (format === 'uuid') return { type: 'uuid', nullable };

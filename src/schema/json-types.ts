@@ -20,3 +20,9 @@ export function isIntegerProperty(prop: PropertySchema | boolean): boolean {
   const nonNull = jsonTypes(prop).filter((t) => t !== 'null');
   return nonNull.length === 1 && nonNull[0] === 'integer';
 }
+
+/** Whether a property holds date-times, null aside (its column is timestamptz). */
+export function isDateTimeProperty(prop: PropertySchema | boolean): boolean {
+  const nonNull = jsonTypes(prop).filter((t) => t !== 'null');
+  return nonNull.length === 1 && nonNull[0] === 'string' && typeof prop === 'object' && prop.format === 'date-time';
+}

@@ -9,10 +9,9 @@ import { useFastFormats } from './fast-formats.js';
 import { identifierProblem } from './identifiers.js';
 import { bigintText } from './json-integer.js';
 import { subMicrosecondProblem } from './date-time-precision.js';
-import { columnTypeOf } from './ddl.js';
 import { propertyText, type JsonSource } from './json-source.js';
 import { DEFAULT_SCHEMAS_DIR, SCHEMA_FILE_SUFFIX, schemaProblemsMessage, type SchemaProblem } from './schema-folder.js';
-import { isIntegerProperty, type PropertySchema } from './json-types.js';
+import { isDateTimeProperty, isIntegerProperty, type PropertySchema } from './json-types.js';
 
 export type { PropertySchema };
 
@@ -187,9 +186,7 @@ export async function loadSchemaFile(file: string): Promise<{ schema?: LoadedSch
   const name = path.basename(file).slice(0, -SCHEMA_FILE_SUFFIX.length);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const integerProperties = Object.keys(properties).filter((p) => isIntegerProperty(properties[p]!));
-  const dateTimeProperties = Object.keys(properties).filter(
-    (p) => columnTypeOf(properties[p]!).type === 'timestamp with time zone',
-  );
+  const dateTimeProperties = Object.keys(properties).filter((p) => isDateTimeProperty(properties[p]!));
   return {
     schema: {
       name,
