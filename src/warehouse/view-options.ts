@@ -35,6 +35,12 @@ export interface ResolvedViewOptions {
 /** An IANA zone name or offset: letters, digits, `/`, `_`, `+`, `-` (it becomes a SQL string literal). */
 const TIME_ZONE_PATTERN = /^[A-Za-z0-9_/+-]{1,64}$/;
 
+/**
+ * The largest `maxHeadwaySeconds` (about 31 years): the squares of the headways it counts are summed in bigint
+ * parts (see answer-sql's `headwaySums`), whose whole seconds squared must fit a bigint.
+ */
+export const MAX_HEADWAY_LIMIT = 1_000_000_000;
+
 /** Fills in the defaults and refuses what cannot be a setting (a RangeError naming it). */
 export function resolveViewOptions(options: ViewOptions = {}): ResolvedViewOptions {
   const o = {
@@ -43,8 +49,8 @@ export function resolveViewOptions(options: ViewOptions = {}): ResolvedViewOptio
     onTimeEarlySeconds: options.onTimeEarlySeconds ?? VIEW_DEFAULTS.onTimeEarlySeconds,
     onTimeLateSeconds: options.onTimeLateSeconds ?? VIEW_DEFAULTS.onTimeLateSeconds,
   };
-  if (!(Number.isFinite(o.maxHeadwaySeconds) && o.maxHeadwaySeconds > 0))
-    throw new RangeError('maxHeadwaySeconds must be a positive number');
+  if (!(Number.isFinite(o.maxHeadwaySeconds) && o.maxHeadwaySeconds > 0 && o.maxHeadwaySeconds <= MAX_HEADWAY_LIMIT))
+    throw new RangeError(`maxHeadwaySeconds must be a positive number of seconds, at most ${MAX_HEADWAY_LIMIT}`);
   for (const k of ['onTimeEarlySeconds', 'onTimeLateSeconds'] as const)
     if (!(Number.isFinite(o[k]) && o[k] >= 0)) throw new RangeError(`${k} must be a number of seconds, 0 or more`);
   if (!TIME_ZONE_PATTERN.test(o.timeZone)) throw new RangeError(`timeZone "${o.timeZone}" is not a time zone name`);

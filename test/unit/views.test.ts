@@ -34,6 +34,9 @@ describe('the wait-time view statements', () => {
     expect(() => viewStatements('public', { timeZone: "UTC'; DROP TABLE x; --" })).toThrow(/time zone/);
     expect(() => viewStatements('public', { maxHeadwaySeconds: Number.NaN })).toThrow(/maxHeadwaySeconds/);
     expect(() => resolveViewOptions({ onTimeLateSeconds: -1 })).toThrow(/onTimeLateSeconds/);
+    // Its whole seconds squared are summed in bigint parts: a limit keeps them inside a bigint.
+    expect(resolveViewOptions({ maxHeadwaySeconds: 1e9 }).maxHeadwaySeconds).toBe(1e9);
+    expect(() => resolveViewOptions({ maxHeadwaySeconds: 1e9 + 1 })).toThrow(/maxHeadwaySeconds .* at most 1000000000/);
     const zurich = resolveViewOptions({ timeZone: 'Europe/Zurich' });
     expect(
       maintenanceStatements('public', zurich, 'pg_temp.x', '"public"."incident_events"')
