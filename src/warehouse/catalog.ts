@@ -31,35 +31,21 @@ export async function readExistingTables(
       ORDER BY c.relname, a.attnum`,
     [dbSchema, names],
   );
-  const tables = new Map<
-    string,
-    ExistingTable & { keyed: Array<{ name: string; pos: number }>; keyName: string | null; estRows: number }
-  >();
+  const tables = new Map<string, ExistingTable & { keyed: Array<{ name: string; pos: number }> }>();
   for (const r of rows) {
     let t = tables.get(r.table_name);
-    if (!t)
-      tables.set(
-        r.table_name,
-        (t = {
-          name: r.table_name,
-          columns: [],
-          primaryKey: [],
-          keyed: [],
-          keyName: r.key_name,
-          estRows: Number(r.est_rows),
-        }),
-      );
+    if (!t) {
+      const estimatedRows = Number(r.est_rows);
+      t = { name: r.table_name, columns: [], primaryKey: [], keyed: [] };
+      if (r.key_name) t.primaryKeyName = r.key_name;
+      if (estimatedRows > 0) t.estimatedRows = estimatedRows;
+      tables.set(r.table_name, t);
+    }
     t.columns.push({ name: r.column_name, type: r.type, notNull: r.not_null });
     if (r.key_position !== null) t.keyed.push({ name: r.column_name, pos: r.key_position });
   }
   const out = new Map<string, ExistingTable>();
-  for (const [name, t] of tables)
-    out.set(name, {
-      name,
-      columns: t.columns,
-      primaryKey: t.keyed.sort((a, b) => a.pos - b.pos).map((k) => k.name),
-      ...(t.keyName ? { primaryKeyName: t.keyName } : {}),
-      ...(t.estRows > 0 ? { estimatedRows: t.estRows } : {}),
-    });
+  for (const [name, { keyed, ...t }] of tables)
+    out.set(name, { ...t, primaryKey: keyed.sort((a, b) => a.pos - b.pos).map((k) => k.name) });
   return out;
 }
