@@ -14,7 +14,7 @@ import {
   WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
   microsAsSeconds,
-  secondsAsMicros,
+  boundInMicros,
   secondsBetween,
   squaredMicrosAsSeconds,
   WAIT_SUM_COLUMNS,
@@ -79,7 +79,7 @@ export const serviceGap = (arrived: string, previous: string, o: ResolvedViewOpt
  * values as numeric seconds, so a group's figures are equal whichever way, and in whichever order, they were added.
  */
 export function headwaySums(o: ResolvedViewOptions): string {
-  const max = secondsAsMicros(o.maxHeadwaySeconds);
+  const max = boundInMicros(o.maxHeadwaySeconds, 'atMost');
   const counted = (x: string): string => `(CASE WHEN ${x} <= ${max} THEN ${x} END)`;
   const hh = counted('h.headway_us');
   const hs = counted('h.scheduled_headway_us');
@@ -109,7 +109,7 @@ export function headwaySums(o: ResolvedViewOptions): string {
     `count(${late})`,
     seconds(`sum(${late})`),
     seconds(`sum(greatest(${late}, 0))`),
-    `count(*) FILTER (WHERE ${late} BETWEEN ${secondsAsMicros(-o.onTimeEarlySeconds)} AND ${secondsAsMicros(o.onTimeLateSeconds)})`,
+    `count(*) FILTER (WHERE ${late} BETWEEN ${boundInMicros(-o.onTimeEarlySeconds, 'atLeast')} AND ${boundInMicros(o.onTimeLateSeconds, 'atMost')})`,
     `min(h.arrived_at)`,
     `max(h.arrived_at)`,
     `count(*)${linked}`,

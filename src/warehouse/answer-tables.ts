@@ -148,8 +148,13 @@ export const secondsBetween = (later: string, earlier: string): string => `date_
 export const microsBetween = (later: string, earlier: string): string =>
   `(extract(epoch FROM ${later} - ${earlier}) * 1000000)::bigint`;
 
-/** A number of seconds (a setting) as an exact numeric count of microseconds, to compare with the `_us` columns. */
-export const secondsAsMicros = (seconds: number): string => `(${seconds}::numeric * 1000000)`;
+/**
+ * A bound in seconds (a setting) as a bigint count of microseconds, to compare with the whole-microsecond `_us`
+ * columns: the largest whole count at most it (`atMost`), or the smallest at least it. Exact (worked out in numeric
+ * once, as a constant), and each row's comparison is then between bigints, not a numeric one per row.
+ */
+export const boundInMicros = (seconds: number, side: 'atMost' | 'atLeast'): string =>
+  `${side === 'atMost' ? 'floor' : 'ceil'}(${seconds}::numeric * 1000000)::bigint`;
 
 /** Exact numeric seconds from a sum (or value) of microseconds; scale 6. */
 export const microsAsSeconds = (micros: string): string => `(${micros}) * 0.000001`;
