@@ -71,6 +71,14 @@ export const LOAD_OPTIONS = {
     default: DEFAULT_WORKERS,
   },
   ...sharedOptions('max-rejected-ratio'),
+  'verify-loaded': {
+    type: 'boolean',
+    describe:
+      'Also read the manifest of every snapshot the ledger has recorded and fail on one that changed since it ' +
+      'was loaded (an audit that reads the whole history; without it, a recorded snapshot is not read again)',
+    env: 'EVENTFUL_VERIFY_LOADED',
+    default: false,
+  },
   'progress-seconds': {
     type: 'number',
     describe: 'Seconds between progress lines on stderr',
@@ -104,6 +112,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   workers: number;
   maxRejectedRatio: number;
   answer: boolean;
+  verifyLoaded: boolean;
 }> {
   const options = addOptions(
     yargs(argv).scriptName(SCRIPT).usage(`$0 --snapshots <dir> [options]\n\n${DESCRIPTION}`),
@@ -128,6 +137,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
     workers: integerIn(o, 'workers', 0, MAX_WORKERS),
     maxRejectedRatio,
     answer: o.boolean('answer'),
+    verifyLoaded: o.boolean('verify-loaded'),
   };
 }
 
@@ -152,6 +162,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
         workers: args.workers,
         maxRejectedRatio: args.maxRejectedRatio,
         answer: args.answer,
+        verifyLoaded: args.verifyLoaded,
       },
       { log, connect: () => connectWarehouse('eventful-load'), shouldStop: () => stopRequested },
     );

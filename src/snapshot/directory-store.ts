@@ -119,20 +119,20 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
     return new DirectorySnapshotStore(abs, undefined);
   }
 
-  async list(): Promise<SnapshotListing> {
-    const listing = emptyListing();
-    let names: string[];
-    if (this.only) names = [this.only];
-    else {
-      try {
-        const entries = await readdir(this.root, { withFileTypes: true });
-        names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return listing;
-        throw err;
-      }
+  async listIds(): Promise<string[]> {
+    if (this.only) return [this.only];
+    try {
+      const entries = await readdir(this.root, { withFileTypes: true });
+      return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
     }
-    for (const id of names.sort()) {
+  }
+
+  async list(ids?: readonly string[]): Promise<SnapshotListing> {
+    const listing = emptyListing();
+    for (const id of [...(ids ?? (await this.listIds()))].sort()) {
       const manifestPath = path.join(this.root, id, MANIFEST_FILE);
       let text: string | undefined;
       try {

@@ -41,7 +41,7 @@ function checkSegments(what: string, value: string): void {
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time. */
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) await fn(items[next++]!);
@@ -165,7 +165,8 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
   }
 
   /** Snapshot ids: the folders right under the root (one request per 1,000), hidden ones left out. */
-  private async listIds(): Promise<string[]> {
+  async listIds(): Promise<string[]> {
+    if (this.only) return [this.only];
     const ids: string[] = [];
     for await (const page of this.listPages(this.root, true))
       for (const folder of page.folders) {
@@ -187,10 +188,9 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
     }
   }
 
-  async list(): Promise<SnapshotListing> {
+  async list(ids?: readonly string[]): Promise<SnapshotListing> {
     const listing = emptyListing();
-    const ids = this.only ? [this.only] : await this.listIds();
-    await forEachLimit(ids, CONCURRENCY, async (id) => {
+    await forEachLimit(ids ?? (await this.listIds()), CONCURRENCY, async (id) => {
       const text = await this.readManifest(id);
       const where = formatS3Location(this.bucket, `${this.root}${id}/${MANIFEST_FILE}`);
       const ref = addToListing(listing, id, text, where);

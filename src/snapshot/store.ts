@@ -40,7 +40,16 @@ export interface SnapshotWriter {
 export interface SnapshotStore {
   /** A human-readable location, for logs (never holds credentials). */
   readonly location: string;
-  list(): Promise<SnapshotListing>;
+  /**
+   * The ids of the snapshots in the store, complete or not (hidden folders left out): names only, no manifest
+   * read, so its cost is a listing (one request per 1,000 in an object store), not a read per snapshot.
+   */
+  listIds(): Promise<string[]>;
+  /**
+   * Reads the manifests of the snapshots `ids` (default: every id of {@link listIds}) into a listing. A load reads
+   * only those its ledger has not recorded, so that its cost follows the new snapshots, not the store's age.
+   */
+  list(ids?: readonly string[]): Promise<SnapshotListing>;
   openRead(id: string, name: string): Readable;
   beginWrite(id: string): Promise<SnapshotWriter>;
 }

@@ -391,22 +391,39 @@ describe('load', () => {
     expect(await count('eventful_load_ledger')).toBe(1);
   });
 
-  it('should refuse a snapshot whose manifest changed after it was loaded', async () => {
+  it('should not read a loaded snapshot again, and with --verify-loaded refuse one whose manifest changed', async () => {
     const id = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
     expect((await load()).code).toBe(0);
     const manifestPath = path.join(root, id, 'manifest.json');
-    await writeFile(
-      manifestPath,
-      (await readFile(manifestPath, 'utf8')).replace('"groupId": "test"', '"groupId": "other"'),
-    );
+    const manifest = await readFile(manifestPath, 'utf8');
+    await writeFile(manifestPath, manifest.replace('"groupId": "test"', '"groupId": "other"'));
+    const later = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()], 1));
 
-    const r = await load();
+    // The ledger has the changed snapshot: it is not read, only the new one is (and loaded).
+    const normal = await load();
+    expect(normal.code).toBe(0);
+    expect((normal.summary?.['results'] as Results).map((x) => [x.snapshotId, x.status])).toEqual([[later, 'Success']]);
+    expect(normal.summary?.['skipped']).toMatchObject({ alreadyLoaded: 1 });
 
-    expect(r.code).toBe(1);
-    expect((r.summary?.['results'] as Results)[0]).toMatchObject({
+    const audit = await load(['--verify-loaded']);
+    expect(audit.code).toBe(1);
+    expect(audit.summary?.['results'] as Results).toEqual([
+      expect.objectContaining({
+        snapshotId: id,
+        status: 'Error',
+        error: expect.objectContaining({ code: 'ledger_mismatch' }),
+      }),
+    ]);
+    expect(audit.summary?.['skipped']).toMatchObject({ alreadyLoaded: 1 });
+
+    // Not read at all: a loaded snapshot whose manifest is now unreadable goes unnoticed, except by the audit.
+    await writeFile(manifestPath, '{ not json');
+    expect((await load()).code).toBe(99);
+    const unreadable = await load(['--verify-loaded']);
+    expect(unreadable.code).toBe(1);
+    expect((unreadable.summary?.['results'] as Results)[0]).toMatchObject({
       snapshotId: id,
-      status: 'Error',
-      error: { code: 'ledger_mismatch' },
+      error: { code: 'unreadable_manifest' },
     });
   });
 

@@ -282,6 +282,10 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     const listing = await store.list();
     expect(listing.complete.map((c) => c.id)).toEqual(['complete']);
     expect(listing.incomplete).toEqual(['killed']);
+    // Names alone, complete or not (an unfinished upload is no object yet); and the manifests of just the ids asked for.
+    expect((await store.listIds()).sort()).toEqual(['complete', 'killed']);
+    const some = await store.list(['killed']);
+    expect([some.complete, some.incomplete]).toEqual([[], ['killed']]);
 
     // Within the grace period: nothing.
     expect((await store.prune(HOUR, true)).candidates).toEqual([]);

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectorySnapshotStore } from '../../src/snapshot/directory-store.js';
 import { MANIFEST_FILE } from '../../src/snapshot/format.js';
+import { writeSnapshot } from '../helpers/snapshot-fixtures.js';
 
 const MB = 1024 * 1024;
 
@@ -46,5 +47,22 @@ describe('DirectorySnapshotStore writing', () => {
     expect(stored.length).toBe(70 * MB);
     expect(createHash('sha256').update(stored).digest('hex')).toBe(hash.digest('hex'));
     expect(await readFile(path.join(root, 's1', MANIFEST_FILE), 'utf8')).toBe('{}');
+  });
+
+  it('should list ids without reading manifests, and read the manifests of just the ids asked for', async () => {
+    const good = await writeSnapshot(root, [
+      { topic: 't', partition: 0, offset: 0, value: { event_id: '00000000-0000-4000-8000-000000000001' } },
+    ]);
+    await mkdir(path.join(root, 'broken'));
+    await writeFile(path.join(root, 'broken', MANIFEST_FILE), '{ not json');
+    await mkdir(path.join(root, 'unfinished'));
+    await mkdir(path.join(root, '.tmp-attempt'));
+    const store = await DirectorySnapshotStore.open(root);
+
+    expect((await store.listIds()).sort()).toEqual(['broken', good, 'unfinished'].sort());
+    const some = await store.list([good, 'unfinished']);
+    expect(some.complete.map((r) => r.id)).toEqual([good]);
+    expect([some.incomplete, some.unreadable]).toEqual([['unfinished'], []]);
+    expect((await store.list()).unreadable.map((u) => u.id)).toEqual(['broken']);
   });
 });
