@@ -1,4 +1,4 @@
-# Shared steps of the benchmark scripts (bench/extract.sh, s3.sh, soak.sh, load.sh), sourced, never run:
+# Shared steps of the benchmark scripts (bench/extract.sh, s3.sh, soak.sh, load.sh, answer.sh, history.sh), sourced, never run:
 #   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Sourcing only sets ROOT, TIME and LOG_PREFIX and defines functions; it starts nothing. The functions use the
 # caller's WORK (its temp folder), BROKER, EVENTS and PARTITIONS where they say so.

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# History benchmark (a script, not a timed test): does a load cost the snapshots it loads, or the age of the
+# snapshot store? For a store that has run hourly for a day (24 snapshots) and for a year (8,760), in a folder and
+# on S3 (the project's s3proxy), side by side in one run:
+#   nothing new   load with no pending snapshot (what most runs of a sensor-triggered DAG are)
+#   one new       load of one new hourly snapshot of EVENTS train arrivals
+# each the median of REPEAT runs, with peak RSS, and the year/day ratios.
+# Target: a year within 1.5x of a day, for both, in both stores.
+#
+# usage: bench/history.sh                 (HOURS="24 8760" EVENTS=1000 REPEAT=3)
+#        HOURS="24 2160" REPEAT=1 bench/history.sh
+# The history is one real snapshot, loaded, and hard-linked copies of it, one per earlier hour; the copies' ledger
+# rows are written by SQL (what loading them would leave in the ledger, without the ~4 minutes 8,760 loads take).
+# Needs the project's services (scripts/services up), dist/ built (npm run build) and GNU time.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+cd "$ROOT"
+HOURS="${HOURS:-24 8760}"
+EVENTS="${EVENTS:-1000}"
+REPEAT="${REPEAT:-3}"
+need_tools time "$TIME"
+need_dist
+eval "$("$ROOT/scripts/services" env)"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventful-history.XXXXXX")"
+BASE="bench_history_$(date +%s)_$$"
+cleanup() {
+  rm -rf "$WORK"
+  for hours in $HOURS; do psql -qX -c "DROP SCHEMA IF EXISTS \"${BASE}_$hours\" CASCADE" >/dev/null 2>&1 || true; done
+}
+trap cleanup EXIT
+NOW_HOUR="2026-11-27T05:00:00Z"
+
+median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# load_once STORE SCHEMA EXPECT_STATUS: one timed load; prints "seconds peak-RSS-MB".
+load_once() {
+  local out="$WORK/load.json"
+  "$TIME" -f '%e %M' -o "$WORK/time" node dist/load.js --snapshots "$1" --db-schema "$2" >"$out" 2>"$WORK/load.err" || true
+  grep -q "\"status\":\"$3\"" "$out" || {
+    echo "bench: load of $1 into $2 did not end $3:" >&2
+    tail -5 "$WORK/load.err" "$out" >&2
+    exit 1
+  }
+  tail -1 "$WORK/time" | awk '{ printf "%s %.0f\n", $1, $2 / 1024 }'
+}
+
+declare -A RESULT
+for hours in $HOURS; do
+  schema="${BASE}_$hours"
+  dir="$WORK/store-$hours"
+  echo "bench: a store of $hours hourly snapshots" >&2
+  template="$(node bench/hourly-snapshots.mjs write "$dir" "$NOW_HOUR" "$EVENTS")"
+  load_once "$dir" "$schema" loaded >/dev/null
+  node bench/hourly-snapshots.mjs clone "$dir" "$template" "$((hours - 1))" >"$WORK/copies.txt"
+  psql -qX -v ON_ERROR_STOP=1 >/dev/null <<SQL
+CREATE TEMP TABLE copies (id text, sha text);
+\\copy copies FROM '$WORK/copies.txt' WITH (FORMAT text, DELIMITER ' ')
+INSERT INTO "$schema".eventful_load_ledger
+  (snapshot_id, manifest_sha256, run_id, group_id, snapshot_started_at, messages, events, rejected,
+   rejected_by_load, tables, schemas)
+SELECT c.id, c.sha, 'bench-' || c.id, l.group_id, l.snapshot_started_at, l.messages, l.events, l.rejected,
+  l.rejected_by_load, l.tables, l.schemas
+FROM copies c CROSS JOIN "$schema".eventful_load_ledger l WHERE l.snapshot_id = '$template';
+SQL
+  prefix="$BASE-$hours"
+  node bench/hourly-snapshots.mjs upload "$dir" "$EVENTFUL_S3_BUCKET" "$prefix" 2>/dev/null
+  for store in dir s3; do
+    location="$dir"
+    [[ "$store" == s3 ]] && location="s3://$EVENTFUL_S3_BUCKET/$prefix"
+    none=() none_rss=() one=() one_rss=()
+    for ((i = 1; i <= REPEAT; i++)); do
+      checkpoint
+      read -r s rss < <(load_once "$location" "$schema" nothing_pending)
+      none+=("$s") none_rss+=("$rss")
+      # A new snapshot an hour after the last one (hours 1..REPEAT for the folder, then on for S3).
+      n="$i"
+      [[ "$store" == s3 ]] && n=$((i + REPEAT))
+      hour="$(date -u -d "$NOW_HOUR + $n hour" +%Y-%m-%dT%H:00:00Z)"
+      node bench/hourly-snapshots.mjs write "$WORK/new" "$hour" "$EVENTS" >/dev/null
+      if [[ "$store" == s3 ]]; then node bench/hourly-snapshots.mjs upload "$WORK/new" "$EVENTFUL_S3_BUCKET" "$prefix" 2>/dev/null
+      else mv "$WORK/new"/* "$dir/"; fi
+      rm -rf "$WORK/new"
+      checkpoint
+      read -r s rss < <(load_once "$location" "$schema" loaded)
+      one+=("$s") one_rss+=("$rss")
+    done
+    RESULT[$store-$hours-none]="$(echo "${none[*]}" | median) $(echo "${none_rss[*]}" | median)"
+    RESULT[$store-$hours-one]="$(echo "${one[*]}" | median) $(echo "${one_rss[*]}" | median)"
+    echo "bench: $store, $hours snapshots: nothing new ${none[*]} s, one new ${one[*]} s" >&2
+  done
+done
+
+read -r -a sizes <<<"$HOURS"
+day="${sizes[0]}" year="${sizes[${#sizes[@]} - 1]}"
+echo "eventful history benchmark: load with a snapshot store $day and $year hours old ($(nproc) cores); median of $REPEAT"
+echo "| store | run | $day snapshots | $year snapshots | $year/$day |"
+echo "|---|---|---:|---:|---:|"
+for store in dir s3; do
+  for run in none one; do
+    read -r ds dr <<<"${RESULT[$store-$day-$run]}"
+    read -r ys yr <<<"${RESULT[$store-$year-$run]}"
+    label="nothing new"
+    [[ "$run" == one ]] && label="one new ($EVENTS events)"
+    r="$(ratio "$ys" "$ds")"
+    mark=""
+    awk -v r="$r" 'BEGIN { exit !(r > 1.5) }' && mark=" (MISSED: target <= 1.5x)"
+    echo "| $store | $label | $ds s, $dr MB | $ys s, $yr MB | ${r}x$mark |"
+  done
+done
