@@ -27,7 +27,8 @@
  *                       must fail cleanly (extract: exit 1, nothing published, nothing committed; load: exit 1), and
  *                       the next extract and load must succeed
  *   snapshot-tamper     a snapshot file (an object in S3) truncated, altered or extended, or a manifest broken; load
- *                       must refuse it; the operator then restores the original bytes (a tampered snapshot is refused
+ *                       must refuse it (a loaded snapshot's altered manifest: load must not read it again, and
+ *                       load --verify-loaded must refuse it); the operator then restores the original bytes (a tampered snapshot is refused
  *                       forever, and its events cannot be re-extracted: their offsets were committed when it was
  *                       published)
  *
@@ -739,7 +740,7 @@ async function main() {
   ];
   /** @param {{env?: Record<string,string>, during?: (p: Proc) => Promise<void>}} [o] */
   const load = async (o = {}) => {
-    const p = startCommand('load', loadArgs(), o.env ? { env: o.env } : {});
+    const p = startCommand('load', [...loadArgs(), ...(o.args ?? [])], o.env ? { env: o.env } : {});
     const during = o.during ? o.during(p) : Promise.resolve();
     const r = await p.done;
     await during;
@@ -1136,7 +1137,13 @@ async function main() {
         tampered = Buffer.from(JSON.stringify(JSON.parse(bytes.toString('utf8'))) + '\n');
       }
       await lake.write(target, file, tampered);
-      const r = await load();
+      if (how === 'alter-loaded-manifest') {
+        // A loaded snapshot is not read again: the plain load must not notice, the audit must.
+        const plain = await load();
+        if (plain.code !== 99 || plain.summary?.results?.length)
+          violation(`a load read the altered manifest of loaded snapshot ${target}: exit ${plain.code}`);
+      }
+      const r = await load(how === 'alter-loaded-manifest' ? { args: ['--verify-loaded'] } : {});
       const result = r.summary?.results?.find((x) => x.snapshotId === target);
       const code = result?.error?.code;
       const refused = r.code === 1 && result?.status === 'Error' && REFUSAL_CODES.includes(code);
