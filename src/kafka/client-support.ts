@@ -32,6 +32,16 @@ export const RETRIABLE_COORDINATOR_CODES: ReadonlySet<number> = new Set([
 /** Base delay between two committed-offset attempts; attempt n waits n times this. */
 export const RETRY_DELAY_MS = 250;
 
+/**
+ * What the broker answers a commit from outside a consumer group (extract's: partitions assigned, no membership)
+ * while the group has members: it takes such commits only from an empty group.
+ */
+export const GROUP_HAS_MEMBERS_CODES: ReadonlySet<number> = new Set([
+  Kafka.CODES.ERRORS.ERR_UNKNOWN_MEMBER_ID, // 25
+  Kafka.CODES.ERRORS.ERR_ILLEGAL_GENERATION, // 22
+  Kafka.CODES.ERRORS.ERR_REBALANCE_IN_PROGRESS, // 27
+]);
+
 /** What both consumers are given. */
 export interface KafkaClientOptions {
   /** The user's librdkafka properties (bootstrap servers, security...). */

@@ -7,6 +7,7 @@ import {
   describe,
   type KafkaClientOptions,
   disconnectConsumer,
+  GROUP_HAS_MEMBERS_CODES,
   readCommittedWithRetry,
   readTopicPartitions,
   readWatermarks,
@@ -114,8 +115,14 @@ export class KafkaConsumerSource implements EventSource {
     try {
       this.consumer.commitSync(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
     } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      const hint =
+        typeof code === 'number' && GROUP_HAS_MEMBERS_CODES.has(code)
+          ? ` (another consumer is a member of group "${this.options.groupId}", and the broker takes extract's ` +
+            `commits only while the group has none: stop that consumer, or give extract a group of its own)`
+          : '';
       throw new EventfulError(
-        `committing the offsets of group "${this.options.groupId}" failed: ${describe(err)}`,
+        `committing the offsets of group "${this.options.groupId}" failed: ${describe(err)}${hint}`,
         1,
         'kafka_commit',
       );

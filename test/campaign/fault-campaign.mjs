@@ -20,6 +20,10 @@
  *                       after publishing, resumed while the broker is down or once its port opens again): extract
  *                       must commit in the same run (exit 0, offsets committed), waiting for the broker or trying
  *                       again where the coordinator still loads
+ *   kafka-commit-refused another consumer joins the group just as extract is about to commit (extract frozen with
+ *                       SIGSTOP right after publishing; kcat's balanced consumer, committing nothing, joins; extract
+ *                       resumed; the member leaves 0.8-2.5 s later): the broker refuses commits from outside a group
+ *                       that has members (Unknown member), so extract must try again and commit in the same run
  *   postgres-restart    PostgreSQL stopped (scripts/postgres stop) a random delay into a load, restarted
  *   disk-full           (dir) the snapshot root filled up to a few KB before an extract (the operator then frees it)
  *   s3-restart          (s3) s3proxy stopped (scripts/s3proxy stop) a random delay into an extract's drain or a load,
@@ -76,7 +80,7 @@ import pg from 'pg';
 const execFileP = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** @typedef {'extract-crash-hook'|'extract-sigkill'|'load-crash-hook'|'load-sigkill'|'kafka-restart'|'kafka-commit-restart'|'postgres-restart'|'disk-full'|'s3-restart'|'snapshot-tamper'} FaultKind */
+/** @typedef {'extract-crash-hook'|'extract-sigkill'|'load-crash-hook'|'load-sigkill'|'kafka-restart'|'kafka-commit-restart'|'kafka-commit-refused'|'postgres-restart'|'disk-full'|'s3-restart'|'snapshot-tamper'} FaultKind */
 /** @typedef {'dir'|'s3'} StoreKind */
 
 /** The kinds injected whatever the store, and each store's own. */
@@ -87,6 +91,7 @@ const COMMON_KINDS = /** @type {const} */ ([
   'load-sigkill',
   'kafka-restart',
   'kafka-commit-restart',
+  'kafka-commit-refused',
   'postgres-restart',
 ]);
 /** @type {Record<StoreKind, FaultKind[]>} */
@@ -244,6 +249,34 @@ function startCommand(name, args, o = {}) {
 }
 
 /** Runs a service script (scripts/kafka, scripts/postgres, scripts/s3proxy); throws on failure. */
+/**
+ * Starts kcat's balanced consumer in group `group` on `topics`, committing nothing: another member of the group.
+ * `joined` resolves true once the group gave it partitions (false if it ended first or within 30 s); `leave` stops
+ * it with SIGINT, after which it leaves the group, and resolves when it has ended.
+ * @param {string} servers @param {string} group @param {string[]} topics
+ */
+function startGroupMember(servers, group, topics) {
+  const args = ['-b', servers, '-G', group, '-X', 'enable.auto.commit=false', '-X', 'session.timeout.ms=6000'];
+  const child = spawn('kcat', [...args, ...topics], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ended = new Promise((resolve) => child.on('close', resolve));
+  const joined = new Promise((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => resolve(false), 30_000);
+    child.stderr.on('data', (d) => {
+      text += d.toString();
+      if (/rebalanced .*assigned:/.test(text)) (clearTimeout(timer), resolve(true));
+    });
+    void ended.then(() => (clearTimeout(timer), resolve(false)));
+  });
+  return {
+    joined,
+    leave: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      await ended;
+    },
+  };
+}
+
 /** Resolves true once process `pid` is stopped (SIGSTOP), false when it ended first or within `timeoutMs`. */
 async function stopped(pid, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -960,6 +993,44 @@ async function main() {
         message: r.code ? lastError(r) : undefined,
         stopMs,
         startMs,
+      };
+    },
+    'kafka-commit-refused': async () => {
+      const holdMs = rng.int(800, 2500);
+      await burst(rng.int(12, 24));
+      let joined = false;
+      const { r, fresh } = await extract({
+        how: 'kafka-commit-refused',
+        env: { EVENTFUL_TEST_STOP_AT: 'after-publish' },
+        during: async (p) => {
+          // Published, not yet committed: another consumer joins the group (and commits nothing) meanwhile.
+          if (!(await stopped(p.child.pid))) return;
+          const member = startGroupMember(bootstrap, group, [arrivalsTopic, incidentsTopic]);
+          joined = await member.joined;
+          p.child.kill('SIGCONT');
+          await sleep(holdMs);
+          await member.leave();
+        },
+      });
+      const refusals = (r.stderr.match(/Unknown member|Illegal generation|Rebalance in progress/gi) ?? []).length;
+      // Landed when the member had joined before extract tried: the broker refuses the first try, and extract must
+      // try again and commit once the member has left, in the same run.
+      if (joined && (r.code !== 0 || !/committed offsets of \d+ partitions/.test(r.stderr)))
+        violation(
+          `extract met a commit refused while another consumer was in the group, and did not commit: ${lastError(r)}`,
+        );
+      if (joined && refusals === 0)
+        violation("another consumer was in the group, yet the broker refused none of extract's commits");
+      if (refusals > 0 && !/another consumer is a member of group/.test(r.stderr))
+        violation("extract's warning of a refused commit does not say that another consumer is in the group");
+      return {
+        variant: `another member in the group for ${holdMs}ms after extract resumed`,
+        class: `commit refused ${refusals}x, then extract ${outcome(r)}`,
+        landed: joined,
+        stage: 'commit',
+        outcome: outcome(r),
+        snapshots: fresh.length,
+        message: r.code ? lastError(r) : undefined,
       };
     },
     'postgres-restart': async () => {

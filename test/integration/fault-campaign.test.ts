@@ -14,6 +14,7 @@ const COMMON_KINDS = [
   'load-sigkill',
   'kafka-restart',
   'kafka-commit-restart',
+  'kafka-commit-refused',
   'postgres-restart',
 ];
 const KINDS = {
