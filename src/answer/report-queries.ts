@@ -15,11 +15,13 @@ import type {
 import { PLATFORM_HOURS_TABLE } from '../warehouse/answer-tables.js';
 import { DEFAULT_PERIOD_STARTS, servicePeriods, type ServicePeriod } from './service-periods.js';
 import {
+  exactSum,
   hourWaits,
   periodWaits,
   platformWaits,
   splitByModel,
   WAIT_MODEL_DEFAULTS,
+  type ExactSum,
   type HourSums,
   type PlatformWait,
 } from './wait-rollup.js';
@@ -53,18 +55,12 @@ export const HEADWAY_BINS = 30;
  */
 const PLATFORM_HOUR_SUMS = (hours: string, daily: string): string => `
   SELECT p.station_id, p.station_name, p.line, p.direction, p.service_hour,
-    p.arrivals::float8 AS arrivals,
-    p.headways::float8 AS headways,
-    p.sum_headway_seconds::float8 AS sum_h,
-    p.sum_headway_seconds_squared::float8 AS sum_h2,
-    p.scheduled_headways::float8 AS n_hs,
-    p.sum_scheduled_headway_seconds::float8 AS sum_hs,
-    p.sum_scheduled_headway_seconds_squared::float8 AS sum_hs2,
+    p.arrivals, p.headways, p.sum_headway_seconds AS sum_h, p.sum_headway_seconds_squared AS sum_h2,
+    p.scheduled_headways AS n_hs, p.sum_scheduled_headway_seconds AS sum_hs,
+    p.sum_scheduled_headway_seconds_squared AS sum_hs2,
     m.max_h,
-    p.scheduled_arrivals::float8 AS scheduled_arrivals,
-    p.sum_lateness_seconds::float8 AS sum_lateness,
-    p.sum_delay_seconds::float8 AS sum_delay,
-    p.on_time_arrivals::float8 AS on_time
+    p.scheduled_arrivals, p.sum_lateness_seconds AS sum_lateness, p.sum_delay_seconds AS sum_delay,
+    p.on_time_arrivals AS on_time
   FROM ${hours} p
   LEFT JOIN (
     SELECT station_id, line, direction, max(max_headway_seconds)::float8 AS max_h FROM ${daily}
@@ -77,6 +73,8 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 function hourSums(r: Record<string, unknown>): HourSums {
+  // Counts arrive as bigint text (exact as numbers below 2⁵³), sums as numeric text, read exactly.
+  const sum = (column: string): ExactSum => exactSum(String(r[column]));
   return {
     stationId: String(r['station_id']),
     stationName: str(r['station_name']),
@@ -85,15 +83,15 @@ function hourSums(r: Record<string, unknown>): HourSums {
     hour: Number(r['service_hour']),
     arrivals: Number(r['arrivals']),
     headways: Number(r['headways']),
-    sumHeadway: Number(r['sum_h']),
-    sumHeadwaySquared: Number(r['sum_h2']),
+    sumHeadway: sum('sum_h'),
+    sumHeadwaySquared: sum('sum_h2'),
     scheduledHeadways: Number(r['n_hs']),
-    sumScheduledHeadway: Number(r['sum_hs']),
-    sumScheduledHeadwaySquared: Number(r['sum_hs2']),
+    sumScheduledHeadway: sum('sum_hs'),
+    sumScheduledHeadwaySquared: sum('sum_hs2'),
     maxHeadwaySeconds: num(r['max_h']),
     scheduledArrivals: Number(r['scheduled_arrivals']),
-    sumLateness: Number(r['sum_lateness']),
-    sumDelay: Number(r['sum_delay']),
+    sumLateness: sum('sum_lateness'),
+    sumDelay: sum('sum_delay'),
     onTimeArrivals: Number(r['on_time']),
   };
 }

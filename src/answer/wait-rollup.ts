@@ -1,6 +1,7 @@
 /**
  * The report's wait maths (pure): exact roll-ups of the views' hourly sums, and which model of waiting fits
- * each piece of service.
+ * each piece of service. The sums stay exact decimals ({@link ExactSum}) however many rows are added up, in any
+ * order; only each figure's final division is rounded, to a double, as the views round theirs.
  *
  * Two models:
  * - **Random arrival** (frequent service): passengers turn up without looking at the timetable, so the
@@ -61,6 +62,25 @@ export interface LatenessFigures {
   onTimeShare: number | null;
 }
 
+/**
+ * An exact sum of seconds, or of seconds², as a whole number of 10⁻¹² units (the scale of the views' Σh²; Σh has 6
+ * digits after the point). Adding doubles instead would round every partial sum and make the roll-up depend on the
+ * order it was added in.
+ */
+export type ExactSum = bigint;
+const EXACT_DIGITS = 12;
+/** One second (or second²) in {@link ExactSum} units. */
+const UNIT = 10n ** BigInt(EXACT_DIGITS);
+
+/** The exact sum of a numeric as Postgres writes it (`-12.345678`); throws on any other text. */
+export function exactSum(text: string): ExactSum {
+  const m = /^(-?)(\d+)(?:\.(\d*))?$/.exec(text);
+  if (!m || (m[3] ?? '').length > EXACT_DIGITS)
+    throw new Error(`not a decimal with at most ${EXACT_DIGITS} digits after the point: ${JSON.stringify(text)}`);
+  const units = BigInt(m[2]! + (m[3] ?? '').padEnd(EXACT_DIGITS, '0'));
+  return m[1] ? -units : units;
+}
+
 /** The sums of one platform in one hour of the day over every day: the views' hourly rows added up. */
 export interface HourSums {
   stationId: string;
@@ -70,17 +90,27 @@ export interface HourSums {
   hour: number;
   arrivals: number;
   headways: number;
-  sumHeadway: number;
-  sumHeadwaySquared: number;
+  sumHeadway: ExactSum;
+  sumHeadwaySquared: ExactSum;
   scheduledHeadways: number;
-  sumScheduledHeadway: number;
-  sumScheduledHeadwaySquared: number;
+  sumScheduledHeadway: ExactSum;
+  sumScheduledHeadwaySquared: ExactSum;
   maxHeadwaySeconds: number | null;
   scheduledArrivals: number;
-  sumLateness: number;
-  sumDelay: number;
+  sumLateness: ExactSum;
+  sumDelay: ExactSum;
   onTimeArrivals: number;
 }
+
+/** The fields of {@link HourSums} that are counts, and those that are exact sums. */
+type CountKey = 'arrivals' | 'headways' | 'scheduledHeadways' | 'scheduledArrivals' | 'onTimeArrivals';
+type SumKey =
+  | 'sumHeadway'
+  | 'sumHeadwaySquared'
+  | 'sumScheduledHeadway'
+  | 'sumScheduledHeadwaySquared'
+  | 'sumLateness'
+  | 'sumDelay';
 
 /** A set of headways split by the model that fits them. */
 export interface ModelSplit {
@@ -97,19 +127,24 @@ export interface ModelSplit {
 }
 
 const ratio = (num: number, den: number): number | null => (den > 0 ? num / den : null);
-const total = (rows: readonly HourSums[], key: keyof HourSums): number =>
-  rows.reduce((sum, r) => sum + (r[key] as number), 0);
+/** Exact `num / den` rounded to a double (where it takes the operands' 53 leading bits, ~16 digits). */
+const quotient = (num: ExactSum, den: ExactSum): number | null => (den > 0n ? Number(num) / Number(den) : null);
+/** An exact sum of seconds over `n`: a mean in seconds. */
+const meanOf = (sum: ExactSum, n: number): number | null => quotient(sum, BigInt(n) * UNIT);
+const total = (rows: readonly HourSums[], key: CountKey): number => rows.reduce((sum, r) => sum + r[key], 0);
+const exactTotal = (rows: readonly HourSums[], key: SumKey): ExactSum => rows.reduce((sum, r) => sum + r[key], 0n);
 
 /** Random-arrival figures over rows, rolled up exactly: Σ(Σh²) / (2·Σ(Σh)). */
 export function waitFigures(rows: readonly HourSums[]): WaitFigures {
-  const sumH = total(rows, 'sumHeadway');
-  const sumHs = total(rows, 'sumScheduledHeadway');
-  const expected = ratio(total(rows, 'sumHeadwaySquared'), 2 * sumH);
-  const scheduled = ratio(total(rows, 'sumScheduledHeadwaySquared'), 2 * sumHs);
+  const sumH = exactTotal(rows, 'sumHeadway');
+  const sumHs = exactTotal(rows, 'sumScheduledHeadway');
+  // Σh² is in units² and Σh in units, both 10⁻¹²: their quotient is in seconds.
+  const expected = quotient(exactTotal(rows, 'sumHeadwaySquared'), 2n * sumH);
+  const scheduled = quotient(exactTotal(rows, 'sumScheduledHeadwaySquared'), 2n * sumHs);
   return {
     arrivals: total(rows, 'arrivals'),
     headways: total(rows, 'headways'),
-    meanHeadwaySeconds: ratio(sumH, total(rows, 'headways')),
+    meanHeadwaySeconds: meanOf(sumH, total(rows, 'headways')),
     expectedWaitSeconds: expected,
     scheduledExpectedWaitSeconds: scheduled,
     excessWaitSeconds: expected !== null && scheduled !== null ? expected - scheduled : null,
@@ -121,15 +156,15 @@ export function latenessFigures(rows: readonly HourSums[]): LatenessFigures {
   const n = total(rows, 'scheduledArrivals');
   return {
     scheduledArrivals: n,
-    meanDelaySeconds: ratio(total(rows, 'sumDelay'), n),
-    meanLatenessSeconds: ratio(total(rows, 'sumLateness'), n),
+    meanDelaySeconds: meanOf(exactTotal(rows, 'sumDelay'), n),
+    meanLatenessSeconds: meanOf(exactTotal(rows, 'sumLateness'), n),
     onTimeShare: ratio(total(rows, 'onTimeArrivals'), n),
   };
 }
 
 /** The timetable's mean headway on a row (null without scheduled headways). */
 export function meanScheduledHeadway(row: HourSums): number | null {
-  return ratio(row.sumScheduledHeadway, row.scheduledHeadways);
+  return meanOf(row.sumScheduledHeadway, row.scheduledHeadways);
 }
 
 /** The model that fits a platform-hour: the timetable model when its timetable headway is long. */
@@ -140,7 +175,7 @@ export function modelOf(row: HourSums, longHeadwaySeconds: number): WaitModel {
 
 /** Frequent service: a timetable headway within the bound, or without a timetable an actual mean headway within it. */
 export function isFrequentService(row: HourSums, longHeadwaySeconds: number): boolean {
-  const headway = meanScheduledHeadway(row) ?? ratio(row.sumHeadway, row.headways);
+  const headway = meanScheduledHeadway(row) ?? meanOf(row.sumHeadway, row.headways);
   return headway !== null && headway <= longHeadwaySeconds;
 }
 

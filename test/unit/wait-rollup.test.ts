@@ -7,6 +7,7 @@ import {
   servicePeriods,
 } from '../../src/answer/service-periods.js';
 import {
+  exactSum,
   hourWaits,
   isFrequentService,
   modelOf,
@@ -28,7 +29,7 @@ function sums(
   scheduled: number[] = [],
   lateness: number[] = [],
 ): HourSums {
-  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  const sum = (xs: number[]): bigint => exactSum(String(xs.reduce((a, b) => a + b, 0)));
   return {
     stationId,
     stationName: null,
@@ -157,5 +158,29 @@ describe('periods, hours and platforms', () => {
     expect(platforms[0]!.frequent.expectedWaitSeconds).toBe(260);
     expect(platforms[0]!.timetabled.meanDelaySeconds).toBe(60);
     expect(platforms[1]!.frequent.expectedWaitSeconds).toBe(150);
+  });
+});
+
+describe('exact sums', () => {
+  it('should read the decimal text Postgres gives a numeric exactly, and refuse any other', () => {
+    expect(exactSum('12')).toBe(12_000_000_000_000n);
+    expect(exactSum('-12.5')).toBe(-12_500_000_000_000n);
+    expect(exactSum('0.000000000001')).toBe(1n);
+    expect(exactSum('98765432109876543210.123456789012')).toBe(98765432109876543210123456789012n);
+    for (const bad of ['1e5', '0.0000000000001', '', 'NaN', '1.2.3', ' 1'])
+      expect(() => exactSum(bad), bad).toThrow(/not a decimal/);
+  });
+
+  it('should roll sums up exactly, in any order: doubles would drop the small ones next to a large one', () => {
+    const row = (squares: string): HourSums => ({
+      ...sums('A', 8, [1]),
+      sumHeadway: exactSum('1'),
+      sumHeadwaySquared: exactSum(squares),
+    });
+    const [big, one, other] = [row('9007199254740992'), row('1'), row('1')];
+    const forwards = waitFigures([big, one, other]).expectedWaitSeconds;
+    // In doubles, 2⁵³ + 1 + 1 is 2⁵³ in this order and 2⁵³ + 2 in the other.
+    expect(forwards).toBe(waitFigures([one, other, big]).expectedWaitSeconds);
+    expect(forwards).toBe(9007199254740994 / 6);
   });
 });
