@@ -27,7 +27,10 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventful-history.XXXXXX")"
 BASE="bench_history_$(date +%s)_$$"
 cleanup() {
   rm -rf "$WORK"
-  for hours in $HOURS; do psql -qX -c "DROP SCHEMA IF EXISTS \"${BASE}_$hours\" CASCADE" >/dev/null 2>&1 || true; done
+  for hours in $HOURS; do
+    psql -qX -c "DROP SCHEMA IF EXISTS \"${BASE}_$hours\" CASCADE" >/dev/null 2>&1 || true
+    s3_clear_prefix "$EVENTFUL_S3_BUCKET" "$BASE-$hours/" >/dev/null 2>&1 || echo "bench: could not delete s3://$EVENTFUL_S3_BUCKET/$BASE-$hours/" >&2
+  done
 }
 trap cleanup EXIT
 NOW_HOUR="2026-11-27T05:00:00Z"

@@ -137,3 +137,23 @@ for (const name of names) {
 console.log(JSON.stringify(t));
 JS
 }
+
+# s3_clear_prefix BUCKET PREFIX: deletes every object under PREFIX (complete snapshots too, which prune would keep),
+# with the credentials and endpoint of the AWS_* variables.
+s3_clear_prefix() {
+  (cd "$ROOT" && node --input-type=module - "$1" "$2" <<'JS'
+import { ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
+import { createS3Client, s3SettingsFromEnv } from './dist/snapshot/s3-settings.js';
+const [bucket, prefix] = process.argv.slice(2);
+const client = createS3Client(s3SettingsFromEnv(process.env));
+let token;
+do {
+  const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+  const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key }));
+  if (keys.length) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
+  token = page.IsTruncated ? page.NextContinuationToken : undefined;
+} while (token);
+client.destroy();
+JS
+  )
+}

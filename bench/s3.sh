@@ -40,28 +40,10 @@ PREFIX="bench-s3-$STAMP/"
 LOCATION="s3://$EVENTFUL_S3_BUCKET/$PREFIX"
 SCHEMAS_DROP=()
 
-# Deletes every object under the benchmark's prefix (the snapshots are complete: prune would keep them).
-clear_prefix() {
-  node --input-type=module - "$EVENTFUL_S3_BUCKET" "$PREFIX" <<'JS'
-import { ListObjectsV2Command, DeleteObjectsCommand } from '@aws-sdk/client-s3';
-import { createS3Client, s3SettingsFromEnv } from './dist/snapshot/s3-settings.js';
-const [bucket, prefix] = process.argv.slice(2);
-const client = createS3Client(s3SettingsFromEnv(process.env));
-let token;
-do {
-  const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-  const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key }));
-  if (keys.length) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
-  token = page.IsTruncated ? page.NextContinuationToken : undefined;
-} while (token);
-client.destroy();
-JS
-}
-
 cleanup() {
   if [[ "$KEEP" != 1 ]]; then
     rm -rf "$WORK"
-    clear_prefix >/dev/null 2>&1 || echo "bench: could not delete $LOCATION" >&2
+    s3_clear_prefix "$EVENTFUL_S3_BUCKET" "$PREFIX" >/dev/null 2>&1 || echo "bench: could not delete $LOCATION" >&2
     for s in "${SCHEMAS_DROP[@]}"; do psql -qX -c "DROP SCHEMA IF EXISTS \"$s\" CASCADE" >/dev/null 2>&1 || true; done
   else
     echo "bench: kept $WORK, $LOCATION and schemas ${SCHEMAS_DROP[*]}" >&2

@@ -1,7 +1,7 @@
 /**
  * The report's wait maths (pure): exact roll-ups of the views' hourly sums, and which model of waiting fits
  * each piece of service. The sums stay exact decimals ({@link ExactSum}) however many rows are added up, in any
- * order; only each figure's final division is rounded, to a double, as the views round theirs.
+ * order; only each figure's final division is done in doubles (to ~16 significant digits), as the views give theirs.
  *
  * Two models:
  * - **Random arrival** (frequent service): passengers turn up without looking at the timetable, so the
@@ -127,7 +127,7 @@ export interface ModelSplit {
 }
 
 const ratio = (num: number, den: number): number | null => (den > 0 ? num / den : null);
-/** Exact `num / den` rounded to a double (where it takes the operands' 53 leading bits, ~16 digits). */
+/** `num / den` of exact sums, in doubles: each operand and the quotient rounded once (~16 significant digits). */
 const quotient = (num: ExactSum, den: ExactSum): number | null => (den > 0n ? Number(num) / Number(den) : null);
 /** An exact sum of seconds over `n`: a mean in seconds. */
 const meanOf = (sum: ExactSum, n: number): number | null => quotient(sum, BigInt(n) * UNIT);
@@ -138,7 +138,7 @@ const exactTotal = (rows: readonly HourSums[], key: SumKey): ExactSum => rows.re
 export function waitFigures(rows: readonly HourSums[]): WaitFigures {
   const sumH = exactTotal(rows, 'sumHeadway');
   const sumHs = exactTotal(rows, 'sumScheduledHeadway');
-  // Σh² is in units² and Σh in units, both 10⁻¹²: their quotient is in seconds.
+  // Σh² counts 10⁻¹² s², Σh counts 10⁻¹² s: their quotient is in seconds.
   const expected = quotient(exactTotal(rows, 'sumHeadwaySquared'), 2n * sumH);
   const scheduled = quotient(exactTotal(rows, 'sumScheduledHeadwaySquared'), 2n * sumHs);
   return {

@@ -18,6 +18,7 @@ import type {
   CommittedOffset,
   ConsumedBatch,
   EventSource,
+  GroupMember,
   RawMessage,
   TopicPartitionOffset,
   Watermarks,
@@ -89,6 +90,23 @@ export class KafkaConsumerSource implements EventSource {
     );
   }
 
+  async groupMembers(): Promise<GroupMember[] | undefined> {
+    // Rides on the consumer's connection (its disconnect is a no-op): a DescribeGroups request, nothing joined.
+    const admin = Kafka.AdminClient.createFrom(this.consumer);
+    try {
+      const { groups } = await new Promise<Kafka.GroupDescriptions>((resolve, reject) =>
+        admin.describeGroups([this.options.groupId], { timeout: this.options.timeoutMs }, (err, result) =>
+          err ? reject(err) : resolve(result),
+        ),
+      );
+      const group = groups.find((g) => g.groupId === this.options.groupId);
+      return group?.members.map((m) => ({ clientId: m.clientId, host: m.clientHost }));
+    } catch {
+      // A broker that cannot describe the group (permissions, an old version) leaves the check to the commit.
+      return undefined;
+    }
+  }
+
   assign(partitions: readonly TopicPartitionOffset[]): void {
     this.consumer.assign(partitions.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
   }
@@ -116,15 +134,15 @@ export class KafkaConsumerSource implements EventSource {
       this.consumer.commitSync(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      const hint =
-        typeof code === 'number' && GROUP_HAS_MEMBERS_CODES.has(code)
-          ? ` (another consumer is a member of group "${this.options.groupId}", and the broker takes extract's ` +
-            `commits only while the group has none: stop that consumer, or give extract a group of its own)`
-          : '';
+      const inUse = typeof code === 'number' && GROUP_HAS_MEMBERS_CODES.has(code);
+      const hint = inUse
+        ? ` (another consumer is a member of group "${this.options.groupId}", and the broker takes extract's ` +
+          `commits only while the group has none: stop that consumer, or give extract a group of its own)`
+        : '';
       throw new EventfulError(
         `committing the offsets of group "${this.options.groupId}" failed: ${describe(err)}${hint}`,
         1,
-        'kafka_commit',
+        inUse ? 'group_in_use' : 'kafka_commit',
       );
     }
   }

@@ -314,24 +314,40 @@ function desiredTables(
 type SnapshotStore = Awaited<ReturnType<typeof openSnapshotStore>>;
 type SnapshotListing = Awaited<ReturnType<SnapshotStore['list']>>;
 
-/** Reads the manifests of snapshots `ids`; incomplete ones are skipped, unreadable ones become Error results. */
+/** A snapshot that cannot be loaded, or changed after it was: an Error result, logged. */
+function snapshotError(summary: LoadSummary, log: Logger, snapshotId: string, code: string, message: string): void {
+  log.error(message);
+  summary.results.push({ snapshotId, status: 'Error', error: { code, message } });
+}
+
+/**
+ * Reads the manifests of snapshots `ids`. Unreadable ones become Error results; incomplete ones (no manifest yet)
+ * are skipped with a warning, unless the ledger has recorded them (`ledger`): a loaded snapshot whose manifest is
+ * gone is an Error result.
+ */
 async function listSnapshots(
   store: SnapshotStore,
   ids: readonly string[],
+  ledger: ReadonlyMap<string, string>,
   summary: LoadSummary,
   log: Logger,
 ): Promise<SnapshotListing> {
   const listing = await store.list(ids);
-  for (const id of listing.incomplete) log.warn(`skipping incomplete snapshot ${id} (no manifest yet)`);
-  summary.skipped.incomplete = listing.incomplete;
-  for (const u of listing.unreadable) {
-    log.error(`snapshot ${u.id} is unreadable: ${u.reason}`);
-    summary.results.push({
-      snapshotId: u.id,
-      status: 'Error',
-      error: { code: 'unreadable_manifest', message: u.reason },
-    });
+  for (const id of listing.incomplete) {
+    const recorded = ledger.get(id);
+    if (recorded === undefined) log.warn(`skipping incomplete snapshot ${id} (no manifest yet)`);
+    else
+      snapshotError(
+        summary,
+        log,
+        id,
+        'ledger_mismatch',
+        `snapshot ${id} was loaded with manifest sha256 ${recorded}, but its manifest is gone: restore the snapshot`,
+      );
   }
+  summary.skipped.incomplete = listing.incomplete.filter((id) => !ledger.has(id));
+  for (const u of listing.unreadable)
+    snapshotError(summary, log, u.id, 'unreadable_manifest', `snapshot ${u.id} is unreadable: ${u.reason}`);
   return listing;
 }
 
@@ -398,20 +414,22 @@ async function readPending(
   const ledger = hasLedger ? await readLedger(conn, settings.dbSchema, ids) : new Map<string, string>();
   const toRead = settings.verifyLoaded ? ids : ids.filter((id) => !ledger.has(id));
   summary.skipped.alreadyLoaded = ids.length - toRead.length;
-  const { complete } = await listSnapshots(store, toRead, summary, log);
+  const { complete } = await listSnapshots(store, toRead, ledger, summary, log);
   const pending: Array<{ ref: SnapshotRef; sha: string }> = [];
   for (const ref of complete) {
     const sha = sha256(ref.manifestText);
     const recorded = ledger.get(ref.id);
     if (recorded === undefined) pending.push({ ref, sha });
     else if (recorded === sha) summary.skipped.alreadyLoaded += 1;
-    else {
-      const message =
+    else
+      snapshotError(
+        summary,
+        log,
+        ref.id,
+        'ledger_mismatch',
         `snapshot ${ref.id} was loaded with manifest sha256 ${recorded}, but its manifest now hashes to ${sha}: ` +
-        `the snapshot changed after it was loaded. Restore it, or give the new data a new snapshot id.`;
-      log.error(message);
-      summary.results.push({ snapshotId: ref.id, status: 'Error', error: { code: 'ledger_mismatch', message } });
-    }
+          `the snapshot changed after it was loaded. Restore it, or give the new data a new snapshot id.`,
+      );
   }
   return pending;
 }

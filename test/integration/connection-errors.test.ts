@@ -37,7 +37,7 @@ function errorOf(r: RunResult): { code: string; message: string } {
 describe('the error of a command that cannot use its database', () => {
   let snapshots: string;
   beforeAll(async () => {
-    // load connects only when a snapshot is pending.
+    // load connects only when the store holds a snapshot (it then asks the ledger which are new).
     snapshots = await tempDir('eventful-connection-errors-');
     await writeSnapshot(snapshots, []);
   });

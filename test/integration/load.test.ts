@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -424,6 +424,17 @@ describe('load', () => {
     expect((unreadable.summary?.['results'] as Results)[0]).toMatchObject({
       snapshotId: id,
       error: { code: 'unreadable_manifest' },
+    });
+
+    // A loaded snapshot whose manifest is gone: not a new incomplete snapshot to skip, but a loaded one that changed.
+    await rm(manifestPath);
+    expect((await load()).code).toBe(99);
+    const gone = await load(['--verify-loaded']);
+    expect(gone.code).toBe(1);
+    expect(gone.summary?.['skipped']).toMatchObject({ incomplete: [] });
+    expect((gone.summary?.['results'] as Results)[0]).toMatchObject({
+      snapshotId: id,
+      error: { code: 'ledger_mismatch', message: expect.stringMatching(/its manifest is gone/) },
     });
   });
 

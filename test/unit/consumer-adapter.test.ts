@@ -47,4 +47,29 @@ describe('KafkaConsumerSource settings', () => {
       await source?.disconnect();
     }
   });
+
+  it('should say that another consumer holds the group when the broker refuses a commit for that reason', async () => {
+    const source = new KafkaConsumerSource({
+      properties: { 'bootstrap.servers': '127.0.0.1:9' },
+      groupId: 'eventful',
+      timeoutMs: 1_000,
+    });
+    // What librdkafka throws when the broker answers Unknown member (25), and when it answers anything else.
+    const client = (source as unknown as { consumer: { commitSync: () => void } }).consumer;
+    for (const [code, message, expected] of [
+      [25, 'Broker: Unknown member', 'group_in_use'],
+      [16, 'Broker: Not coordinator', 'kafka_commit'],
+    ] as const) {
+      client.commitSync = () => {
+        throw Object.assign(new Error(message), { code });
+      };
+      const failure = await source.commit([{ topic: 't', partition: 0, offset: 1 }]).catch((err: unknown) => err);
+      expect(failure).toMatchObject({ code: expected });
+      const hint =
+        /another consumer is a member of group "eventful".*stop that consumer, or give extract a group of its own/;
+      if (expected === 'group_in_use') expect((failure as Error).message).toMatch(hint);
+      else expect((failure as Error).message).not.toMatch(hint);
+    }
+    await source.disconnect();
+  });
 });
