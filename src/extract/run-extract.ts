@@ -4,7 +4,7 @@ import type { Logger } from '../basics/log.js';
 import type { CommandResult } from '../basics/command-result.js';
 import type { ExtractSettings } from '../config/extract-settings.js';
 import { planDrain, type DrainPlan, type PartitionStart, type TopicPartition } from '../kafka/drain-plan.js';
-import type { EventSource, GroupMember, TopicPartitionOffset } from '../kafka/event-source.js';
+import type { EventSource, TopicPartitionOffset } from '../kafka/event-source.js';
 import { snapshotId } from '../snapshot/format.js';
 import type { SnapshotTally } from '../snapshot/snapshot-tally.js';
 import type { SnapshotStore } from '../snapshot/store.js';
@@ -98,30 +98,8 @@ function checkSchemasCover(settings: ExtractSettings, schemas: ExtractSchemas): 
     );
 }
 
-/**
- * The group has members: another consumer uses it. Extract reads by assignment and commits from outside the group,
- * which the broker refuses while the group has members, and which would move that consumer's offsets.
- */
-function groupInUse(groupId: string, members: readonly GroupMember[]): EventfulError {
-  const shown = members.slice(0, 3).map((m) => `${m.clientId} at ${m.host}`);
-  const more = members.length > shown.length ? ` and ${members.length - shown.length} more` : '';
-  return new EventfulError(
-    `group "${groupId}" has ${members.length} active member(s) (${shown.join(', ')}${more}): another consumer uses ` +
-      `it, and extract's commits would be refused (or move that consumer's offsets). Stop that consumer, or give ` +
-      `extract a group of its own (--group-id); nothing was read or committed`,
-    ExitCode.Usage,
-    'group_in_use',
-  );
-}
-
-/**
- * Plan: reads the watermarks and committed offsets of the partitions and plans the drain; warns of gaps and resets.
- * Refuses a group that another consumer is a member of.
- */
+/** Plan: reads the watermarks and committed offsets of the partitions and plans the drain; warns of gaps and resets. */
 async function plan(settings: ExtractSettings, deps: ExtractDeps, partitions: TopicPartition[]): Promise<DrainPlan> {
-  // Asked first, on its own: the client's DescribeGroups can hang when made alongside the offset requests.
-  const members = await deps.stop.race(Promise.resolve(deps.source.groupMembers?.()));
-  if (members?.length) throw groupInUse(settings.groupId, members);
   const [marks, committed] = await deps.stop.race(
     Promise.all([deps.source.watermarks(partitions), deps.source.committed(partitions)]),
   );

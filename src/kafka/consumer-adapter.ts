@@ -18,7 +18,6 @@ import type {
   CommittedOffset,
   ConsumedBatch,
   EventSource,
-  GroupMember,
   RawMessage,
   TopicPartitionOffset,
   Watermarks,
@@ -88,23 +87,6 @@ export class KafkaConsumerSource implements EventSource {
       },
       { groupId: this.options.groupId, timeoutMs: this.options.timeoutMs, maxAttempts: COMMITTED_ATTEMPTS },
     );
-  }
-
-  async groupMembers(): Promise<GroupMember[] | undefined> {
-    // Rides on the consumer's connection (its disconnect is a no-op): a DescribeGroups request, nothing joined.
-    const admin = Kafka.AdminClient.createFrom(this.consumer);
-    try {
-      const { groups } = await new Promise<Kafka.GroupDescriptions>((resolve, reject) =>
-        admin.describeGroups([this.options.groupId], { timeout: this.options.timeoutMs }, (err, result) =>
-          err ? reject(err) : resolve(result),
-        ),
-      );
-      const group = groups.find((g) => g.groupId === this.options.groupId);
-      return group?.members.map((m) => ({ clientId: m.clientId, host: m.clientHost }));
-    } catch {
-      // A broker that cannot describe the group (permissions, an old version) leaves the check to the commit.
-      return undefined;
-    }
   }
 
   assign(partitions: readonly TopicPartitionOffset[]): void {

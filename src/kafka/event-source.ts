@@ -39,12 +39,6 @@ export interface CommittedOffset extends TopicPartition {
   offset: number | null;
 }
 
-/** A member of a consumer group, as the broker describes it. */
-export interface GroupMember {
-  clientId: string;
-  host: string;
-}
-
 export interface EventSource {
   /** Connects, failing after the connect timeout when no broker answers. */
   connect(): Promise<void>;
@@ -54,8 +48,6 @@ export interface EventSource {
   watermarks(partitions: readonly TopicPartition[]): Promise<Watermarks[]>;
   /** The group's committed offsets for these partitions. */
   committed(partitions: readonly TopicPartition[]): Promise<CommittedOffset[]>;
-  /** The group's members (other consumers that joined it), or undefined when the broker cannot say. */
-  groupMembers?(): Promise<GroupMember[] | undefined>;
   /** Reads exactly these partitions from these offsets (no group membership, no rebalance). */
   assign(partitions: readonly TopicPartitionOffset[]): void;
   /** Stops fetching these partitions (they reached their watermark). */

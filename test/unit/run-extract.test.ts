@@ -6,13 +6,7 @@ import { EventfulError, ExitCode, UsageError } from '../../src/basics/errors.js'
 import type { Logger } from '../../src/basics/log.js';
 import { resolveExtractSettings, type ExtractFlags } from '../../src/config/extract-settings.js';
 import type { TopicPartition } from '../../src/kafka/drain-plan.js';
-import type {
-  ConsumedBatch,
-  EventSource,
-  GroupMember,
-  RawMessage,
-  TopicPartitionOffset,
-} from '../../src/kafka/event-source.js';
+import type { ConsumedBatch, EventSource, RawMessage, TopicPartitionOffset } from '../../src/kafka/event-source.js';
 import type { ExtractSummary } from '../../src/extract/extract-summary.js';
 import { InlineDecoder } from '../../src/extract/decode-pool.js';
 import { COMMIT_ATTEMPTS, runExtract, type ExtractDeps, type ExtractSchemas } from '../../src/extract/run-extract.js';
@@ -36,8 +30,6 @@ class ScriptedSource implements EventSource {
   /** Commits that throw (as librdkafka does right after a broker restart), then commits that do not take. */
   commitsFailing = 0;
   commitsLost = 0;
-  /** Other consumers in the group, as the broker would describe them. */
-  members: GroupMember[] = [];
 
   constructor(
     readonly log: Map<string, Array<string | null>>,
@@ -59,9 +51,6 @@ class ScriptedSource implements EventSource {
   }
   async committed(ps: readonly TopicPartition[]) {
     return ps.map((p) => ({ ...p, offset: this.committedOffsets.get(`${p.topic}/${p.partition}`) ?? null }));
-  }
-  async groupMembers(): Promise<GroupMember[]> {
-    return this.members;
   }
   assign(ps: readonly TopicPartitionOffset[]): void {
     this.assigned = [...ps];
@@ -222,20 +211,22 @@ describe('the extract core', () => {
     expect((await store.list()).complete).toHaveLength(1);
   });
 
-  it('should refuse a group another consumer is a member of with exit 2, before reading or writing anything', async () => {
+  it('should say to stop the other consumer when the commits failed because one is in the group', async () => {
     const source = new ScriptedSource(new Map([['t/0', [good(0)]]]));
-    source.members = [
-      { clientId: 'console-consumer', host: '/10.0.0.7' },
-      { clientId: 'rdkafka', host: '/10.0.0.8' },
-    ];
-    const failure = await run(source).catch((err: unknown) => err);
-    expect(failure).toMatchObject({ exitCode: ExitCode.Usage, code: 'group_in_use' });
-    expect((failure as Error).message).toMatch(
-      /^group "\S+" has 2 active member\(s\) \(console-consumer at \/10\.0\.0\.7, rdkafka at \/10\.0\.0\.8\): another consumer uses it.*Stop that consumer, or give extract a group of its own \(--group-id\); nothing was read or committed$/,
+    source.commit = async () => {
+      throw new EventfulError(
+        'committing ... failed: Broker: Unknown member (code 25) (another consumer ...)',
+        1,
+        'group_in_use',
+      );
+    };
+    const failure = await run(source, {}, new StopSignal(), { wait: async () => undefined }).catch(
+      (err: unknown) => err,
     );
-    expect([source.assigned, source.consumeCalls, source.commits]).toEqual([undefined, 0, []]);
-    const store = await DirectorySnapshotStore.open(dirs.at(-1)!);
-    expect((await store.list()).complete).toHaveLength(0);
+    expect(failure).toMatchObject({ exitCode: ExitCode.Failure, code: 'group_in_use' });
+    expect((failure as Error).message).toMatch(
+      /\(6 tries\): .* Stop the other consumer of the group, then run extract again$/,
+    );
   });
 
   it('should end with exit 99, assigning nothing and writing nothing, when every partition is at its watermark', async () => {
