@@ -35,7 +35,7 @@ need_dist
 # them, swing from 4.9 to 6.0 s).
 TIMED_SETTLE=1
 
-if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then eval "$("$ROOT/scripts/services" up)"; fi
+if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]]; then services_up; fi
 BROKER="$KAFKA_BOOTSTRAP_SERVERS"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventful-bench.XXXXXX")"

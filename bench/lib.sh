@@ -157,3 +157,11 @@ client.destroy();
 JS
   )
 }
+
+# services_up: starts the project's services (scripts/services up) and exports their settings; exits 1 when they do
+# not start (a bare `eval "$(scripts/services up)"` would go on without them).
+services_up() {
+  local settings
+  settings="$("$ROOT/scripts/services" up)" || { echo "$LOG_PREFIX: the services did not start (see above)" >&2; exit 1; }
+  eval "$settings"
+}

@@ -29,7 +29,7 @@ need_tools "kcat time postgresql-client" kcat "$TIME" psql
 need_dist
 
 # Starting twice is harmless: this only starts what is not running, and prints every service's settings.
-eval "$("$ROOT/scripts/services" up)"
+services_up
 BROKER="$KAFKA_BOOTSTRAP_SERVERS"
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 

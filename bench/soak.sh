@@ -29,7 +29,7 @@ PYTHON="${EVENTFUL_BENCH_PYTHON:-/usr/bin/python3}"
 
 need_tools "kcat time python3-confluent-kafka" kcat "$TIME" "$PYTHON"
 need_dist
-if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" || -z "${DATABASE_URL:-}" ]]; then eval "$(scripts/services up)"; fi
+if [[ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" || -z "${DATABASE_URL:-}" ]]; then services_up; fi
 BROKER="$KAFKA_BOOTSTRAP_SERVERS"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/eventful-soak.XXXXXX")"
