@@ -10,10 +10,11 @@
 //       every snapshot of <root> to s3://<bucket>/<prefix>/ (credentials and endpoint from the AWS_* variables)
 import { createHash, randomUUID } from 'node:crypto';
 import { link, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { DirectorySnapshotStore } from '../dist/snapshot/directory-store.js';
 import { SnapshotBuilder } from '../dist/snapshot/snapshot-builder.js';
+import { createS3Client, s3SettingsFromEnv } from '../dist/snapshot/s3-settings.js';
 
 const HOUR_MS = 3_600_000;
 const PARTITIONS = 6;
@@ -86,7 +87,8 @@ async function clone(root, id, hours) {
 }
 
 async function upload(root, bucket, prefix) {
-  const client = new S3Client({ forcePathStyle: true });
+  // The client extract and load make, from the same AWS_* variables.
+  const client = createS3Client(s3SettingsFromEnv(process.env));
   const keys = [];
   for (const id of await readdir(root)) for (const f of await readdir(path.join(root, id))) keys.push(`${id}/${f}`);
   let next = 0;
