@@ -5,7 +5,8 @@
 #   nothing new   load with no pending snapshot (what most runs of a sensor-triggered DAG are)
 #   one new       load of one new hourly snapshot of EVENTS train arrivals
 # each the median of REPEAT runs, with peak RSS, and the year/day ratios.
-# Target: a year within 1.5x of a day, for both, in both stores.
+# Target: a year within 1.5x of a day, for both, in both stores. Also printed: what one listing request costs the
+# S3 server with each store (s3proxy's file backend walks the whole prefix for every request; S3 does not).
 #
 # usage: bench/history.sh                 (HOURS="24 8760" EVENTS=1000 REPEAT=3)
 #        HOURS="24 2160" REPEAT=1 bench/history.sh
@@ -33,7 +34,9 @@ cleanup() {
   done
 }
 trap cleanup EXIT
-NOW_HOUR="2026-11-27T05:00:00Z"
+# The history ends a few hours before now (the new snapshots of the timed runs follow it, up to now), as a store's
+# does: load lists from its floor, a day before now (see src/warehouse/listing-floor.ts).
+NOW_HOUR="$(date -u -d "-$((2 * REPEAT + 1)) hour" +%Y-%m-%dT%H:00:00Z)"
 
 median() { tr ' ' '\n' | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -50,7 +53,7 @@ load_once() {
   tail -1 "$WORK/time" | awk '{ printf "%s %.0f\n", $1, $2 / 1024 }'
 }
 
-declare -A RESULT
+declare -A RESULT REQUEST
 for hours in $HOURS; do
   schema="${BASE}_$hours"
   dir="$WORK/store-$hours"
@@ -70,10 +73,13 @@ FROM copies c CROSS JOIN "$schema".eventful_load_ledger l WHERE l.snapshot_id = 
 SQL
   prefix="$BASE-$hours"
   node bench/hourly-snapshots.mjs upload "$dir" "$EVENTFUL_S3_BUCKET" "$prefix" 2>/dev/null
+  REQUEST[$hours]="$(node bench/hourly-snapshots.mjs request "$EVENTFUL_S3_BUCKET" "$prefix")"
   for store in dir s3; do
     location="$dir"
     [[ "$store" == s3 ]] && location="s3://$EVENTFUL_S3_BUCKET/$prefix"
     none=() none_rss=() one=() one_rss=()
+    # Untimed: the first load from a store sets its listing floor (the folder's was set by the template's load).
+    load_once "$location" "$schema" nothing_pending >/dev/null
     for ((i = 1; i <= REPEAT; i++)); do
       checkpoint
       read -r s rss < <(load_once "$location" "$schema" nothing_pending)
@@ -113,3 +119,5 @@ for store in dir s3; do
     echo "| $store | $label | $ds s, $dr MB | $ys s, $yr MB | ${r}x$mark |"
   done
 done
+echo "one S3 listing request of one entry (the server's own cost, whatever a request asks; a load makes 3 per run"
+echo "whatever the store's age: open, the ids from the floor on, a sweep page): ${REQUEST[$day]} ms with $day snapshots, ${REQUEST[$year]} ms with $year"

@@ -8,9 +8,12 @@
 //       manifest (what the ledger records of a loaded snapshot)
 //   node bench/hourly-snapshots.mjs upload <root> <bucket> <prefix>
 //       every snapshot of <root> to s3://<bucket>/<prefix>/ (credentials and endpoint from the AWS_* variables)
+//   node bench/hourly-snapshots.mjs request <bucket> <prefix>
+//       the median milliseconds of 5 one-entry listings under s3://<bucket>/<prefix>/: what one request costs the
+//       server, whatever it asks for (a load makes a few, whatever the store's age)
 import { createHash, randomUUID } from 'node:crypto';
 import { link, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { DirectorySnapshotStore } from '../dist/snapshot/directory-store.js';
 import { SnapshotBuilder } from '../dist/snapshot/snapshot-builder.js';
@@ -103,11 +106,24 @@ async function upload(root, bucket, prefix) {
   client.destroy();
 }
 
+async function request(bucket, prefix) {
+  const client = createS3Client(s3SettingsFromEnv(process.env));
+  const ms = [];
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, Delimiter: '/', MaxKeys: 1 }));
+    ms.push(performance.now() - t0);
+  }
+  client.destroy();
+  console.log(ms.sort((x, y) => x - y)[2].toFixed(0));
+}
+
 const [command, root, a, b] = process.argv.slice(2);
 if (command === 'write' && root && a && b) await write(root, a, Number(b));
 else if (command === 'clone' && root && a && b) await clone(root, a, Number(b));
 else if (command === 'upload' && root && a && b) await upload(root, a, b);
+else if (command === 'request' && root && a) await request(root, a);
 else {
-  console.error('usage: hourly-snapshots.mjs write|clone|upload ... (see the top of the file)');
+  console.error('usage: hourly-snapshots.mjs write|clone|upload|request ... (see the top of the file)');
   process.exit(2);
 }

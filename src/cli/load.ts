@@ -74,8 +74,9 @@ export const LOAD_OPTIONS = {
   'verify-loaded': {
     type: 'boolean',
     describe:
-      'Also read the manifest of every snapshot the ledger has recorded and fail on one that changed since it ' +
-      'was loaded (an audit that reads the whole history; without it, a recorded snapshot is not read again)',
+      'List every snapshot id, read the manifest of every snapshot the ledger has recorded and fail on one that ' +
+      'changed since it was loaded (an audit that reads the whole history; without it, a run lists the ids from ' +
+      'its listing floor on and a page of older ones, and a recorded snapshot is not read again)',
     env: 'EVENTFUL_VERIFY_LOADED',
     default: false,
   },

@@ -141,8 +141,12 @@ export interface DdlProblem {
   message: string;
 }
 
-/** Tables whose names the loader keeps for itself (ledger, quarantine). */
-export const RESERVED_TABLES: ReadonlySet<string> = new Set(['eventful_load_ledger', 'eventful_rejected']);
+/** Tables whose names the loader keeps for itself (ledger, quarantine, listing floor). */
+export const RESERVED_TABLES: ReadonlySet<string> = new Set([
+  'eventful_load_ledger',
+  'eventful_rejected',
+  'eventful_listing_floor',
+]);
 
 /**
  * The tables a schema defines: its event table and, if declared, its state table.

@@ -16,7 +16,9 @@ import { MANIFEST_FILE } from './format.js';
 import { addToListing, emptyListing } from './listing.js';
 import {
   compareSnapshotRefs,
+  idsInRange,
   SnapshotExistsError,
+  type IdRange,
   type PrunableSnapshotStore,
   type PruneCandidate,
   type PruneReport,
@@ -119,11 +121,12 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
     return new DirectorySnapshotStore(abs, undefined);
   }
 
-  async listIds(): Promise<string[]> {
-    if (this.only) return [this.only];
+  async listIds(range?: IdRange): Promise<string[]> {
+    if (this.only) return idsInRange([this.only], range);
     try {
       const entries = await readdir(this.root, { withFileTypes: true });
-      return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+      const ids = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+      return idsInRange(ids, range);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;

@@ -146,14 +146,29 @@ export interface Manifest {
 const ID_UNSAFE = /[^A-Za-z0-9._-]+/g;
 const MAX_RUN_ID_CHARS = 100;
 
+/** The time stamp a snapshot id starts with: `20261127T061500123Z` (UTC, milliseconds; sorts as the time does). */
+export function snapshotStamp(at: Date): string {
+  return at.toISOString().replace(/[-:]/g, '').replace('.', '');
+}
+
+const STAMPED_ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z_/;
+
+/** The start time in a snapshot id that begins with a {@link snapshotStamp}; undefined for any other id. */
+export function stampedTime(id: string): Date | undefined {
+  const m = STAMPED_ID.exec(id);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, ms] = m;
+  const at = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
 /**
  * A snapshot id that sorts by time (oldest first) and is unique per attempt:
  * `20261127T061500123Z_<run id made path-safe>_<random>`.
  */
 export function snapshotId(startedAt: Date, runId: string, random: string): string {
-  const stamp = startedAt.toISOString().replace(/[-:]/g, '').replace('.', '');
   const safeRun = runId.replace(ID_UNSAFE, '-').slice(0, MAX_RUN_ID_CHARS);
-  return `${stamp}_${safeRun}_${random}`;
+  return `${snapshotStamp(startedAt)}_${safeRun}_${random}`;
 }
 
 const PATH_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;

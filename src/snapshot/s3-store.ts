@@ -16,7 +16,9 @@ import { formatS3Location, type S3Location } from './s3-location.js';
 import { S3SnapshotWriter } from './s3-writer.js';
 import {
   compareSnapshotRefs,
+  idsInRange,
   SnapshotExistsError,
+  type IdRange,
   type PrunableSnapshotStore,
   type PruneCandidate,
   type PruneReport,
@@ -32,6 +34,8 @@ const CONCURRENCY = 16;
 export const ATTEMPT_DIR_PREFIX = 'attempt-';
 const ATTEMPT_RANDOM_BYTES = 6;
 const HTTP_NOT_IMPLEMENTED = 501;
+/** The most entries a ListObjectsV2 page holds. */
+const MAX_LIST_KEYS = 1000;
 // A snapshot id or file name becomes part of a key: plain segments only, never `..`.
 const SAFE_SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
@@ -132,10 +136,15 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
     return describeS3Error(err, `${what} ${formatS3Location(this.bucket, key)}`, this.endpoint);
   }
 
-  /** Pages through ListObjectsV2 under `prefix`, with `/` as delimiter or without. */
+  /**
+   * Pages through ListObjectsV2 under `prefix`, with `/` as delimiter or without, from after key `startAfter` on,
+   * `maxKeys` entries a page (default: S3's 1,000).
+   */
   private async *listPages(
     prefix: string,
     delimited: boolean,
+    startAfter?: string,
+    maxKeys?: number,
   ): AsyncGenerator<{ objects: ObjectEntry[]; folders: string[] }> {
     let token: string | undefined;
     do {
@@ -146,6 +155,8 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
             Bucket: this.bucket,
             Prefix: prefix,
             ...(delimited ? { Delimiter: '/' } : {}),
+            ...(startAfter ? { StartAfter: startAfter } : {}),
+            ...(maxKeys ? { MaxKeys: maxKeys } : {}),
             ...(token ? { ContinuationToken: token } : {}),
           }),
         );
@@ -164,16 +175,25 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
     } while (token);
   }
 
-  /** Snapshot ids: the folders right under the root (one request per 1,000), hidden ones left out. */
-  async listIds(): Promise<string[]> {
-    if (this.only) return [this.only];
+  /**
+   * Snapshot ids: the folders right under the root (one request per 1,000), hidden ones left out. With
+   * `range.from`, the listing starts right before that id's folder (S3 lists keys in order: `<from>/` follows the
+   * key `<from>`), so older ids cost nothing.
+   */
+  async listIds(range: IdRange = {}): Promise<string[]> {
+    if (this.only) return idsInRange([this.only], range);
     const ids: string[] = [];
-    for await (const page of this.listPages(this.root, true))
+    const startAfter = range.from ? this.root + range.from : undefined;
+    const pageKeys = range.limit === undefined ? undefined : Math.min(range.limit, MAX_LIST_KEYS);
+    for await (const page of this.listPages(this.root, true, startAfter, pageKeys)) {
       for (const folder of page.folders) {
         const id = folder.slice(this.root.length, -1);
-        if (id && !id.startsWith('.')) ids.push(id);
+        // A folder just before `from` can come first (`<id>/` sorts after the key `<id>-...`): left out.
+        if (id && !id.startsWith('.') && id >= (range.from ?? '')) ids.push(id);
       }
-    return ids;
+      if (range.limit !== undefined && ids.length >= range.limit) break;
+    }
+    return idsInRange(ids, range);
   }
 
   /** A manifest's text, or undefined when there is none. */

@@ -18,6 +18,19 @@ export interface SnapshotListing {
   unreadable: Array<{ id: string; reason: string }>;
 }
 
+/** Which ids {@link SnapshotStore.listIds} lists: those that sort at or after `from` (default ''), the first `limit`. */
+export interface IdRange {
+  from?: string;
+  limit?: number;
+}
+
+/** The ids of `ids` within `range`, ascending (for stores that list every name at once). */
+export function idsInRange(ids: readonly string[], range: IdRange = {}): string[] {
+  const from = range.from ?? '';
+  const sorted = ids.filter((id) => id >= from).sort();
+  return range.limit === undefined ? sorted : sorted.slice(0, range.limit);
+}
+
 /** Writes one snapshot: data files first, the manifest last and atomically. */
 export interface SnapshotWriter {
   /** Opens a data file of the snapshot for writing. */
@@ -41,10 +54,12 @@ export interface SnapshotStore {
   /** A human-readable location, for logs (never holds credentials). */
   readonly location: string;
   /**
-   * The ids of the snapshots in the store, complete or not (hidden folders left out): names only, no manifest
-   * read, so its cost is a listing (one request per 1,000 in an object store), not a read per snapshot.
+   * The ids of the snapshots in the store, complete or not (hidden folders left out), in ascending order: names
+   * only, no manifest read, so its cost is a listing (one request per 1,000 in an object store), not a read per
+   * snapshot. `range` narrows it to the ids from `range.from` on, the first `range.limit` of them: an object store
+   * then lists from that key on, so the cost follows the ids listed, not the store's age (see listing-floor.ts).
    */
-  listIds(): Promise<string[]>;
+  listIds(range?: IdRange): Promise<string[]>;
   /**
    * Reads the manifests of the snapshots `ids` (default: every id of {@link listIds}) into a listing. A load reads
    * only those its ledger has not recorded, so that its cost follows the new snapshots, not the store's age.

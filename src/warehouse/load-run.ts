@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { Logger } from '../basics/log.js';
-import { schemaTables, type TableDef } from '../schema/ddl.js';
+import { qualified, schemaTables, type TableDef } from '../schema/ddl.js';
 import { identifierProblem } from '../schema/identifiers.js';
 import { SchemaRegistry, type SchemaProblem } from '../schema/registry.js';
 import { openSnapshotStore } from '../snapshot/open-store.js';
@@ -22,6 +22,16 @@ import { readExistingTables } from './catalog.js';
 import type { WarehouseConnection } from './connection.js';
 import { describePlan, planEvolution, type EvolutionPlan, type Refusal } from './evolution.js';
 import { insertLedgerEntry, LEDGER_TABLE, ledgerTable, readLedger } from './ledger.js';
+import {
+  LISTING_TABLE,
+  listFromFloor,
+  listingFloorTable,
+  nextFloor,
+  readListingFloor,
+  writeListingFloor,
+  type ListedIds,
+  type ListingFloor,
+} from './listing-floor.js';
 import { applyPlan, applyViews, type ViewsOutcome } from './migrate.js';
 import { answerPhase, noHeadwaysYet } from './answer-maintenance.js';
 import { ARRIVALS_TABLE } from './answer-tables.js';
@@ -109,6 +119,11 @@ export interface LoadSummary {
   migration?: ReturnType<typeof describePlan> & { notes: string[]; views?: ViewsOutcome };
   results: SnapshotResult[];
   skipped: { incomplete: string[]; alreadyLoaded: number };
+  /**
+   * Which snapshot ids the run listed (see listing-floor.ts): all of them (`full`), or those from the floor
+   * `from` on and `swept` older ones.
+   */
+  listing?: { full: boolean; from: string | null; ids: number; swept: number };
   totals: {
     snapshots: number;
     events: number;
@@ -192,11 +207,8 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
     return end.refuse(`--snapshots: ${settings.snapshots} does not exist`);
   const store = await openSnapshotStore(settings.snapshots);
   summary.snapshots = store.location;
-  // Names only: which of them are new, the ledger says; only those manifests are read (see readPending).
-  const ids = await store.listIds();
-  if (ids.length === 0) return end.finish('nothing_pending');
-
-  return loadUnderLock(settings, deps, { registry, tablesBySchema, desired, store, ids }, summary, end);
+  // Which snapshot ids the run looks at, the warehouse's listing floor says (see loadUnderLock).
+  return loadUnderLock(settings, deps, { registry, tablesBySchema, desired, store }, summary, end);
 }
 
 /** How a run ends: its status and duration in the summary; a refusal also logged and kept as the error. */
@@ -222,23 +234,23 @@ function runEnding(summary: LoadSummary, log: Logger): RunEnding {
   };
 }
 
-/** What the run knows before it touches the warehouse: the schemas, their tables and the store's snapshot ids. */
+/** What the run knows before it touches the warehouse: the schemas, their tables and the snapshot store. */
 interface Preflight {
   registry: SchemaRegistry;
   tablesBySchema: Array<[string, SchemaTables]>;
   desired: TableDef[];
   store: SnapshotStore;
-  ids: string[];
 }
 
 /**
  * The run in the warehouse, under the schema's load lock: plan the DDL (refusing unsafe changes before anything
- * is written), read which snapshots are pending, then load each in its own transaction.
+ * is written), list the snapshot ids from the listing floor on, read which of them are pending, load each in its
+ * own transaction, and move the floor.
  */
 async function loadUnderLock(
   settings: LoadSettings,
   deps: LoadDeps,
-  { registry, tablesBySchema, desired, store, ids }: Preflight,
+  { registry, tablesBySchema, desired, store }: Preflight,
   summary: LoadSummary,
   end: RunEnding,
 ): Promise<LoadSummary> {
@@ -256,8 +268,17 @@ async function loadUnderLock(
         `the schemas ask for ${plan.refusals.length} change(s) that cannot be applied safely; nothing was written`,
       );
 
-    const pending = await readPending(conn, settings, existing.has(LEDGER_TABLE), store, ids, summary, log);
-    if (pending.length === 0) return end.finish(summary.results.length ? 'failed' : 'nothing_pending');
+    const floor =
+      existing.has(LISTING_TABLE) && !settings.verifyLoaded
+        ? await readListingFloor(conn, settings.dbSchema, store.location)
+        : undefined;
+    const listed = await listFromFloor(store, floor);
+    summary.listing = { full: listed.full, from: listed.from, ids: listed.ids.length, swept: listed.swept };
+    const pending = await readPending(conn, settings, existing.has(LEDGER_TABLE), store, listed.ids, summary, log);
+    if (pending.length === 0) {
+      await moveFloor(conn, settings, store, floor, listed, summary, log);
+      return end.finish(summary.results.length ? 'failed' : 'nothing_pending');
+    }
     log.info(
       `${pending.length} snapshot(s) to load into schema ${settings.dbSchema}` +
         `${summary.skipped.alreadyLoaded ? ` (${summary.skipped.alreadyLoaded} already loaded)` : ''}` +
@@ -268,6 +289,7 @@ async function loadUnderLock(
     const loader = makeLoader(conn, store, settings, deps, registry, tablesBySchema, schemaHashes, encoders);
     const tableNames = desired.map((t) => t.name);
     const failed = await loadPending(conn, settings, plan, tableNames, pending, loader, schemaHashes, summary, log);
+    await moveFloor(conn, settings, store, floor, listed, summary, log);
     const anyError = failed || summary.results.some((r) => r.status === 'Error');
     return end.finish(anyError ? 'failed' : settings.dryRun ? 'dry_run' : 'loaded');
   } finally {
@@ -298,7 +320,7 @@ function desiredTables(
   problems: SchemaProblem[],
 ): { tablesBySchema: Array<[string, SchemaTables]>; desired: TableDef[] } {
   const tablesBySchema: Array<[string, SchemaTables]> = [];
-  const desired: TableDef[] = [ledgerTable(), quarantineTable()];
+  const desired: TableDef[] = [ledgerTable(), quarantineTable(), listingFloorTable()];
   for (const s of registry.schemas) {
     const r = schemaTables(s);
     for (const p of r.problems) problems.push({ file: s.file, path: p.path, message: p.message });
@@ -386,6 +408,37 @@ async function planDdl(
     for (const r of plan.refusals) log.error(r.message);
   }
   return { existing, plan };
+}
+
+/**
+ * After the run's snapshots committed, moves the store's listing floor (`previous`: where it was) to the lowest
+ * listed id the ledger has not recorded (see listing-floor.ts); not in a dry run, nor before a load has made the
+ * floor's table. A floor that cannot be written is only a warning: the next run lists from the old one, which is
+ * safe.
+ */
+async function moveFloor(
+  conn: WarehouseConnection,
+  settings: LoadSettings,
+  store: SnapshotStore,
+  previous: ListingFloor | undefined,
+  listed: ListedIds,
+  summary: LoadSummary,
+  log: Logger,
+): Promise<void> {
+  if (settings.dryRun) return;
+  try {
+    const { rows } = await conn.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [
+      qualified(settings.dbSchema, LISTING_TABLE),
+    ]);
+    if (!rows[0]?.present) return;
+    const recorded = await readLedger(conn, settings.dbSchema, listed.ids);
+    const unsettled = listed.ids.filter((id) => !recorded.has(id));
+    const floor = nextFloor(unsettled, new Set(summary.skipped.incomplete), new Date());
+    if (floor === previous?.floor && listed.nextSweepFrom === previous.sweepFrom) return;
+    await writeListingFloor(conn, settings.dbSchema, store.location, { floor, sweepFrom: listed.nextSweepFrom });
+  } catch (err) {
+    log.warn(`could not move the listing floor (the next run lists from the old one): ${(err as Error).message}`);
+  }
 }
 
 /** Takes the schema's load lock, waiting (and saying so) while another load holds it. */

@@ -164,7 +164,10 @@ const execFileP = promisify(execFile);
 /** `pg_dump` of one Postgres schema (structure and data), from the PG* environment. */
 export async function dumpSchema(schema: string): Promise<string> {
   const bin = process.env['PG_DUMP'] ?? 'pg_dump';
-  const { stdout } = await execFileP(bin, ['--schema', schema, '--no-owner', '--no-privileges'], {
+  // The listing floor's row says where the next load lists from (and names the store): bookkeeping, not data.
+  const floor = `${schema}.eventful_listing_floor`;
+  const args = ['--schema', schema, '--no-owner', '--no-privileges', `--exclude-table-data=${floor}`];
+  const { stdout } = await execFileP(bin, args, {
     maxBuffer: 256 * 1024 * 1024,
   });
   // pg_dump 15.14+ wraps its output in \restrict / \unrestrict lines with a random key: not content.

@@ -66,7 +66,14 @@ describe('load', () => {
       },
     ]);
     expect(r.summary?.['migration']).toMatchObject({
-      tablesCreated: ['eventful_load_ledger', 'eventful_rejected', 'incident_events', 'incidents', 'train_arrivals'],
+      tablesCreated: [
+        'eventful_load_ledger',
+        'eventful_rejected',
+        'eventful_listing_floor',
+        'incident_events',
+        'incidents',
+        'train_arrivals',
+      ],
     });
     const { rows } = await client.query(
       `SELECT event_id, station_name, dwell_seconds, occurred_at, _kafka_topic, _kafka_partition, _kafka_offset, _eventful_snapshot_id
@@ -389,6 +396,51 @@ describe('load', () => {
     ]);
     expect(await count('train_arrivals')).toBe(1);
     expect(await count('eventful_load_ledger')).toBe(1);
+  });
+
+  it('should list from the listing floor, sweep the ids below it, and hold the floor at a snapshot that failed', async () => {
+    const floorRow = async (): Promise<{ floor: string; sweep_from: string } | undefined> =>
+      (await client.query(`SELECT floor, sweep_from FROM "${schema}".eventful_listing_floor`)).rows[0];
+    const hoursAgo = (h: number): Date => new Date(Date.now() - h * 3_600_000);
+    const old = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]), { startedAt: hoursAgo(72) });
+    const recent = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()], 1), {
+      startedAt: hoursAgo(1),
+    });
+
+    // No floor yet: every id is listed; then the floor rests a day before now, below the recent snapshot.
+    const first = await load();
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.summary?.['listing']).toEqual({ full: true, from: null, ids: 2, swept: 0 });
+    const floor = (await floorRow())!.floor;
+    expect(old < floor && floor < recent).toBe(true);
+
+    // A snapshot that appears below the floor (an extract that ran for days, a copy by hand): the sweep finds it.
+    const late = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()], 2), {
+      startedAt: hoursAgo(48),
+    });
+    const second = await load();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.summary?.['listing']).toMatchObject({ full: false, from: floor, ids: 3, swept: 2 });
+    expect((second.summary?.['results'] as Results).map((x) => [x.snapshotId, x.status])).toEqual([[late, 'Success']]);
+
+    // One that fails holds the floor, so that every run lists and retries it, as before the floor.
+    const bad = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()], 3), {
+      startedAt: hoursAgo(60),
+    });
+    const file = path.join(root, bad, 'events.ndjson');
+    await writeFile(file, (await readFile(file, 'utf8')) + '\n');
+    expect((await load()).code).toBe(1);
+    expect((await floorRow())!.floor).toBe(bad);
+    const retry = await load();
+    expect(retry.code).toBe(1);
+    expect(retry.summary?.['listing']).toMatchObject({ full: false, from: bad });
+    expect(await count('train_arrivals')).toBe(3);
+
+    // Once it loads, the floor rises to a day before now again.
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/\n$/, ''));
+    expect((await load()).code).toBe(0);
+    expect((await floorRow())!.floor > bad).toBe(true);
+    expect(await count('train_arrivals')).toBe(4);
   });
 
   it('should not read a loaded snapshot again, and with --verify-loaded refuse one whose manifest changed', async () => {

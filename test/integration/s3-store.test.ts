@@ -451,6 +451,15 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     expect(listing.complete.map((c) => c.id)).toEqual([...ids].reverse());
     expect(listing.incomplete).toEqual(['zz-incomplete']);
     expect(ms).toBeLessThan(60_000);
+
+    // Names in key order, from an id on (inclusive), the first `limit`: what a load's listing floor and sweep ask.
+    const all = [...ids, 'zz-incomplete'];
+    expect(await store.listIds()).toEqual(all);
+    expect(await store.listIds({ from: 's01050' })).toEqual(all.slice(1050));
+    expect(await store.listIds({ from: '', limit: 1000 })).toEqual(ids.slice(0, 1000));
+    expect(await store.listIds({ from: 's00990', limit: 20 })).toEqual(ids.slice(990, 1010));
+    // Between two ids: S3 starts right after the key `s00990-`, before which the folder `s00990/` sorts.
+    expect(await store.listIds({ from: 's00990-', limit: 3 })).toEqual(ids.slice(991, 994));
   });
 
   it('should upload a large file in parts and read it back verified', async () => {
