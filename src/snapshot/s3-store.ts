@@ -15,6 +15,7 @@ import { describeS3Error, httpStatus, isNotFound } from './s3-errors.js';
 import { formatS3Location, type S3Location } from './s3-location.js';
 import { S3SnapshotWriter } from './s3-writer.js';
 import {
+  compareIds,
   compareSnapshotRefs,
   idsInRange,
   SnapshotExistsError,
@@ -188,8 +189,8 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
     for await (const page of this.listPages(this.root, true, startAfter, pageKeys)) {
       for (const folder of page.folders) {
         const id = folder.slice(this.root.length, -1);
-        // A folder just before `from` can come first (`<id>/` sorts after the key `<id>-...`): left out.
-        if (id && !id.startsWith('.') && id >= (range.from ?? '')) ids.push(id);
+        // Listing starts after the key `<from>`, so folders `<from>-x/`, which come before `<from>/`, are left out.
+        if (id && !id.startsWith('.') && compareIds(id, range.from ?? '') >= 0) ids.push(id);
       }
       if (range.limit !== undefined && ids.length >= range.limit) break;
     }

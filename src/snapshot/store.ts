@@ -18,16 +18,26 @@ export interface SnapshotListing {
   unreadable: Array<{ id: string; reason: string }>;
 }
 
-/** Which ids {@link SnapshotStore.listIds} lists: those that sort at or after `from` (default ''), the first `limit`. */
+/**
+ * The order of snapshot ids: the order of their folders' names, `<id>/`, which is how an object store lists them
+ * (S3 lists keys in byte order, and `a-b/` comes before `a/`, since `-` sorts before `/`). Every store lists in it
+ * and every range and floor is compared in it, so that no id falls between a page and the next.
+ */
+export function compareIds(a: string, b: string): number {
+  const [x, y] = [`${a}/`, `${b}/`];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Which ids {@link SnapshotStore.listIds} lists: those at or after `from` in {@link compareIds} order, the first `limit`. */
 export interface IdRange {
   from?: string;
   limit?: number;
 }
 
-/** The ids of `ids` within `range`, ascending (for stores that list every name at once). */
+/** The ids of `ids` within `range`, in {@link compareIds} order (for stores that list every name at once). */
 export function idsInRange(ids: readonly string[], range: IdRange = {}): string[] {
   const from = range.from ?? '';
-  const sorted = ids.filter((id) => id >= from).sort();
+  const sorted = ids.filter((id) => compareIds(id, from) >= 0).sort(compareIds);
   return range.limit === undefined ? sorted : sorted.slice(0, range.limit);
 }
 
@@ -54,7 +64,7 @@ export interface SnapshotStore {
   /** A human-readable location, for logs (never holds credentials). */
   readonly location: string;
   /**
-   * The ids of the snapshots in the store, complete or not (hidden folders left out), in ascending order: names
+   * The ids of the snapshots in the store, complete or not (hidden folders left out), in {@link compareIds} order: names
    * only, no manifest read, so its cost is a listing (one request per 1,000 in an object store), not a read per
    * snapshot. `range` narrows it to the ids from `range.from` on, the first `range.limit` of them: an object store
    * then lists from that key on, so the cost follows the ids listed, not the store's age (see listing-floor.ts).

@@ -431,9 +431,12 @@ async function moveFloor(
       qualified(settings.dbSchema, LISTING_TABLE),
     ]);
     if (!rows[0]?.present) return;
+    // The ledger as the run left it (its snapshots committed): what is settled now.
     const recorded = await readLedger(conn, settings.dbSchema, listed.ids);
     const unsettled = listed.ids.filter((id) => !recorded.has(id));
-    const floor = nextFloor(unsettled, new Set(summary.skipped.incomplete), new Date());
+    const floor = nextFloor(unsettled, new Set(summary.skipped.incomplete), listed.listedAt);
+    if (unsettled.includes(floor))
+      log.info(`the listing floor stays at snapshot ${floor}, not loaded yet: every run lists the ids from it on`);
     if (floor === previous?.floor && listed.nextSweepFrom === previous.sweepFrom) return;
     await writeListingFloor(conn, settings.dbSchema, store.location, { floor, sweepFrom: listed.nextSweepFrom });
   } catch (err) {

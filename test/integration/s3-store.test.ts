@@ -28,7 +28,7 @@ import { OPEN_TIMEOUT_MS, S3SnapshotStore } from '../../src/snapshot/s3-store.js
 import { S3PartWriter } from '../../src/snapshot/s3-part-writer.js';
 import { UPLOAD_PART_BYTES, UPLOAD_QUEUE } from '../../src/snapshot/s3-writer.js';
 import { SnapshotBuilder, type SnapshotBuilderOptions } from '../../src/snapshot/snapshot-builder.js';
-import { SnapshotExistsError, type SnapshotStore } from '../../src/snapshot/store.js';
+import { compareIds, SnapshotExistsError, type SnapshotStore } from '../../src/snapshot/store.js';
 import { ROOT, runCommand } from '../helpers/run.js';
 import { clearPrefix, listKeys, testBucket, testS3Client, uniquePrefix } from '../helpers/s3.js';
 
@@ -210,6 +210,20 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     const keys = await listKeys(client, `${prefix}contested/`);
     expect(keys).toHaveLength(3); // the manifest and the winner's two files
   });
+
+  /** A client that counts its listing requests. */
+  function listingRequests(): { client: S3Client; count: () => number } {
+    const counting = testS3Client();
+    let n = 0;
+    counting.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ListObjectsV2Command') n += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countListings' },
+    );
+    return { client: counting, count: () => n };
+  }
 
   /** A client whose answers to the first `times` manifest writes are lost after the store received them. */
   function droppingManifestAnswers(times: number, step: 'deserialize' | 'initialize'): S3Client {
@@ -452,14 +466,45 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     expect(listing.incomplete).toEqual(['zz-incomplete']);
     expect(ms).toBeLessThan(60_000);
 
-    // Names in key order, from an id on (inclusive), the first `limit`: what a load's listing floor and sweep ask.
+    // Names in key order, from an id on (inclusive), the first `limit`: what a load's listing floor and sweep ask,
+    // each from where it starts (one request for the last 50 of 1,101, where a listing from the start takes two).
+    const requests = listingRequests();
+    const counted = await storeWith(requests.client, store.root);
+    const opened = requests.count(); // opening a store makes one
     const all = [...ids, 'zz-incomplete'];
-    expect(await store.listIds()).toEqual(all);
-    expect(await store.listIds({ from: 's01050' })).toEqual(all.slice(1050));
-    expect(await store.listIds({ from: '', limit: 1000 })).toEqual(ids.slice(0, 1000));
-    expect(await store.listIds({ from: 's00990', limit: 20 })).toEqual(ids.slice(990, 1010));
-    // Between two ids: S3 starts right after the key `s00990-`, before which the folder `s00990/` sorts.
-    expect(await store.listIds({ from: 's00990-', limit: 3 })).toEqual(ids.slice(991, 994));
+    expect(await counted.listIds()).toEqual(all);
+    expect(requests.count() - opened).toBe(2);
+    expect(await counted.listIds({ from: 's01050' })).toEqual(all.slice(1050));
+    expect(requests.count() - opened).toBe(3);
+    expect(await counted.listIds({ from: '', limit: 1000 })).toEqual(ids.slice(0, 1000));
+    expect(await counted.listIds({ from: 's00990', limit: 20 })).toEqual(ids.slice(990, 1010));
+    expect(requests.count() - opened).toBe(5);
+    // Between two ids, in the order of folders: `s00990-/` < `s00990/` < `s00990_/` < `s00991/`.
+    expect(await counted.listIds({ from: 's00990-', limit: 3 })).toEqual(ids.slice(990, 993));
+    expect(await counted.listIds({ from: 's00990_', limit: 3 })).toEqual(ids.slice(991, 994));
+  });
+
+  it('should list ids in the order of their folders, so that pages from an id on miss none', async () => {
+    const store = await open();
+    // `a-copy/` and `a.bak/` sort before `a/` (`-` and `.` before `/`), though `a` sorts before `a-copy`.
+    const ids = ['a', 'a-copy', 'a.bak', 'ab', 'b', 'b-copy'];
+    await Promise.all(ids.map((id) => put(`${store.root}${id}/${MANIFEST_FILE}`, '{}')));
+    const ordered = ['a-copy', 'a.bak', 'a', 'ab', 'b-copy', 'b'];
+    expect(await store.listIds()).toEqual(ordered);
+    expect([...ids].sort(compareIds)).toEqual(ordered);
+    // Pages of two from the last id of the one before (inclusive), as the sweep goes on: every id, in order.
+    for (const limit of [1, 2, 3]) {
+      const seen: string[] = [];
+      let from = '';
+      for (let page = 0; page < ids.length + 1; page++) {
+        const got = await store.listIds({ from, limit: limit + 1 });
+        for (const id of got) if (!seen.includes(id)) seen.push(id);
+        if (got.length < limit + 1) break;
+        from = got.at(-1)!;
+      }
+      expect(seen, `pages of ${limit + 1}`).toEqual(ordered);
+    }
+    expect(await store.listIds({ from: 'a' })).toEqual(['a', 'ab', 'b-copy', 'b']);
   });
 
   it('should upload a large file in parts and read it back verified', async () => {

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DirectorySnapshotStore } from '../../src/snapshot/directory-store.js';
 import { snapshotId, snapshotStamp, stampedTime } from '../../src/snapshot/format.js';
-import { idsInRange } from '../../src/snapshot/store.js';
+import { compareIds, idsInRange } from '../../src/snapshot/store.js';
 import { LISTING_LOOKBACK_MS, listFromFloor, nextFloor, SWEEP_PAGE_IDS } from '../../src/warehouse/listing-floor.js';
 
 const HOUR = 60 * 60 * 1000;
-const NOW = new Date('2026-12-05T12:00:00.000Z');
+const NOW = new Date('2026-12-05T12:34:56.789Z');
 /** The id of an extract that started `hoursAgo` before NOW. */
 const idAt = (hoursAgo: number, run = 'hourly'): string =>
   snapshotId(new Date(NOW.getTime() - hoursAgo * HOUR), run, 'abc123');
@@ -34,10 +34,16 @@ describe('idsInRange', () => {
     expect(idsInRange(['c', 'a', 'd', 'b'], { from: 'b', limit: 2 })).toEqual(['b', 'c']);
     expect(idsInRange(['b', 'a'])).toEqual(['a', 'b']);
   });
+
+  it('should order ids as S3 lists their folders: `a-b/` and `a.b/` before `a/`', () => {
+    expect(['a', 'b', 'a.b', 'a-b'].sort(compareIds)).toEqual(['a-b', 'a.b', 'a', 'b']);
+    expect(idsInRange(['a', 'a-b', 'b'], { from: 'a' })).toEqual(['a', 'b']);
+  });
 });
 
 describe('nextFloor', () => {
-  const lookback = snapshotStamp(new Date(NOW.getTime() - LISTING_LOOKBACK_MS));
+  // A day before NOW, at the hour before it.
+  const lookback = '20261204T120000000Z';
 
   it('should rest at the lookback when every listed id is settled', () => {
     expect(nextFloor([], new Set(), NOW)).toBe(lookback);
@@ -81,7 +87,7 @@ describe('listFromFloor', () => {
   it('should list every id without a floor', async () => {
     const ids = await hourlyStore(30);
     const listed = await listFromFloor(await DirectorySnapshotStore.open(root), undefined);
-    expect(listed).toEqual({ ids, full: true, from: null, swept: 0, nextSweepFrom: '' });
+    expect(listed).toEqual({ listedAt: expect.any(Date), ids, full: true, from: null, swept: 0, nextSweepFrom: '' });
   });
 
   it('should list the ids from the floor on and sweep the older ones a page per run, starting over at the floor', async () => {
