@@ -121,9 +121,9 @@ export interface LoadSummary {
   skipped: { incomplete: string[]; alreadyLoaded: number };
   /**
    * Which snapshot ids the run listed (see listing-floor.ts): all of them (`full`), or those from the floor
-   * `from` on and `swept` older ones.
+   * `from` on and `swept` older ones; the floor the next run lists from (`next`), or why it was not moved.
    */
-  listing?: { full: boolean; from: string | null; ids: number; swept: number };
+  listing?: { full: boolean; from: string | null; ids: number; swept: number; next?: string; notMoved?: string };
   totals: {
     snapshots: number;
     events: number;
@@ -425,7 +425,11 @@ async function moveFloor(
   summary: LoadSummary,
   log: Logger,
 ): Promise<void> {
-  if (settings.dryRun) return;
+  const listing = summary.listing!;
+  if (settings.dryRun) {
+    listing.notMoved = 'dry run';
+    return;
+  }
   try {
     const { rows } = await conn.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [
       qualified(settings.dbSchema, LISTING_TABLE),
@@ -437,10 +441,12 @@ async function moveFloor(
     const floor = nextFloor(unsettled, new Set(summary.skipped.incomplete), listed.listedAt);
     if (unsettled.includes(floor))
       log.info(`the listing floor stays at snapshot ${floor}, not loaded yet: every run lists the ids from it on`);
-    if (floor === previous?.floor && listed.nextSweepFrom === previous.sweepFrom) return;
-    await writeListingFloor(conn, settings.dbSchema, store.location, { floor, sweepFrom: listed.nextSweepFrom });
+    if (floor !== previous?.floor || listed.nextSweepFrom !== previous.sweepFrom)
+      await writeListingFloor(conn, settings.dbSchema, store.location, { floor, sweepFrom: listed.nextSweepFrom });
+    listing.next = floor;
   } catch (err) {
-    log.warn(`could not move the listing floor (the next run lists from the old one): ${(err as Error).message}`);
+    listing.notMoved = (err as Error).message;
+    log.warn(`could not move the listing floor (the next run lists from the old one): ${listing.notMoved}`);
   }
 }
 

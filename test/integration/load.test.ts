@@ -410,8 +410,8 @@ describe('load', () => {
     // No floor yet: every id is listed; then the floor rests a day before now, below the recent snapshot.
     const first = await load();
     expect(first.code, first.stderr).toBe(0);
-    expect(first.summary?.['listing']).toEqual({ full: true, from: null, ids: 2, swept: 0 });
     const floor = (await floorRow())!.floor;
+    expect(first.summary?.['listing']).toEqual({ full: true, from: null, ids: 2, swept: 0, next: floor });
     expect(old < floor && floor < recent).toBe(true);
 
     // A snapshot that appears below the floor (an extract that ran for days, a copy by hand): the sweep finds it.
@@ -429,8 +429,12 @@ describe('load', () => {
     });
     const file = path.join(root, bad, 'events.ndjson');
     await writeFile(file, (await readFile(file, 'utf8')) + '\n');
-    expect((await load()).code).toBe(1);
+    const failed = await load();
+    expect(failed.code).toBe(1);
     expect((await floorRow())!.floor).toBe(bad);
+    expect(failed.summary?.['listing']).toMatchObject({ next: bad });
+    expect(failed.stderr).toContain(`the listing floor stays at snapshot ${bad}, not loaded yet`);
+    expect((await load(['--dry-run'])).summary?.['listing']).toMatchObject({ from: bad, notMoved: 'dry run' });
     const retry = await load();
     expect(retry.code).toBe(1);
     expect(retry.summary?.['listing']).toMatchObject({ full: false, from: bad });
