@@ -47,7 +47,7 @@ function extractDigest(s: ExtractSummary): string {
 
 function loadDigest(s: LoadSummary): string {
   if (s.status === 'nothing_pending')
-    return `nothing pending (${plural(s.skipped?.alreadyLoaded ?? 0, 'snapshot')} already loaded)`;
+    return `nothing pending (${plural(s.skipped?.alreadyLoaded ?? 0, 'listed snapshot')} already loaded)`;
   const t = s.totals;
   const created = s.migration?.tablesCreated?.length ?? 0;
   const outcome = s.migration?.views;

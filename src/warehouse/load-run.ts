@@ -118,6 +118,7 @@ export interface LoadSummary {
   /** What the evolution plan changes (applied, or in a dry run would apply), and the wait-time views. */
   migration?: ReturnType<typeof describePlan> & { notes: string[]; views?: ViewsOutcome };
   results: SnapshotResult[];
+  /** Of the listed snapshot ids (see `listing`): those without a manifest yet, and how many the ledger has recorded. */
   skipped: { incomplete: string[]; alreadyLoaded: number };
   /**
    * Which snapshot ids the run listed (see listing-floor.ts): all of them (`full`), or those from the floor
@@ -281,7 +282,7 @@ async function loadUnderLock(
     }
     log.info(
       `${pending.length} snapshot(s) to load into schema ${settings.dbSchema}` +
-        `${summary.skipped.alreadyLoaded ? ` (${summary.skipped.alreadyLoaded} already loaded)` : ''}` +
+        `${summary.skipped.alreadyLoaded ? ` (${summary.skipped.alreadyLoaded} listed ones already loaded)` : ''}` +
         `${settings.dryRun ? ' (dry run: everything will be rolled back)' : ''}`,
     );
 

@@ -65,7 +65,7 @@ describe('stepDigest', () => {
   it('should say nothing pending when every snapshot is already loaded', () => {
     const summary = { status: 'nothing_pending', totals: {}, skipped: { incomplete: [], alreadyLoaded: 3 } };
     expect(stepDigest('load', JSON.stringify(summary), 0.3)).toBe(
-      'load: nothing pending (3 snapshots already loaded), 0.3 s',
+      'load: nothing pending (3 listed snapshots already loaded), 0.3 s',
     );
   });
 
