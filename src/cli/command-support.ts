@@ -25,11 +25,24 @@ export function withUsageErrors<T>(parser: Argv<T>, width: number): Argv<T> {
   return parser
     .strict()
     .fail((msg, err) => {
-      throw new UsageError(msg ?? err?.message ?? 'bad usage');
+      throw new UsageError(withoutCamelCaseTwins(msg ?? err?.message ?? 'bad usage'));
     })
     .help()
     .version(false)
     .wrap(width);
+}
+
+/**
+ * yargs names an unknown flag twice, as typed and in camel case (`Unknown arguments: bogus-flag, bogusFlag`): the
+ * message keeps the flag as typed.
+ */
+export function withoutCamelCaseTwins(message: string): string {
+  const m = /^(Unknown arguments?): (.*)$/.exec(message);
+  if (!m) return message;
+  const names = m[2]!.split(', ');
+  const camel = (n: string): string => n.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  const kept = names.filter((n) => !names.some((other) => other !== n && other.includes('-') && camel(other) === n));
+  return `${kept.length === 1 ? 'Unknown argument' : 'Unknown arguments'}: ${kept.join(', ')}`;
 }
 
 /**

@@ -205,6 +205,7 @@ export async function main(argv: string[]): Promise<never> {
         `kafka ${JSON.stringify(redactKafkaConfig(settings.kafka))}`,
     );
     const store = settings.dryRun ? undefined : await openSnapshotStore(settings.out!);
+    await store?.prepare();
     let source: KafkaConsumerSource;
     try {
       source = new KafkaConsumerSource({

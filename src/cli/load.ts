@@ -61,7 +61,7 @@ export const LOAD_OPTIONS = {
   'batch-size': {
     type: 'number',
     describe: `Rows per COPY batch and table (also capped at ${DEFAULT_BATCH_BYTES / 1024 / 1024} MiB)`,
-    env: 'EVENTFUL_BATCH_SIZE',
+    env: 'EVENTFUL_LOAD_BATCH_SIZE',
     default: DEFAULT_BATCH_ROWS,
   },
   workers: {
@@ -116,7 +116,7 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   verifyLoaded: boolean;
 }> {
   const options = addOptions(
-    yargs(argv).scriptName(SCRIPT).usage(`$0 --snapshots <dir> [options]\n\n${DESCRIPTION}`),
+    yargs(argv).scriptName(SCRIPT).usage(`$0 --snapshots <folder|s3://bucket/prefix> [options]\n\n${DESCRIPTION}`),
     LOAD_OPTIONS,
   ).epilog(helpEpilogue(DATABASE_SETTINGS));
   const o = resolveOptions(LOAD_OPTIONS, await withUsageErrors(options, terminalWidth()).parseAsync(), process.env);

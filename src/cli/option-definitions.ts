@@ -6,6 +6,7 @@
  */
 import type { Argv } from 'yargs';
 import { BOOTSTRAP_SERVERS_ENV, KAFKA_CONFIG_ENV, KAFKA_PROPERTY_ENV_PREFIX } from '../config/kafka-config.js';
+import { refuseRetiredEnv } from '../config/settings-support.js';
 import { UsageError } from '../basics/errors.js';
 
 /** One command-line option. */
@@ -209,6 +210,7 @@ export function resolveOptions(
   flags: Readonly<Record<string, unknown>>,
   env: NodeJS.ProcessEnv,
 ): ResolvedOptions {
+  refuseRetiredEnv(env);
   const out: Record<string, ResolvedOption> = {};
   for (const [name, d] of Object.entries(definitions)) {
     const flag = flags[name];

@@ -1,5 +1,6 @@
 import yargs from 'yargs';
 import { formatDurationMs, parseDurationMs } from '../config/duration.js';
+import { refuseRetiredEnv } from '../config/settings-support.js';
 import { openSnapshotStore } from '../snapshot/open-store.js';
 import type { PruneCandidate, PruneReport } from '../snapshot/store.js';
 import { parseFlagsOrExit, terminalWidth, withUsageErrors } from './command-support.js';
@@ -46,6 +47,7 @@ export function parseGraceMs(text: string): number | undefined {
 
 /** Flags, then environment variables, then defaults. Throws {@link UsageError} on anything unusable. */
 export function resolvePruneSettings(flags: PruneFlags, env: NodeJS.ProcessEnv): PruneSettings {
+  refuseRetiredEnv(env);
   for (const [name, flag] of [
     ['snapshots', '--snapshots'],
     ['grace', '--grace'],

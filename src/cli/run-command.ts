@@ -9,6 +9,7 @@ export type { CommandResult };
  * Errors never escape as a bare stack trace: they become a message on stderr and a summary with `error`.
  */
 export async function runCommand(log: Logger, body: () => Promise<CommandResult>): Promise<never> {
+  stopQuietlyWhenStdoutCloses(log);
   let result: CommandResult;
   try {
     result = await body();
@@ -24,4 +25,18 @@ export async function runCommand(log: Logger, body: () => Promise<CommandResult>
   }
   await new Promise<void>((resolve) => process.stdout.write(JSON.stringify(result.summary) + '\n', () => resolve()));
   process.exit(result.exitCode);
+}
+
+/**
+ * A reader that stops early (`simulate --dry-run | head`, `report | less` quit) closes stdout: writing then fails
+ * with EPIPE, which would end the process with a stack trace. The command stops instead, as Unix tools do, saying
+ * so on stderr; its summary line has nowhere to go. Exit 0: the reader chose to stop, nothing failed.
+ */
+function stopQuietlyWhenStdoutCloses(log: Logger): void {
+  if (process.stdout.listenerCount('error') > 0) return;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    log.info('stdout was closed by its reader: stopping');
+    process.exit(ExitCode.Ok);
+  });
 }

@@ -8,6 +8,7 @@ import {
   parsePositiveDuration,
   parseTopicList,
   pickSetting,
+  refuseRetiredEnv,
   resolveKafkaAndGroup,
   type Setting,
 } from './settings-support.js';
@@ -130,7 +131,7 @@ export const EXTRACT_ENV = {
   connectTimeout: 'EVENTFUL_CONNECT_TIMEOUT',
   stallTimeout: 'EVENTFUL_STALL_TIMEOUT',
   progressInterval: 'EVENTFUL_PROGRESS_INTERVAL',
-  batchSize: 'EVENTFUL_BATCH_SIZE',
+  batchSize: 'EVENTFUL_EXTRACT_BATCH_SIZE',
   decodeThreads: 'EVENTFUL_DECODE_THREADS',
   decodeDepth: 'EVENTFUL_DECODE_DEPTH',
 } as const satisfies Partial<Record<keyof ExtractFlags, string>>;
@@ -237,6 +238,7 @@ export function resolveExtractSettings(
   env: NodeJS.ProcessEnv,
   now: Date = new Date(),
 ): ExtractSettings {
+  refuseRetiredEnv(env);
   const { topics, partitions } = selection(flags, env);
   const { kafka, groupId } = resolveKafkaAndGroup(
     flags,

@@ -4,6 +4,7 @@ import {
   parsePositiveDuration,
   parseTopicList,
   pickSetting,
+  refuseRetiredEnv,
   resolveKafkaAndGroup,
   type Setting,
 } from './settings-support.js';
@@ -99,6 +100,7 @@ function topicList(v: Setting | undefined): string[] {
  * them. Throws {@link UsageError} (exit 2) naming the flag or variable at fault.
  */
 export function resolveLagSettings(flags: LagFlags, env: NodeJS.ProcessEnv): LagSettings {
+  refuseRetiredEnv(env);
   const topics = topicList(pick(flags, env, 'topics'));
   const { kafka, groupId } = resolveKafkaAndGroup(
     flags,

@@ -7,6 +7,22 @@ import { parseDurationMs } from './duration.js';
 import { resolveKafkaConfig, type KafkaProperties } from './kafka-config.js';
 import { topicNameProblem } from './partition-selection.js';
 
+/**
+ * Variables no command reads any more, each with what replaced it. Set, they are refused (exit 2), never ignored:
+ * a setting that silently stopped working is worse than one that fails.
+ */
+const RETIRED_ENV: Readonly<Record<string, string>> = {
+  EVENTFUL_BATCH_SIZE:
+    'it meant messages per consume call to extract and rows per COPY batch to load, so one value set for the ' +
+    'workers changed both: set EVENTFUL_EXTRACT_BATCH_SIZE or EVENTFUL_LOAD_BATCH_SIZE instead',
+};
+
+/** Throws a {@link UsageError} naming a retired variable that is set, and what to set instead. */
+export function refuseRetiredEnv(env: NodeJS.ProcessEnv): void {
+  for (const [name, instead] of Object.entries(RETIRED_ENV))
+    if (env[name] !== undefined && env[name] !== '') throw new UsageError(`${name} is no longer read: ${instead}`);
+}
+
 /** One text setting and where it came from (a flag such as `--topics`, or an environment variable's name). */
 export interface Setting {
   value: string;

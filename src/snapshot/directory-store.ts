@@ -157,8 +157,12 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
     return createReadStream(path.join(this.root, id, name), { highWaterMark: READ_CHUNK_BYTES });
   }
 
-  async beginWrite(id: string): Promise<SnapshotWriter> {
+  async prepare(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: DIR_MODE });
+  }
+
+  async beginWrite(id: string): Promise<SnapshotWriter> {
+    await this.prepare();
     const final = path.join(this.root, id);
     if (await exists(final)) throw new SnapshotExistsError(id, final);
     const temp = path.join(this.root, TEMP_PREFIX + id);

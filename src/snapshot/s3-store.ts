@@ -197,6 +197,9 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
     return idsInRange(ids, range);
   }
 
+  /** Nothing to make: a key prefix needs no folder. */
+  async prepare(): Promise<void> {}
+
   /** A manifest's text, or undefined when there is none. */
   private async readManifest(id: string): Promise<string | undefined> {
     const key = `${this.root}${id}/${MANIFEST_FILE}`;

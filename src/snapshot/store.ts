@@ -75,6 +75,11 @@ export interface SnapshotStore {
    * only those its ledger has not recorded, so that its cost follows the new snapshots, not the store's age.
    */
   list(ids?: readonly string[]): Promise<SnapshotListing>;
+  /**
+   * Makes what a writer needs before any snapshot is written (a folder store: its root folder), so that a load
+   * after a first extract that found nothing new finds an empty store, not a missing one. S3 needs nothing.
+   */
+  prepare(): Promise<void>;
   openRead(id: string, name: string): Readable;
   beginWrite(id: string): Promise<SnapshotWriter>;
 }

@@ -80,6 +80,14 @@ export async function emptyAnswer(db: AnswerDb, dbSchema: string): Promise<void>
   await db.query(`TRUNCATE ${ANSWER_TABLES.map(t).join(', ')}`);
 }
 
+/** Whether `train_arrivals` holds a row. */
+async function hasHistory(db: AnswerDb, dbSchema: string): Promise<boolean> {
+  const { rows } = await db.query<{ any: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM ${answerTable(dbSchema, ARRIVALS_TABLE)}) AS any`,
+  );
+  return rows[0]?.any === true;
+}
+
 /** Whether the answer tables hold an answer built with these settings. */
 async function isBuilt(db: AnswerDb, dbSchema: string, fingerprint: string): Promise<boolean> {
   const { rows } = await db.query<{ fingerprint: string }>(
@@ -101,19 +109,21 @@ export async function ensureAnswer(
   for (const sql of answerTableStatements(dbSchema)) await db.query(sql);
   const fingerprint = answerFingerprint(o);
   if (await isBuilt(db, dbSchema, fingerprint)) return false;
+  // A new warehouse has no history to build from: the build is instant, and says nothing.
+  const say = (await hasHistory(db, dbSchema)) ? log : undefined;
   const started = Date.now();
-  log?.info(`building the wait-time answer tables from the history in ${dbSchema}.${ARRIVALS_TABLE} (once)`);
+  say?.info(`building the wait-time answer tables from the history in ${dbSchema}.${ARRIVALS_TABLE} (once)`);
   const steps = buildSteps(dbSchema, o, await incidentEventsTable(db, dbSchema));
   for (const [i, step] of steps.entries()) {
     const t0 = Date.now();
     const r = await db.query(step.sql);
-    log?.info(`answer build ${i + 1}/${steps.length}: ${step.what}: ${r.rowCount ?? 0} rows in ${Date.now() - t0} ms`);
+    say?.info(`answer build ${i + 1}/${steps.length}: ${step.what}: ${r.rowCount ?? 0} rows in ${Date.now() - t0} ms`);
   }
   await db.query(
     `INSERT INTO ${answerTable(dbSchema, ANSWER_STATE_TABLE)} (fingerprint) VALUES ($1)
      ON CONFLICT (singleton) DO UPDATE SET fingerprint = excluded.fingerprint, built_at = now()`,
     [fingerprint],
   );
-  log?.info(`answer tables built in ${Date.now() - started} ms`);
+  say?.info(`answer tables built in ${Date.now() - started} ms`);
   return true;
 }

@@ -205,7 +205,10 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
 
   // Snapshots.
   if (await snapshotsMissing(settings.snapshots))
-    return end.refuse(`--snapshots: ${settings.snapshots} does not exist`);
+    return end.refuse(
+      `--snapshots: ${settings.snapshots} does not exist: check the path (or EVENTFUL_SNAPSHOTS); it must be the ` +
+        `folder extract writes to (--out), which extract makes on its first run`,
+    );
   const store = await openSnapshotStore(settings.snapshots);
   summary.snapshots = store.location;
   // Which snapshot ids the run looks at, the warehouse's listing floor says (see loadUnderLock).
@@ -277,6 +280,11 @@ async function loadUnderLock(
     summary.listing = { full: listed.full, from: listed.from, ids: listed.ids.length, swept: listed.swept };
     const pending = await readPending(conn, settings, existing.has(LEDGER_TABLE), store, listed.ids, summary, log);
     if (pending.length === 0) {
+      if (!summary.results.length)
+        log.info(
+          `nothing pending in ${store.location}: ${listed.ids.length} snapshot id(s) listed, ` +
+            `${summary.skipped.alreadyLoaded} already loaded, ${summary.skipped.incomplete.length} without a manifest yet`,
+        );
       await moveFloor(conn, settings, store, floor, listed, summary, log);
       return end.finish(summary.results.length ? 'failed' : 'nothing_pending');
     }

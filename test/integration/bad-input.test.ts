@@ -550,9 +550,16 @@ describe('absurd flags and settings', () => {
     {
       name: 'bad value in the environment',
       args: base(),
-      env: { EVENTFUL_BATCH_SIZE: 'lots' },
+      env: { EVENTFUL_EXTRACT_BATCH_SIZE: 'lots' },
       code: 2,
-      message: /EVENTFUL_BATCH_SIZE must be a positive integer/,
+      message: /EVENTFUL_EXTRACT_BATCH_SIZE must be a positive integer/,
+    },
+    {
+      name: 'a variable no command reads any more',
+      args: base(),
+      env: { EVENTFUL_BATCH_SIZE: '500' },
+      code: 2,
+      message: /EVENTFUL_BATCH_SIZE is no longer read: .* set EVENTFUL_EXTRACT_BATCH_SIZE or EVENTFUL_LOAD_BATCH_SIZE/,
     },
   ];
 
@@ -569,7 +576,19 @@ describe('absurd flags and settings', () => {
 
   const loadCases = (): FlagCase[] => [
     { name: 'no snapshots', args: [], code: 2, message: /--snapshots is required/ },
-    { name: 'snapshots missing', args: ['--snapshots', '/nonexistent-snapshots'], code: 2, message: /does not exist/ },
+    {
+      name: 'snapshots missing',
+      args: ['--snapshots', '/nonexistent-snapshots'],
+      code: 2,
+      message: /does not exist: check the path \(or EVENTFUL_SNAPSHOTS\)/,
+    },
+    {
+      name: 'a variable no command reads any more',
+      args: ['--snapshots', snapshotRoot],
+      env: { EVENTFUL_BATCH_SIZE: '500' },
+      code: 2,
+      message: /EVENTFUL_BATCH_SIZE is no longer read/,
+    },
     {
       name: 'negative batch',
       args: ['--snapshots', snapshotRoot, '--batch-size=-1'],

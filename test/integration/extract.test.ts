@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -25,6 +25,7 @@ import {
   tempDir,
   waitUntilStopped,
 } from './extract-fixtures.js';
+import { runCommand } from '../helpers/run.js';
 
 /** No commit yet: what the python client reports for a partition of a group that never committed. */
 const NO_COMMIT = -1001;
@@ -314,11 +315,19 @@ describe('extract against the real broker', () => {
     expect(committed.slice(0, 3).every((c) => c >= 0)).toBe(true);
   });
 
-  it('should exit 99 and write nothing when there is nothing new', async () => {
-    const { topic, root, args } = await setup(6, 'extract-empty');
+  it('should exit 99 and write nothing when there is nothing new, yet make the folder that load then reads', async () => {
+    const { topic, group, schemas } = await setup(6, 'extract-empty');
+    // A first run on a new deployment: the topic is empty and the snapshot folder does not exist yet.
+    const root = path.join(await tempDir('snapshots'), 'first-run');
+    const args = drainArgs(topic, group, root, schemas);
     const empty = await extract(args);
     expect(empty.code).toBe(99);
     expect(summaryOf(empty).status).toBe('nothing_new');
+    expect((await stat(root)).isDirectory()).toBe(true);
+    expect(await listRoot(root)).toEqual([]);
+    // The load that follows a skipped extract in the DAG finds nothing to load, not a missing folder.
+    const load = await runCommand('load', ['--snapshots', root, '--db-schema', `unused_${randomUUID().slice(0, 8)}`]);
+    expect(load.code, load.stderr).toBe(99);
     await produce(topic, keyed(arrivals(10)));
     expect((await extract(args)).code).toBe(0);
     const again = await extract(args);

@@ -53,6 +53,8 @@ describe('load', () => {
 
     expect(r.code, r.stderr).toBe(0);
     expect(r.summary?.['status']).toBe('loaded');
+    // A new warehouse has no history for the answer's one-time build: it says nothing of it.
+    expect(r.stderr).not.toMatch(/answer build|building the wait-time answer/);
     const results = r.summary?.['results'] as Results;
     expect(results).toMatchObject([
       {
@@ -154,6 +156,7 @@ describe('load', () => {
 
     expect(again.code).toBe(99);
     expect(again.summary).toMatchObject({ status: 'nothing_pending', skipped: { alreadyLoaded: 1 } });
+    expect(again.stderr).toMatch(/nothing pending in .*: 1 snapshot id\(s\) listed, 1 already loaded, 0 without/);
     expect(await dumpSchema(schema)).toBe(before);
   });
 

@@ -1,8 +1,9 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { bootstrap, consumeAllWithKcat, uniqueTopic } from '../helpers/kafka.js';
-import { runCommand } from '../helpers/run.js';
+import { ROOT, runCommand } from '../helpers/run.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -78,6 +79,24 @@ describe('simulate against the real broker', () => {
     expect(events).toBeGreaterThan(100);
     expect(Date.now() - began).toBeGreaterThanOrEqual(((events - 1) / 100) * 1000);
     expect(await consumeAllWithKcat(arrivals)).toHaveLength(2 * events);
+  });
+
+  it('should stop quietly, exit 0, when the reader of its dry run closes the pipe early (as `| head` does)', async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'simulate.js'), '--dry-run', ...window], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let lines = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      lines += d.toString().split('\n').length - 1;
+      child.stdout.destroy(); // the reader goes away after its first chunk
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(lines).toBeGreaterThan(0);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('stdout was closed by its reader: stopping');
+    expect(stderr).not.toMatch(/EPIPE|    at /);
   });
 
   it('should refuse bad flags with exit 2 and a message naming the flag', async () => {
