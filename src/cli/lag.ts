@@ -5,7 +5,6 @@ import { LAG_DEFAULTS, LAG_ENV, resolveLagSettings, type LagFlags } from '../con
 import { KafkaLagProbe, observeLag } from '../kafka/lag-probe.js';
 import {
   decide,
-  formatAgeMs,
   lagReport,
   lagWarnings,
   renderLagTable,
@@ -141,7 +140,7 @@ export async function main(argv: string[]): Promise<never> {
         decision.crossed
           ? `thresholds crossed: ${decision.reasons.join('; ')}`
           : `below the thresholds (${report.lag} pending events` +
-              `${report.oldestPendingAgeMs === null ? '' : `, the oldest ${formatAgeMs(report.oldestPendingAgeMs)} old`}): exit 99`,
+              `${report.oldestPendingAgeMs === null ? '' : `, the oldest ${formatDurationMs(report.oldestPendingAgeMs)} old`}): exit 99`,
       );
     return {
       summary: summary as unknown as Record<string, unknown>,

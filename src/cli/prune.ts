@@ -20,7 +20,6 @@ export const PRUNE_ENV = {
 export const DEFAULT_GRACE = '24h';
 /** Leftovers named one by one in the summary line; the counts cover all of them. */
 const SUMMARY_ITEMS = 100;
-const DAY_MS = 86_400_000;
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off', '']);
 
@@ -36,13 +35,6 @@ export interface PruneFlags {
   snapshots?: unknown;
   grace?: unknown;
   dryRun?: unknown;
-}
-
-/** A grace period: `90s`, `30m`, `24h`, `7d` or milliseconds; zero is allowed (remove every leftover now). */
-export function parseGraceMs(text: string): number | undefined {
-  const days = /^\s*(\d+(?:\.\d+)?)\s*d\s*$/.exec(text);
-  if (days) return Math.round(Number(days[1]) * DAY_MS);
-  return parseDurationMs(text);
 }
 
 /** Flags, then environment variables, then defaults. Throws {@link UsageError} on anything unusable. */
@@ -62,7 +54,7 @@ export function resolvePruneSettings(flags: PruneFlags, env: NodeJS.ProcessEnv):
     );
   const graceFrom = typeof flags.grace === 'string' ? '--grace' : env[PRUNE_ENV.grace] ? PRUNE_ENV.grace : undefined;
   const graceText = graceFrom === '--grace' ? String(flags.grace) : (env[PRUNE_ENV.grace] ?? DEFAULT_GRACE);
-  const graceMs = parseGraceMs(graceText);
+  const graceMs = parseDurationMs(graceText);
   if (graceMs === undefined || graceMs < 0)
     throw new UsageError(
       `${graceFrom ?? '--grace'} must be a duration such as 30m, 24h, 7d or milliseconds, got "${graceText}"`,

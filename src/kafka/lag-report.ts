@@ -10,20 +10,6 @@ import { planPartition, type PartitionStart, type TopicPartition } from './drain
 /** Kafka's `retention.ms` value for "keep forever". */
 export const RETENTION_INFINITE = -1;
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
-
-/** Renders an age or a retention for people: `850ms`, `12.3s`, `4m05s`, `5h07m`, `7d00h`. */
-export function formatAgeMs(ms: number): string {
-  if (ms < HOUR_MS) return formatDurationMs(ms);
-  if (ms < 2 * DAY_MS) {
-    const m = Math.round(ms / 60_000);
-    return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
-  }
-  const h = Math.round(ms / HOUR_MS);
-  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
-}
-
 /** What one partition looks like to the lag probe: watermarks, committed offset, and its oldest pending event. */
 export interface PartitionObservation extends PartitionStart {
   /**
@@ -214,15 +200,15 @@ export function decide(report: LagReport, thresholds: LagThresholds): LagDecisio
     report.oldestPendingAgeMs > thresholds.maxAgeMs
   )
     reasons.push(
-      `the oldest pending event is ${formatAgeMs(report.oldestPendingAgeMs)} old > --max-age ${formatAgeMs(thresholds.maxAgeMs)}`,
+      `the oldest pending event is ${formatDurationMs(report.oldestPendingAgeMs)} old > --max-age ${formatDurationMs(thresholds.maxAgeMs)}`,
     );
   for (const t of report.topics) {
     if (t.lag === 0) continue;
     if (t.retentionRisk === 'lost') reasons.push(`${t.topic}: ${t.lost} events already lost to retention`);
     else if (t.retentionRisk === 'at_risk')
       reasons.push(
-        `${t.topic}: the oldest pending event (${formatAgeMs(t.oldestPendingAgeMs ?? 0)} old) is past ` +
-          `${report.retentionWarn} × retention.ms (${formatAgeMs(t.retentionMs ?? 0)})`,
+        `${t.topic}: the oldest pending event (${formatDurationMs(t.oldestPendingAgeMs ?? 0)} old) is past ` +
+          `${report.retentionWarn} × retention.ms (${formatDurationMs(t.retentionMs ?? 0)})`,
       );
   }
   return { thresholdsGiven, crossed: !thresholdsGiven || reasons.length > 0, reasons };
@@ -248,8 +234,8 @@ export function lagWarnings(report: LagReport): string[] {
     }
     if (t.retentionRisk === 'at_risk')
       out.push(
-        `${t.topic}: the oldest pending event is ${formatAgeMs(t.oldestPendingAgeMs ?? 0)} old, more than ` +
-          `${report.retentionWarn} × retention.ms (${formatAgeMs(t.retentionMs ?? 0)}): snapshot soon or lose events`,
+        `${t.topic}: the oldest pending event is ${formatDurationMs(t.oldestPendingAgeMs ?? 0)} old, more than ` +
+          `${report.retentionWarn} × retention.ms (${formatDurationMs(t.retentionMs ?? 0)}): snapshot soon or lose events`,
       );
     if (t.retentionRisk === 'unknown')
       out.push(`${t.topic}: retention.ms is unknown, so the retention risk of its pending events cannot be judged`);
@@ -263,7 +249,7 @@ function cell(v: number | string | null): string {
 
 function retentionCell(ms: number | null): string {
   if (ms === null) return '?';
-  return ms < 0 ? 'forever' : formatAgeMs(ms);
+  return ms < 0 ? 'forever' : formatDurationMs(ms);
 }
 
 /** The report as a table for people (a terminal or the task log): one line per partition, one total per topic. */
@@ -280,7 +266,9 @@ export function renderLagTable(report: LagReport): string {
         String(p.highWatermark),
         String(p.lag),
         String(p.lost),
-        p.oldestPendingTimestamp === null ? '-' : formatAgeMs(Math.max(0, report.checkedAt - p.oldestPendingTimestamp)),
+        p.oldestPendingTimestamp === null
+          ? '-'
+          : formatDurationMs(Math.max(0, report.checkedAt - p.oldestPendingTimestamp)),
         '',
       ]);
     rows.push([
@@ -291,7 +279,7 @@ export function renderLagTable(report: LagReport): string {
       '',
       String(t.lag),
       String(t.lost),
-      t.oldestPendingAgeMs === null ? '-' : formatAgeMs(t.oldestPendingAgeMs),
+      t.oldestPendingAgeMs === null ? '-' : formatDurationMs(t.oldestPendingAgeMs),
       `${retentionCell(t.retentionMs)} (${t.retentionRisk})`,
     ]);
   }

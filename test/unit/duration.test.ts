@@ -12,12 +12,16 @@ describe('durations', () => {
   });
 
   it('should refuse anything else', () => {
-    for (const bad of ['', 'soon', '-5s', '5d', '1e3', 's']) expect(parseDurationMs(bad)).toBeUndefined();
+    for (const bad of ['', 'soon', '-5s', '5w', '1e3', 's']) expect(parseDurationMs(bad)).toBeUndefined();
+    expect(parseDurationMs('7d')).toBe(7 * 86_400_000);
   });
 
   it('should format durations for people', () => {
     expect(formatDurationMs(850)).toBe('850ms');
     expect(formatDurationMs(12_340)).toBe('12.3s');
     expect(formatDurationMs(245_000)).toBe('4m05s');
+    expect(formatDurationMs(5 * 3_600_000 + 7 * 60_000)).toBe('5h07m');
+    expect(formatDurationMs(24 * 3_600_000)).toBe('24h00m');
+    expect(formatDurationMs(7 * 24 * 3_600_000)).toBe('7d00h');
   });
 });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   decide,
-  formatAgeMs,
   lagReport,
   lagWarnings,
   partitionLag,
@@ -196,12 +195,5 @@ describe('warnings and the table', () => {
     expect(lines[2]).toMatch(/^t\s+0\s+40\s+0\s+100\s+60\s+0\s+1m30s$/);
     expect(lines[3]).toMatch(/^t\s+1\s+-\s+0\s+0\s+0\s+0\s+-$/);
     expect(lines[4]).toMatch(/^t\s+total\s+60\s+0\s+1m30s\s+7d00h \(ok\)$/);
-  });
-
-  it('should render ages from milliseconds to days', () => {
-    expect(formatAgeMs(850)).toBe('850ms');
-    expect(formatAgeMs(65_000)).toBe('1m05s');
-    expect(formatAgeMs(5 * HOUR + 7 * 60_000)).toBe('5h07m');
-    expect(formatAgeMs(7 * 24 * HOUR)).toBe('7d00h');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExitCode, UsageError } from '../../src/basics/errors.js';
-import { parseGraceMs, pruneResult, resolvePruneSettings } from '../../src/cli/prune.js';
+import { pruneResult, resolvePruneSettings } from '../../src/cli/prune.js';
 
 describe('resolvePruneSettings', () => {
   it('should take flags before the environment, and default the grace to 24 hours', () => {
@@ -33,10 +33,11 @@ describe('resolvePruneSettings', () => {
   });
 
   it('should read grace periods in seconds, minutes, hours and days', () => {
-    expect(parseGraceMs('90s')).toBe(90_000);
-    expect(parseGraceMs('30m')).toBe(1_800_000);
-    expect(parseGraceMs('2d')).toBe(172_800_000);
-    expect(parseGraceMs('soon')).toBeUndefined();
+    const grace = (text: string): number => resolvePruneSettings({ snapshots: '/a', grace: text }, {}).graceMs;
+    expect(grace('90s')).toBe(90_000);
+    expect(grace('30m')).toBe(1_800_000);
+    expect(grace('2d')).toBe(172_800_000);
+    expect(() => grace('soon')).toThrow(/--grace/);
   });
 });
 
