@@ -4,6 +4,9 @@ import type { CommandResult } from '../basics/command-result.js';
 
 export type { CommandResult };
 
+/** The exit code for a closed stdout: 0 while the command runs, its own once it has ended. */
+let exitWhenStdoutCloses: number = ExitCode.Ok;
+
 /**
  * Runs a command's body and turns its outcome into one JSON summary line on stdout and an exit code.
  * Errors never escape as a bare stack trace: they become a message on stderr and a summary with `error`.
@@ -23,6 +26,7 @@ export async function runCommand(log: Logger, body: () => Promise<CommandResult>
       summary: { status: 'failed', error: { code: e?.code ?? 'failure', message } },
     };
   }
+  exitWhenStdoutCloses = result.exitCode;
   await new Promise<void>((resolve) => process.stdout.write(JSON.stringify(result.summary) + '\n', () => resolve()));
   process.exit(result.exitCode);
 }
@@ -30,13 +34,14 @@ export async function runCommand(log: Logger, body: () => Promise<CommandResult>
 /**
  * A reader that stops early (`simulate --dry-run | head`, `report | less` quit) closes stdout: writing then fails
  * with EPIPE, which would end the process with a stack trace. The command stops instead, as Unix tools do, saying
- * so on stderr; its summary line has nowhere to go. Exit 0: the reader chose to stop, nothing failed.
+ * so on stderr; its summary line has nowhere to go. Exit 0 while it runs (the reader chose to stop, nothing
+ * failed); once it has ended, with its own exit code, so that a failure is never turned into a success.
  */
 function stopQuietlyWhenStdoutCloses(log: Logger): void {
   if (process.stdout.listenerCount('error') > 0) return;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
     log.info('stdout was closed by its reader: stopping');
-    process.exit(ExitCode.Ok);
+    process.exit(exitWhenStdoutCloses);
   });
 }
