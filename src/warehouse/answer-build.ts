@@ -12,6 +12,7 @@ import {
   arrivalSelect,
   insertDailySql,
   insertHourlySql,
+  platformPartition,
   serviceGap,
   STATION_ARRIVAL,
 } from './answer-sql.js';
@@ -42,7 +43,7 @@ export interface AnswerStep {
 export function buildSteps(dbSchema: string, o: ResolvedViewOptions, events: string | undefined): AnswerStep[] {
   const t = (name: string): string => answerTable(dbSchema, name);
   const arrivals = answerTable(dbSchema, ARRIVALS_TABLE);
-  const platform = 'PARTITION BY a.station_id, a.line, a.direction';
+  const platform = platformPartition('a');
   return [
     {
       what: 'emptying the answer tables',

@@ -26,6 +26,7 @@ import {
   headwaysInHours,
   insertHourlySql,
   PLATFORM,
+  platformPartition,
   samePlatform,
   serviceGap,
   STATION_ARRIVAL,
@@ -132,8 +133,8 @@ WITH stored AS (
 SELECT l.*, lag(l.arrived_at) OVER actual AS new_arrived_at, lag(l.train_id) OVER actual AS new_train_id,
   CASE WHEN l.scheduled_at IS NOT NULL THEN lag(l.scheduled_at) OVER timetable END AS new_scheduled_at
 FROM linked l
-WINDOW actual AS (PARTITION BY l.station_id, l.line, l.direction ORDER BY l.arrived_at, l.event_id),
-  timetable AS (PARTITION BY l.station_id, l.line, l.direction ORDER BY l.scheduled_at NULLS LAST, l.arrived_at, l.event_id)`;
+WINDOW actual AS (${platformPartition('l')} ORDER BY l.arrived_at, l.event_id),
+  timetable AS (${platformPartition('l')} ORDER BY l.scheduled_at NULLS LAST, l.arrived_at, l.event_id)`;
 }
 
 /** UPDATE of the stored rows whose predecessor in one order changed, noting their hours as touched. */

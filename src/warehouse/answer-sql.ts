@@ -31,6 +31,14 @@ export const STATION_ARRIVAL = `(checkpoint_type = 'station' OR checkpoint_type 
 /** The key of a platform: station, line, direction. */
 export const PLATFORM = ['station_id', 'line', 'direction'] as const;
 
+/**
+ * `PARTITION BY a.station_id COLLATE "C", ...`: a window per platform. Partitions need equal values only, which are
+ * the same under every deterministic collation, so they are compared as bytes: the sort then skips the locale's
+ * string comparison (800 k arrivals linked in ~2.7 s instead of ~3.7 s under C.UTF-8, more under en_US.UTF-8).
+ */
+export const platformPartition = (a: string): string =>
+  `PARTITION BY ${PLATFORM.map((c) => `${a}.${c} COLLATE "C"`).join(', ')}`;
+
 /** `a.station_id = b.station_id AND ...` over the platform columns. */
 export const samePlatform = (a: string, b: string): string =>
   PLATFORM.map((c) => `${a}.${c} = ${b}.${c}`).join(' AND ');
@@ -73,23 +81,41 @@ export function arrivalSelect(o: ResolvedViewOptions): string {
 export const serviceGap = (arrived: string, previous: string, o: ResolvedViewOptions): string =>
   `coalesce(extract(epoch FROM ${arrived} - ${previous}) > ${o.maxHeadwaySeconds}, false)`;
 
+/** The counted headways of a row: the headway and the scheduled headway, in whole microseconds. */
+const COUNTED = [
+  ['hh', 'headway_us'],
+  ['hs', 'scheduled_headway_us'],
+] as const;
+
 /**
- * The sums of {@link WAIT_SUM_COLUMNS} over headway rows (alias `h`), in that order, from their whole microseconds
- * (`headway_us`, ...): integer sums, turned into exact numeric seconds. The oracle (view-oracle.ts) adds up the same
- * values as numeric seconds, so a group's figures are equal whichever way, and in whichever order, they were added.
+ * The headway rows of `from` (a FROM clause that names them `h`), again as `h`, with the values {@link headwaySums}
+ * adds up computed once per row (Postgres evaluates a repeated expression each time it appears: the hourly sums of
+ * 800 k headways take ~1.0 s instead of ~1.4 s). `hh` and `hs` are the row's headway and scheduled headway in whole
+ * microseconds when they count (NULL when unlinked or longer than `maxHeadwaySeconds`, a gap in service), and
+ * `hh_s`/`hh_u`, `hs_s`/`hs_u` split them into whole seconds and the remaining microseconds (truncated toward zero).
  */
-export function headwaySums(o: ResolvedViewOptions): string {
+function withCountedHeadways(from: string, o: ResolvedViewOptions): string {
   const max = boundInMicros(o.maxHeadwaySeconds, 'atMost');
-  const counted = (x: string): string => `(CASE WHEN ${x} <= ${max} THEN ${x} END)`;
-  const hh = counted('h.headway_us');
-  const hs = counted('h.scheduled_headway_us');
+  const counted = COUNTED.map(([n, c]) => `CASE WHEN h.${c} <= ${max} THEN h.${c} END AS ${n}`).join(', ');
+  const parts = COUNTED.flatMap(([n]) => [`c.${n} / 1000000 AS ${n}_s`, `c.${n} % 1000000 AS ${n}_u`]).join(', ');
+  return `(SELECT h.*, c.*, ${parts}
+  FROM ${from} CROSS JOIN LATERAL (SELECT ${counted}) c OFFSET 0) h`;
+}
+
+/**
+ * The sums of {@link WAIT_SUM_COLUMNS} over headway rows (alias `h`, from {@link withCountedHeadways}), in that order,
+ * from their whole microseconds: integer sums, turned into exact numeric seconds. The oracle (view-oracle.ts) adds up
+ * the same values as numeric seconds, so a group's figures are equal whichever way, and in whichever order, they were
+ * added.
+ */
+function headwaySums(o: ResolvedViewOptions): string {
   const late = 'h.lateness_us';
   const seconds = (sum: string): string => microsAsSeconds(sum);
   // Σx² of whole microseconds, exact without a numeric product per row (1.8× as fast): with x = s·10⁶ + u (whole
-  // seconds s, remainder u, both truncated toward zero), Σx² = Σs²·10¹² + 2Σsu·10⁶ + Σu², each a bigint sum
-  // (Postgres adds bigints in 128 bits and returns numeric). s² fits a bigint while s ≤ MAX_HEADWAY_LIMIT.
-  const squares = (x: string, filter = ''): string => {
-    const [s, u] = [`(${x} / 1000000)`, `(${x} % 1000000)`];
+  // seconds s, remainder u), Σx² = Σs²·10¹² + 2Σsu·10⁶ + Σu², each a bigint sum (Postgres adds bigints in 128 bits
+  // and returns numeric). s² fits a bigint while s ≤ MAX_HEADWAY_LIMIT.
+  const squares = (x: 'hh' | 'hs', filter = ''): string => {
+    const [s, u] = [`h.${x}_s`, `h.${x}_u`];
     return squaredMicrosAsSeconds(
       `sum(${s} * ${s})${filter} * 1000000000000 + 2 * sum(${s} * ${u})${filter} * 1000000 + sum(${u} * ${u})${filter}`,
     );
@@ -99,13 +125,13 @@ export function headwaySums(o: ResolvedViewOptions): string {
   return [
     `max(h.station_name)`,
     `count(*)`,
-    `count(${hh})`,
-    seconds(`max(${hh})`),
-    seconds(`sum(${hh})`),
-    squares(hh),
-    `count(${hs})`,
-    seconds(`sum(${hs})`),
-    squares(hs),
+    `count(h.hh)`,
+    seconds(`max(h.hh)`),
+    seconds(`sum(h.hh)`),
+    squares('hh'),
+    `count(h.hs)`,
+    seconds(`sum(h.hs)`),
+    squares('hs'),
     `count(${late})`,
     seconds(`sum(${late})`),
     seconds(`sum(greatest(${late}, 0))`),
@@ -113,16 +139,16 @@ export function headwaySums(o: ResolvedViewOptions): string {
     `min(h.arrived_at)`,
     `max(h.arrived_at)`,
     `count(*)${linked}`,
-    `count(${hs})${linked}`,
-    seconds(`sum(${hs})${linked}`),
-    squares(hs, linked),
+    `count(h.hs)${linked}`,
+    seconds(`sum(h.hs)${linked}`),
+    squares('hs', linked),
     `count(*)${during}`,
-    `count(${hh})${during}`,
-    seconds(`sum(${hh})${during}`),
-    squares(hh, during),
-    `count(${hs})${during}`,
-    seconds(`sum(${hs})${during}`),
-    squares(hs, during),
+    `count(h.hh)${during}`,
+    seconds(`sum(h.hh)${during}`),
+    squares('hh', during),
+    `count(h.hs)${during}`,
+    seconds(`sum(h.hs)${during}`),
+    squares('hs', during),
   ].join(',\n  ');
 }
 
@@ -163,7 +189,7 @@ export function insertHourlySql(
   (station_id, line, direction, hour_start, service_date, service_hour, ${sumNames})
 SELECT h.station_id, h.line, h.direction, h.hour_start, h.service_date, h.service_hour,
   ${headwaySums(o)}
-FROM ${from}
+FROM ${withCountedHeadways(from, o)}
 GROUP BY h.station_id, h.line, h.direction, h.hour_start, h.service_date, h.service_hour${returning}`;
 }
 
