@@ -5,7 +5,7 @@
  * waits for the lock and then finds the tables built (the state row says so).
  */
 import type { Logger } from '../basics/log.js';
-import { incidentEventsTable, incidentFlagSteps } from './answer-incidents.js';
+import { incidentEventsTable, keepAllPeriodsStep, overlaps, periodSteps, sweepSql } from './answer-incidents.js';
 import {
   addHoursOfDaySql,
   ARRIVAL_COLUMNS,
@@ -39,11 +39,54 @@ export interface AnswerStep {
   counts?: 'arrivals' | 'relinked' | 'hours';
 }
 
+/** The headway row columns a build inserts from the window over `train_arrivals` (all but the incident flag). */
+const LINKED_COLUMNS = [
+  ...ARRIVAL_COLUMNS,
+  'previous_train_id',
+  'previous_arrived_at',
+  'previous_scheduled_at',
+  'is_service_gap',
+].join(', ');
+
+/** The columns of `train_arrivals` a headway row is made from (see `arrivalSelect`). */
+const SOURCE_COLUMNS = [
+  'station_id',
+  'line',
+  'direction',
+  'occurred_at',
+  'event_id',
+  'station_name',
+  'train_id',
+  'scheduled_at',
+] as const;
+
+/**
+ * INSERT of every station arrival as a headway row, linked to the arrival before it in actual and in timetable
+ * order. With incident events, each row's `during_incident` flag is set on the way in, from the overlap sweep
+ * (answer-incidents.ts) over the arrivals before they are linked: setting it after, by an UPDATE, cost the 365-day
+ * history 20 s and left a dead row version behind every flagged one, whose free space then scattered the next day's
+ * rows over the table. The links' window comes last, so the rows go in in platform order, the order of the key.
+ */
+function linkingSql(dbSchema: string, o: ResolvedViewOptions, events: string | undefined): string {
+  const platform = platformPartition('a');
+  const arrivals = `${answerTable(dbSchema, ARRIVALS_TABLE)} a WHERE ${STATION_ARRIVAL}`;
+  const previous = 'lag(a.occurred_at) OVER actual';
+  const from = events
+    ? `(${sweepSql(`(SELECT ${SOURCE_COLUMNS.map((c) => `a.${c}`).join(', ')} FROM ${arrivals})`, SOURCE_COLUMNS, 'occurred_at')}) a`
+    : arrivals;
+  return `INSERT INTO ${answerTable(dbSchema, HEADWAYS_TABLE)} (${LINKED_COLUMNS}${events ? ', during_incident' : ''})
+SELECT ${arrivalSelect(o)},
+  lag(a.train_id) OVER actual, ${previous},
+  CASE WHEN a.scheduled_at IS NOT NULL THEN lag(a.scheduled_at) OVER timetable END,
+  ${serviceGap('a.occurred_at', previous, o)}${events ? `,\n  ${overlaps('a.latest_end', previous)}` : ''}
+FROM ${from}
+WINDOW actual AS (${platform} ORDER BY a.occurred_at, a.event_id),
+  timetable AS (${platform} ORDER BY a.scheduled_at NULLS LAST, a.occurred_at, a.event_id)`;
+}
+
 /** The named steps of a build, each one statement: what the progress lines say. */
 export function buildSteps(dbSchema: string, o: ResolvedViewOptions, events: string | undefined): AnswerStep[] {
   const t = (name: string): string => answerTable(dbSchema, name);
-  const arrivals = answerTable(dbSchema, ARRIVALS_TABLE);
-  const platform = platformPartition('a');
   return [
     {
       what: 'emptying the answer tables',
@@ -51,21 +94,14 @@ export function buildSteps(dbSchema: string, o: ResolvedViewOptions, events: str
     },
     // Into the emptied table, the rows go in unindexed and the indexes are made after: a sort each.
     ...headwayIndexDrops(dbSchema).map((sql) => ({ what: 'dropping the headway indexes until the rows are in', sql })),
+    ...(events ? periodSteps(dbSchema, events) : []),
     {
       what: 'linking every station arrival to the one before it',
-      sql: `INSERT INTO ${t(HEADWAYS_TABLE)}
-  (${ARRIVAL_COLUMNS.join(', ')}, previous_train_id, previous_arrived_at, previous_scheduled_at, is_service_gap)
-SELECT ${arrivalSelect(o)},
-  lag(a.train_id) OVER actual, lag(a.occurred_at) OVER actual,
-  CASE WHEN a.scheduled_at IS NOT NULL THEN lag(a.scheduled_at) OVER timetable END,
-  ${serviceGap('a.occurred_at', 'lag(a.occurred_at) OVER actual', o)}
-FROM ${arrivals} a WHERE ${STATION_ARRIVAL}
-WINDOW actual AS (${platform} ORDER BY a.occurred_at, a.event_id),
-  timetable AS (${platform} ORDER BY a.scheduled_at NULLS LAST, a.occurred_at, a.event_id)`,
+      sql: linkingSql(dbSchema, o, events),
       counts: 'arrivals',
     },
     ...headwayIndexCreates(dbSchema).map((sql) => ({ what: 'indexing the headways', sql })),
-    ...incidentFlagSteps(dbSchema, o, events),
+    ...(events ? [keepAllPeriodsStep(dbSchema)] : []),
     { what: 'summing headways by hour', sql: insertHourlySql(dbSchema, o), counts: 'hours' },
     { what: 'rolling hours up into days', sql: insertDailySql(dbSchema, '') },
     {

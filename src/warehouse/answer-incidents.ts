@@ -13,7 +13,8 @@
  *
  * The overlap test is one sweep per line over the candidates and the periods in time order: a headway overlaps some
  * period iff the latest resolution among the periods reported before its arrival is after its predecessor's arrival.
- * Only flags that change are written; their hours are noted as touched, so their sums are recomputed.
+ * Only flags that change are written; their hours are noted as touched, so their sums are recomputed. A build
+ * (answer-build.ts) runs the same sweep over every headway as it inserts them, so their flags go in set.
  */
 import { headwaysInHours, incidentPeriodsSelect, samePlatform } from './answer-sql.js';
 import {
@@ -32,8 +33,40 @@ const FLAGS = 'pg_temp.eventful_answer_flags';
 /** The temp tables of the incident steps. */
 export const INCIDENT_TEMP_TABLES = [PERIODS, CHANGED, FLAGS] as const;
 
-/** The columns of a headway the sweep needs. */
-const CANDIDATE = `h.station_id, h.line, h.direction, h.arrived_at, h.event_id, h.previous_arrived_at, h.during_incident`;
+/** The columns of a stored headway that a pass's sweep needs. */
+const CANDIDATE_COLUMNS = [
+  'station_id',
+  'line',
+  'direction',
+  'arrived_at',
+  'event_id',
+  'previous_arrived_at',
+  'during_incident',
+] as const;
+const CANDIDATE = CANDIDATE_COLUMNS.map((c) => `h.${c}`).join(', ');
+
+/**
+ * The overlap sweep: the rows of `rows` (a FROM item with `columns`, among them `line` and the time column `time`),
+ * each with `latest_end`, the latest resolution (infinity while open) among the periods in eventful_answer_periods
+ * of its line reported before its time. One pass per line over the rows and the periods in time order. A headway
+ * overlaps an incident iff that is after its predecessor's arrival: {@link overlaps}.
+ */
+export function sweepSql(rows: string, columns: readonly string[], time: string): string {
+  const fromPeriod = columns.map((c) => (c === 'line' ? 'p.line' : c === time ? 'p.reported_at' : 'NULL')).join(', ');
+  return `SELECT s.* FROM (
+  SELECT s.*,
+    max(s.ends) OVER (PARTITION BY s.line COLLATE "C" ORDER BY s.${time}, s.ord ROWS UNBOUNDED PRECEDING) AS latest_end
+  FROM (
+    -- At the same instant a row sorts before a period: an incident reported as the train arrives is not overlapped.
+    SELECT ${columns.map((c) => `r.${c}`).join(', ')}, 0 AS ord, NULL::timestamptz AS ends FROM ${rows} r
+    UNION ALL
+    SELECT ${fromPeriod}, 1, coalesce(p.resolved_at, 'infinity') FROM ${PERIODS} p WHERE p.line IS NOT NULL
+  ) s
+) s WHERE s.ord = 0`;
+}
+
+/** Whether a headway overlaps an incident, from its row's `latest_end` ({@link sweepSql}) and its predecessor's arrival. */
+export const overlaps = (latestEnd: string, previous: string): string => `coalesce(${latestEnd} > ${previous}, false)`;
 
 /** `"schema"."incident_events"` when the warehouse has that table, else undefined (no incidents: no flag is set). */
 export async function incidentEventsTable(db: AnswerDb, dbSchema: string): Promise<string | undefined> {
@@ -68,18 +101,15 @@ SELECT c.incident_id, s.line, s.lo, s.hi FROM (
  * range of the line: a headway that is not a gap ends at most the service-gap bound after its predecessor; gaps
  * come from their own partial index).
  */
-function flagsSql(dbSchema: string, o: ResolvedViewOptions, touched: string | undefined): string {
+function flagsSql(dbSchema: string, o: ResolvedViewOptions, touched: string): string {
   const H = answerTable(dbSchema, HEADWAYS_TABLE);
   const reach = `interval '${o.maxHeadwaySeconds} seconds'`;
-  const inTouchedHours = touched
-    ? `SELECT h.* FROM ${headwaysInHours(dbSchema, touched, CANDIDATE)}
-  WHERE h.during_incident OR h.line IN (SELECT line FROM ${PERIODS})
-  UNION ALL
-  `
-    : '';
   return `CREATE TEMP TABLE eventful_answer_flags AS
 WITH candidates AS (
-  ${inTouchedHours}SELECT w.* FROM (SELECT DISTINCT line, lo, hi FROM ${CHANGED} WHERE line IS NOT NULL AND lo IS NOT NULL) r
+  SELECT h.* FROM ${headwaysInHours(dbSchema, touched, CANDIDATE)}
+  WHERE h.during_incident OR h.line IN (SELECT line FROM ${PERIODS})
+  UNION ALL
+  SELECT w.* FROM (SELECT DISTINCT line, lo, hi FROM ${CHANGED} WHERE line IS NOT NULL AND lo IS NOT NULL) r
   CROSS JOIN LATERAL (
     (SELECT ${CANDIDATE} FROM ${H} h WHERE h.line = r.line AND NOT h.is_service_gap AND h.arrived_at > r.lo
       AND h.arrived_at <= coalesce(r.hi, 'infinity') + ${reach})
@@ -87,61 +117,65 @@ WITH candidates AS (
     (SELECT ${CANDIDATE} FROM ${H} h WHERE h.line = r.line AND h.is_service_gap AND h.arrived_at > r.lo
       AND h.previous_arrived_at < coalesce(r.hi, 'infinity'))
   ) w
-), stream AS (
-  -- At the same instant a headway sorts before a period: an incident reported as the train arrives is not overlapped.
-  SELECT c.line, c.arrived_at AS t, 0 AS ord, c.station_id, c.direction, c.event_id, c.previous_arrived_at,
-    c.during_incident, NULL::timestamptz AS ends
-  FROM candidates c
-  UNION ALL
-  SELECT p.line, p.reported_at, 1, NULL, NULL, NULL, NULL, NULL, coalesce(p.resolved_at, 'infinity')
-  FROM ${PERIODS} p WHERE p.line IS NOT NULL
-), swept AS (
-  SELECT s.*,
-    coalesce(max(s.ends) OVER (PARTITION BY s.line ORDER BY s.t, s.ord ROWS UNBOUNDED PRECEDING) > s.previous_arrived_at,
-      false) AS flag
-  FROM stream s
 )
-SELECT DISTINCT station_id, line, direction, t AS arrived_at, event_id, flag
-FROM swept WHERE ord = 0 AND flag IS DISTINCT FROM during_incident`;
+SELECT DISTINCT w.station_id, w.line, w.direction, w.arrived_at, w.event_id, w.flag FROM (
+  SELECT s.*, ${overlaps('s.latest_end', 's.previous_arrived_at')} AS flag
+  FROM (${sweepSql('candidates', CANDIDATE_COLUMNS, 'arrived_at')}) s
+) w WHERE w.flag IS DISTINCT FROM w.during_incident`;
 }
 
-/** UPDATE of the changed flags; with `touched`, their hours are noted there (their sums are recomputed). */
-function applyFlagsSql(dbSchema: string, touched: string | undefined): string {
-  const update = `UPDATE ${answerTable(dbSchema, HEADWAYS_TABLE)} t SET during_incident = f.flag FROM ${FLAGS} f
-  WHERE ${samePlatform('t', 'f')} AND t.arrived_at = f.arrived_at AND t.event_id = f.event_id`;
-  if (!touched) return update;
+/** UPDATE of the changed flags, noting their hours in `touched` (their sums are recomputed). */
+function applyFlagsSql(dbSchema: string, touched: string): string {
   return `WITH changed AS (
-  ${update}
+  UPDATE ${answerTable(dbSchema, HEADWAYS_TABLE)} t SET during_incident = f.flag FROM ${FLAGS} f
+  WHERE ${samePlatform('t', 'f')} AND t.arrived_at = f.arrived_at AND t.event_id = f.event_id
   RETURNING t.station_id, t.line, t.direction, t.hour_start, t.service_date
 )
 INSERT INTO ${touched} SELECT * FROM changed`;
 }
 
+/** The steps that make the temp table of every incident's current period from `events` (undefined: none). */
+export function periodSteps(dbSchema: string, events: string | undefined): Array<{ what: string; sql: string }> {
+  return [
+    { what: 'clearing the incident work tables', sql: `DROP TABLE IF EXISTS ${INCIDENT_TEMP_TABLES.join(', ')}` },
+    { what: 'finding the incident periods', sql: periodsSql(dbSchema, events) },
+  ];
+}
+
+/** INSERT of the periods of the incidents in `ids` (a SELECT of incident ids) into the periods the flags follow. */
+function keepPeriodsSql(dbSchema: string, ids?: string): string {
+  return `INSERT INTO ${answerTable(dbSchema, INCIDENT_SPANS_TABLE)} (incident_id, line, reported_at, resolved_at)
+SELECT incident_id, line, reported_at, resolved_at FROM ${PERIODS}${ids ? ` WHERE incident_id IN (${ids})` : ''}`;
+}
+
+/** The step of a build that keeps every period as the one the flags follow (the build set every flag from them). */
+export function keepAllPeriodsStep(dbSchema: string): { what: string; sql: string } {
+  return { what: 'keeping the incident periods the flags follow', sql: keepPeriodsSql(dbSchema) };
+}
+
 /**
- * The incident steps of a pass (or of a build, without `touched`), each with what it does: from the incident events
- * table `events` (undefined: none), bring every `during_incident` flag up to date and keep the periods they follow.
+ * The incident steps of a maintenance pass, each with what it does: from the incident events table `events`
+ * (undefined: none), bring every `during_incident` flag up to date, noting the hours of changed flags in `touched`,
+ * and keep the periods they follow.
  */
 export function incidentFlagSteps(
   dbSchema: string,
   o: ResolvedViewOptions,
   events: string | undefined,
-  touched?: string,
+  touched: string,
 ): Array<{ what: string; sql: string }> {
-  const spans = answerTable(dbSchema, INCIDENT_SPANS_TABLE);
   return [
-    { what: 'clearing the incident work tables', sql: `DROP TABLE IF EXISTS ${INCIDENT_TEMP_TABLES.join(', ')}` },
-    { what: 'finding the incident periods', sql: periodsSql(dbSchema, events) },
+    ...periodSteps(dbSchema, events),
     { what: 'comparing them with the ones the flags follow', sql: changedSql(dbSchema) },
     { what: 'finding the headways whose incident flag changes', sql: flagsSql(dbSchema, o, touched) },
     { what: 'flagging the headways during incidents', sql: applyFlagsSql(dbSchema, touched) },
     {
       what: "forgetting the changed incidents' old periods",
-      sql: `DELETE FROM ${spans} WHERE incident_id IN (SELECT incident_id FROM ${CHANGED})`,
+      sql: `DELETE FROM ${answerTable(dbSchema, INCIDENT_SPANS_TABLE)} WHERE incident_id IN (SELECT incident_id FROM ${CHANGED})`,
     },
     {
       what: 'keeping the incident periods the flags follow',
-      sql: `INSERT INTO ${spans} (incident_id, line, reported_at, resolved_at)
-SELECT incident_id, line, reported_at, resolved_at FROM ${PERIODS} WHERE incident_id IN (SELECT incident_id FROM ${CHANGED})`,
+      sql: keepPeriodsSql(dbSchema, `SELECT incident_id FROM ${CHANGED}`),
     },
   ];
 }

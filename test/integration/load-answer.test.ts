@@ -67,7 +67,7 @@ describe('load keeps the wait-time answer', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(migrationOf(r)).toMatchObject({ views: { answer: 'built' } });
     expect(r.stderr).toMatch(/building the wait-time answer tables from the history/);
-    expect(r.stderr).toMatch(/answer build 4\/18: linking every station arrival to the one before it: \d+ rows/);
+    expect(r.stderr).toMatch(/answer build \d+\/\d+: linking every station arrival to the one before it: \d+ rows/);
     // The build drops the headway table's key and indexes for its bulk insert: they are all back.
     const indexes = await client.query(
       `SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'eventful_headways' ORDER BY 1`,
@@ -135,7 +135,7 @@ describe('load keeps the wait-time answer', () => {
     await write(snaps[1]!);
     const r = await load();
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/answer build 17\/18/);
+    expect(r.stderr).toMatch(/answer build \d+\/\d+: rolling hours up into days/);
     expect(await ledger()).toBe(loaded);
     expect((await client.query(`SELECT to_regclass('"${schema}".eventful_headways') AS t`)).rows[0].t).toBeNull();
     expect((await client.query(`SELECT * FROM "${schema}".station_wait_times ORDER BY 1, 2, 3, 4`)).rows).toEqual(
