@@ -9,7 +9,8 @@
  * - the headway is new, or its predecessor changed: the headways of the hours the pass touched;
  * - an incident's period changed (a new incident, a resolution, a late event that moves its report or its line):
  *   the headways of the line inside the period as it was and as it is. The periods the flags were last set from
- *   are kept in `eventful_answer_incidents`, so the changed ones are a comparison of a few rows per incident.
+ *   are kept in `eventful_answer_incidents`, so the changed ones are a comparison of a few rows per incident; a pass
+ *   computes again only the periods of the incidents whose events the snapshot added.
  *
  * The overlap test is one sweep per line over the candidates and the periods in time order: a headway overlaps some
  * period iff the latest resolution among the periods reported before its arrival is after its predecessor's arrival.
@@ -51,7 +52,7 @@ const CANDIDATE = CANDIDATE_COLUMNS.map((c) => `h.${c}`).join(', ');
  * of its line reported before its time. One pass per line over the rows and the periods in time order. A headway
  * overlaps an incident iff that is after its predecessor's arrival: {@link overlaps}.
  */
-export function sweepSql(rows: string, columns: readonly string[], time: string): string {
+export function sweepSql(rows: string, columns: readonly string[], time: string, periods = PERIODS): string {
   const fromPeriod = columns.map((c) => (c === 'line' ? 'p.line' : c === time ? 'p.reported_at' : 'NULL')).join(', ');
   return `SELECT s.* FROM (
   SELECT s.*,
@@ -60,7 +61,7 @@ export function sweepSql(rows: string, columns: readonly string[], time: string)
     -- At the same instant a row sorts before a period: an incident reported as the train arrives is not overlapped.
     SELECT ${columns.map((c) => `r.${c}`).join(', ')}, 0 AS ord, NULL::timestamptz AS ends FROM ${rows} r
     UNION ALL
-    SELECT ${fromPeriod}, 1, coalesce(p.resolved_at, 'infinity') FROM ${PERIODS} p WHERE p.line IS NOT NULL
+    SELECT ${fromPeriod}, 1, coalesce(p.resolved_at, 'infinity') FROM ${periods} p WHERE p.line IS NOT NULL
   ) s
 ) s WHERE s.ord = 0`;
 }
@@ -75,22 +76,34 @@ export async function incidentEventsTable(db: AnswerDb, dbSchema: string): Promi
   return rows[0]?.present ? table : undefined;
 }
 
-/** CREATE of the temp table of every incident's current period (none without an incident events table). */
-function periodsSql(dbSchema: string, events: string | undefined): string {
-  const from = events
-    ? `(${incidentPeriodsSelect(events)}) p WHERE p.incident_id IS NOT NULL`
+/**
+ * CREATE of the temp table of the current period of every incident (none without an incident events table), or, with
+ * `added` (a table of incident events a snapshot added), of the incidents those events are about: the only periods
+ * that can have changed, since events are only ever added.
+ */
+function periodsSql(dbSchema: string, events: string | undefined, added?: string): string {
+  const source = added
+    ? `(SELECT e.* FROM ${events} e WHERE e.incident_id IN (SELECT n.incident_id FROM ${added} n))`
+    : events;
+  const from = source
+    ? `(${incidentPeriodsSelect(source)}) p WHERE p.incident_id IS NOT NULL`
     : `${answerTable(dbSchema, INCIDENT_SPANS_TABLE)} p WHERE false`;
   return `CREATE TEMP TABLE eventful_answer_periods AS
 SELECT p.incident_id::text AS incident_id, p.line, p.reported_at, p.resolved_at FROM ${from}`;
 }
 
-/** CREATE of the temp table of the incidents whose period changed, with the period as it was and as it is. */
-function changedSql(dbSchema: string): string {
+/**
+ * CREATE of the temp table of the incidents whose period changed, with the period as it was and as it is: the
+ * periods the flags follow compared with the temp table's, all of them or, `onlyAdded`, those of its incidents.
+ */
+function changedSql(dbSchema: string, onlyAdded: boolean): string {
+  const spans = answerTable(dbSchema, INCIDENT_SPANS_TABLE);
+  const old = onlyAdded ? `(SELECT * FROM ${spans} WHERE incident_id IN (SELECT incident_id FROM ${PERIODS}))` : spans;
   return `CREATE TEMP TABLE eventful_answer_changed AS
 SELECT c.incident_id, s.line, s.lo, s.hi FROM (
   SELECT coalesce(n.incident_id, o.incident_id) AS incident_id, o.line AS old_line, o.reported_at AS old_lo,
     o.resolved_at AS old_hi, n.line AS new_line, n.reported_at AS new_lo, n.resolved_at AS new_hi
-  FROM ${answerTable(dbSchema, INCIDENT_SPANS_TABLE)} o FULL JOIN ${PERIODS} n ON n.incident_id = o.incident_id
+  FROM ${old} o FULL JOIN ${PERIODS} n ON n.incident_id = o.incident_id
   WHERE (o.line, o.reported_at, o.resolved_at) IS DISTINCT FROM (n.line, n.reported_at, n.resolved_at)
 ) c CROSS JOIN LATERAL (VALUES (c.old_line, c.old_lo, c.old_hi), (c.new_line, c.new_lo, c.new_hi)) s (line, lo, hi)`;
 }
@@ -101,13 +114,20 @@ SELECT c.incident_id, s.line, s.lo, s.hi FROM (
  * range of the line: a headway that is not a gap ends at most the service-gap bound after its predecessor; gaps
  * come from their own partial index).
  */
-function flagsSql(dbSchema: string, o: ResolvedViewOptions, touched: string): string {
+function flagsSql(dbSchema: string, o: ResolvedViewOptions, touched: string, onlyAdded: boolean): string {
   const H = answerTable(dbSchema, HEADWAYS_TABLE);
+  // Every incident's current period: with only the added incidents' periods computed, the kept ones of the others.
+  const spans = answerTable(dbSchema, INCIDENT_SPANS_TABLE);
+  const periods = onlyAdded
+    ? `(SELECT incident_id, line, reported_at, resolved_at FROM ${spans}
+    WHERE incident_id NOT IN (SELECT incident_id FROM ${PERIODS})
+    UNION ALL SELECT incident_id, line, reported_at, resolved_at FROM ${PERIODS})`
+    : PERIODS;
   const reach = `interval '${o.maxHeadwaySeconds} seconds'`;
   return `CREATE TEMP TABLE eventful_answer_flags AS
 WITH candidates AS (
   SELECT h.* FROM ${headwaysInHours(dbSchema, touched, CANDIDATE)}
-  WHERE h.during_incident OR h.line IN (SELECT line FROM ${PERIODS})
+  WHERE h.during_incident OR h.line IN (SELECT p.line FROM ${periods} p)
   UNION ALL
   SELECT w.* FROM (SELECT DISTINCT line, lo, hi FROM ${CHANGED} WHERE line IS NOT NULL AND lo IS NOT NULL) r
   CROSS JOIN LATERAL (
@@ -120,7 +140,7 @@ WITH candidates AS (
 )
 SELECT DISTINCT w.station_id, w.line, w.direction, w.arrived_at, w.event_id, w.flag FROM (
   SELECT s.*, ${overlaps('s.latest_end', 's.previous_arrived_at')} AS flag
-  FROM (${sweepSql('candidates', CANDIDATE_COLUMNS, 'arrived_at')}) s
+  FROM (${sweepSql('candidates', CANDIDATE_COLUMNS, 'arrived_at', periods)}) s
 ) w WHERE w.flag IS DISTINCT FROM w.during_incident`;
 }
 
@@ -134,11 +154,18 @@ function applyFlagsSql(dbSchema: string, touched: string): string {
 INSERT INTO ${touched} SELECT * FROM changed`;
 }
 
-/** The steps that make the temp table of every incident's current period from `events` (undefined: none). */
-export function periodSteps(dbSchema: string, events: string | undefined): Array<{ what: string; sql: string }> {
+/**
+ * The steps that make the temp table of the incident periods from `events` (undefined: none): every incident's, or
+ * with `added` only those of the incidents its events are about (see {@link periodsSql}).
+ */
+export function periodSteps(
+  dbSchema: string,
+  events: string | undefined,
+  added?: string,
+): Array<{ what: string; sql: string }> {
   return [
     { what: 'clearing the incident work tables', sql: `DROP TABLE IF EXISTS ${INCIDENT_TEMP_TABLES.join(', ')}` },
-    { what: 'finding the incident periods', sql: periodsSql(dbSchema, events) },
+    { what: 'finding the incident periods', sql: periodsSql(dbSchema, events, added) },
   ];
 }
 
@@ -156,18 +183,21 @@ export function keepAllPeriodsStep(dbSchema: string): { what: string; sql: strin
 /**
  * The incident steps of a maintenance pass, each with what it does: from the incident events table `events`
  * (undefined: none), bring every `during_incident` flag up to date, noting the hours of changed flags in `touched`,
- * and keep the periods they follow.
+ * and keep the periods they follow. With `added`, the table of the incident events the snapshot added, only the
+ * periods of those incidents are computed again: a pass then costs the incidents it touches, not all of history's.
  */
 export function incidentFlagSteps(
   dbSchema: string,
   o: ResolvedViewOptions,
   events: string | undefined,
   touched: string,
+  added?: string,
 ): Array<{ what: string; sql: string }> {
+  const onlyAdded = events !== undefined && added !== undefined;
   return [
-    ...periodSteps(dbSchema, events),
-    { what: 'comparing them with the ones the flags follow', sql: changedSql(dbSchema) },
-    { what: 'finding the headways whose incident flag changes', sql: flagsSql(dbSchema, o, touched) },
+    ...periodSteps(dbSchema, events, onlyAdded ? added : undefined),
+    { what: 'comparing them with the ones the flags follow', sql: changedSql(dbSchema, onlyAdded) },
+    { what: 'finding the headways whose incident flag changes', sql: flagsSql(dbSchema, o, touched, onlyAdded) },
     { what: 'flagging the headways during incidents', sql: applyFlagsSql(dbSchema, touched) },
     {
       what: "forgetting the changed incidents' old periods",

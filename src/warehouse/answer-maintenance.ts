@@ -165,15 +165,17 @@ FROM ${LINKS} l WHERE l.is_new`;
 const TEMP_TABLES = [NEW_ROWS, TOUCHED, LINKS, ...INCIDENT_TEMP_TABLES].join(', ');
 
 /**
- * The statements of one maintenance pass over the new rows in `arrivals` (a table like `train_arrivals`), with the
- * incident events table `events` (undefined when the warehouse has none).
+ * The statements of one maintenance pass over the new rows in `added.arrivals` (a table like `train_arrivals`) and,
+ * when given, `added.incidentEvents` (like `incident_events`), with the incident events table `events` (undefined
+ * when the warehouse has none).
  */
 export function maintenanceStatements(
   dbSchema: string,
   o: ResolvedViewOptions,
-  arrivals: string,
+  added: AddedRows & { arrivals: string },
   events: string | undefined,
 ): AnswerStep[] {
+  const arrivals = added.arrivals;
   const H = answerTable(dbSchema, HEADWAYS_TABLE);
   return [
     { what: 'clearing the work tables', sql: `DROP TABLE IF EXISTS ${TEMP_TABLES}` },
@@ -205,7 +207,7 @@ SELECT ${arrivalSelect(o)} FROM ${arrivals} a WHERE ${STATION_ARRIVAL}`,
       what: 'noting the hours touched',
       sql: `INSERT INTO ${TOUCHED} SELECT ${PLATFORM_COLS}, hour_start, service_date FROM ${NEW_ROWS}`,
     },
-    ...incidentFlagSteps(dbSchema, o, events, TOUCHED),
+    ...incidentFlagSteps(dbSchema, o, events, TOUCHED, added.incidentEvents),
     ...sumStatements(dbSchema, o),
   ];
 }
@@ -265,8 +267,17 @@ export async function noHeadwaysYet(db: AnswerDb, dbSchema: string): Promise<boo
 }
 
 /**
- * Runs one maintenance pass in the caller's transaction: `arrivals` holds the rows the snapshot added to
- * `train_arrivals` (and nothing else). Returns what it did. A big pass logs each step as it ends.
+ * The rows a snapshot added, in temp tables: to `train_arrivals` (or `build`: see {@link maintainAnswer}) and to
+ * `incident_events` (without it, a pass computes every incident's period again).
+ */
+export interface AddedRows {
+  arrivals: string | 'build';
+  incidentEvents?: string | undefined;
+}
+
+/**
+ * Runs one maintenance pass in the caller's transaction over the rows a snapshot added (`added`, and nothing else).
+ * Returns what it did. A big pass logs each step as it ends.
  *
  * While no headway is stored yet (a first load), the pass is a build instead (answer-build.ts): one window over
  * `train_arrivals`, whose station arrivals are then all the snapshot's, into the headway table without its
@@ -278,9 +289,10 @@ export async function maintainAnswer(
   db: AnswerDb,
   dbSchema: string,
   o: ResolvedViewOptions,
-  arrivals: string | 'build',
+  added: AddedRows,
   log?: Logger,
 ): Promise<AnswerMaintenanceCounts> {
+  const { arrivals } = added;
   const events = await incidentEventsTable(db, dbSchema);
   const building = await noHeadwaysYet(db, dbSchema);
   const counts: AnswerMaintenanceCounts = { arrivals: 0, relinked: 0, hours: 0, built: building };
@@ -289,7 +301,7 @@ export async function maintainAnswer(
   const steps =
     building || arrivals === 'build'
       ? buildSteps(dbSchema, o, events)
-      : maintenanceStatements(dbSchema, o, arrivals, events);
+      : maintenanceStatements(dbSchema, o, { ...added, arrivals }, events);
   for (const [i, step] of steps.entries()) {
     const t0 = Date.now();
     const r = await db.query(step.sql);
@@ -308,19 +320,20 @@ export async function maintainAnswer(
 }
 
 /**
- * The loader's answer phase for one snapshot: maintains the answer from the rows the snapshot inserted into
- * `train_arrivals` (`inserted`: the loader's temp table of them; nothing to do without one), or builds it (`build`:
- * the loader saw that no headway was stored yet, so it kept no copy of the rows).
+ * The loader's answer phase for one snapshot: maintains the answer from the rows the snapshot inserted (`added`: the
+ * loader's temp tables of them; nothing to do without one of arrivals), or builds it (`arrivals` is `build`: the
+ * loader saw that no headway was stored yet, so it kept no copy of the rows).
  */
 export async function answerPhase(
   db: AnswerDb,
   dbSchema: string,
-  inserted: string | 'build' | undefined,
+  added: { [K in keyof AddedRows]?: AddedRows[K] | undefined },
   log: Logger,
 ): Promise<void> {
-  if (!inserted) return;
+  const { arrivals, incidentEvents } = added;
+  if (!arrivals) return;
   const t0 = Date.now();
-  const c = await maintainAnswer(db, dbSchema, resolveViewOptions(), inserted, log);
+  const c = await maintainAnswer(db, dbSchema, resolveViewOptions(), { arrivals, incidentEvents }, log);
   log.info(
     c.built
       ? `wait-time answer built from the first ${c.arrivals} station arrival(s), ${c.hours} hour(s), ` +

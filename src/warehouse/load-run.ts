@@ -34,7 +34,7 @@ import {
 } from './listing-floor.js';
 import { applyPlan, applyViews, type ViewsOutcome } from './migrate.js';
 import { answerPhase, noHeadwaysYet } from './answer-maintenance.js';
-import { ARRIVALS_TABLE } from './answer-tables.js';
+import { ARRIVALS_TABLE, INCIDENT_EVENTS_TABLE } from './answer-tables.js';
 import { quarantineTable } from './quarantine.js';
 import {
   InterruptedError,
@@ -544,7 +544,7 @@ function makeLoader(
     shouldStop: deps.shouldStop,
     progressIntervalMs: settings.progressIntervalMs,
     // The answer phase reads the arrivals a snapshot inserted; without it (--no-answer) they are not copied twice.
-    keepInserted: new Set(settings.answer === false ? [] : [ARRIVALS_TABLE]),
+    keepInserted: new Set(settings.answer === false ? [] : [ARRIVALS_TABLE, INCIDENT_EVENTS_TABLE]),
   });
 }
 
@@ -626,7 +626,15 @@ async function loadPending(
         };
         const { counts, build } = await loadRows(conn, settings, loader, ref, answered, restart, log);
         if (answered)
-          await answerPhase(conn, settings.dbSchema, build ? 'build' : loader.insertedRows(ARRIVALS_TABLE), log);
+          await answerPhase(
+            conn,
+            settings.dbSchema,
+            {
+              arrivals: build ? 'build' : loader.insertedRows(ARRIVALS_TABLE),
+              incidentEvents: loader.insertedRows(INCIDENT_EVENTS_TABLE),
+            },
+            log,
+          );
         if (counts.events > 0 && counts.rejectedByLoad / counts.events > settings.maxRejectedRatio)
           throw new TooManyRejectedError(counts.rejectedByLoad, counts.events, settings.maxRejectedRatio, counts);
         testCrashPoint('before-ledger');

@@ -98,21 +98,31 @@ export async function insertArrivals(
 
 /**
  * When the answer tables are built, maintains them as load's answer phase does after a snapshot: with the arrivals
- * of ids `insertedArrivals` (none for a snapshot of incidents only).
+ * of ids `insertedArrivals` (none for a snapshot of incidents only) and the incident events of ids
+ * `insertedIncidentEvents` (none for a snapshot of arrivals only), each in a temp table as the loader keeps them.
  */
 async function maintain(
   client: pg.Client,
   schema: string,
   options: ViewOptions,
   insertedArrivals: readonly string[],
+  insertedIncidentEvents: readonly string[] = [],
 ): Promise<void> {
   if (!(await answerBuilt(client, schema))) return;
-  await client.query(`DROP TABLE IF EXISTS pg_temp.fixture_inserted`);
-  await client.query(
-    `CREATE TEMP TABLE fixture_inserted AS SELECT * FROM "${schema}".train_arrivals WHERE event_id = ANY($1::uuid[])`,
-    [insertedArrivals],
-  );
-  await maintainAnswer(client, schema, resolveViewOptions(options), 'pg_temp.fixture_inserted');
+  const keep = async (temp: string, table: string, ids: readonly string[]): Promise<void> => {
+    await client.query(`DROP TABLE IF EXISTS pg_temp.${temp}`);
+    await client.query(
+      `CREATE TEMP TABLE ${temp} AS SELECT * FROM "${schema}".${table} WHERE event_id = ANY($1::uuid[])`,
+      [ids],
+    );
+  };
+  await keep('fixture_inserted', 'train_arrivals', insertedArrivals);
+  const { rows } = await client.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`"${schema}".incident_events`]);
+  if (rows[0].present) await keep('fixture_incidents', 'incident_events', insertedIncidentEvents);
+  await maintainAnswer(client, schema, resolveViewOptions(options), {
+    arrivals: 'pg_temp.fixture_inserted',
+    ...(rows[0].present ? { incidentEvents: 'pg_temp.fixture_incidents' } : {}),
+  });
 }
 
 /**
@@ -125,11 +135,12 @@ export async function insertIncidentEvents(
   rows: ReadonlyArray<Partial<IncidentEvent> & Pick<IncidentEvent, 'occurred_at' | 'incident_id'>>,
   options: ViewOptions = {},
 ): Promise<void> {
-  for (const r of rows)
-    await client.query(
+  const inserted: string[] = [];
+  for (const r of rows) {
+    const result = await client.query(
       `INSERT INTO "${schema}".incident_events
          (event_id, event_type, occurred_at, incident_id, line, severity, status, station_id, description, _kafka_topic)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'incidents') ON CONFLICT DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'incidents') ON CONFLICT DO NOTHING RETURNING event_id`,
       [
         r.event_id ?? randomUUID(),
         r.event_type ?? 'incident_reported',
@@ -142,11 +153,13 @@ export async function insertIncidentEvents(
         r.description ?? null,
       ],
     );
+    inserted.push(...result.rows.map((x: { event_id: string }) => x.event_id));
+  }
   await client.query(`
     INSERT INTO "${schema}".incidents (incident_id, event_id, event_type, occurred_at, line, severity, status, station_id, description)
     SELECT DISTINCT ON (incident_id) incident_id, event_id, event_type, occurred_at, line, severity, status, station_id, description
     FROM "${schema}".incident_events ORDER BY incident_id, occurred_at DESC
     ON CONFLICT (incident_id) DO UPDATE SET event_id = excluded.event_id, event_type = excluded.event_type,
       occurred_at = excluded.occurred_at, severity = excluded.severity, status = excluded.status`);
-  await maintain(client, schema, options, []);
+  await maintain(client, schema, options, [], inserted);
 }

@@ -15,7 +15,7 @@ function fakeDb(rowCount: number): { db: { query: () => Promise<never> }; lines:
 describe('the answer phase of a big snapshot', () => {
   it('should log a progress line after each step once the snapshot has many station arrivals', async () => {
     const { db, lines, log } = fakeDb(PROGRESS_ARRIVALS);
-    const counts = await maintainAnswer(db, 'public', resolveViewOptions(), 'pg_temp.x', log);
+    const counts = await maintainAnswer(db, 'public', resolveViewOptions(), { arrivals: 'pg_temp.x' }, log);
     expect(counts.arrivals).toBe(PROGRESS_ARRIVALS);
     expect(lines[0]).toMatch(/^wait-time answer 4\/\d+: taking the snapshot's station arrivals: done in \d+ ms$/);
     expect(lines.some((l) => /: linking them to their neighbours: done/.test(l))).toBe(true);
@@ -25,7 +25,7 @@ describe('the answer phase of a big snapshot', () => {
 
   it('should stay quiet for an everyday snapshot', async () => {
     const { db, lines, log } = fakeDb(PROGRESS_ARRIVALS - 1);
-    await maintainAnswer(db, 'public', resolveViewOptions(), 'pg_temp.x', log);
+    await maintainAnswer(db, 'public', resolveViewOptions(), { arrivals: 'pg_temp.x' }, log);
     expect(lines).toEqual([]);
   });
 });

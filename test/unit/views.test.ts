@@ -39,7 +39,7 @@ describe('the wait-time view statements', () => {
     expect(() => resolveViewOptions({ maxHeadwaySeconds: 1e9 + 1 })).toThrow(/maxHeadwaySeconds .* at most 1000000000/);
     const zurich = resolveViewOptions({ timeZone: 'Europe/Zurich' });
     expect(
-      maintenanceStatements('public', zurich, 'pg_temp.x', '"public"."incident_events"')
+      maintenanceStatements('public', zurich, { arrivals: 'pg_temp.x' }, '"public"."incident_events"')
         .map((s) => s.sql)
         .join('\n'),
     ).toContain(`AT TIME ZONE 'Europe/Zurich'`);
