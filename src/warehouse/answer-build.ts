@@ -5,7 +5,14 @@
  * waits for the lock and then finds the tables built (the state row says so).
  */
 import type { Logger } from '../basics/log.js';
-import { incidentEventsTable, keepAllPeriodsStep, overlaps, periodSteps, sweepSql } from './answer-incidents.js';
+import {
+  eventsToSweep,
+  incidentEventsTable,
+  keepAllPeriodsStep,
+  overlaps,
+  periodSteps,
+  sweepSql,
+} from './answer-incidents.js';
 import {
   addHoursOfDaySql,
   ARRIVAL_COLUMNS,
@@ -150,7 +157,7 @@ export async function ensureAnswer(
   const say = (await hasHistory(db, dbSchema)) ? log : undefined;
   const started = Date.now();
   say?.info(`building the wait-time answer tables from the history in ${dbSchema}.${ARRIVALS_TABLE} (once)`);
-  const steps = buildSteps(dbSchema, o, await incidentEventsTable(db, dbSchema));
+  const steps = buildSteps(dbSchema, o, await eventsToSweep(db, await incidentEventsTable(db, dbSchema)));
   for (const [i, step] of steps.entries()) {
     const t0 = Date.now();
     const r = await db.query(step.sql);

@@ -32,7 +32,7 @@ import {
   STATION_ARRIVAL,
 } from './answer-sql.js';
 import { answerTable, HEADWAYS_TABLE, WAIT_DAILY_TABLE, WAIT_HOURLY_TABLE, type AnswerDb } from './answer-tables.js';
-import { INCIDENT_TEMP_TABLES, incidentEventsTable, incidentFlagSteps } from './answer-incidents.js';
+import { eventsToSweep, INCIDENT_TEMP_TABLES, incidentEventsTable, incidentFlagSteps } from './answer-incidents.js';
 import { resolveViewOptions, type ResolvedViewOptions } from './view-options.js';
 
 const NEW_ROWS = 'pg_temp.eventful_answer_new';
@@ -300,7 +300,7 @@ export async function maintainAnswer(
     throw new Error('the wait-time answer was to be built, but headways are stored already: load again');
   const steps =
     building || arrivals === 'build'
-      ? buildSteps(dbSchema, o, events)
+      ? buildSteps(dbSchema, o, await eventsToSweep(db, events))
       : maintenanceStatements(dbSchema, o, { ...added, arrivals }, events);
   for (const [i, step] of steps.entries()) {
     const t0 = Date.now();
