@@ -15,10 +15,12 @@ import {
 } from './answer-incidents.js';
 import {
   addHoursOfDaySql,
-  ARRIVAL_COLUMNS,
+  ARRIVAL_SOURCE_COLUMNS,
   arrivalSelect,
   insertDailySql,
   insertHourlySql,
+  LINKED_COLUMNS,
+  PLATFORM,
   platformPartition,
   serviceGap,
   STATION_ARRIVAL,
@@ -46,42 +48,25 @@ export interface AnswerStep {
   counts?: 'arrivals' | 'relinked' | 'hours';
 }
 
-/** The headway row columns a build inserts from the window over `train_arrivals` (all but the incident flag). */
-const LINKED_COLUMNS = [
-  ...ARRIVAL_COLUMNS,
-  'previous_train_id',
-  'previous_arrived_at',
-  'previous_scheduled_at',
-  'is_service_gap',
-].join(', ');
-
-/** The columns of `train_arrivals` a headway row is made from (see `arrivalSelect`). */
-const SOURCE_COLUMNS = [
-  'station_id',
-  'line',
-  'direction',
-  'occurred_at',
-  'event_id',
-  'station_name',
-  'train_id',
-  'scheduled_at',
-] as const;
-
 /**
  * INSERT of every station arrival as a headway row, linked to the arrival before it in actual and in timetable
  * order. With incident events, each row's `during_incident` flag is set on the way in, from the overlap sweep
  * (answer-incidents.ts) over the arrivals before they are linked: setting it after, by an UPDATE, cost the 365-day
  * history 20 s and left a dead row version behind every flagged one, whose free space then scattered the next day's
- * rows over the table. The links' window comes last, so the rows go in in platform order, the order of the key.
+ * rows over the table. The links' windows come last, so the rows go in grouped by platform, as the key orders them.
  */
 function linkingSql(dbSchema: string, o: ResolvedViewOptions, events: string | undefined): string {
   const platform = platformPartition('a');
   const arrivals = `${answerTable(dbSchema, ARRIVALS_TABLE)} a WHERE ${STATION_ARRIVAL}`;
   const previous = 'lag(a.occurred_at) OVER actual';
+  // The sweep's rows: the columns the select list reads, platforms as the text they are stored as.
+  const source = ARRIVAL_SOURCE_COLUMNS.map((c) =>
+    (PLATFORM as readonly string[]).includes(c) ? `a.${c}::text AS ${c}` : `a.${c}`,
+  );
   const from = events
-    ? `(${sweepSql(`(SELECT ${SOURCE_COLUMNS.map((c) => `a.${c}`).join(', ')} FROM ${arrivals})`, SOURCE_COLUMNS, 'occurred_at')}) a`
+    ? `(${sweepSql(`(SELECT ${source.join(', ')} FROM ${arrivals})`, ARRIVAL_SOURCE_COLUMNS, 'occurred_at')}) a`
     : arrivals;
-  return `INSERT INTO ${answerTable(dbSchema, HEADWAYS_TABLE)} (${LINKED_COLUMNS}${events ? ', during_incident' : ''})
+  return `INSERT INTO ${answerTable(dbSchema, HEADWAYS_TABLE)} (${LINKED_COLUMNS.join(', ')}${events ? ', during_incident' : ''})
 SELECT ${arrivalSelect(o)},
   lag(a.train_id) OVER actual, ${previous},
   CASE WHEN a.scheduled_at IS NOT NULL THEN lag(a.scheduled_at) OVER timetable END,
@@ -122,6 +107,20 @@ export function buildSteps(dbSchema: string, o: ResolvedViewOptions, events: str
 export async function emptyAnswer(db: AnswerDb, dbSchema: string): Promise<void> {
   const t = (name: string): string => answerTable(dbSchema, name);
   await db.query(`TRUNCATE ${ANSWER_TABLES.map(t).join(', ')}`);
+}
+
+/**
+ * Empties a built answer when a load added rows without keeping it up to date (`train_arrivals` not among the
+ * loaded schemas, or the views skipped): a pass fits in only the arrivals and recomputes only the incident periods
+ * that its own snapshot adds, so the answer would stay behind for good. The next load that keeps it builds it again.
+ * Returns whether there was an answer to empty.
+ */
+export async function forgetAnswer(db: AnswerDb, dbSchema: string): Promise<boolean> {
+  const state = answerTable(dbSchema, ANSWER_STATE_TABLE);
+  const { rows } = await db.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [state]);
+  if (!rows[0]?.present || !(await db.query(`SELECT 1 FROM ${state}`)).rowCount) return false;
+  await emptyAnswer(db, dbSchema);
+  return true;
 }
 
 /** Whether `train_arrivals` holds a row. */

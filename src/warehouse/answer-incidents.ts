@@ -17,7 +17,7 @@
  * Only flags that change are written; their hours are noted as touched, so their sums are recomputed. A build
  * (answer-build.ts) runs the same sweep over every headway as it inserts them, so their flags go in set.
  */
-import { headwaysInHours, incidentPeriodsSelect, samePlatform } from './answer-sql.js';
+import { asBytes, headwaysInHours, incidentPeriodsSelect, samePlatform } from './answer-sql.js';
 import {
   answerTable,
   HEADWAYS_TABLE,
@@ -47,16 +47,18 @@ const CANDIDATE_COLUMNS = [
 const CANDIDATE = CANDIDATE_COLUMNS.map((c) => `h.${c}`).join(', ');
 
 /**
- * The overlap sweep: the rows of `rows` (a FROM item with `columns`, among them `line` and the time column `time`),
- * each with `latest_end`, the latest resolution (infinity while open) among the periods in eventful_answer_periods
- * of its line reported before its time. One pass per line over the rows and the periods in time order. A headway
+ * The overlap sweep: the rows of `rows` (a FROM item with `columns`, among them `line` (text) and the time column
+ * `time`), each with `latest_end`, the latest resolution (infinity while open) among the `periods` (default: those in
+ * eventful_answer_periods) of its line reported before its time. One pass per line over the rows and the periods in time order. A headway
  * overlaps an incident iff that is after its predecessor's arrival: {@link overlaps}.
  */
 export function sweepSql(rows: string, columns: readonly string[], time: string, periods = PERIODS): string {
-  const fromPeriod = columns.map((c) => (c === 'line' ? 'p.line' : c === time ? 'p.reported_at' : 'NULL')).join(', ');
+  const fromPeriod = columns
+    .map((c) => (c === 'line' ? 'p.line::text' : c === time ? 'p.reported_at' : 'NULL'))
+    .join(', ');
   return `SELECT s.* FROM (
   SELECT s.*,
-    max(s.ends) OVER (PARTITION BY s.line COLLATE "C" ORDER BY s.${time}, s.ord ROWS UNBOUNDED PRECEDING) AS latest_end
+    max(s.ends) OVER (PARTITION BY ${asBytes('s.line')} ORDER BY s.${time}, s.ord ROWS UNBOUNDED PRECEDING) AS latest_end
   FROM (
     -- At the same instant a row sorts before a period: an incident reported as the train arrives is not overlapped.
     SELECT ${columns.map((c) => `r.${c}`).join(', ')}, 0 AS ord, NULL::timestamptz AS ends FROM ${rows} r
@@ -194,7 +196,9 @@ export function keepAllPeriodsStep(dbSchema: string): { what: string; sql: strin
  * The incident steps of a maintenance pass, each with what it does: from the incident events table `events`
  * (undefined: none), bring every `during_incident` flag up to date, noting the hours of changed flags in `touched`,
  * and keep the periods they follow. With `added`, the table of the incident events the snapshot added, only the
- * periods of those incidents are computed again: a pass then costs the incidents it touches, not all of history's.
+ * periods of those incidents are computed again: a pass then aggregates the incidents it touches, not all of history's
+ * (it still scans incident_events for their events, and sorts the kept periods, a few thousand a year, with its
+ * candidates).
  */
 export function incidentFlagSteps(
   dbSchema: string,

@@ -25,6 +25,7 @@ import {
   insertDailySql,
   headwaysInHours,
   insertHourlySql,
+  LINKED_COLUMNS,
   PLATFORM,
   platformPartition,
   samePlatform,
@@ -154,8 +155,7 @@ INSERT INTO ${TOUCHED} SELECT * FROM changed`;
 
 /** INSERT of the new arrivals into the headway table, linked to their predecessors. */
 function insertNewSql(dbSchema: string, o: ResolvedViewOptions): string {
-  return `INSERT INTO ${answerTable(dbSchema, HEADWAYS_TABLE)}
-  (${ARRIVAL_COLUMNS.join(', ')}, previous_train_id, previous_arrived_at, previous_scheduled_at, is_service_gap)
+  return `INSERT INTO ${answerTable(dbSchema, HEADWAYS_TABLE)} (${LINKED_COLUMNS.join(', ')})
 SELECT ${cols('l')}, l.new_train_id, l.new_arrived_at, l.new_scheduled_at,
   ${serviceGap('l.arrived_at', 'l.new_arrived_at', o)}
 FROM ${LINKS} l WHERE l.is_new`;

@@ -33,6 +33,7 @@ import {
   type ListingFloor,
 } from './listing-floor.js';
 import { applyPlan, applyViews, type ViewsOutcome } from './migrate.js';
+import { forgetAnswer } from './answer-build.js';
 import { answerPhase, noHeadwaysYet } from './answer-maintenance.js';
 import { ARRIVALS_TABLE, INCIDENT_EVENTS_TABLE } from './answer-tables.js';
 import { quarantineTable } from './quarantine.js';
@@ -543,7 +544,8 @@ function makeLoader(
     log: deps.log,
     shouldStop: deps.shouldStop,
     progressIntervalMs: settings.progressIntervalMs,
-    // The answer phase reads the arrivals a snapshot inserted; without it (--no-answer) they are not copied twice.
+    // The answer phase reads the arrivals and incident events a snapshot inserted; without it (--no-answer) they are
+    // not copied twice (incident events are kept anyway: the incidents' state merge reads them).
     keepInserted: new Set(settings.answer === false ? [] : [ARRIVALS_TABLE, INCIDENT_EVENTS_TABLE]),
   });
 }
@@ -625,6 +627,7 @@ async function loadPending(
           if (i === 0) await migrate();
         };
         const { counts, build } = await loadRows(conn, settings, loader, ref, answered, restart, log);
+        if (!answered) await forgetAnswerBehind(conn, settings.dbSchema, counts, log);
         if (answered)
           await answerPhase(
             conn,
@@ -658,6 +661,22 @@ async function loadPending(
     for (const { ref } of pending.slice(failedAt + 1))
       summary.results.push({ snapshotId: ref.id, status: 'NotExecuted', startedAt: ref.manifest.startedAt });
   return failedAt >= 0;
+}
+
+/** Empties the answer when a snapshot that does not keep it up to date added rows it is made from. */
+async function forgetAnswerBehind(
+  conn: WarehouseConnection,
+  dbSchema: string,
+  counts: SnapshotLoadCounts,
+  log: Logger,
+): Promise<void> {
+  const added = [ARRIVALS_TABLE, INCIDENT_EVENTS_TABLE].filter((t) => (counts.tables[t]?.inserted ?? 0) > 0);
+  if (added.length === 0 || !(await forgetAnswer(conn, dbSchema))) return;
+  log.warn(
+    `wait-time answer emptied: this snapshot added rows to ${added.join(' and ')} without keeping it up to date ` +
+      `(${ARRIVALS_TABLE} not among the loaded schemas, or the views skipped); the next load that keeps it builds ` +
+      'it again. Load the train-arrival and incident schemas together to keep it up to date',
+  );
 }
 
 /** Writes the snapshot's ledger row, in the snapshot's transaction. */

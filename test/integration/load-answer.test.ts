@@ -1,3 +1,6 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { ANSWER_LAYOUT_COMMENT, answerTableStatements } from '../../src/warehouse/answer-tables.js';
@@ -141,6 +144,44 @@ describe('load keeps the wait-time answer', () => {
     expect((await client.query(`SELECT * FROM "${schema}".station_wait_times ORDER BY 1, 2, 3, 4`)).rows).toEqual(
       before,
     );
+  });
+
+  it('should empty the answer when a load adds incident events without keeping it, and build it on the next load', async () => {
+    const snaps = scenario('apart', '2026-11-26T18:00:00Z', 12);
+    const k = snaps.findIndex((s, i) => i > 0 && s.incidents.length > 0);
+    expect(k).toBeGreaterThan(0);
+    for (const snap of snaps.slice(0, k)) {
+      await write(snap);
+      expect((await load()).code).toBe(0);
+    }
+    // The incidents of snapshot k alone, loaded with the incident schema only: train_arrivals is not loaded, so the
+    // answer is not kept; a pass recomputes only the periods its own snapshot adds, so it must not stay as it was.
+    const incidentsOnly = await mkdtemp(path.join(os.tmpdir(), 'eventful-incident-schema-'));
+    try {
+      await copyFile('schemas/incident.schema.json', path.join(incidentsOnly, 'incident.schema.json'));
+      await writeSnapshot(
+        root,
+        onPartition(
+          'incidents',
+          0,
+          snaps[k]!.incidents.map((i) => ({ severity: 'minor', line: 'Blue', ...i })),
+        ),
+      );
+      const apart = await load('--schemas', incidentsOnly);
+      expect(apart.code, apart.stderr).toBe(0);
+      expect(apart.stderr).toMatch(/wait-time answer emptied: this snapshot added rows to incident_events/);
+    } finally {
+      await rm(incidentsOnly, { recursive: true, force: true });
+    }
+    expect((await client.query(`SELECT count(*)::int AS n FROM "${schema}".eventful_answer_state`)).rows[0].n).toBe(0);
+    await write({ ...snaps[k]!, incidents: [] });
+    expect(migrationOf(await load())).toMatchObject({ views: { answer: 'built' } });
+    for (const snap of snaps.slice(k + 1)) {
+      await write(snap);
+      expect((await load()).code).toBe(0);
+    }
+    await applyOracle(client, schema);
+    expect(await allViewDifferences(client, schema)).toEqual([]);
   });
 
   it('should empty the answer for a backfill with --no-answer, and build it once on the next load', async () => {
