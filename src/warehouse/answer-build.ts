@@ -103,6 +103,15 @@ export function buildSteps(dbSchema: string, o: ResolvedViewOptions, events: str
   ];
 }
 
+/** The steps of a build of `dbSchema`'s answer ({@link buildSteps}), sweeping incidents only when it has any. */
+export async function warehouseBuildSteps(
+  db: AnswerDb,
+  dbSchema: string,
+  o: ResolvedViewOptions,
+): Promise<AnswerStep[]> {
+  return buildSteps(dbSchema, o, await eventsToSweep(db, await incidentEventsTable(db, dbSchema)));
+}
+
 /** Empties the answer tables and forgets that they were built: the next {@link ensureAnswer} builds them again. */
 export async function emptyAnswer(db: AnswerDb, dbSchema: string): Promise<void> {
   const t = (name: string): string => answerTable(dbSchema, name);
@@ -156,7 +165,7 @@ export async function ensureAnswer(
   const say = (await hasHistory(db, dbSchema)) ? log : undefined;
   const started = Date.now();
   say?.info(`building the wait-time answer tables from the history in ${dbSchema}.${ARRIVALS_TABLE} (once)`);
-  const steps = buildSteps(dbSchema, o, await eventsToSweep(db, await incidentEventsTable(db, dbSchema)));
+  const steps = await warehouseBuildSteps(db, dbSchema, o);
   for (const [i, step] of steps.entries()) {
     const t0 = Date.now();
     const r = await db.query(step.sql);

@@ -17,7 +17,7 @@
  * Events the snapshot repeats are not in `arrivals` (the writer copied only new keys), so a replay changes nothing.
  */
 import type { Logger } from '../basics/log.js';
-import { buildSteps, type AnswerStep } from './answer-build.js';
+import { warehouseBuildSteps, type AnswerStep } from './answer-build.js';
 import {
   ARRIVAL_COLUMNS,
   addHoursOfDaySql,
@@ -33,7 +33,7 @@ import {
   STATION_ARRIVAL,
 } from './answer-sql.js';
 import { answerTable, HEADWAYS_TABLE, WAIT_DAILY_TABLE, WAIT_HOURLY_TABLE, type AnswerDb } from './answer-tables.js';
-import { eventsToSweep, INCIDENT_TEMP_TABLES, incidentEventsTable, incidentFlagSteps } from './answer-incidents.js';
+import { INCIDENT_TEMP_TABLES, incidentEventsTable, incidentFlagSteps } from './answer-incidents.js';
 import { resolveViewOptions, type ResolvedViewOptions } from './view-options.js';
 
 const NEW_ROWS = 'pg_temp.eventful_answer_new';
@@ -293,15 +293,14 @@ export async function maintainAnswer(
   log?: Logger,
 ): Promise<AnswerMaintenanceCounts> {
   const { arrivals } = added;
-  const events = await incidentEventsTable(db, dbSchema);
   const building = await noHeadwaysYet(db, dbSchema);
   const counts: AnswerMaintenanceCounts = { arrivals: 0, relinked: 0, hours: 0, built: building };
   if (arrivals === 'build' && !building)
     throw new Error('the wait-time answer was to be built, but headways are stored already: load again');
   const steps =
     building || arrivals === 'build'
-      ? buildSteps(dbSchema, o, await eventsToSweep(db, events))
-      : maintenanceStatements(dbSchema, o, { ...added, arrivals }, events);
+      ? await warehouseBuildSteps(db, dbSchema, o)
+      : maintenanceStatements(dbSchema, o, { ...added, arrivals }, await incidentEventsTable(db, dbSchema));
   for (const [i, step] of steps.entries()) {
     const t0 = Date.now();
     const r = await db.query(step.sql);
@@ -321,19 +320,12 @@ export async function maintainAnswer(
 
 /**
  * The loader's answer phase for one snapshot: maintains the answer from the rows the snapshot inserted (`added`: the
- * loader's temp tables of them; nothing to do without one of arrivals), or builds it (`arrivals` is `build`: the
+ * loader's temp tables of them), or builds it (`arrivals` is `build`: the
  * loader saw that no headway was stored yet, so it kept no copy of the rows).
  */
-export async function answerPhase(
-  db: AnswerDb,
-  dbSchema: string,
-  added: { [K in keyof AddedRows]?: AddedRows[K] | undefined },
-  log: Logger,
-): Promise<void> {
-  const { arrivals, incidentEvents } = added;
-  if (!arrivals) return;
+export async function answerPhase(db: AnswerDb, dbSchema: string, added: AddedRows, log: Logger): Promise<void> {
   const t0 = Date.now();
-  const c = await maintainAnswer(db, dbSchema, resolveViewOptions(), { arrivals, incidentEvents }, log);
+  const c = await maintainAnswer(db, dbSchema, resolveViewOptions(), added, log);
   log.info(
     c.built
       ? `wait-time answer built from the first ${c.arrivals} station arrival(s), ${c.hours} hour(s), ` +

@@ -628,16 +628,11 @@ async function loadPending(
         };
         const { counts, build } = await loadRows(conn, settings, loader, ref, answered, restart, log);
         if (!answered) await forgetAnswerBehind(conn, settings.dbSchema, counts, log);
-        if (answered)
-          await answerPhase(
-            conn,
-            settings.dbSchema,
-            {
-              arrivals: build ? 'build' : loader.insertedRows(ARRIVALS_TABLE),
-              incidentEvents: loader.insertedRows(INCIDENT_EVENTS_TABLE),
-            },
-            log,
-          );
+        const arrivals = build ? 'build' : loader.insertedRows(ARRIVALS_TABLE);
+        if (answered && arrivals) {
+          const incidentEvents = loader.insertedRows(INCIDENT_EVENTS_TABLE);
+          await answerPhase(conn, settings.dbSchema, { arrivals, incidentEvents }, log);
+        }
         if (counts.events > 0 && counts.rejectedByLoad / counts.events > settings.maxRejectedRatio)
           throw new TooManyRejectedError(counts.rejectedByLoad, counts.events, settings.maxRejectedRatio, counts);
         testCrashPoint('before-ledger');
