@@ -71,8 +71,6 @@ const DESCRIPTION =
   'long-headway service (see --long-headway) is reported as lateness against the timetable.\n' +
   'Exits 99 when the views hold no data yet, 2 when --db-schema has no wait-time views.';
 
-const round1 = (x: number | null): number | null => (x === null ? null : Math.round(x * 10) / 10);
-
 async function parseArgs(argv: string[]) {
   const options = addOptions(
     yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`),
@@ -116,17 +114,17 @@ function periodsFlag(spec: string, from: string): ServicePeriod[] {
 }
 
 const waitSummary = (f: WaitFigures) => ({
-  expected_wait_seconds: round1(f.expectedWaitSeconds),
-  scheduled_expected_wait_seconds: round1(f.scheduledExpectedWaitSeconds),
-  excess_wait_seconds: round1(f.excessWaitSeconds),
-  mean_headway_seconds: round1(f.meanHeadwaySeconds),
+  expected_wait_seconds: f.expectedWaitSeconds,
+  scheduled_expected_wait_seconds: f.scheduledExpectedWaitSeconds,
+  excess_wait_seconds: f.excessWaitSeconds,
+  mean_headway_seconds: f.meanHeadwaySeconds,
   headways: f.headways,
 });
 
 const latenessSummary = (l: LatenessFigures) => ({
   scheduled_arrivals: l.scheduledArrivals,
-  mean_delay_seconds: round1(l.meanDelaySeconds),
-  on_time_share: l.onTimeShare === null ? null : Math.round(l.onTimeShare * 1000) / 1000,
+  mean_delay_seconds: l.meanDelaySeconds,
+  on_time_share: l.onTimeShare,
 });
 
 /** A headline in the summary: its model, random arrival over frequent service, the timetable model over the rest. */
@@ -134,7 +132,7 @@ const splitSummary = (split: ModelSplit) => ({
   model: split.model,
   random_arrival: waitSummary(split.frequent),
   timetable: latenessSummary(split.timetabled),
-  long_headway_share: Math.round(split.timetabledShare * 1000) / 1000,
+  long_headway_share: split.timetabledShare,
 });
 
 const summaryRow = (s: StationWait) => ({
@@ -142,12 +140,15 @@ const summaryRow = (s: StationWait) => ({
   station_name: s.stationName,
   line: s.line,
   direction: s.direction,
-  expected_wait_seconds: round1(s.expectedWaitSeconds),
-  scheduled_expected_wait_seconds: round1(s.scheduledExpectedWaitSeconds),
-  excess_wait_seconds: round1(s.excessWaitSeconds),
+  expected_wait_seconds: s.expectedWaitSeconds,
+  scheduled_expected_wait_seconds: s.scheduledExpectedWaitSeconds,
+  excess_wait_seconds: s.excessWaitSeconds,
 });
 
-/** The JSON summary line: the headlines under their models, the worst stations, incidents like with like. */
+/**
+ * The JSON summary line: the headlines under their models, the worst stations, incidents like with like. Figures
+ * are given as computed, never rounded (the text and the page round them for reading).
+ */
 function reportSummary(data: ReportData, html: string | null): Record<string, unknown> {
   const n = data.network;
   return {
@@ -160,12 +161,12 @@ function reportSummary(data: ReportData, html: string | null): Record<string, un
     lines: n.lines,
     days: n.days,
     // The all-day headline: random arrival over frequent service (see all_day for the long-headway part).
-    expected_wait_seconds: round1(n.frequent.expectedWaitSeconds),
-    scheduled_expected_wait_seconds: round1(n.frequent.scheduledExpectedWaitSeconds),
-    excess_wait_seconds: round1(n.frequent.excessWaitSeconds),
-    mean_headway_seconds: round1(n.frequent.meanHeadwaySeconds),
+    expected_wait_seconds: n.frequent.expectedWaitSeconds,
+    scheduled_expected_wait_seconds: n.frequent.scheduledExpectedWaitSeconds,
+    excess_wait_seconds: n.frequent.excessWaitSeconds,
+    mean_headway_seconds: n.frequent.meanHeadwaySeconds,
     // Random arrival over every headway whatever the service: what the views' rows roll up to directly.
-    expected_wait_all_headways_seconds: round1(n.all.expectedWaitSeconds),
+    expected_wait_all_headways_seconds: n.all.expectedWaitSeconds,
     long_headway_seconds: data.longHeadwaySeconds,
     all_day: splitSummary(n),
     periods: Object.fromEntries(
@@ -177,9 +178,9 @@ function reportSummary(data: ReportData, html: string | null): Record<string, un
     incidents: data.incidents.length,
     incident_waits: data.lineIncidents.map((l) => ({
       line: l.line,
-      expected_wait_during_seconds: round1(l.expectedWaitDuringSeconds),
-      expected_wait_same_hours_otherwise_seconds: round1(l.expectedWaitSameHoursSeconds),
-      expected_wait_otherwise_seconds: round1(l.expectedWaitOtherwiseSeconds),
+      expected_wait_during_seconds: l.expectedWaitDuringSeconds,
+      expected_wait_same_hours_otherwise_seconds: l.expectedWaitSameHoursSeconds,
+      expected_wait_otherwise_seconds: l.expectedWaitOtherwiseSeconds,
     })),
     html,
   };

@@ -224,12 +224,13 @@ describe('report', () => {
     const s = r.summary!;
     expect(s).toMatchObject({ days: 2, stations: 1, lines: 1, headways: 10, long_headway_seconds: 720 });
     // Random arrival over the frequent hours 08 and 17: (748 800 + 180 000) / (2 · 2 040)
-    expect(s['expected_wait_seconds']).toBeCloseTo(227.6, 1);
-    expect(s['scheduled_expected_wait_seconds']).toBeCloseTo(171.2, 1); // 698 400 / 4 080
+    // Figures are given as computed, not rounded.
+    expect(s['expected_wait_seconds']).toBe(928_800 / 4_080);
+    expect(s['scheduled_expected_wait_seconds']).toBe(698_400 / 4_080);
     expect(s['all_day']).toMatchObject({
       model: 'random-arrival',
       long_headway_share: 0.4, // 4 of 10 headways at 03:00
-      timetable: { scheduled_arrivals: 6, mean_delay_seconds: 80, on_time_share: 0.833 }, // (120 + 360) / 6; 5 of 6
+      timetable: { scheduled_arrivals: 6, mean_delay_seconds: 80, on_time_share: 5 / 6 }, // (120 + 360) / 6; 5 of 6
     });
     const periods = s['periods'] as Record<string, Record<string, unknown>>;
     expect(Object.keys(periods)).toEqual(['am_peak', 'pm_peak', 'night']);
@@ -242,16 +243,16 @@ describe('report', () => {
     expect(periods['night']).toMatchObject({
       model: 'timetable',
       long_headway_share: 1,
-      timetable: { mean_delay_seconds: 80, on_time_share: 0.833 },
+      timetable: { mean_delay_seconds: 80, on_time_share: 5 / 6 },
     });
     // During INC-1: 1 080 and 1 560 s → 3 600 000 / 5 280; the same hour on the quiet day: 1 200, 1 200 → 600;
     // every other headway: 3 808 800 / 8 880.
     expect(s['incident_waits']).toEqual([
       {
         line: 'Blue',
-        expected_wait_during_seconds: 681.8,
+        expected_wait_during_seconds: 3_600_000 / 5_280,
         expected_wait_same_hours_otherwise_seconds: 600,
-        expected_wait_otherwise_seconds: 428.9,
+        expected_wait_otherwise_seconds: 3_808_800 / 8_880,
       },
     ]);
 
