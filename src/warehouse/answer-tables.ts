@@ -219,6 +219,16 @@ export function headwayIndexCreates(dbSchema: string): string[] {
   ];
 }
 
+/** The index of `incident_events` by incident that the answer adds to it. */
+export const INCIDENT_EVENTS_INDEX = 'eventful_incident_events_by_incident';
+
+/**
+ * CREATE of the index of `incident_events` by incident: a pass reads the events of the incidents its snapshot
+ * added (answer-incidents.ts), which without it is a scan of every incident event in history.
+ */
+export const incidentEventsIndexStatement = (dbSchema: string): string =>
+  `CREATE INDEX IF NOT EXISTS ${INCIDENT_EVENTS_INDEX} ON ${answerTable(dbSchema, INCIDENT_EVENTS_TABLE)} (incident_id)`;
+
 /** `CREATE TABLE IF NOT EXISTS` (and index) statements of the answer tables, in `dbSchema`. */
 export function answerTableStatements(dbSchema: string): string[] {
   const t = (name: string): string => answerTable(dbSchema, name);

@@ -13,6 +13,9 @@ import {
   answerTableStatements,
   ARRIVALS_TABLE,
   HEADWAYS_TABLE,
+  INCIDENT_EVENTS_INDEX,
+  INCIDENT_EVENTS_TABLE,
+  incidentEventsIndexStatement,
 } from './answer-tables.js';
 import { VIEW_NAMES, VIEW_REQUIREMENTS, viewStatements } from './views.js';
 import { resolveViewOptions } from './view-options.js';
@@ -58,6 +61,16 @@ async function dropOtherLayout(conn: WarehouseConnection, dbSchema: string, log?
 }
 
 /**
+ * Adds the answer's index to `incident_events` when it lacks it (checked first: CREATE INDEX IF NOT EXISTS would
+ * lock the table against writes for the rest of the load even when the index is there).
+ */
+async function indexIncidentEvents(conn: WarehouseConnection, dbSchema: string): Promise<void> {
+  const index = answerTable(dbSchema, INCIDENT_EVENTS_INDEX);
+  const { rows } = await conn.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [index]);
+  if (!rows[0]?.present) await conn.query(incidentEventsIndexStatement(dbSchema));
+}
+
+/**
  * Creates (or replaces) the wait-time views over the tables that exist, with the answer tables behind them, and
  * builds those from the history when they are new (see answer-build). The views expect the shipped schemas'
  * columns: when a customised schema lacks one, the views are skipped (rolled back to a savepoint) with the
@@ -81,6 +94,7 @@ export async function applyViews(
     if (answered) {
       await dropOtherLayout(conn, dbSchema, log);
       for (const sql of answerTableStatements(dbSchema)) await conn.query(sql);
+      if (tables.includes(INCIDENT_EVENTS_TABLE)) await indexIncidentEvents(conn, dbSchema);
       // Names the first column the answer needs that a customised schema lacks.
       await conn.query(
         `SELECT ${arrivalSelect(options)} FROM ${qualified(dbSchema, ARRIVALS_TABLE)} a WHERE ${STATION_ARRIVAL} LIMIT 0`,

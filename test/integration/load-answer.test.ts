@@ -3,7 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { ANSWER_LAYOUT_COMMENT, answerTableStatements } from '../../src/warehouse/answer-tables.js';
+import {
+  ANSWER_LAYOUT_COMMENT,
+  answerTableStatements,
+  INCIDENT_EVENTS_INDEX,
+} from '../../src/warehouse/answer-tables.js';
 import { oracleStatements } from '../../src/warehouse/view-oracle.js';
 import { scenario, type ScenarioSnapshot } from '../helpers/answer-scenarios.js';
 import { useLoadTest } from '../helpers/load-test.js';
@@ -41,6 +45,7 @@ const migrationOf = (r: Awaited<ReturnType<typeof run>>): unknown => r.summary?.
 async function downgrade(): Promise<void> {
   await client.query(`DROP TABLE "${schema}".eventful_headways, "${schema}".eventful_wait_hourly,
     "${schema}".eventful_wait_daily, "${schema}".eventful_wait_line_hours, "${schema}".eventful_answer_state CASCADE`);
+  await client.query(`DROP INDEX "${schema}".${INCIDENT_EVENTS_INDEX}`);
   for (const sql of oracleStatements(schema, {}, '')) await client.query(sql);
 }
 
@@ -82,6 +87,12 @@ describe('load keeps the wait-time answer', () => {
       'eventful_headways_pkey',
       'eventful_headways_timetable',
     ]);
+    // incident_events gains its index by incident, through which a pass reads the events of the incidents it touches.
+    const byIncident = await client.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = $2`, [
+      schema,
+      INCIDENT_EVENTS_INDEX,
+    ]);
+    expect(byIncident.rows[0]?.indexdef).toMatch(/ON \S*incident_events USING btree \(incident_id\)$/);
     await applyOracle(client, schema);
     expect(await allViewDifferences(client, schema)).toEqual([]);
 
