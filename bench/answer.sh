@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Answer benchmark (a script, not a timed test): does the wait-time answer cost the size of the question, not the
 # age of the warehouse? Side by side, in one run:
-#   1. simulate DAYS days of traffic (node dist/simulate.js --dry-run, the same seed every time), cut into two
-#      snapshots as extract writes them: every day before the last one, and the last day;
+#   1. simulate DAYS + 1 days of traffic (node dist/simulate.js --dry-run, the same seed every time), cut into
+#      three snapshots as extract writes them: every day before the last one, the last day, and the day after;
 #   2. a 1-day warehouse: the last day's snapshot loaded into an empty schema;
 #      a DAYS-day warehouse: the history loaded, then the same last day's snapshot loaded into it;
 #   3. the questions, each the median of QUERY_RUNS runs: one service_date of station_wait_times (both warehouses),
 #      line_incident_waits, and `report` (both warehouses);
-#   4. the first load of EVENTS train-arrival events (bench/make-snapshot.mjs, as bench/load.sh) into a fresh schema,
+#   4. the day after loaded into both warehouses (a pass in each, so the ratio is the warehouse's age alone: step 2
+#      compares a pass with the first load of an empty warehouse);
+#   5. the first load of EVENTS train-arrival events (bench/make-snapshot.mjs, as bench/load.sh) into a fresh schema,
 #      with the answer maintained and with --no-answer, median of REPEAT rounds.
 # Targets: station_wait_times one day at DAYS d <= 50 ms and <= 2x the 1-day figure; report at DAYS d <= 2 s;
 #          line_incident_waits at DAYS d <= 1 s; last day into DAYS d <= 1.5x into empty;
@@ -76,6 +78,14 @@ load_s() {
   elapsed "$t0" "$(now)"
 }
 
+# vacuum_schema SCHEMA: VACUUM ANALYZE of each of its tables, as autovacuum would have done in the day between two loads.
+vacuum_schema() {
+  local table
+  for table in $(psql -qXAt -c "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = '$1'"); do
+    psql -qX -c "VACUUM ANALYZE $table"
+  done
+}
+
 # query_ms SQL: median milliseconds of QUERY_RUNS runs of SQL (psql's own timing, the rows discarded).
 query_ms() {
   local runs=()
@@ -103,15 +113,15 @@ report_s() {
 last_day="$(node -e 'const d = new Date(Date.parse(process.argv[1]) + (Number(process.argv[2]) - 1) * 864e5); console.log(d.toISOString().slice(0, 10))' "$START" "$DAYS")"
 SNAPS="${SIMULATED:-$WORK}"
 if [[ -n "${SIMULATED:-}" ]]; then
-  [[ -d "$SNAPS/history" && -d "$SNAPS/last" ]] || {
-    echo "bench: SIMULATED=$SNAPS has no history/ and last/ snapshots: point it at the work folder a BENCH_KEEP=1 run printed" >&2
+  [[ -d "$SNAPS/history" && -d "$SNAPS/last" && -d "$SNAPS/next" ]] || {
+    echo "bench: SIMULATED=$SNAPS lacks the history/, last/ or next/ snapshots: point it at the work folder a BENCH_KEEP=1 run printed (runs before 2026-12-06 made no next/: simulate again)" >&2
     exit 2
   }
   echo "bench: reusing the snapshots simulated in $SNAPS" >&2
 else
-  echo "bench: simulating $DAYS days from $START (last day $last_day) into $WORK" >&2
+  echo "bench: simulating $DAYS days and the day after from $START (last day $last_day) into $WORK" >&2
   t0="$(now)"
-  node dist/simulate.js --dry-run --seed answer-bench --start "$START" --duration "${DAYS}d" 2>/dev/null |
+  node dist/simulate.js --dry-run --seed answer-bench --start "$START" --duration "$((DAYS + 1))d" 2>/dev/null |
     node bench/simulated-snapshots.mjs "$WORK" "$last_day"
   echo "bench: simulated in $(elapsed "$t0" "$(now)") s" >&2
 fi
@@ -121,9 +131,7 @@ last_empty_s="$(load_s "$SNAPS/last" "$ONE" last-empty)"
 echo "bench: $((DAYS - 1)) days of history (first load, answer maintained)" >&2
 history_s="$(load_s "$SNAPS/history" "$MANY" history)"
 echo "bench: vacuuming and analysing the history" >&2
-for table in $(psql -qXAt -c "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname = '$MANY'"); do
-  psql -qX -c "VACUUM ANALYZE $table"
-done
+vacuum_schema "$MANY"
 echo "bench: the last day into the $DAYS-day warehouse" >&2
 last_many_s="$(load_s "$SNAPS/last" "$MANY" last-many)"
 arrivals_many="$(psql -qXAt -c "SELECT count(*) FROM \"$MANY\".station_headways")"
@@ -137,6 +145,11 @@ incidents_one_ms="$(query_ms "SELECT * FROM \"$ONE\".line_incident_waits")"
 incidents_many_ms="$(query_ms "SELECT * FROM \"$MANY\".line_incident_waits")"
 report_one_s="$(report_s "$ONE")"
 report_many_s="$(report_s "$MANY")"
+
+echo "bench: the day after into both warehouses (the 1-day one vacuumed and analysed first, as the other was)" >&2
+vacuum_schema "$ONE"
+next_one_s="$(load_s "$SNAPS/next" "$ONE" next-one)"
+next_many_s="$(load_s "$SNAPS/next" "$MANY" next-many)"
 
 echo "bench: writing $EVENTS train-arrival events for the first-load comparison" >&2
 node bench/make-snapshot.mjs "$WORK/events" "$EVENTS" 2>/dev/null
@@ -156,7 +169,8 @@ eventful answer benchmark: $DAYS simulated days ($(nproc) cores, $(psql -qXAt -c
   station_wait_times, one service_date  $(printf '%-14s %-14s' "$day_one_ms ms" "$day_many_ms ms") $(ratio "$day_many_ms" "$day_one_ms")x   <= 50 ms and <= 2x
   line_incident_waits                   $(printf '%-14s %-14s' "$incidents_one_ms ms" "$incidents_many_ms ms") $(ratio "$incidents_many_ms" "$incidents_one_ms")x   <= 1000 ms at $DAYS d
   report (text)                         $(printf '%-14s %-14s' "$report_one_s s" "$report_many_s s") $(ratio "$report_many_s" "$report_one_s")x   <= 2 s at $DAYS d
-  load the last day's snapshot          $(printf '%-14s %-14s' "$last_empty_s s" "$last_many_s s") $(ratio "$last_many_s" "$last_empty_s")x   <= 1.5x
+  load the last day's snapshot          $(printf '%-14s %-14s' "$last_empty_s s" "$last_many_s s") $(ratio "$last_many_s" "$last_empty_s")x   <= 1.5x (1 day: into an empty warehouse)
+  load the day after                    $(printf '%-14s %-14s' "$next_one_s s" "$next_many_s s") $(ratio "$next_many_s" "$next_one_s")x   the age alone: a pass in both
   (the $((DAYS - 1))-day history, first load: $history_s s)
 first load of $EVENTS events, median of $REPEAT rounds
   with the answer maintained    ${with_s} s   (rounds: ${with[*]})

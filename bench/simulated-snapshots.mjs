@@ -1,7 +1,8 @@
 // Turns `simulate --dry-run` output (NDJSON {"topic","key","value"} on stdin) into snapshots, as extract would write
 // them (run by bench/answer.sh after `npm run build`):
 //   <out>/history/<id>   every event before the last simulated day, one snapshot
-//   <out>/last/<id>      the events of the last simulated day (UTC), one snapshot
+//   <out>/last/<id>      the events of the last day (UTC), one snapshot
+//   <out>/next/<id>      the events after it (the day after, when one more day was simulated), one snapshot
 // usage: node dist/simulate.js --dry-run ... | node bench/simulated-snapshots.mjs <out> <last day YYYY-MM-DD>
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -28,8 +29,15 @@ async function builder(kind, id, startedAt) {
 const compact = lastDay.replace(/-/g, '');
 const history = await builder('history', `${compact}T000000000Z_bench_history`, new Date(`${lastDay}T00:00:00Z`));
 const last = await builder('last', `${compact}T235959000Z_bench_last`, new Date(`${lastDay}T23:59:59Z`));
+const nextDay = new Date(Date.parse(`${lastDay}T00:00:00Z`) + 864e5).toISOString().slice(0, 10);
+const next = await builder(
+  'next',
+  `${nextDay.replace(/-/g, '')}T235959000Z_bench_next`,
+  new Date(`${nextDay}T23:59:59Z`),
+);
+const snapshots = { history, last, next };
 const offsets = new Map();
-const counts = { history: 0, last: 0 };
+const counts = { history: 0, last: 0, next: 0 };
 for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
   if (!line.startsWith('{')) continue;
   const { topic, key, value } = JSON.parse(line);
@@ -38,10 +46,12 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
   offsets.set(topic, offset + 1);
   const timestamp = Date.parse(value.occurred_at);
   const ev = { topic, partition: 0, offset, timestamp, key, headers: [], value };
-  const isLast = value.occurred_at.startsWith(lastDay);
-  await (isLast ? last : history).addEvent(ev, EXPECTED);
-  counts[isLast ? 'last' : 'history'] += 1;
+  const day = value.occurred_at.slice(0, 10);
+  const kind = day < lastDay ? 'history' : day === lastDay ? 'last' : 'next';
+  await snapshots[kind].addEvent(ev, EXPECTED);
+  counts[kind] += 1;
 }
-await history.publish();
-await last.publish();
-console.error(`simulated-snapshots: ${counts.history} events before ${lastDay}, ${counts.last} on it, in ${out}`);
+for (const snapshot of Object.values(snapshots)) await snapshot.publish();
+console.error(
+  `simulated-snapshots: ${counts.history} events before ${lastDay}, ${counts.last} on it, ${counts.next} after it, in ${out}`,
+);

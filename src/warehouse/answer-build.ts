@@ -36,6 +36,7 @@ import {
   headwayIndexCreates,
   headwayIndexDrops,
   HEADWAYS_TABLE,
+  WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
   type AnswerDb,
 } from './answer-tables.js';
@@ -99,6 +100,13 @@ export function buildSteps(dbSchema: string, o: ResolvedViewOptions, events: str
     {
       what: 'summing hours of the day by line and by platform',
       sql: addHoursOfDaySql(dbSchema, t(WAIT_HOURLY_TABLE), 1),
+    },
+    // The next load's pass plans its probes from these statistics. Without them (autovacuum analyses a table only
+    // a while after it commits), a day's pass right after a first load, or the next snapshot of a backlog, took
+    // 1.0 s instead of 0.45 s; the statistics of 800 k headways cost 0.46 s.
+    {
+      what: 'analysing the answer tables',
+      sql: `ANALYZE ${[HEADWAYS_TABLE, WAIT_HOURLY_TABLE, WAIT_DAILY_TABLE].map(t).join(', ')}`,
     },
   ];
 }
