@@ -12,7 +12,12 @@ import type {
   ReportData,
   StationWait,
 } from './report-model.js';
-import { PLATFORM_HOURS_TABLE } from '../warehouse/answer-tables.js';
+import {
+  HEADWAY_BIN_SECONDS,
+  HEADWAY_BINS,
+  PLATFORM_BINS_TABLE,
+  PLATFORM_HOURS_TABLE,
+} from '../warehouse/answer-tables.js';
 import { DEFAULT_PERIOD_STARTS, servicePeriods, type ServicePeriod } from './service-periods.js';
 import {
   exactSum,
@@ -43,10 +48,6 @@ export interface ReportQuery {
   /** A mean scheduled headway over this many seconds gets the timetable model (default 12 min). */
   longHeadwaySeconds?: number;
 }
-
-/** Histogram bins are this wide, this many of them, then one open bin for longer headways. */
-export const HEADWAY_BIN_SECONDS = 60;
-export const HEADWAY_BINS = 30;
 
 /**
  * The sums of each platform and hour of the day over every day: the rows load keeps in
@@ -166,11 +167,12 @@ async function readTotals(db: Queryable, v: Views): Promise<Record<string, unkno
 
 /** Every platform and hour of the day, summed over the days. */
 async function readHourSums(db: Queryable, v: Views): Promise<HourSums[]> {
-  if (!(await v.exists(PLATFORM_HOURS_TABLE)))
-    throw new UsageError(
-      `the wait-time answer in this schema was built by an older version of eventful (no ${PLATFORM_HOURS_TABLE}): ` +
-        `run load once, which rebuilds it`,
-    );
+  for (const table of [PLATFORM_HOURS_TABLE, PLATFORM_BINS_TABLE])
+    if (!(await v.exists(table)))
+      throw new UsageError(
+        `the wait-time answer in this schema was built by an older version of eventful (no ${table}): ` +
+          `run load once, which rebuilds it`,
+      );
   const sql = PLATFORM_HOUR_SUMS(v.name(PLATFORM_HOURS_TABLE), v.name('station_wait_times'));
   return (await db.query(sql)).rows.map(hourSums);
 }
@@ -185,15 +187,16 @@ function byWorstWait(a: StationWait, b: StationWait): number {
   );
 }
 
-/** The headway histograms of a station's platforms: reads `station_headways` of that one station only. */
+/**
+ * The headway histograms of a station's platforms, from the counts load keeps by platform and bin (a few rows per
+ * platform, whatever the history).
+ */
 async function readPanels(db: Queryable, v: Views, platforms: readonly PlatformWait[]): Promise<HeadwayPanel[]> {
   const binRows = (
     await db.query(
-      `SELECT line, direction, least(floor(headway_seconds / $2), $3)::int AS bin, count(*)::int AS n
-       FROM ${v.name('station_headways')}
-       WHERE station_id = $1 AND headway_seconds IS NOT NULL AND NOT is_service_gap
-       GROUP BY 1, 2, 3`,
-      [platforms[0]!.stationId, HEADWAY_BIN_SECONDS, HEADWAY_BINS],
+      `SELECT line, direction, bin, headways AS n FROM ${v.name(PLATFORM_BINS_TABLE)}
+       WHERE station_id = $1 AND headways > 0`,
+      [platforms[0]!.stationId],
     )
   ).rows;
   return platforms

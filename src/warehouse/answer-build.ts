@@ -14,8 +14,10 @@ import {
   sweepSql,
 } from './answer-incidents.js';
 import {
+  addBinsSql,
   addHoursOfDaySql,
   ARRIVAL_SOURCE_COLUMNS,
+  binDeltas,
   arrivalSelect,
   insertDailySql,
   insertHourlySql,
@@ -94,6 +96,10 @@ export function buildSteps(dbSchema: string, o: ResolvedViewOptions, events: str
       counts: 'arrivals',
     },
     ...headwayIndexCreates(dbSchema).map((sql) => ({ what: 'indexing the headways', sql })),
+    {
+      what: 'counting headways by length per platform',
+      sql: addBinsSql(dbSchema, [binDeltas(t(HEADWAYS_TABLE), 'headway_us', 'is_service_gap', 1)]),
+    },
     ...(events ? [keepAllPeriodsStep(dbSchema)] : []),
     { what: 'summing headways by hour', sql: insertHourlySql(dbSchema, o), counts: 'hours' },
     { what: 'rolling hours up into days', sql: insertDailySql(dbSchema, '') },

@@ -20,7 +20,9 @@ import type { Logger } from '../basics/log.js';
 import { warehouseBuildSteps, type AnswerStep } from './answer-build.js';
 import {
   ARRIVAL_COLUMNS,
+  addBinsSql,
   addHoursOfDaySql,
+  binDeltas,
   arrivalSelect,
   insertDailySql,
   headwaysInHours,
@@ -138,27 +140,48 @@ WINDOW actual AS (${platformPartition('l')} ORDER BY l.arrived_at, l.event_id),
   timetable AS (${platformPartition('l')} ORDER BY l.scheduled_at NULLS LAST, l.arrived_at, l.event_id)`;
 }
 
-/** UPDATE of the stored rows whose predecessor in one order changed, noting their hours as touched. */
+/**
+ * UPDATE of the stored rows whose predecessor in one order changed, noting their hours as touched. In actual order
+ * the headway itself changes, so it also moves the histograms: out of the bin the row was in (`was`, the same row
+ * as the statement found it), into its new one.
+ */
 export function relinkSql(dbSchema: string, o: ResolvedViewOptions, link: LinkOrder): string {
   const H = answerTable(dbSchema, HEADWAYS_TABLE);
   const changed = link.sets.map(([t, l]) => `t.${t} IS DISTINCT FROM w.${l}`).join(' OR ');
-  const gap = link === ACTUAL ? `, is_service_gap = ${serviceGap('w.arrived_at', 'w.new_arrived_at', o)}` : '';
+  const actual = link === ACTUAL;
+  const gap = actual ? `, is_service_gap = ${serviceGap('w.arrived_at', 'w.new_arrived_at', o)}` : '';
+  const was = actual
+    ? {
+        from: `, ${H} was`,
+        where: ` AND ${samePlatform('was', 'w')} AND was.arrived_at = w.arrived_at AND was.event_id = w.event_id`,
+        returning: `, was.headway_us AS was_us, was.is_service_gap AS was_gap, t.headway_us AS now_us,
+    t.is_service_gap AS now_gap`,
+        rebin: `, rebinned AS (${addBinsSql(dbSchema, [
+          binDeltas('changed', 'was_us', 'was_gap', -1),
+          binDeltas('changed', 'now_us', 'now_gap', 1),
+        ])})`,
+      }
+    : { from: '', where: '', returning: '', rebin: '' };
   return `WITH changed AS (
   UPDATE ${H} t SET ${link.sets.map(([t, l]) => `${t} = w.${l}`).join(', ')}${gap}
-  FROM ${LINKS} w
+  FROM ${LINKS} w${was.from}
   WHERE NOT w.is_new AND w.${link.flag} AND ${samePlatform('t', 'w')} AND t.arrived_at = w.arrived_at
-    AND t.event_id = w.event_id AND (${changed})
-  RETURNING t.station_id, t.line, t.direction, t.hour_start, t.service_date
-)
-INSERT INTO ${TOUCHED} SELECT * FROM changed`;
+    AND t.event_id = w.event_id AND (${changed})${was.where}
+  RETURNING t.station_id, t.line, t.direction, t.hour_start, t.service_date${was.returning}
+)${was.rebin}
+INSERT INTO ${TOUCHED} SELECT station_id, line, direction, hour_start, service_date FROM changed`;
 }
 
-/** INSERT of the new arrivals into the headway table, linked to their predecessors. */
+/** INSERT of the new arrivals into the headway table, linked to their predecessors, and of their headways into the histograms. */
 function insertNewSql(dbSchema: string, o: ResolvedViewOptions): string {
-  return `INSERT INTO ${answerTable(dbSchema, HEADWAYS_TABLE)} (${LINKED_COLUMNS.join(', ')})
-SELECT ${cols('l')}, l.new_train_id, l.new_arrived_at, l.new_scheduled_at,
-  ${serviceGap('l.arrived_at', 'l.new_arrived_at', o)}
-FROM ${LINKS} l WHERE l.is_new`;
+  const stored = `stored AS (
+  INSERT INTO ${answerTable(dbSchema, HEADWAYS_TABLE)} (${LINKED_COLUMNS.join(', ')})
+  SELECT ${cols('l')}, l.new_train_id, l.new_arrived_at, l.new_scheduled_at,
+    ${serviceGap('l.arrived_at', 'l.new_arrived_at', o)}
+  FROM ${LINKS} l WHERE l.is_new
+  RETURNING station_id, line, direction, headway_us, is_service_gap
+)`;
+  return addBinsSql(dbSchema, [binDeltas('stored', 'headway_us', 'is_service_gap', 1)], stored);
 }
 
 /** Temp tables of one pass (dropped before and after it). */

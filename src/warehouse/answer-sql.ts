@@ -6,10 +6,13 @@
 import { quoteIdent } from '../schema/identifiers.js';
 import {
   answerTable,
+  HEADWAY_BIN_SECONDS,
+  HEADWAY_BINS,
   HEADWAYS_TABLE,
   LINE_HOUR_SUM_COLUMNS,
   LINE_HOURS_TABLE,
   PLATFORM_HOUR_SUM_COLUMNS,
+  PLATFORM_BINS_TABLE,
   PLATFORM_HOURS_TABLE,
   WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
@@ -265,6 +268,26 @@ export function addHoursOfDaySql(dbSchema: string, source: string, sign: 1 | -1,
   const [first, ...rest] = HOUR_OF_DAY_TABLES.map((t) => addToHourOfDaySql(dbSchema, t, source, sign));
   const ctes = [...(sourceCte ? [sourceCte] : []), ...rest.map((sql, i) => `hour_of_day_${i} AS (${sql})`)];
   return `WITH ${ctes.join(',\n')}\n${first}`;
+}
+
+/**
+ * One side of a change to the histograms: a count of `sign` in the bin of each row of `source` (platform columns, a
+ * headway of `us` microseconds, `gap` whether it is a gap in service) that the histograms count: a headway that is
+ * not a gap. The bin is an exact integer division of the microseconds; the last one is open.
+ */
+export const binDeltas = (source: string, us: string, gap: string, sign: 1 | -1): string =>
+  `SELECT station_id, line, direction, least(${us} / ${HEADWAY_BIN_SECONDS * 1_000_000}, ${HEADWAY_BINS})::integer AS bin,
+  ${sign} AS n FROM ${source} WHERE ${us} IS NOT NULL AND NOT ${gap}`;
+
+/**
+ * INSERT that moves the histograms (`eventful_wait_platform_bins`) by the counts of `deltas` (SELECTs of
+ * {@link binDeltas}), after the WITH list `ctes` when given (which then defines their sources).
+ */
+export function addBinsSql(dbSchema: string, deltas: readonly string[], ctes?: string): string {
+  const key = `${PLATFORM.join(', ')}, bin`;
+  return `${ctes ? `WITH ${ctes}\n` : ''}INSERT INTO ${answerTable(dbSchema, PLATFORM_BINS_TABLE)} AS b (${key}, headways)
+SELECT ${key}, sum(n) FROM (${deltas.join('\nUNION ALL\n')}) d GROUP BY ${key}
+ON CONFLICT (${key}) DO UPDATE SET headways = b.headways + excluded.headways`;
 }
 
 /**

@@ -18,6 +18,9 @@
  *   compares: all headways, and those during an incident.
  * - `eventful_wait_platform_hours`: per platform and hour of the day (all days together), the sums the report rolls
  *   up, so that it reads platforms × 24 rows whatever the history.
+ * - `eventful_wait_platform_bins`: per platform, its headways counted by length in bins of
+ *   {@link HEADWAY_BIN_SECONDS} (all days together; service gaps left out): the report's histograms, moved by each
+ *   headway a pass adds or relinks, so that they read a few rows per platform whatever the history.
  * - `eventful_answer_incidents`: the incident periods (line, reported, resolved) the flags were set from.
  * - `eventful_answer_state`: one row saying the tables are built, and with which settings (a warehouse upgraded
  *   from a version without them has no row; other settings mean another answer, so it is built again).
@@ -36,6 +39,10 @@ export const WAIT_HOURLY_TABLE = 'eventful_wait_hourly';
 export const WAIT_DAILY_TABLE = 'eventful_wait_daily';
 export const LINE_HOURS_TABLE = 'eventful_wait_line_hours';
 export const PLATFORM_HOURS_TABLE = 'eventful_wait_platform_hours';
+export const PLATFORM_BINS_TABLE = 'eventful_wait_platform_bins';
+/** Histogram bins of headways are this wide, this many of them, then one open bin for longer headways. */
+export const HEADWAY_BIN_SECONDS = 60;
+export const HEADWAY_BINS = 30;
 export const ANSWER_STATE_TABLE = 'eventful_answer_state';
 /** The incident periods the headways' `during_incident` flags were last set from (see answer-incidents.ts). */
 export const INCIDENT_SPANS_TABLE = 'eventful_answer_incidents';
@@ -49,6 +56,7 @@ export const DERIVED_TABLES = [
   WAIT_DAILY_TABLE,
   LINE_HOURS_TABLE,
   PLATFORM_HOURS_TABLE,
+  PLATFORM_BINS_TABLE,
 ] as const;
 /** Every table of the answer. */
 export const ANSWER_TABLES = [...DERIVED_TABLES, ANSWER_STATE_TABLE] as const;
@@ -57,7 +65,7 @@ export const ANSWER_TABLES = [...DERIVED_TABLES, ANSWER_STATE_TABLE] as const;
  * The version of the tables' layout. Raise it when a column or its meaning changes: the next load then
  * builds the tables again from `train_arrivals`.
  */
-export const ANSWER_LAYOUT_VERSION = 4;
+export const ANSWER_LAYOUT_VERSION = 5;
 
 /**
  * The comment the headway table carries: the layout it was created with. A table without it, or with another one,
@@ -261,6 +269,8 @@ export function answerTableStatements(dbSchema: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${t(PLATFORM_HOURS_TABLE)} (
   ${key}, service_hour integer NOT NULL, station_name text, ${additiveColumns(PLATFORM_HOUR_SUM_COLUMNS)},
   PRIMARY KEY (station_id, line, direction, service_hour))`,
+    `CREATE TABLE IF NOT EXISTS ${t(PLATFORM_BINS_TABLE)} (
+  ${key}, bin integer NOT NULL, headways bigint NOT NULL, PRIMARY KEY (station_id, line, direction, bin))`,
     `CREATE TABLE IF NOT EXISTS ${t(INCIDENT_SPANS_TABLE)} (
   incident_id text PRIMARY KEY, line text, reported_at timestamptz NOT NULL, resolved_at timestamptz)`,
     `CREATE TABLE IF NOT EXISTS ${t(ANSWER_STATE_TABLE)} (

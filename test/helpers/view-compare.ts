@@ -4,7 +4,7 @@
  * expected waits) equal up to the last bits of a division.
  */
 import type pg from 'pg';
-import { PLATFORM_HOUR_SUM_COLUMNS } from '../../src/warehouse/answer-tables.js';
+import { HEADWAY_BIN_SECONDS, HEADWAY_BINS, PLATFORM_HOUR_SUM_COLUMNS } from '../../src/warehouse/answer-tables.js';
 import { oracleStatements } from '../../src/warehouse/view-oracle.js';
 import { VIEW_NAMES, type ViewName, type ViewOptions } from '../../src/warehouse/views.js';
 
@@ -81,7 +81,25 @@ export async function allViewDifferences(client: pg.Client, schema: string, view
   const out: string[] = [];
   for (const v of views) out.push(...(await viewDifferences(client, schema, v)));
   out.push(...(await platformHourDifferences(client, schema)));
+  out.push(...(await headwayBinDifferences(client, schema)));
   return out;
+}
+
+/**
+ * The rows of `eventful_wait_platform_bins` that differ from a from-scratch histogram of the oracle's
+ * `station_headways` (empty when they agree): the report's histograms must count every headway that is not a gap.
+ */
+export async function headwayBinDifferences(client: pg.Client, schema: string): Promise<string[]> {
+  const key = 'station_id, line, direction, bin';
+  const kept = `SELECT ${key}, headways FROM "${schema}".eventful_wait_platform_bins WHERE headways <> 0`;
+  const scratch = `SELECT station_id, line, direction,
+      least(floor(headway_seconds / ${HEADWAY_BIN_SECONDS}), ${HEADWAY_BINS})::int AS bin, count(*) AS headways
+    FROM "${schema}"."${ORACLE_PREFIX}station_headways" WHERE headway_seconds IS NOT NULL AND NOT is_service_gap
+    GROUP BY 1, 2, 3, 4`;
+  const { rows } = await client.query(
+    `(${kept} EXCEPT ${scratch}) UNION ALL (${scratch} EXCEPT ${kept}) ORDER BY 1, 2, 3, 4 LIMIT 5`,
+  );
+  return rows.map((r) => `eventful_wait_platform_bins: ${JSON.stringify(r)}`);
 }
 
 /**

@@ -13,7 +13,8 @@ import {
 } from '../../src/answer/report-model.js';
 import { servicePeriods } from '../../src/answer/service-periods.js';
 import type { LatenessFigures, ModelSplit } from '../../src/answer/wait-rollup.js';
-import { fillBins, HEADWAY_BINS } from '../../src/answer/report-queries.js';
+import { fillBins } from '../../src/answer/report-queries.js';
+import { HEADWAY_BINS } from '../../src/warehouse/answer-tables.js';
 import { esc, histogram, secondsAxis, secondsTick, timeline } from '../../src/answer/svg-charts.js';
 
 const figures = (expected: number | null, scheduled: number | null = 180): WaitFigures => ({
