@@ -97,8 +97,9 @@ export interface KafkaFlags {
 
 /**
  * The user's librdkafka properties (from `--kafka`, `--bootstrap-servers` and the environment) and the consumer
- * group. A `group.id` in the passthrough config (an Airflow kafka connection's extra often has one) is taken out
- * of the properties and serves as the group when `pickGroup` gives none.
+ * group. A `group.id` in the passthrough config (an Airflow kafka connection's extra often has one) serves as the
+ * group when `pickGroup` gives none, and is then taken out of the properties; one that differs from `pickGroup`'s
+ * stays in them, for the consumer to say that it is ignored.
  *
  * @param pickGroup - the `--group-id` setting; called once the Kafka configuration resolved.
  * @param missingGroup - the {@link UsageError}'s message when there is no group at all.
@@ -118,8 +119,11 @@ export function resolveKafkaAndGroup(
     bootstrapServers: flags.bootstrapServers === undefined ? undefined : String(flags.bootstrapServers),
   });
   const groupFromKafka = kafka['group.id'] === undefined ? undefined : String(kafka['group.id']);
-  delete kafka['group.id'];
-  const groupId = (pickGroup()?.value ?? groupFromKafka)?.trim();
+  const picked = pickGroup()?.value;
+  const groupId = (picked ?? groupFromKafka)?.trim();
   if (!groupId) throw new UsageError(missingGroup);
+  // Serving as the group, it leaves the properties; one that --group-id overrides stays, so that the consumer
+  // says it ignores it (consumerConfig) instead of dropping it unsaid.
+  if (picked === undefined || groupFromKafka?.trim() === groupId) delete kafka['group.id'];
   return { kafka, groupId };
 }

@@ -7,6 +7,7 @@ import {
   resolveExtractSettings,
   type ExtractFlags,
 } from '../../src/config/extract-settings.js';
+import { consumerConfig } from '../../src/kafka/consumer-config.js';
 import { DEFAULT_SCHEMAS_DIR } from '../../src/schema/registry.js';
 
 const NOW = new Date('2026-11-27T06:15:00.123Z');
@@ -96,6 +97,19 @@ describe('extract settings', () => {
     const s = resolve({ ...base, groupId: undefined }, { EVENTFUL_KAFKA_CONFIG: '{"group.id":"from-conn"}' });
     expect(s.groupId).toBe('from-conn');
     expect(s.kafka['group.id']).toBeUndefined();
+  });
+
+  it("should keep a kafka config's other group.id in the properties, where the consumer says it ignores it", () => {
+    const env = { EVENTFUL_KAFKA_CONFIG: '{"group.id":"from-conn"}' };
+    const s = resolve(base, env);
+    expect(s.groupId).toBe('g');
+    expect(s.kafka['group.id']).toBe('from-conn');
+    const warnings: string[] = [];
+    const consumer = consumerConfig(s.kafka, s.groupId, (w) => warnings.push(w));
+    expect(consumer['group.id']).toBe('g');
+    expect(warnings).toEqual([expect.stringMatching(/^ignoring group\.id=from-conn from the Kafka settings/)]);
+    // The same group named twice is no conflict.
+    expect(resolve(base, { EVENTFUL_KAFKA_CONFIG: '{"group.id":"g"}' }).kafka['group.id']).toBeUndefined();
   });
 
   it('should let --partitions name the topics and win over EVENTFUL_TOPICS', () => {
