@@ -41,6 +41,7 @@ const EXIT_CODES: Record<LoadStatus, ExitCode> = {
   loaded: ExitCode.Ok,
   dry_run: ExitCode.Ok,
   nothing_pending: ExitCode.NothingToDo,
+  answer_built: ExitCode.Ok,
   refused: ExitCode.Usage,
   failed: ExitCode.Failure,
 };

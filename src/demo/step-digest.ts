@@ -46,8 +46,11 @@ function extractDigest(s: ExtractSummary): string {
 }
 
 function loadDigest(s: LoadSummary): string {
-  if (s.status === 'nothing_pending')
-    return `nothing pending (${plural(s.skipped?.alreadyLoaded ?? 0, 'listed snapshot')} already loaded)`;
+  if (s.status === 'nothing_pending' || s.status === 'answer_built')
+    return (
+      `nothing pending (${plural(s.skipped?.alreadyLoaded ?? 0, 'listed snapshot')} already loaded)` +
+      (s.status === 'answer_built' ? ', wait-time answer built' : '')
+    );
   const t = s.totals;
   const created = s.migration?.tablesCreated?.length ?? 0;
   const outcome = s.migration?.views;
@@ -76,7 +79,7 @@ function countsDigest(step: string, summary: unknown): string | undefined {
 }
 
 /** Statuses after which a digest of the counts makes sense; others (failed, refused) show their error. */
-const COUNTED = new Set(['ok', 'loaded', 'dry_run', 'nothing_new', 'nothing_pending']);
+const COUNTED = new Set(['ok', 'loaded', 'dry_run', 'nothing_new', 'nothing_pending', 'answer_built']);
 
 /**
  * The digest line of one step: `<step>: <what it did>, <wall time>`. `lastLine` is the command's last stdout

@@ -146,6 +146,21 @@ export async function forgetAnswer(db: AnswerDb, dbSchema: string): Promise<bool
   return true;
 }
 
+/**
+ * Whether `train_arrivals` holds a row but the answer tables hold no answer built with these settings (missing,
+ * emptied by --no-answer, or of another layout): what the next load builds.
+ */
+export async function answerBehind(db: AnswerDb, dbSchema: string, o: ResolvedViewOptions): Promise<boolean> {
+  const present = async (table: string): Promise<boolean> => {
+    const { rows } = await db.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [
+      answerTable(dbSchema, table),
+    ]);
+    return rows[0]?.present === true;
+  };
+  if (!(await present(ARRIVALS_TABLE)) || !(await hasHistory(db, dbSchema))) return false;
+  return !(await present(ANSWER_STATE_TABLE)) || !(await isBuilt(db, dbSchema, answerFingerprint(o)));
+}
+
 /** Whether `train_arrivals` holds a row. */
 async function hasHistory(db: AnswerDb, dbSchema: string): Promise<boolean> {
   const { rows } = await db.query<{ any: boolean }>(

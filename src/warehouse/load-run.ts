@@ -33,9 +33,10 @@ import {
   type ListingFloor,
 } from './listing-floor.js';
 import { applyPlan, applyViews, type ViewsOutcome } from './migrate.js';
-import { forgetAnswer } from './answer-build.js';
+import { answerBehind, forgetAnswer } from './answer-build.js';
 import { answerPhase, noHeadwaysYet } from './answer-maintenance.js';
 import { ARRIVALS_TABLE, INCIDENT_EVENTS_TABLE } from './answer-tables.js';
+import { resolveViewOptions } from './view-options.js';
 import { quarantineTable } from './quarantine.js';
 import {
   InterruptedError,
@@ -105,10 +106,11 @@ export interface SnapshotResult {
 
 /**
  * `loaded`: every pending snapshot committed; `dry_run`: the same, rolled back; `nothing_pending`: nothing to
- * load; `refused`: schemas, settings or an evolution that cannot be applied (nothing written); `failed`: a
- * snapshot could not be loaded (those before it are committed).
+ * load; `answer_built`: nothing to load, but the wait-time answer was behind the rows and was built (see
+ * {@link buildAnswerBehind}); `refused`: schemas, settings or an evolution that cannot be applied (nothing
+ * written); `failed`: a snapshot could not be loaded (those before it are committed).
  */
-export type LoadStatus = 'loaded' | 'dry_run' | 'nothing_pending' | 'refused' | 'failed';
+export type LoadStatus = 'loaded' | 'dry_run' | 'nothing_pending' | 'answer_built' | 'refused' | 'failed';
 
 export interface LoadSummary {
   status: LoadStatus;
@@ -287,7 +289,9 @@ async function loadUnderLock(
             `${summary.skipped.alreadyLoaded} already loaded, ${summary.skipped.incomplete.length} without a manifest yet`,
         );
       await moveFloor(conn, settings, store, floor, listed, summary, log);
-      return end.finish(summary.results.length ? 'failed' : 'nothing_pending');
+      if (summary.results.length) return end.finish('failed');
+      const built = await buildAnswerBehind(conn, settings, plan, desired, summary, log);
+      return end.finish(!built ? 'nothing_pending' : settings.dryRun ? 'dry_run' : 'answer_built');
     }
     log.info(
       `${pending.length} snapshot(s) to load into schema ${settings.dbSchema}` +
@@ -581,6 +585,72 @@ async function loadRows(
   }
 }
 
+/** BEGIN of one of load's transactions, with its settings. */
+async function beginLoadTransaction(conn: WarehouseConnection): Promise<void> {
+  await conn.query('BEGIN');
+  // Sorts of a batch's keys and of state candidates stay in memory.
+  await conn.query(`SET LOCAL work_mem = '${LOAD_WORK_MEM}'`);
+  // No JIT: against a big warehouse, the estimates of a load's statements (key lookups, the answer's index ranges
+  // per platform, hour and incident) run into millions, and Postgres then compiles statements that take
+  // milliseconds for a second or more each (one day into a 365-day warehouse: 10 s of the answer's 11).
+  await conn.query(`SET LOCAL jit = off`);
+}
+
+/**
+ * Applies the evolution plan, then the wait-time views over the tables (building the answer behind them when it is
+ * behind), in the open transaction. Returns what became of the views.
+ */
+async function migrateWarehouse(
+  conn: WarehouseConnection,
+  settings: LoadSettings,
+  plan: EvolutionPlan,
+  tableNames: string[],
+  summary: LoadSummary,
+  log: Logger,
+): Promise<ViewsOutcome> {
+  await applyPlan(conn, settings.dbSchema, plan);
+  const views: ViewsOutcome = await applyViews(conn, settings.dbSchema, tableNames, log, settings.answer ?? true);
+  if (summary.migration) summary.migration.views = views;
+  if ('skipped' in views) log.warn(`wait-time views not created: ${views.skipped}`);
+  return views;
+}
+
+/**
+ * With no snapshot pending, builds the wait-time answer when the warehouse holds station arrivals but no answer
+ * built with these settings: after a backfill with --no-answer, or an upgrade that changed the answer's layout.
+ * Otherwise its views would stay empty until the next snapshot arrives. One transaction (rolled back on a dry run);
+ * returns whether it built.
+ */
+async function buildAnswerBehind(
+  conn: WarehouseConnection,
+  settings: LoadSettings,
+  plan: EvolutionPlan,
+  desired: ReadonlyArray<{ name: string }>,
+  summary: LoadSummary,
+  log: Logger,
+): Promise<boolean> {
+  const tableNames = desired.map((t) => t.name);
+  if (settings.answer === false || !tableNames.includes(ARRIVALS_TABLE)) return false;
+  if (!(await answerBehind(conn, settings.dbSchema, resolveViewOptions()))) return false;
+  await beginLoadTransaction(conn);
+  let built = false;
+  try {
+    const views = await migrateWarehouse(conn, settings, plan, tableNames, summary, log);
+    // Views skipped (a customised schema lacks a column they read): nothing was built, and nothing is kept.
+    built = 'answer' in views && views.answer === 'built';
+    await conn.query(built && !settings.dryRun ? 'COMMIT' : 'ROLLBACK');
+  } catch (err) {
+    await conn.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+  if (built)
+    log.info(
+      `nothing pending, but the wait-time answer was behind the rows (emptied by a load with --no-answer, or made ` +
+        `by another version): ${settings.dryRun ? 'would have built it' : 'built it'}`,
+    );
+  return built;
+}
+
 /** Runs the pending snapshots' transactions; returns true when one failed. */
 async function loadPending(
   conn: WarehouseConnection,
@@ -598,21 +668,10 @@ async function loadPending(
   let answered = false;
   // Tables first, then the wait-time views over them, in the transaction of the first snapshot.
   const migrate = async (): Promise<void> => {
-    await applyPlan(conn, settings.dbSchema, plan);
-    const views: ViewsOutcome = await applyViews(conn, settings.dbSchema, tableNames, log, settings.answer ?? true);
+    const views = await migrateWarehouse(conn, settings, plan, tableNames, summary, log);
     answered = 'answer' in views && views.answer !== undefined && views.answer !== 'emptied';
-    if (summary.migration) summary.migration.views = views;
-    if ('skipped' in views) log.warn(`wait-time views not created: ${views.skipped}`);
   };
-  const begin = async (): Promise<void> => {
-    await conn.query('BEGIN');
-    // Sorts of a batch's keys and of state candidates stay in memory.
-    await conn.query(`SET LOCAL work_mem = '${LOAD_WORK_MEM}'`);
-    // No JIT: against a big warehouse, the estimates of a load's statements (key lookups, the answer's index ranges
-    // per platform, hour and incident) run into millions, and Postgres then compiles statements that take
-    // milliseconds for a second or more each (one day into a 365-day warehouse: 10 s of the answer's 11).
-    await conn.query(`SET LOCAL jit = off`);
-  };
+  const begin = (): Promise<void> => beginLoadTransaction(conn);
   if (settings.dryRun) await begin();
   try {
     for (let i = 0; i < pending.length; i++) {

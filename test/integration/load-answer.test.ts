@@ -218,4 +218,28 @@ describe('load keeps the wait-time answer', () => {
     await applyOracle(client, schema);
     expect(await allViewDifferences(client, schema)).toEqual([]);
   });
+
+  it('should build an answer left behind by --no-answer even when no snapshot is pending', async () => {
+    const snaps = scenario('behind', '2026-11-26T18:00:00Z', 4);
+    for (const snap of snaps) await write(snap);
+    expect((await load('--no-answer')).code).toBe(0);
+    const headways = async (): Promise<number> =>
+      (await client.query(`SELECT count(*)::int AS n FROM "${schema}".station_headways`)).rows[0].n;
+    expect(await headways()).toBe(0);
+
+    const dry = await load('--dry-run');
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.summary).toMatchObject({ status: 'dry_run', migration: { views: { answer: 'built' } } });
+    expect(await headways()).toBe(0);
+
+    const r = await load();
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({ status: 'answer_built', migration: { views: { answer: 'built' } } });
+    expect(r.stderr).toMatch(/nothing pending, but the wait-time answer was behind the rows .*: built it/);
+    expect(await headways()).toBeGreaterThan(0);
+    await applyOracle(client, schema);
+    expect(await allViewDifferences(client, schema)).toEqual([]);
+    // Once built, nothing pending is nothing to do again.
+    expect((await load()).code).toBe(99);
+  });
 });
