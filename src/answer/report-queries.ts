@@ -18,6 +18,7 @@ import {
   PLATFORM_BINS_TABLE,
   PLATFORM_HOURS_TABLE,
 } from '../warehouse/answer-tables.js';
+import { answerNotBuilt } from '../warehouse/answer-build.js';
 import { DEFAULT_PERIOD_STARTS, servicePeriods, type ServicePeriod } from './service-periods.js';
 import {
   exactSum,
@@ -244,9 +245,10 @@ async function readLineIncidents(db: Queryable, v: Views): Promise<LineIncidentW
 
 /**
  * Reads everything the report shows. Roll-ups read the sums by platform and hour of the day that load keeps, and
- * `station_wait_times` for totals; `station_headways` is read for one station's histogram only. Throws an
- * {@link EventfulError} with exit code 99 when the views hold no headway yet, and a usage error when the views
- * are missing or `station` is unknown.
+ * `station_wait_times` for totals; one station's histograms read the counts by platform and bin that load keeps.
+ * Throws an {@link EventfulError} with exit code 99 when the views hold no headway yet, with exit code 2 when
+ * arrivals are loaded but their answer is not built, and a usage error when the views are missing or `station` is
+ * unknown.
  */
 export async function readReportData(db: Queryable, query: ReportQuery): Promise<ReportData> {
   const v = viewsOf(db, query.dbSchema);
@@ -265,6 +267,13 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
     lines: num(totals['lines']) ?? 0,
     days: num(totals['days']) ?? 0,
   };
+  if (network.all.headways === 0 && (await answerNotBuilt(db, query.dbSchema)))
+    throw new EventfulError(
+      `the wait-time answer in schema "${query.dbSchema}" is not built (a load with --no-answer emptied it): run ` +
+        `load once without --no-answer, which builds it from the arrivals, then report again`,
+      ExitCode.Usage,
+      'answer_not_built',
+    );
   if (network.all.headways === 0 || network.all.expectedWaitSeconds === null)
     throw new EventfulError(
       `no headways in schema "${query.dbSchema}" yet (a station needs two arrivals): nothing to report`,

@@ -161,6 +161,26 @@ export async function answerBehind(db: AnswerDb, dbSchema: string, o: ResolvedVi
   return !(await present(ANSWER_STATE_TABLE)) || !(await isBuilt(db, dbSchema, answerFingerprint(o)));
 }
 
+/**
+ * Whether station arrivals are loaded but no answer is built from them (with whichever settings): the state after a
+ * load with --no-answer, which the next load builds. What `report` tells apart from an empty warehouse.
+ */
+export async function answerNotBuilt(
+  db: { query(text: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }> },
+  dbSchema: string,
+): Promise<boolean> {
+  const [arrivals, state] = [answerTable(dbSchema, ARRIVALS_TABLE), answerTable(dbSchema, ANSWER_STATE_TABLE)];
+  const { rows } = await db.query(`SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present`, [
+    arrivals,
+    state,
+  ]);
+  if (rows[0]?.['present'] !== true) return false;
+  const behind = await db.query(
+    `SELECT EXISTS (SELECT 1 FROM ${arrivals}) AND NOT EXISTS (SELECT 1 FROM ${state}) AS behind`,
+  );
+  return behind.rows[0]?.['behind'] === true;
+}
+
 /** Whether `train_arrivals` holds a row. */
 async function hasHistory(db: AnswerDb, dbSchema: string): Promise<boolean> {
   const { rows } = await db.query<{ any: boolean }>(

@@ -226,6 +226,10 @@ describe('load keeps the wait-time answer', () => {
     const headways = async (): Promise<number> =>
       (await client.query(`SELECT count(*)::int AS n FROM "${schema}".station_headways`)).rows[0].n;
     expect(await headways()).toBe(0);
+    // report tells an answer left behind from an empty warehouse, and says what to do.
+    const report = await run('report', ['--db-schema', schema]);
+    expect(report.code).toBe(2);
+    expect(report.stderr).toMatch(/wait-time answer in schema "\S+" is not built .*run load once without --no-answer/);
 
     const dry = await load('--dry-run');
     expect(dry.code, dry.stderr).toBe(0);
