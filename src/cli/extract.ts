@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import yargs from 'yargs';
 import {
   EXTRACT_DEFAULTS,
   EXTRACT_ENV,
@@ -21,7 +20,13 @@ import { ExitCode, UsageError } from '../basics/errors.js';
 import { stderrLogger, type Logger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { clientErrorLogger, parseFlagsOrExit, terminalWidth, withUsageErrors } from './command-support.js';
-import { addOptions, helpEpilogue, sharedOptions, withHelpHint, type OptionDefinitions } from './option-definitions.js';
+import {
+  commandParser,
+  helpEpilogue,
+  sharedOptions,
+  withHelpHint,
+  type OptionDefinitions,
+} from './option-definitions.js';
 
 /**
  * TEST ONLY: `EVENTFUL_TEST_CRASH_AT=mid-drain|before-publish|after-publish|after-commit` makes extract kill itself
@@ -113,7 +118,7 @@ const DESCRIPTION =
   'commits nothing. Exits 99 when there is nothing new; on any failure nothing is committed.';
 
 function parser(argv: string[]) {
-  const options = addOptions(yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`), EXTRACT_OPTIONS)
+  const options = commandParser(argv, SCRIPT, `$0 [options]\n\n${DESCRIPTION}`, EXTRACT_OPTIONS)
     .epilogue(
       helpEpilogue(
         'Consumer defaults, which bound what the Kafka client buffers whatever the compression (a --kafka ' +

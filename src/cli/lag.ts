@@ -1,4 +1,3 @@
-import yargs from 'yargs';
 import { formatDurationMs } from '../config/duration.js';
 import { redactKafkaConfig } from '../config/kafka-config.js';
 import { LAG_DEFAULTS, LAG_ENV, resolveLagSettings, type LagFlags } from '../config/lag-settings.js';
@@ -15,7 +14,13 @@ import { ExitCode } from '../basics/errors.js';
 import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { clientErrorLogger, parseFlagsOrExit, terminalWidth, withUsageErrors } from './command-support.js';
-import { addOptions, helpEpilogue, sharedOptions, withHelpHint, type OptionDefinitions } from './option-definitions.js';
+import {
+  commandParser,
+  helpEpilogue,
+  sharedOptions,
+  withHelpHint,
+  type OptionDefinitions,
+} from './option-definitions.js';
 
 const SCRIPT = 'eventful-lag';
 
@@ -63,7 +68,7 @@ const DESCRIPTION =
   'An unknown topic is a configuration error (exit 2); an unreachable broker a failure (exit 1).';
 
 function parser(argv: string[]) {
-  const options = addOptions(yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`), LAG_OPTIONS)
+  const options = commandParser(argv, SCRIPT, `$0 [options]\n\n${DESCRIPTION}`, LAG_OPTIONS)
     .epilogue(helpEpilogue())
     .exitProcess(false);
   return withUsageErrors(options, terminalWidth());

@@ -4,7 +4,6 @@
  * from the environment (`DATABASE_URL` or `PG*`), so no password ever appears in argv.
  */
 import { availableParallelism } from 'node:os';
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { DEFAULT_SCHEMAS_DIR } from '../schema/schema-folder.js';
 import { connectWarehouse } from '../warehouse/connection.js';
@@ -15,7 +14,7 @@ import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { terminalWidth, withUsageErrors } from './command-support.js';
 import {
-  addOptions,
+  commandParser,
   DATABASE_SETTINGS,
   helpEpilogue,
   resolveOptions,
@@ -116,8 +115,10 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   answer: boolean;
   verifyLoaded: boolean;
 }> {
-  const options = addOptions(
-    yargs(argv).scriptName(SCRIPT).usage(`$0 --snapshots <folder|s3://bucket/prefix> [options]\n\n${DESCRIPTION}`),
+  const options = commandParser(
+    argv,
+    SCRIPT,
+    `$0 --snapshots <folder|s3://bucket/prefix> [options]\n\n${DESCRIPTION}`,
     LOAD_OPTIONS,
   ).epilog(helpEpilogue(DATABASE_SETTINGS));
   const o = resolveOptions(LOAD_OPTIONS, await withUsageErrors(options, terminalWidth()).parseAsync(), process.env);

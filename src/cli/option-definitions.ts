@@ -4,7 +4,7 @@
  * table every help ends with. Each command builds its parser from these definitions with {@link addOptions}, so
  * the seven helps say the same things the same way.
  */
-import type { Argv } from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { BOOTSTRAP_SERVERS_ENV, KAFKA_CONFIG_ENV, KAFKA_PROPERTY_ENV_PREFIX } from '../config/kafka-config.js';
 import { refuseRetiredEnv } from '../config/settings-support.js';
 import { UsageError } from '../basics/errors.js';
@@ -126,6 +126,32 @@ export function addOptions<T>(parser: Argv<T>, definitions: OptionDefinitions): 
     });
   }
   return p;
+}
+
+/**
+ * `argv` with each boolean flag given a value (`--dry-run=yes`) read with the words its environment variable takes
+ * (1/true/yes/on, 0/false/no/off), and any other word refused: yargs alone reads every word but `true` as false,
+ * so `--dry-run=yes` did the real run.
+ */
+export function booleanWords(argv: readonly string[], definitions: OptionDefinitions): string[] {
+  return argv.map((arg) => {
+    const m = /^--([^=]+)=(.*)$/s.exec(arg);
+    if (!m || definitions[m[1]!]?.type !== 'boolean') return arg;
+    const word = m[2]!.trim().toLowerCase();
+    if (TRUE.has(word)) return `--${m[1]}=true`;
+    if (FALSE.has(word)) return `--${m[1]}=false`;
+    throw new UsageError(`--${m[1]} takes no value, or one of ${[...TRUE, ...FALSE].join(', ')}; got "${m[2]}"`);
+  });
+}
+
+/** A command's parser: its script name, usage text and options (boolean values read by {@link booleanWords}). */
+export function commandParser(
+  argv: readonly string[],
+  scriptName: string,
+  usage: string,
+  definitions: OptionDefinitions,
+): Argv {
+  return addOptions(yargs(booleanWords(argv, definitions)).scriptName(scriptName).usage(usage), definitions);
 }
 
 /** How a command's help points at itself at the end of a usage error. */

@@ -1,10 +1,15 @@
-import yargs from 'yargs';
 import { formatDurationMs, parseDurationMs } from '../config/duration.js';
 import { refuseRetiredEnv } from '../config/settings-support.js';
 import { openSnapshotStore } from '../snapshot/open-store.js';
 import type { PruneCandidate, PruneReport } from '../snapshot/store.js';
 import { parseFlagsOrExit, terminalWidth, withUsageErrors } from './command-support.js';
-import { addOptions, helpEpilogue, sharedOptions, withHelpHint, type OptionDefinitions } from './option-definitions.js';
+import {
+  commandParser,
+  helpEpilogue,
+  sharedOptions,
+  withHelpHint,
+  type OptionDefinitions,
+} from './option-definitions.js';
 import { ExitCode, UsageError } from '../basics/errors.js';
 import { stderrLogger } from '../basics/log.js';
 import { runCommand, type CommandResult } from './run-command.js';
@@ -129,7 +134,7 @@ const DESCRIPTION =
   'be removed and removes nothing. Exits 99 when there is nothing to prune.';
 
 function parser(argv: string[]) {
-  const options = addOptions(yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`), PRUNE_OPTIONS)
+  const options = commandParser(argv, SCRIPT, `$0 [options]\n\n${DESCRIPTION}`, PRUNE_OPTIONS)
     .epilogue(helpEpilogue())
     .exitProcess(false);
   return withUsageErrors(options, terminalWidth());

@@ -5,7 +5,6 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { renderReportHtml } from '../answer/report-html.js';
 import { reportText, stationLabel, worstBy, type ReportData, type StationWait } from '../answer/report-model.js';
@@ -19,7 +18,7 @@ import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { terminalWidth, withUsageErrors } from './command-support.js';
 import {
-  addOptions,
+  commandParser,
   DATABASE_SETTINGS,
   helpEpilogue,
   resolveOptions,
@@ -72,10 +71,9 @@ const DESCRIPTION =
   'Exits 99 when the views hold no data yet, 2 when --db-schema has no wait-time views.';
 
 async function parseArgs(argv: string[]) {
-  const options = addOptions(
-    yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`),
-    REPORT_OPTIONS,
-  ).epilogue(helpEpilogue(DATABASE_SETTINGS));
+  const options = commandParser(argv, SCRIPT, `$0 [options]\n\n${DESCRIPTION}`, REPORT_OPTIONS).epilogue(
+    helpEpilogue(DATABASE_SETTINGS),
+  );
   const o = resolveOptions(REPORT_OPTIONS, await withUsageErrors(options, terminalWidth()).parseAsync(), process.env);
   const dbSchema = o.string('db-schema')!;
   const problem = identifierProblem(dbSchema);

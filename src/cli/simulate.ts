@@ -2,7 +2,6 @@
  * `simulate`: produces a deterministic day (or any span) of metro traffic to Kafka, following the data
  * contract of the topics `train-arrivals` and `incidents`. Used by tests, benchmarks and the demo.
  */
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { parseSimulatedDuration, parseStartTime, startOfUtcDay } from '../answer/simulation-settings.js';
 import { runSimulation } from '../answer/simulation-run.js';
@@ -13,7 +12,7 @@ import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { terminalWidth, withUsageErrors } from './command-support.js';
 import {
-  addOptions,
+  commandParser,
   helpEpilogue,
   resolveOptions,
   sharedOptions,
@@ -78,10 +77,9 @@ const DESCRIPTION =
   'stdout as NDJSON ({"topic","key","value"}) instead of producing them. It never exits 99.';
 
 async function parseArgs(argv: string[]) {
-  const options = addOptions(
-    yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`),
-    SIMULATE_OPTIONS,
-  ).epilogue(helpEpilogue());
+  const options = commandParser(argv, SCRIPT, `$0 [options]\n\n${DESCRIPTION}`, SIMULATE_OPTIONS).epilogue(
+    helpEpilogue(),
+  );
   const flags = await withUsageErrors(options, terminalWidth()).parseAsync();
   const o = resolveOptions(SIMULATE_OPTIONS, flags, process.env);
   return {

@@ -6,7 +6,6 @@
  * - no entry of `x-counterexamples` validates.
  * Prints the problems on stderr (and the DDL on stdout with `--ddl`), then one JSON summary line; exit 0 or 2.
  */
-import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { renderDdl, schemaTables, type TableDef } from '../schema/ddl.js';
 import { identifierProblem } from '../schema/identifiers.js';
@@ -27,7 +26,7 @@ import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { terminalWidth, withUsageErrors } from './command-support.js';
 import {
-  addOptions,
+  commandParser,
   helpEpilogue,
   resolveOptions,
   sharedOptions,
@@ -159,10 +158,9 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
   const log = stderrLogger('validate');
   return runCommand(log, async () => {
     const args = await withHelpHint(SCRIPT, async () => {
-      const options = addOptions(
-        yargs(argv).scriptName(SCRIPT).usage(`$0 [options]\n\n${DESCRIPTION}`),
-        VALIDATE_OPTIONS,
-      ).epilog(helpEpilogue());
+      const options = commandParser(argv, SCRIPT, `$0 [options]\n\n${DESCRIPTION}`, VALIDATE_OPTIONS).epilog(
+        helpEpilogue(),
+      );
       const o = resolveOptions(
         VALIDATE_OPTIONS,
         await withUsageErrors(options, terminalWidth()).parseAsync(),

@@ -6,7 +6,12 @@ import { flagName } from '../../src/config/settings-support.js';
 import { EXTRACT_OPTIONS } from '../../src/cli/extract.js';
 import { LAG_OPTIONS } from '../../src/cli/lag.js';
 import { LOAD_OPTIONS } from '../../src/cli/load.js';
-import { EXIT_CODE_TABLE, SHARED_OPTIONS, type OptionDefinitions } from '../../src/cli/option-definitions.js';
+import {
+  booleanWords,
+  EXIT_CODE_TABLE,
+  SHARED_OPTIONS,
+  type OptionDefinitions,
+} from '../../src/cli/option-definitions.js';
 import { PRUNE_ENV, PRUNE_OPTIONS } from '../../src/cli/prune.js';
 import { REPORT_OPTIONS } from '../../src/cli/report.js';
 import { SIMULATE_OPTIONS } from '../../src/cli/simulate.js';
@@ -138,5 +143,22 @@ describe("the commands' --help", () => {
     const r = await runCommand('report', ['--top', 'many']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--top must be a number \(see `eventful-report --help`\)/);
+  });
+});
+
+describe('boolean flags given a value', () => {
+  it('should read the words their variables take, and refuse any other instead of running for real', async () => {
+    // yargs alone read `--dry-run=yes` as false: simulate would have produced to Kafka.
+    const yes = await runCommand('simulate', ['--dry-run=yes', '--duration', '10m']);
+    expect(yes.code, yes.stderr).toBe(0);
+    expect(yes.summary).toMatchObject({ status: 'ok', dry_run: true });
+    const off = booleanWords(['--dry-run=OFF', '--batch-size=3', '--dry-run'], LOAD_OPTIONS);
+    expect(off).toEqual(['--dry-run=false', '--batch-size=3', '--dry-run']);
+
+    const maybe = await runCommand('simulate', ['--dry-run=maybe', '--duration', '10m']);
+    expect(maybe.code).toBe(2);
+    expect(maybe.stderr).toMatch(
+      /--dry-run takes no value, or one of 1, true, yes, on, 0, false, no, off; got "maybe" \(see/,
+    );
   });
 });
