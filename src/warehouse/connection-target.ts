@@ -29,6 +29,9 @@ export interface ConnectionTarget {
 
 type Field = 'host' | 'port' | 'user' | 'database' | 'password';
 
+/** The schemes pg-connection-string reads a URL of (`socket:` for a Unix socket folder). */
+const URL_SCHEMES = new Set(['postgres:', 'postgresql:', 'socket:']);
+
 /** The parts of `DATABASE_URL` that name the connection, read as pg-connection-string reads them. */
 function urlParts(url: string): Partial<Record<Field, string>> {
   // A Unix socket folder and a database name, separated by a space (pg-connection-string's short form).
@@ -36,16 +39,19 @@ function urlParts(url: string): Partial<Record<Field, string>> {
     const [host, database] = url.split(' ');
     return { ...(host && { host }), ...(database && { database }) };
   }
+  // The text is never quoted: it may hold a password.
+  const notAUrl = new UsageError(
+    `${DATABASE_URL_ENV} is not a postgres:// connection URL: set it to postgres://user@host:port/database ` +
+      `(the password in PGPASSWORD), or unset it and use the PG* variables`,
+  );
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    // The text is never quoted: it may hold a password.
-    throw new UsageError(
-      `${DATABASE_URL_ENV} is not a connection URL: set it to postgres://user@host:port/database ` +
-        `(the password in PGPASSWORD), or unset it and use the PG* variables`,
-    );
+    throw notAUrl;
   }
+  // `user:password@host/db` parses as a URL of scheme `user:`, whose "database" would be quoted, password and all.
+  if (!URL_SCHEMES.has(u.protocol)) throw notAUrl;
   const decode = (s: string): string | undefined => (s ? decodeURIComponent(s) : undefined);
   const parts: Partial<Record<Field, string | undefined>> = {
     host: decode(u.hostname) ?? u.searchParams.get('host') ?? undefined,

@@ -29,15 +29,26 @@ describe('connectionTarget', () => {
     );
   });
 
-  it('should refuse a DATABASE_URL that is not a URL without quoting it', () => {
-    expect(() => connectionTarget({ DATABASE_URL: `not a url ${SECRET}` })).toThrow(
-      /DATABASE_URL is not a connection URL/,
-    );
-    try {
-      connectionTarget({ DATABASE_URL: `not a url ${SECRET}` });
-    } catch (err) {
-      expect((err as Error).message).not.toContain(SECRET);
+  it('should refuse a DATABASE_URL that is not a postgres:// URL without quoting it', () => {
+    // The second has no scheme: read as a URL of scheme `eve:`, its "database" held the password.
+    for (const url of [
+      `not a url ${SECRET}`,
+      `eve:${SECRET}@10.0.0.9:5433/wh`,
+      `jdbc:postgresql://h/wh?password=${SECRET}`,
+    ]) {
+      let message = '';
+      try {
+        connectionTarget({ DATABASE_URL: url });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message, url).toMatch(/^DATABASE_URL is not a postgres:\/\/ connection URL: set it to postgres:\/\//);
+      expect(message).not.toContain(SECRET);
     }
+    expect(connectionTarget({ DATABASE_URL: 'postgresql://eve@h:5433/wh' }).port).toEqual({
+      value: 5433,
+      from: 'DATABASE_URL',
+    });
   });
 });
 
