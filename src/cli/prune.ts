@@ -1,4 +1,4 @@
-import { formatDurationMs, parseDurationMs } from '../config/duration.js';
+import { durationProblem, formatDurationMs, parseDurationMs } from '../config/duration.js';
 import { refuseRetiredEnv } from '../config/settings-support.js';
 import { openSnapshotStore } from '../snapshot/open-store.js';
 import type { PruneCandidate, PruneReport } from '../snapshot/store.js';
@@ -61,9 +61,7 @@ export function resolvePruneSettings(flags: PruneFlags, env: NodeJS.ProcessEnv):
   const graceText = graceFrom === '--grace' ? String(flags.grace) : (env[PRUNE_ENV.grace] ?? DEFAULT_GRACE);
   const graceMs = parseDurationMs(graceText);
   if (graceMs === undefined || graceMs < 0)
-    throw new UsageError(
-      `${graceFrom ?? '--grace'} must be a duration such as 30m, 24h, 7d or milliseconds, got "${graceText}"`,
-    );
+    throw new UsageError(`${graceFrom ?? '--grace'} must be a duration: ${durationProblem(graceText)}`);
   let dryRun: boolean;
   if (typeof flags.dryRun === 'boolean') dryRun = flags.dryRun;
   else {

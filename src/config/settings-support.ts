@@ -3,7 +3,7 @@
  * variable, topic lists, durations, and the Kafka configuration with the consumer group it may carry.
  */
 import { UsageError } from '../basics/errors.js';
-import { parseDurationMs } from './duration.js';
+import { durationProblem, parseDurationMs } from './duration.js';
 import { resolveKafkaConfig, type KafkaProperties } from './kafka-config.js';
 import { topicNameProblem } from './partition-selection.js';
 
@@ -78,13 +78,13 @@ export function parseTopicList(v: Setting): string[] {
   return topics;
 }
 
-/** A positive duration (90s, 5m, 1h or milliseconds) in ms; undefined when not set; else a {@link UsageError}. */
+/** A positive duration (90s, 5m, 1h, 250ms) in ms; undefined when not set; else a {@link UsageError}. */
 export function parsePositiveDuration(v: Setting | undefined): number | undefined {
   if (!v) return undefined;
   const ms = parseDurationMs(v.value);
   if (ms === undefined || ms <= 0)
     throw new UsageError(
-      `${v.from} must be a positive duration such as 90s, 5m, 1h or a number of milliseconds, got "${v.value}"`,
+      `${v.from} must be a positive duration: ${ms === 0 ? `got "${v.value}"` : durationProblem(v.value)}`,
     );
   return ms;
 }

@@ -444,6 +444,12 @@ describe('absurd flags and settings', () => {
       message: /--decode-threads must be an integer from 0 to 16/,
     },
     {
+      name: 'duration without its unit',
+      args: [...base(), '--max-duration', '5'],
+      code: 2,
+      message: /--max-duration must be a positive duration: "5" has no unit: write 5s, 5m, 5h or 5d/,
+    },
+    {
       name: 'zero connect timeout',
       args: [...base(), '--connect-timeout', '0'],
       code: 2,

@@ -30,6 +30,10 @@ describe('resolvePruneSettings', () => {
       /EVENTFUL_PRUNE_GRACE/,
     );
     expect(() => resolvePruneSettings({ snapshots: ['/a', '/b'] }, {})).toThrow(/more than once/);
+    // 24 without its unit read as 24 ms would remove the folder of an extract still writing it.
+    expect(() => resolvePruneSettings({ snapshots: '/s', grace: '24' }, {})).toThrow(
+      /--grace must be a duration: "24" has no unit: write 24s, 24m, 24h or 24d/,
+    );
   });
 
   it('should read grace periods in seconds, minutes, hours and days', () => {
