@@ -64,7 +64,7 @@ export const EXTRACT_OPTIONS = {
   },
   'max-duration': {
     type: 'string',
-    describe: 'Stop draining after this long (90s, 5m, 1h or ms) and publish what was read',
+    describe: 'Stop draining after this long (90s, 5m, 1h, 250ms: with its unit) and publish what was read',
     env: EXTRACT_ENV.maxDuration,
   },
   ...sharedOptions('max-rejected-ratio', 'dry-run'),

@@ -34,7 +34,7 @@ export const LAG_OPTIONS = {
   },
   'max-age': {
     type: 'string',
-    describe: 'Crossed when the oldest pending event is older than this (90s, 5m, 1h or ms)',
+    describe: 'Crossed when the oldest pending event is older than this (90s, 5m, 1h, 250ms: with its unit)',
     env: LAG_ENV.maxAge,
   },
   'retention-warn': {
