@@ -63,6 +63,9 @@ function urlParts(url: string): Partial<Record<Field, string>> {
   return Object.fromEntries(Object.entries(parts).filter(([, v]) => v)) as Partial<Record<Field, string>>;
 }
 
+const badPort = (from: string, value: string): UsageError =>
+  new UsageError(`${from} must be a port number from 1 to 65535, got "${value}"`);
+
 /** The connection settings `env` gives node-postgres, each with where it came from. */
 export function connectionTarget(env: NodeJS.ProcessEnv): ConnectionTarget {
   const url = env[DATABASE_URL_ENV];
@@ -78,9 +81,12 @@ export function connectionTarget(env: NodeJS.ProcessEnv): ConnectionTarget {
   const user = pick('user');
   const database = pick('database');
   const userValue = user.value ?? env['USER'];
+  if (port.value !== undefined && !/^\d{1,5}$/.test(port.value.trim())) throw badPort(port.from, port.value);
+  const portNumber = port.value === undefined ? PG_DEFAULTS.port : Number(port.value);
+  if (portNumber < 1 || portNumber > 65535) throw badPort(port.from, port.value!);
   return {
     host: { value: host.value ?? PG_DEFAULTS.host, from: host.from },
-    port: { value: port.value ? Number(port.value) : PG_DEFAULTS.port, from: port.from },
+    port: { value: portNumber, from: port.from },
     user: { value: userValue, from: user.value ? user.from : 'default' },
     database: database.value ? database : { value: userValue, from: 'default' },
     passwordFrom: pick('password').value ? pick('password').from : undefined,
@@ -176,10 +182,17 @@ export function connectionError(err: unknown, t: ConnectionTarget): EventfulErro
     case '57P03':
       return failure(`${at} is starting up or shutting down: try again in a moment`, 'db_unreachable');
     default:
+      // Without a password, an error with no code is the client's own refusal to go on (the server asked for a
+      // password, or for TLS it was not given): settings, which a retry will not change.
+      if (!t.passwordFrom && code === undefined)
+        return failure(
+          `cannot connect to ${at} as ${user} without a password (none in PGPASSWORD or ${DATABASE_URL_ENV}): ` +
+            `${reason}. If the server asks for one, set PGPASSWORD; else check the settings: ${HOW_TO_SET}`,
+          'db_connect_failed',
+          ExitCode.Usage,
+        );
       return failure(
-        `cannot connect to ${at} as ${user}` +
-          `${t.passwordFrom ? '' : ' without a password (none in PGPASSWORD or ' + DATABASE_URL_ENV + ')'}: ${reason}. ` +
-          `Check the settings: ${HOW_TO_SET}`,
+        `cannot connect to ${at} as ${user}: ${reason}. Check the settings: ${HOW_TO_SET}`,
         'db_connect_failed',
       );
   }

@@ -83,5 +83,21 @@ describe('connectionError', () => {
     const e = connectionError({ message: 'connect ECONNREFUSED 1.2.3.4:5' }, target);
     expect(e.code).toBe('db_connect_failed');
     expect(e.message).toMatch(/Check the settings/);
+    expect(e.exitCode).toBe(1);
+  });
+
+  it('should treat a client that cannot go on without a password as configuration', () => {
+    const none = connectionTarget({ PGHOST: 'db', PGUSER: 'eve' });
+    const e = connectionError({ message: 'SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string' }, none);
+    expect(e.message).toMatch(/without a password \(none in PGPASSWORD or DATABASE_URL\): .*set PGPASSWORD/);
+    expect(e.exitCode).toBe(2);
+  });
+
+  it('should refuse a port that is not a number from 1 to 65535, naming where it came from', () => {
+    expect(() => connectionTarget({ PGPORT: 'abc' })).toThrow(
+      /^PGPORT must be a port number from 1 to 65535, got "abc"$/,
+    );
+    expect(() => connectionTarget({ PGPORT: '70000' })).toThrow(/PGPORT must be a port number/);
+    expect(connectionTarget({ PGPORT: '6432' }).port).toEqual({ value: 6432, from: 'PGPORT' });
   });
 });
