@@ -155,6 +155,10 @@ export async function main(argv: string[]): Promise<never> {
         `${settings.dryRun ? 'would remove' : 'removed'} ${c.location}: ${c.objects} object(s), ${c.bytes} bytes, ` +
           `last written ${c.lastModified}`,
       );
+    if (report.missing)
+      log.warn(
+        `${store.location} does not exist: nothing to prune there (check --snapshots if extract writes elsewhere)`,
+      );
     log.info(
       report.candidates.length === 0
         ? 'nothing to prune'

@@ -188,7 +188,7 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
     try {
       entries = await readdir(this.root, { withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return report;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ...report, missing: true };
       throw err;
     }
     for (const e of entries

@@ -142,6 +142,8 @@ export interface PruneReport {
   candidates: PruneCandidate[];
   /** Candidates removed (0 in a dry run). */
   removed: number;
+  /** The folder does not exist (a store on S3 never says so: a prefix exists once an object is under it). */
+  missing?: boolean;
 }
 
 /** A store that can find and remove what failed or killed write attempts left behind. */

@@ -9,12 +9,14 @@
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { UsageError } from '../basics/errors.js';
 import type { Logger } from '../basics/log.js';
 import { qualified, schemaTables, type TableDef } from '../schema/ddl.js';
 import { identifierProblem } from '../schema/identifiers.js';
 import { SchemaRegistry, type SchemaProblem } from '../schema/registry.js';
 import { openSnapshotStore } from '../snapshot/open-store.js';
 import { isS3Location } from '../snapshot/s3-location.js';
+import { stampedTime } from '../snapshot/format.js';
 import type { SnapshotRef } from '../snapshot/store.js';
 import { ChecksumMismatchError } from '../snapshot/line-file.js';
 import { acquireLoadLock, releaseLoadLock } from './advisory-lock.js';
@@ -356,6 +358,9 @@ function snapshotError(summary: LoadSummary, log: Logger, snapshotId: string, co
   summary.results.push({ snapshotId, status: 'Error', error: { code, message } });
 }
 
+/** Incomplete snapshots named in the warning that skips them (the summary lists them all). */
+const INCOMPLETE_NAMED = 5;
+
 /**
  * Reads the manifests of snapshots `ids`. Unreadable ones become Error results; incomplete ones (no manifest yet)
  * are skipped with a warning, unless the ledger has recorded them (`ledger`): a loaded snapshot whose manifest is
@@ -369,10 +374,21 @@ async function listSnapshots(
   log: Logger,
 ): Promise<SnapshotListing> {
   const listing = await store.list(ids);
+  const unrecorded = listing.incomplete.filter((id) => !ledger.has(id));
+  // Folders of which none is a snapshot, nor named like one: --snapshots names some other folder.
+  if (ledger.size === 0 && listing.complete.length === 0 && unrecorded.length && !unrecorded.some(stampedTime))
+    throw new UsageError(
+      `${store.location} holds ${unrecorded.length} folder(s) but no snapshot (a folder with a manifest.json, ` +
+        `named like 20261206T061500123Z_<run>_<hash>): check --snapshots`,
+    );
+  if (unrecorded.length)
+    log.warn(
+      `skipping ${unrecorded.length} incomplete snapshot(s) (no manifest yet): ` +
+        `${unrecorded.slice(0, INCOMPLETE_NAMED).join(', ')}${unrecorded.length > INCOMPLETE_NAMED ? ', …' : ''}`,
+    );
   for (const id of listing.incomplete) {
     const recorded = ledger.get(id);
-    if (recorded === undefined) log.warn(`skipping incomplete snapshot ${id} (no manifest yet)`);
-    else
+    if (recorded !== undefined)
       snapshotError(
         summary,
         log,
@@ -381,7 +397,7 @@ async function listSnapshots(
         `snapshot ${id} was loaded with manifest sha256 ${recorded}, but its manifest is gone: restore the snapshot`,
       );
   }
-  summary.skipped.incomplete = listing.incomplete.filter((id) => !ledger.has(id));
+  summary.skipped.incomplete = unrecorded;
   for (const u of listing.unreadable)
     snapshotError(summary, log, u.id, 'unreadable_manifest', `snapshot ${u.id} is unreadable: ${u.reason}`);
   return listing;

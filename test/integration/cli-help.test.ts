@@ -1,3 +1,5 @@
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXTRACT_DEFAULTS, EXTRACT_ENV } from '../../src/config/extract-settings.js';
 import { LAG_ENV } from '../../src/config/lag-settings.js';
@@ -160,5 +162,14 @@ describe('boolean flags given a value', () => {
     expect(maybe.stderr).toMatch(
       /--dry-run takes no value, or one of 1, true, yes, on, 0, false, no, off; got "maybe" \(see/,
     );
+  });
+});
+
+describe('a --snapshots folder that does not exist', () => {
+  it('should make prune say so rather than only that there was nothing to prune', async () => {
+    const missing = path.join(os.tmpdir(), `eventful-no-such-folder-${process.pid}`);
+    const r = await runCommand('prune', ['--snapshots', missing]);
+    expect(r.code).toBe(99);
+    expect(r.stderr).toContain(`WARN ${missing} does not exist: nothing to prune there (check --snapshots`);
   });
 });

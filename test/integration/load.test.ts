@@ -504,7 +504,17 @@ describe('load', () => {
     const r = await load();
     expect(r.code).toBe(0);
     expect(r.summary?.['skipped']).toMatchObject({ incomplete: ['zz_incomplete'] });
-    expect(r.stderr).toMatch(/WARN skipping incomplete snapshot zz_incomplete/);
+    expect(r.stderr).toMatch(/WARN skipping 1 incomplete snapshot\(s\) \(no manifest yet\): zz_incomplete$/m);
+  });
+
+  it('should refuse a --snapshots folder that holds folders but no snapshot', async () => {
+    const { mkdir } = await import('node:fs/promises');
+    for (const name of ['cli', 'config', 'warehouse']) await mkdir(path.join(root, name));
+    const r = await load();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /holds 3 folder\(s\) but no snapshot \(a folder with a manifest.json, .*check --snapshots/,
+    );
   });
 
   it('should load pending snapshots oldest first and report each one', async () => {

@@ -347,7 +347,7 @@ describe('extract → s3:// → load against real s3proxy, Kafka and PostgreSQL'
     expect(loaded.code, loaded.stderr).toBe(0);
     const loadSummary = summaryOf(loaded);
     expect(loadSummary.skipped.incomplete).toEqual([orphanId]);
-    expect(loaded.stderr).toContain(`skipping incomplete snapshot ${orphanId}`);
+    expect(loaded.stderr).toContain(`skipping 1 incomplete snapshot(s) (no manifest yet): ${orphanId}`);
     expect(loadSummary.results.map((r: { snapshotId: string; status: string }) => [r.snapshotId, r.status])).toEqual([
       [crashedId, 'Success'],
       [cleanSummary.snapshot.id, 'Success'],
