@@ -267,7 +267,8 @@ export function* simulate(options: SimulationOptions): Generator<SimulatedEvent>
   const incidents: PlannedIncident[] = [];
   const runners = lines.map((line) => {
     const planned = planIncidents(root.fork(`incidents/${line.name}`), line, start, end, perDay);
-    incidents.push(...planned);
+    // One by one: spread as arguments, a long simulation's incidents (100,000 days) overflowed the call stack.
+    for (const incident of planned) incidents.push(incident);
     return new LineRunner(line, root.fork(`line/${line.name}`), planned, start - WARM_UP_SECONDS);
   });
   incidents.sort((a, b) => a.reportedAt - b.reportedAt || a.id.localeCompare(b.id));

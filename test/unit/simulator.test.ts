@@ -243,6 +243,15 @@ describe('the simulator', () => {
   });
 });
 
+describe('a long simulation', () => {
+  it('should start at once however long it runs (its incidents once overflowed the call stack at 100,000 days)', () => {
+    const events = simulate({ seed: 'long', startSeconds: START, durationSeconds: 100_000 * DAY });
+    const first = events.next();
+    expect(first.done).toBe(false);
+    expect(first.value!.epochSeconds).toBeGreaterThanOrEqual(START);
+  });
+});
+
 describe('the simulation tally', () => {
   it('should count messages by topic and kind, with the trains, incidents and time span', () => {
     const events = run({ durationSeconds: 6 * 3600 });
