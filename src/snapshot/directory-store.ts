@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { UsageError } from '../basics/errors.js';
 import type { Readable, Writable } from 'node:stream';
 import { MANIFEST_FILE } from './format.js';
 import { addToListing, emptyListing } from './listing.js';
@@ -88,12 +89,45 @@ async function fsyncPath(p: string, isDir: boolean): Promise<void> {
   }
 }
 
+/** The errors of making a folder that its path or its permissions cause, in words. */
+const FOLDER_ERRORS = new Map([
+  ['EACCES', 'permission denied'],
+  ['EPERM', 'not permitted'],
+  ['EROFS', 'a read-only file system'],
+  ['ENOTDIR', 'a part of the path is a file'],
+  ['ENOENT', 'this file system makes no folders there'],
+  ['EEXIST', 'a file of that name exists'],
+]);
+
+/**
+ * `mkdir -p`, one level at a time from the nearest folder that exists. Node's recursive mkdir never returns where
+ * mkdir fails with ENOENT under an existing folder (under /proc it spun for minutes, deaf to SIGTERM).
+ */
+async function makeFolders(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let at = dir; !(await exists(at)); at = path.dirname(at)) {
+    missing.push(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (const folder of missing.reverse()) {
+    try {
+      await mkdir(folder, { mode: DIR_MODE });
+    } catch (err) {
+      // Made meanwhile by another run: fine, if it is a folder.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(folder)).isDirectory()) throw err;
+    }
+  }
+  if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error(`${dir} is a file`), { code: 'EEXIST' });
+}
+
+/** Whether `p` exists; false too when a part of its path is a file (ENOTDIR). */
 async function exists(p: string): Promise<boolean> {
   try {
     await stat(p);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
     throw err;
   }
 }
@@ -128,7 +162,10 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
       const ids = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
       return idsInRange(ids, range);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return [];
+      if (code === 'ENOTDIR')
+        throw new UsageError(`${this.root} is a file, not a folder of snapshots: check --snapshots`);
       throw err;
     }
   }
@@ -158,7 +195,16 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
   }
 
   async prepare(): Promise<void> {
-    await mkdir(this.root, { recursive: true, mode: DIR_MODE });
+    try {
+      await makeFolders(this.root);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!code || !FOLDER_ERRORS.has(code)) throw err;
+      throw new UsageError(
+        `cannot make the snapshot folder ${this.root} (${code}: ${FOLDER_ERRORS.get(code)}): ` +
+          `choose a folder the task's user can write`,
+      );
+    }
   }
 
   async beginWrite(id: string): Promise<SnapshotWriter> {

@@ -60,6 +60,9 @@ export function isConditionalConflict(err: unknown): boolean {
   return shape(err).name === 'ConditionalRequestConflict' || httpStatus(err) === HTTP_CONFLICT;
 }
 
+/** The kinds of failure that the settings cause, and only other settings fix. */
+const SETTINGS_ERRORS = new Set(['s3_credentials', 's3_access_denied', 's3_no_such_bucket', 's3_wrong_region']);
+
 /** The name that classifies a failure: the S3 error code, or the network error's code. */
 function errorCode(err: unknown): string {
   const e = shape(err);
@@ -68,9 +71,10 @@ function errorCode(err: unknown): string {
 }
 
 /**
- * Turns an SDK or network error into a message that says what to do, as an {@link EventfulError} (exit 1:
- * a retry may help once the store or its settings are fixed). `what` says what was attempted
- * (`listing s3://bucket/prefix/`), `endpoint` where the requests went. Never includes credentials.
+ * Turns an SDK or network error into a message that says what to do, as an {@link EventfulError}: exit 2 for
+ * settings a retry will not change (refused keys, access denied, no such bucket, another region), exit 1 for the
+ * rest (an unreachable store, its other errors). `what` says what was attempted (`listing s3://bucket/prefix/`),
+ * `endpoint` where the requests went. Never includes credentials.
  */
 export function describeS3Error(err: unknown, what: string, endpoint: string): EventfulError {
   if (err instanceof EventfulError) return err;
@@ -111,7 +115,7 @@ export function describeS3Error(err: unknown, what: string, endpoint: string): E
     kind = 's3_error';
     message = `${what} failed: ${code}${e.message && e.message !== code ? `: ${e.message}` : ''}${status ? ` (HTTP ${status})` : ''}`;
   }
-  const wrapped = new EventfulError(message, ExitCode.Failure, kind);
+  const wrapped = new EventfulError(message, SETTINGS_ERRORS.has(kind) ? ExitCode.Usage : ExitCode.Failure, kind);
   (wrapped as Error & { cause?: unknown }).cause = err;
   return wrapped;
 }

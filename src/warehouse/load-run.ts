@@ -231,6 +231,16 @@ function runEnding(summary: LoadSummary, log: Logger): RunEnding {
   const finish = (status: LoadStatus): LoadSummary => {
     summary.status = status;
     summary.durationMs = Date.now() - started;
+    const failed = summary.results.filter((r) => r.status === 'Error').map((r) => r.snapshotId);
+    if (status === 'failed' && !summary.error && failed.length) {
+      // The last line says what failed and where to look, whatever was loaded after it.
+      const message =
+        `${failed.length} snapshot(s) not loaded: ${failed.join(', ')}. Each one's error is above; ` +
+        `docs/operations.md says what to do for each (a snapshot altered or truncated since extract wrote it ` +
+        `needs restoring, or moving out of --snapshots)`;
+      log.error(message);
+      summary.error = { code: 'snapshots_failed', message };
+    }
     return summary;
   };
   return {

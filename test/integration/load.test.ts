@@ -356,6 +356,11 @@ describe('load', () => {
       error: { code: 'checksum_mismatch' },
     });
     expect(r.stderr).toMatch(/does not match the manifest/);
+    // The last line says what failed and where to look.
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      new RegExp(`ERROR 1 snapshot\\(s\\) not loaded: ${id}\\. Each one's error is above; docs/operations.md says`),
+    );
+    expect(r.summary?.['error']).toMatchObject({ code: 'snapshots_failed' });
     expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
     expect(await tableExists(client, schema, 'eventful_load_ledger')).toBe(false);
   });

@@ -386,7 +386,8 @@ describe('S3SnapshotStore against a real s3proxy', () => {
       const err = (await open(uniquePrefix('creds'), env).catch((e: unknown) => e)) as EventfulError;
       expect(Date.now() - t0).toBeLessThan(5_000);
       expect(err).toBeInstanceOf(EventfulError);
-      expect(err.exitCode).toBe(ExitCode.Failure);
+      // Settings a retry will not change: exit 2.
+      expect(err.exitCode).toBe(ExitCode.Usage);
       expect(err.code).toBe('s3_credentials');
       expect(err.message).toMatch(/refused the key pair \((SignatureDoesNotMatch|InvalidAccessKeyId)\)/);
       expect(err.message).toContain('AWS_SECRET_ACCESS_KEY');
@@ -428,6 +429,7 @@ describe('S3SnapshotStore against a real s3proxy', () => {
   it('should say so when the bucket does not exist', async () => {
     const err = (await openSnapshotStore('s3://no-such-bucket-eventful/x').catch((e: unknown) => e)) as EventfulError;
     expect(err.code).toBe('s3_no_such_bucket');
+    expect(err.exitCode).toBe(ExitCode.Usage);
     expect(err.message).toContain(describeEndpoint(s3SettingsFromEnv(process.env)));
   });
 
@@ -717,7 +719,7 @@ describe('eventful-prune against a real s3proxy', () => {
       env: { AWS_SECRET_ACCESS_KEY: secret },
       timeoutMs: 20_000,
     });
-    expect(denied.code).toBe(ExitCode.Failure);
+    expect(denied.code).toBe(ExitCode.Usage);
     expect(denied.summary).toMatchObject({ status: 'failed', error: { code: 's3_credentials' } });
     expect(denied.stderr + denied.stdout).not.toContain(secret);
   });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -47,6 +47,20 @@ describe('DirectorySnapshotStore writing', () => {
     expect(stored.length).toBe(70 * MB);
     expect(createHash('sha256').update(stored).digest('hex')).toBe(hash.digest('hex'));
     expect(await readFile(path.join(root, 's1', MANIFEST_FILE), 'utf8')).toBe('{}');
+  });
+
+  it('should make a missing snapshot folder and its parents, and refuse one it cannot make in words', async () => {
+    const nested = path.join(root, 'a', 'b', 'c');
+    await (await DirectorySnapshotStore.open(nested)).prepare();
+    expect((await stat(nested)).isDirectory()).toBe(true);
+    const file = path.join(root, 'file');
+    await writeFile(file, 'not a folder');
+    await expect((await DirectorySnapshotStore.open(path.join(file, 'snaps'))).prepare()).rejects.toThrow(
+      /^cannot make the snapshot folder .*file\/snaps \(ENOTDIR: a part of the path is a file\): choose a folder/,
+    );
+    // Node's recursive mkdir spun for minutes here (ENOENT under a folder that exists); this returns at once.
+    const proc = await DirectorySnapshotStore.open(`/proc/eventful-${process.pid}`);
+    await expect(proc.prepare()).rejects.toThrow(/^cannot make the snapshot folder \/proc\/eventful-\d+ \(ENOENT/);
   });
 
   it('should list ids without reading manifests, and read the manifests of just the ids asked for', async () => {
