@@ -42,7 +42,10 @@ const HOURS_PER_DAY = 24;
  * The periods from their start hours (in the order of {@link SERVICE_PERIOD_NAMES}). Throws a RangeError
  * that says what is expected when there are not six whole hours 0–23 in increasing order.
  */
-export function servicePeriods(starts: readonly number[] = DEFAULT_PERIOD_STARTS): ServicePeriod[] {
+export function servicePeriods(
+  starts: readonly number[] = DEFAULT_PERIOD_STARTS,
+  shown = starts.join(', '),
+): ServicePeriod[] {
   const count = SERVICE_PERIOD_NAMES.length;
   const ok =
     starts.length === count &&
@@ -50,7 +53,7 @@ export function servicePeriods(starts: readonly number[] = DEFAULT_PERIOD_STARTS
   if (!ok)
     throw new RangeError(
       `service periods need ${count} start hours (0–23, increasing) for ` +
-        `${SERVICE_PERIOD_NAMES.map((p) => p.key).join(', ')}; got ${JSON.stringify(starts)}`,
+        `${SERVICE_PERIOD_NAMES.map((p) => p.key).join(', ')}; got ${shown}`,
     );
   return SERVICE_PERIOD_NAMES.map((p, i) => ({
     key: p.key,
@@ -64,7 +67,7 @@ export function servicePeriods(starts: readonly number[] = DEFAULT_PERIOD_STARTS
 export function parseServicePeriods(spec: string): ServicePeriod[] {
   const parts = spec.split(',').map((s) => s.trim());
   const hours = parts.map((s) => (/^\d{1,2}$/.test(s) ? Number(s) : Number.NaN));
-  return servicePeriods(hours);
+  return servicePeriods(hours, JSON.stringify(spec));
 }
 
 /** Whether hour `hour` of the day falls in `period` (which may run past midnight). */

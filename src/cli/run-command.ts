@@ -19,12 +19,18 @@ export async function runCommand(log: Logger, body: () => Promise<CommandResult>
   } catch (err) {
     const e = err instanceof EventfulError ? err : undefined;
     const message = err instanceof Error ? err.message : String(err);
-    log.error(message);
-    if (!e && err instanceof Error && process.env['EVENTFUL_DEBUG']) log.error(err.stack ?? '');
-    result = {
-      exitCode: e?.exitCode ?? ExitCode.Failure,
-      summary: { status: 'failed', error: { code: e?.code ?? 'failure', message } },
-    };
+    if (e?.exitCode === ExitCode.NothingToDo) {
+      // Nothing to do is no failure: said as information, its code the summary's status (exit 99).
+      log.info(message);
+      result = { exitCode: e.exitCode, summary: { status: e.code, message } };
+    } else {
+      log.error(message);
+      if (!e && err instanceof Error && process.env['EVENTFUL_DEBUG']) log.error(err.stack ?? '');
+      result = {
+        exitCode: e?.exitCode ?? ExitCode.Failure,
+        summary: { status: 'failed', error: { code: e?.code ?? 'failure', message } },
+      };
+    }
   }
   exitWhenStdoutCloses = result.exitCode;
   await new Promise<void>((resolve) => process.stdout.write(JSON.stringify(result.summary) + '\n', () => resolve()));

@@ -18,6 +18,8 @@ interface SimulateDigestFields {
 interface CommonFields {
   status?: unknown;
   error?: { code?: unknown; message?: unknown };
+  /** What a command with nothing to do says why (its status the reason's code). */
+  message?: unknown;
 }
 
 /** Digits grouped by thousands, as the commands' own log lines write them. */
@@ -97,6 +99,6 @@ export function stepDigest(step: string, lastLine: string, wallSeconds: number):
   if (digest !== undefined) return `${step}: ${digest}, ${seconds(wallSeconds)}`;
   const e = summary.error;
   const code = e && String(e.code) !== status ? ` (${String(e.code)})` : '';
-  const why = e ? `${code}: ${String(e.message)}` : '';
+  const why = e ? `${code}: ${String(e.message)}` : summary.message !== undefined ? `: ${String(summary.message)}` : '';
   return `${step}: ${status}${why}, ${seconds(wallSeconds)}`;
 }

@@ -80,6 +80,13 @@ describe('stepDigest', () => {
     expect(stepDigest('load', JSON.stringify(summary), 2.6)).toBe('load: refused: --db-schema: bad, 2.6 s');
   });
 
+  it('should say why a step had nothing to do', () => {
+    const summary = { status: 'no_data', message: 'no headways in schema "public" yet' };
+    expect(stepDigest('report', JSON.stringify(summary), 0.4)).toBe(
+      'report: no_data: no headways in schema "public" yet, 0.4 s',
+    );
+  });
+
   it('should say so when the last line is not a JSON summary', () => {
     expect(stepDigest('load', 'Killed', 0.3)).toBe('load: printed no JSON summary, 0.3 s');
   });

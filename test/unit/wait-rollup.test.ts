@@ -87,6 +87,8 @@ describe('service periods', () => {
     });
     for (const bad of ['5,7,10', '7,5,10,16,19,22', '5,7,10,16,19,24', '5,7,x,16,19,22', '5,7,10,16,19,19'])
       expect(() => parseServicePeriods(bad), bad).toThrow(/6 start hours \(0–23, increasing\)/);
+    // The text as it was given, not what it parsed to.
+    expect(() => parseServicePeriods('peak')).toThrow(/; got "peak"$/);
   });
 });
 
