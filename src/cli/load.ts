@@ -167,7 +167,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
         answer: args.answer,
         verifyLoaded: args.verifyLoaded,
       },
-      { log, connect: () => connectWarehouse('eventful-load'), shouldStop: () => stopRequested },
+      { log, connect: () => connectWarehouse('eventful-load', log), shouldStop: () => stopRequested },
     );
     return { summary: summary as unknown as Record<string, unknown>, exitCode: EXIT_CODES[summary.status] };
   });

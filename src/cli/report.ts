@@ -192,7 +192,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
     const { dbSchema } = args;
     const html = args.html === undefined ? undefined : path.resolve(args.html);
 
-    const db = await connectWarehouse('eventful-report');
+    const db = await connectWarehouse('eventful-report', log);
     let data;
     try {
       // The queries read maintained sums and one station's headways: compiling them (JIT, for plans costed over

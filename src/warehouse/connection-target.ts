@@ -93,6 +93,25 @@ export function connectionTarget(env: NodeJS.ProcessEnv): ConnectionTarget {
   };
 }
 
+/**
+ * The `PG*` variables set to something other than what `DATABASE_URL` names instead (it wins): a warning each, so
+ * that `PGDATABASE=other` next to a URL does not quietly go unused.
+ */
+export function shadowedVariables(env: NodeJS.ProcessEnv): string[] {
+  const url = env[DATABASE_URL_ENV];
+  if (!url) return [];
+  const fromUrl = urlParts(url);
+  return (['host', 'port', 'user', 'database'] as const)
+    .filter((field) => {
+      const variable = env[`PG${field.toUpperCase()}`];
+      return fromUrl[field] !== undefined && variable && variable !== fromUrl[field];
+    })
+    .map(
+      (field) =>
+        `PG${field.toUpperCase()} is set, but ${DATABASE_URL_ENV} names the ${field} too, and wins: unset one of them`,
+    );
+}
+
 /** "host 127.0.0.1 from PGHOST, port 5432 by default": where the address came from, in words. */
 function addressSources(t: ConnectionTarget): string {
   const said = (name: string, s: TargetSetting<unknown>): string =>

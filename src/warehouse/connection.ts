@@ -4,7 +4,8 @@
  */
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { connectionError, connectionTarget } from './connection-target.js';
+import type { Logger } from '../basics/log.js';
+import { connectionError, connectionTarget, shadowedVariables } from './connection-target.js';
 
 export interface QueryResultLike<R> {
   rows: R[];
@@ -73,8 +74,9 @@ export class PgWarehouseConnection implements WarehouseConnection {
  * A failure to connect becomes an error that names the host and port tried, where they came from and what to do
  * (see {@link connectionError}).
  */
-export async function connectWarehouse(applicationName: string): Promise<WarehouseConnection> {
+export async function connectWarehouse(applicationName: string, log?: Logger): Promise<WarehouseConnection> {
   const target = connectionTarget(process.env);
+  for (const warning of shadowedVariables(process.env)) log?.warn(warning);
   const url = process.env['DATABASE_URL'];
   const client = new pg.Client({ ...(url ? { connectionString: url } : {}), application_name: applicationName });
   try {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { connectionError, connectionTarget, describeAddress } from '../../src/warehouse/connection-target.js';
+import {
+  connectionError,
+  connectionTarget,
+  describeAddress,
+  shadowedVariables,
+} from '../../src/warehouse/connection-target.js';
 
 const SECRET = 's3cr3t-pw';
 
@@ -49,6 +54,23 @@ describe('connectionTarget', () => {
       value: 5433,
       from: 'DATABASE_URL',
     });
+  });
+});
+
+describe('shadowedVariables', () => {
+  it('should name each PG variable that DATABASE_URL overrides with another value, and never a password', () => {
+    const env = {
+      DATABASE_URL: `postgres://eve:${SECRET}@10.0.0.9:5433/wh`,
+      PGDATABASE: 'other',
+      PGPORT: '5433',
+      PGPASSWORD: 'another-secret',
+      PGHOST: 'db',
+    };
+    expect(shadowedVariables(env)).toEqual([
+      'PGHOST is set, but DATABASE_URL names the host too, and wins: unset one of them',
+      'PGDATABASE is set, but DATABASE_URL names the database too, and wins: unset one of them',
+    ]);
+    expect(shadowedVariables({ PGDATABASE: 'other' })).toEqual([]);
   });
 });
 
