@@ -3,7 +3,7 @@
  * (by expected and by excess wait) as tables on stdout and, with `--html FILE`, writes one self-contained
  * HTML page with charts. The last stdout line is the JSON summary.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import { renderReportHtml } from '../answer/report-html.js';
@@ -94,12 +94,26 @@ async function parseArgs(argv: string[]) {
   };
 }
 
-/** Writes a file whole or not at all (a reader never sees half a page). */
+/** Writes a file whole or not at all (a reader never sees half a page, and a failure leaves no part behind). */
 async function writeAtomically(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
+  try {
+    await writeFile(tmp, content);
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Refuses an --html path that names a folder, before the queries run. */
+async function refuseFolder(file: string, from: string): Promise<void> {
+  const found = await stat(file).catch(() => undefined);
+  if (found?.isDirectory())
+    throw new UsageError(
+      `${from} ${file} is a folder: give the page's file name, e.g. ${path.join(file, 'report.html')}`,
+    );
 }
 
 /** Parses --periods, naming the flag in the error. */
@@ -191,6 +205,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
     const args = await withHelpHint(SCRIPT, () => parseArgs(argv));
     const { dbSchema } = args;
     const html = args.html === undefined ? undefined : path.resolve(args.html);
+    if (html) await withHelpHint(SCRIPT, () => refuseFolder(html, '--html'));
 
     const db = await connectWarehouse('eventful-report', log);
     let data;

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -319,5 +319,10 @@ describe('report', () => {
     expect(unknown.stderr).toContain('--station STN-999');
     const badSchema = await runCommand('report', ['--db-schema', 'Robert"); DROP TABLE x;--']);
     expect(badSchema.code).toBe(2);
+    // A folder for --html is refused before the queries, and leaves no temporary file beside it.
+    const folder = await runCommand('report', ['--db-schema', schema, '--html', OUTPUT_DIR]);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toMatch(/--html \S+ is a folder: give the page's file name, e\.g\. \S+report\.html/);
+    expect((await readdir(path.dirname(OUTPUT_DIR))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
