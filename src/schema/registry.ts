@@ -218,7 +218,14 @@ export class SchemaRegistry {
     try {
       names = (await readdir(dir)).filter((n) => n.endsWith(SCHEMA_FILE_SUFFIX)).sort();
     } catch (err) {
-      return { registry: new SchemaRegistry([]), problems: [{ file: dir, path: '', message: (err as Error).message }] };
+      const code = (err as NodeJS.ErrnoException).code;
+      const message =
+        code === 'ENOENT'
+          ? 'no such folder: point --schemas (or EVENTFUL_SCHEMAS) at the folder of *.schema.json files'
+          : code === 'ENOTDIR'
+            ? 'a file, not a folder: point --schemas (or EVENTFUL_SCHEMAS) at the folder of *.schema.json files'
+            : (err as Error).message;
+      return { registry: new SchemaRegistry([]), problems: [{ file: dir, path: '', message }] };
     }
     if (names.length === 0)
       return {

@@ -204,7 +204,10 @@ export async function runLoad(settings: LoadSettings, deps: LoadDeps): Promise<L
     summary.problems = problems;
     for (const p of problems) log.error(`${p.file}${p.path ? ` ${p.path}` : ''}: ${p.message}`);
     return end.refuse(
-      `${problems.length} problem(s) in the schemas under ${settings.schemasDir}; run validate for details`,
+      problems.length === 1
+        ? `the schemas under ${settings.schemasDir}: ${problems[0]!.message}`
+        : `${problems.length} problems in the schemas under ${settings.schemasDir} (listed above): fix them, ` +
+            `and check with eventful-validate --schemas ${settings.schemasDir}, which touches no warehouse`,
     );
   }
 

@@ -522,6 +522,14 @@ describe('load', () => {
     );
   });
 
+  it('should say what to do when --schemas names no folder', async () => {
+    const r = await load(['--schemas', path.join(root, 'no-such-schemas')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+      /ERROR the schemas under \S+no-such-schemas: no such folder: point --schemas \(or EVENTFUL_SCHEMAS\) at the folder/,
+    );
+  });
+
   it('should load pending snapshots oldest first and report each one', async () => {
     const a = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]), {
       startedAt: new Date('2026-11-27T05:00:00Z'),
