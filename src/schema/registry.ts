@@ -10,6 +10,7 @@ import { identifierProblem } from './identifiers.js';
 import { bigintText } from './json-integer.js';
 import { subMicrosecondProblem } from './date-time-precision.js';
 import { propertyText, type JsonSource } from './json-source.js';
+import { readableSchemaErrors } from './schema-errors.js';
 import { DEFAULT_SCHEMAS_DIR, SCHEMA_FILE_SUFFIX, schemaProblemsMessage, type SchemaProblem } from './schema-folder.js';
 import { isDateTimeProperty, isIntegerProperty, type PropertySchema } from './json-types.js';
 
@@ -86,6 +87,9 @@ const MAPPING_META_SCHEMA = {
     },
   },
 };
+
+/** Checks an `x-warehouse` mapping against its meta-schema (what ajv's compile would refuse in its own words). */
+const checkMapping = new Ajv2020({ allErrors: true }).compile(MAPPING_META_SCHEMA);
 
 /** A fresh ajv in strict mode with formats and our vendor keywords. */
 export function createAjv(): Ajv2020 {
@@ -173,9 +177,18 @@ export async function loadSchemaFile(file: string): Promise<{ schema?: LoadedSch
   const mapping = json[WAREHOUSE_KEYWORD] as WarehouseMapping | undefined;
   if (!mapping)
     return problem(`/${WAREHOUSE_KEYWORD}`, `missing: name the topics, table and key in "${WAREHOUSE_KEYWORD}"`);
+  const ajv = createAjv();
+  // Said in words before ajv's compile, which would throw its own jargon.
+  const shape = ajv.validateSchema(json)
+    ? checkMapping(mapping)
+      ? []
+      : readableSchemaErrors(checkMapping.errors, mapping, `/${WAREHOUSE_KEYWORD}`)
+    : readableSchemaErrors(ajv.errors, json);
+  for (const p of shape) problem(p.path, p.message);
+  if (problems.length) return { problems };
   let validate: ValidateFunction;
   try {
-    validate = createAjv().compile(json);
+    validate = ajv.compile(json);
   } catch (err) {
     return problem('', `does not compile in ajv strict mode: ${(err as Error).message}`);
   }

@@ -514,7 +514,7 @@ describe('absurd flags and settings', () => {
       name: 'schemas folder missing',
       args: ['--topics', topic, '--group-id', 'g', '--out', root, '--schemas', '/nonexistent-schemas'],
       code: 2,
-      message: /no such file or directory/,
+      message: /nonexistent-schemas: no such folder: point --schemas \(or EVENTFUL_SCHEMAS\) at the folder/,
     },
     {
       name: 'secret in argv',
@@ -647,7 +647,7 @@ describe('absurd flags and settings', () => {
       name: 'schemas folder missing',
       args: ['--snapshots', snapshotRoot, '--schemas', '/nonexistent-schemas'],
       code: 2,
-      message: /no such file or directory/,
+      message: /nonexistent-schemas: no such folder: point --schemas \(or EVENTFUL_SCHEMAS\) at the folder/,
     },
     {
       name: 'bad value in the environment',
@@ -749,7 +749,19 @@ const SCHEMA_CASES: SchemaCase[] = [
     text: edited((s) => (s['x-warehouse'].state = { table: 'st;drop', key: ['train_id'] })),
     message: /identifier "st;drop" must match/,
   },
-  { name: 'unknown type', text: edited((s) => (s.properties.line = { type: 'strnig' })), message: /./ },
+  {
+    name: 'unknown type',
+    text: edited((s) => (s.properties.line = { type: 'strnig' })),
+    message: /\/properties\/line\/type: "strnig" is not one of array, boolean, integer, null, number, object, string/,
+  },
+  {
+    name: 'mapping with a typo',
+    text: edited((s) => {
+      s['x-warehouse'].tabel = s['x-warehouse'].table;
+      delete s['x-warehouse'].table;
+    }),
+    message: /\/x-warehouse: missing "table"; unexpected "tabel"/,
+  },
   {
     name: 'unknown keyword (strict mode)',
     text: edited((s) => (s.properties.line = { type: 'string', maxLenght: 3 })),
