@@ -136,11 +136,13 @@ export function addOptions<T>(parser: Argv<T>, definitions: OptionDefinitions): 
 export function booleanWords(argv: readonly string[], definitions: OptionDefinitions): string[] {
   return argv.map((arg) => {
     const m = /^--([^=]+)=(.*)$/s.exec(arg);
-    if (!m || definitions[m[1]!]?.type !== 'boolean') return arg;
+    // yargs takes the camelCase spelling (--dryRun) as the same flag.
+    const name = m?.[1]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    if (!m || !name || definitions[name]?.type !== 'boolean') return arg;
     const word = m[2]!.trim().toLowerCase();
     if (TRUE.has(word)) return `--${m[1]}=true`;
     if (FALSE.has(word)) return `--${m[1]}=false`;
-    throw new UsageError(`--${m[1]} takes no value, or one of ${[...TRUE, ...FALSE].join(', ')}; got "${m[2]}"`);
+    throw new UsageError(`--${name} takes no value, or one of ${[...TRUE, ...FALSE].join(', ')}; got "${m[2]}"`);
   });
 }
 

@@ -178,16 +178,17 @@ export async function loadSchemaFile(file: string): Promise<{ schema?: LoadedSch
   if (!mapping)
     return problem(`/${WAREHOUSE_KEYWORD}`, `missing: name the topics, table and key in "${WAREHOUSE_KEYWORD}"`);
   const ajv = createAjv();
-  // Said in words before ajv's compile, which would throw its own jargon.
-  const shape = ajv.validateSchema(json)
-    ? checkMapping(mapping)
-      ? []
-      : readableSchemaErrors(checkMapping.errors, mapping, `/${WAREHOUSE_KEYWORD}`)
-    : readableSchemaErrors(ajv.errors, json);
-  for (const p of shape) problem(p.path, p.message);
-  if (problems.length) return { problems };
   let validate: ValidateFunction;
   try {
+    // Said in words before ajv's compile, which would throw its own jargon (validateSchema itself throws on a
+    // $schema it does not know).
+    const shape = ajv.validateSchema(json)
+      ? checkMapping(mapping)
+        ? []
+        : readableSchemaErrors(checkMapping.errors, mapping, `/${WAREHOUSE_KEYWORD}`)
+      : readableSchemaErrors(ajv.errors, json);
+    for (const p of shape) problem(p.path, p.message);
+    if (problems.length) return { problems };
     validate = ajv.compile(json);
   } catch (err) {
     return problem('', `does not compile in ajv strict mode: ${(err as Error).message}`);

@@ -60,8 +60,19 @@ export function isConditionalConflict(err: unknown): boolean {
   return shape(err).name === 'ConditionalRequestConflict' || httpStatus(err) === HTTP_CONFLICT;
 }
 
-/** The kinds of failure that the settings cause, and only other settings fix. */
-const SETTINGS_ERRORS = new Set(['s3_credentials', 's3_access_denied', 's3_no_such_bucket', 's3_wrong_region']);
+/**
+ * The S3 error codes that the settings cause and only other settings fix (exit 2). Expired or refreshable
+ * credentials, a credential provider that timed out and a bare HTTP 403 may pass on a retry (exit 1).
+ */
+const SETTINGS_ERRORS = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'NoSuchBucket',
+  'PermanentRedirect',
+  'AuthorizationHeaderMalformed',
+  'IllegalLocationConstraintException',
+]);
 
 /** The name that classifies a failure: the S3 error code, or the network error's code. */
 function errorCode(err: unknown): string {
@@ -72,8 +83,8 @@ function errorCode(err: unknown): string {
 
 /**
  * Turns an SDK or network error into a message that says what to do, as an {@link EventfulError}: exit 2 for
- * settings a retry will not change (refused keys, access denied, no such bucket, another region), exit 1 for the
- * rest (an unreachable store, its other errors). `what` says what was attempted (`listing s3://bucket/prefix/`),
+ * settings a retry will not change ({@link SETTINGS_ERRORS}: refused keys, access denied, no such bucket, another
+ * region), exit 1 for the rest (an unreachable store, expired credentials, its other errors). `what` says what was attempted (`listing s3://bucket/prefix/`),
  * `endpoint` where the requests went. Never includes credentials.
  */
 export function describeS3Error(err: unknown, what: string, endpoint: string): EventfulError {
@@ -115,7 +126,7 @@ export function describeS3Error(err: unknown, what: string, endpoint: string): E
     kind = 's3_error';
     message = `${what} failed: ${code}${e.message && e.message !== code ? `: ${e.message}` : ''}${status ? ` (HTTP ${status})` : ''}`;
   }
-  const wrapped = new EventfulError(message, SETTINGS_ERRORS.has(kind) ? ExitCode.Usage : ExitCode.Failure, kind);
+  const wrapped = new EventfulError(message, SETTINGS_ERRORS.has(code) ? ExitCode.Usage : ExitCode.Failure, kind);
   (wrapped as Error & { cause?: unknown }).cause = err;
   return wrapped;
 }

@@ -29,8 +29,11 @@ export interface ConnectionTarget {
 
 type Field = 'host' | 'port' | 'user' | 'database' | 'password';
 
-/** The schemes pg-connection-string reads a URL of (`socket:` for a Unix socket folder). */
-const URL_SCHEMES = new Set(['postgres:', 'postgresql:', 'socket:']);
+/**
+ * The schemes of a connection URL: postgres://, postgresql:// and their variants (SQLAlchemy's postgresql+psycopg2://,
+ * which node-postgres reads the same), and socket:// for a Unix socket folder.
+ */
+const URL_SCHEMES = /^(postgres[a-z0-9+.-]*|socket):$/;
 
 /** The parts of `DATABASE_URL` that name the connection, read as pg-connection-string reads them. */
 function urlParts(url: string): Partial<Record<Field, string>> {
@@ -51,7 +54,7 @@ function urlParts(url: string): Partial<Record<Field, string>> {
     throw notAUrl;
   }
   // `user:password@host/db` parses as a URL of scheme `user:`, whose "database" would be quoted, password and all.
-  if (!URL_SCHEMES.has(u.protocol)) throw notAUrl;
+  if (!URL_SCHEMES.test(u.protocol)) throw notAUrl;
   const decode = (s: string): string | undefined => (s ? decodeURIComponent(s) : undefined);
   const parts: Partial<Record<Field, string | undefined>> = {
     host: decode(u.hostname) ?? u.searchParams.get('host') ?? undefined,
@@ -201,14 +204,13 @@ export function connectionError(err: unknown, t: ConnectionTarget): EventfulErro
     case '57P03':
       return failure(`${at} is starting up or shutting down: try again in a moment`, 'db_unreachable');
     default:
-      // Without a password, an error with no code is the client's own refusal to go on (the server asked for a
-      // password, or for TLS it was not given): settings, which a retry will not change.
+      // Without a password, an error with no code is often the client's own refusal to go on (the server asked
+      // for a password); it may also be a connection that broke, so it stays exit 1 (a retry may help).
       if (!t.passwordFrom && code === undefined)
         return failure(
           `cannot connect to ${at} as ${user} without a password (none in PGPASSWORD or ${DATABASE_URL_ENV}): ` +
             `${reason}. If the server asks for one, set PGPASSWORD; else check the settings: ${HOW_TO_SET}`,
           'db_connect_failed',
-          ExitCode.Usage,
         );
       return failure(
         `cannot connect to ${at} as ${user}: ${reason}. Check the settings: ${HOW_TO_SET}`,

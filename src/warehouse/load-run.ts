@@ -377,19 +377,22 @@ const INCOMPLETE_NAMED = 5;
 /**
  * Reads the manifests of snapshots `ids`. Unreadable ones become Error results; incomplete ones (no manifest yet)
  * are skipped with a warning, unless the ledger has recorded them (`ledger`): a loaded snapshot whose manifest is
- * gone is an Error result.
+ * gone is an Error result. `neverLoaded`: the warehouse has no ledger table yet.
  */
 async function listSnapshots(
   store: SnapshotStore,
   ids: readonly string[],
   ledger: ReadonlyMap<string, string>,
+  neverLoaded: boolean,
   summary: LoadSummary,
   log: Logger,
 ): Promise<SnapshotListing> {
   const listing = await store.list(ids);
-  const unrecorded = listing.incomplete.filter((id) => !ledger.has(id));
-  // Folders of which none is a snapshot, nor named like one: --snapshots names some other folder.
-  if (ledger.size === 0 && listing.complete.length === 0 && unrecorded.length && !unrecorded.some(stampedTime))
+  // A file system's lost+found is never a snapshot.
+  const unrecorded = listing.incomplete.filter((id) => !ledger.has(id) && id !== 'lost+found');
+  // A warehouse that never loaded, and folders of which none is a snapshot nor named like one: --snapshots names
+  // some other folder. (With a ledger, a root whose snapshots were all pruned is just a root with nothing new.)
+  if (neverLoaded && listing.complete.length === 0 && unrecorded.length && !unrecorded.some(stampedTime))
     throw new UsageError(
       `${store.location} holds ${unrecorded.length} folder(s) but no snapshot (a folder with a manifest.json, ` +
         `named like 20261206T061500123Z_<run>_<hash>): check --snapshots`,
@@ -519,7 +522,7 @@ async function readPending(
   const ledger = hasLedger ? await readLedger(conn, settings.dbSchema, ids) : new Map<string, string>();
   const toRead = settings.verifyLoaded ? ids : ids.filter((id) => !ledger.has(id));
   summary.skipped.alreadyLoaded = ids.length - toRead.length;
-  const { complete } = await listSnapshots(store, toRead, ledger, summary, log);
+  const { complete } = await listSnapshots(store, toRead, ledger, !hasLedger, summary, log);
   const pending: Array<{ ref: SnapshotRef; sha: string }> = [];
   for (const ref of complete) {
     const sha = sha256(ref.manifestText);

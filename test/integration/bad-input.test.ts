@@ -755,6 +755,12 @@ const SCHEMA_CASES: SchemaCase[] = [
     message: /\/properties\/line\/type: "strnig" is not one of array, boolean, integer, null, number, object, string/,
   },
   {
+    name: 'a meta-schema ajv does not know',
+    text: edited((s) => (s.$schema = 'http://json-schema.org/draft-07/schema#')),
+    message:
+      /does not compile in ajv strict mode: no schema with key or ref "http:\/\/json-schema.org\/draft-07\/schema#"/,
+  },
+  {
     name: 'mapping with a typo',
     text: edited((s) => {
       s['x-warehouse'].tabel = s['x-warehouse'].table;

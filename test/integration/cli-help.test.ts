@@ -156,6 +156,7 @@ describe('boolean flags given a value', () => {
     expect(yes.summary).toMatchObject({ status: 'ok', dry_run: true });
     const off = booleanWords(['--dry-run=OFF', '--batch-size=3', '--dry-run'], LOAD_OPTIONS);
     expect(off).toEqual(['--dry-run=false', '--batch-size=3', '--dry-run']);
+    expect(booleanWords(['--dryRun=yes', '--kafka=a=b'], LOAD_OPTIONS)).toEqual(['--dryRun=true', '--kafka=a=b']);
 
     const maybe = await runCommand('simulate', ['--dry-run=maybe', '--duration', '10m']);
     expect(maybe.code).toBe(2);

@@ -50,6 +50,7 @@ describe('connectionTarget', () => {
       expect(message, url).toMatch(/^DATABASE_URL is not a postgres:\/\/ connection URL: set it to postgres:\/\//);
       expect(message).not.toContain(SECRET);
     }
+    expect(connectionTarget({ DATABASE_URL: 'postgresql+psycopg2://eve@h/wh' }).database.value).toBe('wh');
     expect(connectionTarget({ DATABASE_URL: 'postgresql://eve@h:5433/wh' }).port).toEqual({
       value: 5433,
       from: 'DATABASE_URL',
@@ -108,11 +109,12 @@ describe('connectionError', () => {
     expect(e.exitCode).toBe(1);
   });
 
-  it('should treat a client that cannot go on without a password as configuration', () => {
+  it('should say to set PGPASSWORD when a client without a password cannot go on', () => {
     const none = connectionTarget({ PGHOST: 'db', PGUSER: 'eve' });
     const e = connectionError({ message: 'SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string' }, none);
     expect(e.message).toMatch(/without a password \(none in PGPASSWORD or DATABASE_URL\): .*set PGPASSWORD/);
-    expect(e.exitCode).toBe(2);
+    // It may also be a connection that broke: a retry may help.
+    expect(e.exitCode).toBe(1);
   });
 
   it('should refuse a port that is not a number from 1 to 65535, naming where it came from', () => {
