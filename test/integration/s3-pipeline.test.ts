@@ -493,7 +493,7 @@ describe('extract → s3:// → load against real s3proxy, Kafka and PostgreSQL'
     expect(warehouse.ids).toEqual(new Set([...first, ...second].map((e) => String(e['event_id']))));
   });
 
-  it('should fail wrong credentials and an unreachable endpoint with exit 1, a malformed location with exit 2, fast, clearly, committing nothing', async () => {
+  it('should fail an unreachable endpoint with exit 1, wrong credentials and a malformed location with exit 2, fast, clearly, committing nothing', async () => {
     const topic = uniqueTopic('s3p-bad');
     await createTopic(topic, 3);
     const events = Array.from({ length: 50 }, (_, i) => arrival(i));
