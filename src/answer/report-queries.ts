@@ -17,8 +17,9 @@ import {
   HEADWAY_BINS,
   PLATFORM_BINS_TABLE,
   PLATFORM_HOURS_TABLE,
+  relationExists,
 } from '../warehouse/answer-tables.js';
-import { answerNotBuilt } from '../warehouse/answer-build.js';
+import { answerBehind } from '../warehouse/answer-build.js';
 import { DEFAULT_PERIOD_STARTS, servicePeriods, type ServicePeriod } from './service-periods.js';
 import {
   exactSum,
@@ -153,8 +154,7 @@ function viewsOf(db: Queryable, dbSchema: string): Views {
   const name = (view: string): string => `${s}.${quoteIdent(view)}`;
   return {
     name,
-    exists: async (view) =>
-      (await db.query('SELECT to_regclass($1) IS NOT NULL AS ok', [name(view)])).rows[0]?.['ok'] === true,
+    exists: (view) => relationExists(db, name(view)),
   };
 }
 
@@ -267,7 +267,7 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
     lines: num(totals['lines']) ?? 0,
     days: num(totals['days']) ?? 0,
   };
-  if (network.all.headways === 0 && (await answerNotBuilt(db, query.dbSchema)))
+  if (network.all.headways === 0 && (await answerBehind(db, query.dbSchema)))
     throw new EventfulError(
       `the wait-time answer in schema "${query.dbSchema}" is not built (a load with --no-answer emptied it): run ` +
         `load once without --no-answer, which builds it from the arrivals, then report again`,

@@ -34,10 +34,12 @@ import {
   answerTable,
   ANSWER_TABLES,
   answerTableStatements,
+  type CatalogReader,
   DERIVED_TABLES,
   headwayIndexCreates,
   headwayIndexDrops,
   HEADWAYS_TABLE,
+  relationExists,
   WAIT_DAILY_TABLE,
   WAIT_HOURLY_TABLE,
   type AnswerDb,
@@ -140,45 +142,23 @@ export async function emptyAnswer(db: AnswerDb, dbSchema: string): Promise<void>
  */
 export async function forgetAnswer(db: AnswerDb, dbSchema: string): Promise<boolean> {
   const state = answerTable(dbSchema, ANSWER_STATE_TABLE);
-  const { rows } = await db.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [state]);
-  if (!rows[0]?.present || !(await db.query(`SELECT 1 FROM ${state}`)).rowCount) return false;
+  if (!(await relationExists(db, state)) || !(await db.query(`SELECT 1 FROM ${state}`)).rowCount) return false;
   await emptyAnswer(db, dbSchema);
   return true;
 }
 
 /**
- * Whether `train_arrivals` holds a row but the answer tables hold no answer built with these settings (missing,
- * emptied by --no-answer, or of another layout): what the next load builds.
+ * Whether `train_arrivals` holds a row but the answer tables hold no answer built from it: none at all (missing, or
+ * emptied by --no-answer), or, given the settings `o`, none built with them (another layout or settings). What the
+ * next load builds, and what `report` tells apart from an empty warehouse.
  */
-export async function answerBehind(db: AnswerDb, dbSchema: string, o: ResolvedViewOptions): Promise<boolean> {
-  const present = async (table: string): Promise<boolean> => {
-    const { rows } = await db.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [
-      answerTable(dbSchema, table),
-    ]);
-    return rows[0]?.present === true;
-  };
-  if (!(await present(ARRIVALS_TABLE)) || !(await hasHistory(db, dbSchema))) return false;
-  return !(await present(ANSWER_STATE_TABLE)) || !(await isBuilt(db, dbSchema, answerFingerprint(o)));
-}
-
-/**
- * Whether station arrivals are loaded but no answer is built from them (with whichever settings): the state after a
- * load with --no-answer, which the next load builds. What `report` tells apart from an empty warehouse.
- */
-export async function answerNotBuilt(
-  db: { query(text: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }> },
-  dbSchema: string,
-): Promise<boolean> {
+export async function answerBehind(db: CatalogReader, dbSchema: string, o?: ResolvedViewOptions): Promise<boolean> {
   const [arrivals, state] = [answerTable(dbSchema, ARRIVALS_TABLE), answerTable(dbSchema, ANSWER_STATE_TABLE)];
-  const { rows } = await db.query(`SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present`, [
-    arrivals,
-    state,
-  ]);
-  if (rows[0]?.['present'] !== true) return false;
-  const behind = await db.query(
-    `SELECT EXISTS (SELECT 1 FROM ${arrivals}) AND NOT EXISTS (SELECT 1 FROM ${state}) AS behind`,
-  );
-  return behind.rows[0]?.['behind'] === true;
+  if (!(await relationExists(db, arrivals))) return false;
+  const built = (await relationExists(db, state)) ? `(SELECT fingerprint FROM ${state})` : 'NULL::text';
+  const { rows } = await db.query(`SELECT EXISTS (SELECT 1 FROM ${arrivals}) AS history, ${built} AS fingerprint`);
+  const fingerprint = rows[0]?.['fingerprint'] ?? null;
+  return rows[0]?.['history'] === true && (o ? fingerprint !== answerFingerprint(o) : fingerprint === null);
 }
 
 /** Whether `train_arrivals` holds a row. */

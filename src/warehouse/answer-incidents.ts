@@ -23,6 +23,7 @@ import {
   HEADWAYS_TABLE,
   INCIDENT_EVENTS_TABLE,
   INCIDENT_SPANS_TABLE,
+  relationExists,
   type AnswerDb,
 } from './answer-tables.js';
 import type { ResolvedViewOptions } from './view-options.js';
@@ -84,8 +85,7 @@ export async function eventsToSweep(db: AnswerDb, events: string | undefined): P
 /** `"schema"."incident_events"` when the warehouse has that table, else undefined (no incidents: no flag is set). */
 export async function incidentEventsTable(db: AnswerDb, dbSchema: string): Promise<string | undefined> {
   const table = answerTable(dbSchema, INCIDENT_EVENTS_TABLE);
-  const { rows } = await db.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [table]);
-  return rows[0]?.present ? table : undefined;
+  return (await relationExists(db, table)) ? table : undefined;
 }
 
 /**

@@ -170,6 +170,17 @@ export const microsAsSeconds = (micros: string): string => `(${micros}) * 0.0000
 /** Exact numeric seconds² from a sum of squared microseconds; scale 12. */
 export const squaredMicrosAsSeconds = (micros2: string): string => `(${micros2}) * 0.000000000001`;
 
+/** The least of a connection that a look at the catalog needs (a warehouse connection, a pg.Client, report's). */
+export interface CatalogReader {
+  query(text: string, params?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+/** Whether the table, view or index `name` (`"schema"."name"`) exists. */
+export async function relationExists(db: CatalogReader, name: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT to_regclass($1) IS NOT NULL AS present', [name]);
+  return rows[0]?.['present'] === true;
+}
+
 /** `"schema"."name"` of an answer table. */
 export const answerTable = (dbSchema: string, name: string): string => `${quoteIdent(dbSchema)}.${quoteIdent(name)}`;
 

@@ -37,7 +37,7 @@ import {
 import { applyPlan, applyViews, type ViewsOutcome } from './migrate.js';
 import { answerBehind, forgetAnswer } from './answer-build.js';
 import { answerPhase, noHeadwaysYet } from './answer-maintenance.js';
-import { ARRIVALS_TABLE, INCIDENT_EVENTS_TABLE } from './answer-tables.js';
+import { ARRIVALS_TABLE, INCIDENT_EVENTS_TABLE, relationExists } from './answer-tables.js';
 import { resolveViewOptions } from './view-options.js';
 import { quarantineTable } from './quarantine.js';
 import {
@@ -477,10 +477,7 @@ async function moveFloor(
     return;
   }
   try {
-    const { rows } = await conn.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [
-      qualified(settings.dbSchema, LISTING_TABLE),
-    ]);
-    if (!rows[0]?.present) return;
+    if (!(await relationExists(conn, qualified(settings.dbSchema, LISTING_TABLE)))) return;
     // The ledger as the run left it (its snapshots committed): what is settled now.
     const recorded = await readLedger(conn, settings.dbSchema, listed.ids);
     const unsettled = listed.ids.filter((id) => !recorded.has(id));

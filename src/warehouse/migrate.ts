@@ -16,6 +16,7 @@ import {
   INCIDENT_EVENTS_INDEX,
   INCIDENT_EVENTS_TABLE,
   incidentEventsIndexStatement,
+  relationExists,
 } from './answer-tables.js';
 import { VIEW_NAMES, VIEW_REQUIREMENTS, viewStatements } from './views.js';
 import { resolveViewOptions } from './view-options.js';
@@ -65,9 +66,8 @@ async function dropOtherLayout(conn: WarehouseConnection, dbSchema: string, log?
  * lock the table against writes for the rest of the load even when the index is there).
  */
 async function indexIncidentEvents(conn: WarehouseConnection, dbSchema: string): Promise<void> {
-  const index = answerTable(dbSchema, INCIDENT_EVENTS_INDEX);
-  const { rows } = await conn.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [index]);
-  if (!rows[0]?.present) await conn.query(incidentEventsIndexStatement(dbSchema));
+  if (!(await relationExists(conn, answerTable(dbSchema, INCIDENT_EVENTS_INDEX))))
+    await conn.query(incidentEventsIndexStatement(dbSchema));
 }
 
 /**
