@@ -8,6 +8,7 @@ import {
   formatShare,
   formatWait,
   headlineFigure,
+  INCIDENT_WINDOW_DAYS,
   plural,
   stationLabel,
   worstBy,
@@ -164,7 +165,7 @@ function headline(data: ReportData): string {
           formatWait(byIncident.expectedWaitDuringSeconds),
           `${byIncident.line} line, vs ${formatWait(byIncident.expectedWaitSameHoursSeconds)} in the same hours without one (${byIncident.ratio.toFixed(1)}×)`,
         )
-      : card('Incidents', String(data.incidents.length), 'in this period'),
+      : card('Incidents', data.incidents.total.toLocaleString('en-US'), 'in this period'),
     card(
       'Measured',
       plural(n.all.arrivals, 'arrival'),
@@ -362,9 +363,11 @@ function incidentEffectChart(data: ReportData): string {
     : '';
 }
 
+/** The incidents open in the report's last days: a timeline by line, then the latest ones listed. */
 function incidentsSection(data: ReportData): string {
-  const lines = [...new Set([...data.stations.map((s) => s.line), ...data.incidents.map((i) => i.line)])].sort();
-  const spans = data.incidents.map((i) => ({
+  const { total, since, recent } = data.incidents;
+  const lines = [...new Set([...data.stations.map((s) => s.line), ...recent.map((i) => i.line)])].sort();
+  const spans = recent.map((i) => ({
     row: i.line,
     from: i.reportedAt,
     to: i.resolvedAt,
@@ -374,19 +377,21 @@ function incidentsSection(data: ReportData): string {
       (i.stationId ? ` at ${i.stationId}` : '') +
       (i.description ? `: ${i.description}` : ''),
   }));
+  const whole = since.getTime() <= data.period.from.getTime();
   const chart = timeline({
-    title: 'Incidents by line over time',
-    from: data.period.from,
+    title: whole ? 'Incidents by line over time' : `Incidents by line, the last ${plural(INCIDENT_WINDOW_DAYS, 'day')}`,
+    from: since,
     to: data.period.to,
     rows: lines.map((l) => ({ name: l, mark: lineColor(l) })),
     spans,
     legend: Object.entries(SEVERITY_COLORS).map(([name, color]) => ({ name, color })),
   });
   const effectChart = incidentEffectChart(data);
-  const note = data.incidents.length
-    ? `<p class="note">${plural(data.incidents.length, 'incident')}, by line; colour: worst severity reached.</p>`
+  const shown = whole ? '' : `; ${recent.length} open since ${esc(utc(since))} are shown`;
+  const note = total
+    ? `<p class="note">${plural(total, 'incident')} in this period${shown}, by line; colour: worst severity reached.</p>`
     : '<p class="note">No incidents in this period.</p>';
-  const latest = data.incidents.slice(-INCIDENT_LIST_MAX);
+  const latest = recent.slice(-INCIDENT_LIST_MAX);
   const table = latest.length
     ? `<table><tr><th>Incident</th><th>Line</th><th>Severity</th><th>Open</th><th class="num">Lasted</th><th>Where, what</th></tr>${latest
         .map(
@@ -398,8 +403,8 @@ function incidentsSection(data: ReportData): string {
             `<td>${esc([i.stationId, i.description].filter(Boolean).join(': '))}</td></tr>`,
         )
         .join('')}</table>${
-        data.incidents.length > latest.length
-          ? `<p class="note">The latest ${latest.length} of ${data.incidents.length} are listed.</p>`
+        recent.length > latest.length
+          ? `<p class="note">The latest ${latest.length} of ${recent.length} are listed.</p>`
           : ''
       }`
     : '';
@@ -445,7 +450,7 @@ This random-arrival model fits frequent service only. Where a platform's mean sc
 over ${esc(formatWait(data.longHeadwaySeconds))}, passengers time their arrival to the timetable, so the report gives the
 timetable model there instead: the mean delay past the scheduled time (early trains count as no delay) and the share of
 trains on time (1 min early to 5 min late). Every figure says which model it uses.
-Figures come from the warehouse views <code>station_wait_times</code>, <code>station_wait_times_hourly</code>,
+Figures come from the sums load keeps behind the warehouse views <code>station_wait_times</code>, <code>station_wait_times_hourly</code>,
 <code>station_headways</code>, <code>incident_periods</code> and <code>line_incident_waits</code>.</p></footer>
 </main>
 </body>

@@ -25,7 +25,6 @@ export interface StationWait extends WaitFigures {
   stationName: string | null;
   line: string;
   direction: string;
-  maxHeadwaySeconds: number | null;
   /** Lateness against the timetable in the platform's long-headway hours. */
   timetabled: LatenessFigures;
   /** Share (0–1) of the platform's headways in long-headway hours. */
@@ -57,6 +56,22 @@ export interface IncidentSpan {
   /** Null while the incident is open. */
   resolvedAt: Date | null;
 }
+
+/** The incidents of the whole history by count, and in detail those open at some time in its last days. */
+export interface IncidentSummary {
+  /** Every incident the warehouse holds. */
+  total: number;
+  /** The start of the detailed window: the end of the period less {@link INCIDENT_WINDOW_DAYS} (or its start). */
+  since: Date;
+  /** The incidents open at some time since `since` (resolved then or later, or still open), oldest report first. */
+  recent: IncidentSpan[];
+}
+
+/**
+ * How many days before the end of the period the report shows incidents one by one (the timeline and the list): a
+ * page a person reads, and a query whose cost is the window's incidents, not the history's.
+ */
+export const INCIDENT_WINDOW_DAYS = 7;
 
 /**
  * A line's waits during open incidents against its waits otherwise: like with like (the same line in the
@@ -95,7 +110,7 @@ export interface ReportData {
   longHeadwaySeconds: number;
   /** The station whose headway distribution is shown. */
   chosen: { stationId: string; stationName: string | null; panels: HeadwayPanel[] };
-  incidents: IncidentSpan[];
+  incidents: IncidentSummary;
   lineIncidents: LineIncidentWait[];
   /** How many of the worst stations the tables list. */
   top: number;

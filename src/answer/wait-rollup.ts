@@ -95,7 +95,6 @@ export interface HourSums {
   scheduledHeadways: number;
   sumScheduledHeadway: ExactSum;
   sumScheduledHeadwaySquared: ExactSum;
-  maxHeadwaySeconds: number | null;
   scheduledArrivals: number;
   sumLateness: ExactSum;
   sumDelay: ExactSum;
@@ -260,7 +259,6 @@ export interface PlatformWait extends ModelSplit {
   stationName: string | null;
   line: string;
   direction: string;
-  maxHeadwaySeconds: number | null;
 }
 
 /** Every platform's waits, split by model, in the order the platforms first appear in `rows`. */
@@ -274,13 +272,11 @@ export function platformWaits(rows: readonly HourSums[], longHeadwaySeconds: num
   }
   return [...groups.values()].map((group) => {
     const first = group[0]!;
-    const maxes = group.map((r) => r.maxHeadwaySeconds).filter((m): m is number => m !== null);
     return {
       stationId: first.stationId,
       stationName: group.find((r) => r.stationName !== null)?.stationName ?? null,
       line: first.line,
       direction: first.direction,
-      maxHeadwaySeconds: maxes.length ? Math.max(...maxes) : null,
       ...splitByModel(group, longHeadwaySeconds),
     };
   });

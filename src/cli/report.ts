@@ -187,7 +187,7 @@ function reportSummary(data: ReportData, html: string | null): Record<string, un
     worst_by_expected: worstBy(data.stations, 'expectedWaitSeconds', data.top).map(summaryRow),
     worst_by_excess: worstBy(data.stations, 'excessWaitSeconds', data.top).map(summaryRow),
     station: stationLabel(data.chosen.stationId, data.chosen.stationName),
-    incidents: data.incidents.length,
+    incidents: data.incidents.total,
     incident_waits: data.lineIncidents.map((l) => ({
       line: l.line,
       expected_wait_during_seconds: l.expectedWaitDuringSeconds,

@@ -272,6 +272,7 @@ export function answerTableStatements(dbSchema: string): string[] {
     `CREATE TABLE IF NOT EXISTS ${t(WAIT_DAILY_TABLE)} (
   ${key}, service_date date NOT NULL, ${sumColumns},
   PRIMARY KEY (station_id, line, direction, service_date))`,
+    // The report's period (first and last day) and count of days.
     `CREATE INDEX IF NOT EXISTS eventful_wait_daily_date ON ${t(WAIT_DAILY_TABLE)} (service_date)`,
     `CREATE TABLE IF NOT EXISTS ${t(LINE_HOURS_TABLE)} (
   line text NOT NULL, service_hour integer NOT NULL,
@@ -284,6 +285,8 @@ export function answerTableStatements(dbSchema: string): string[] {
   ${key}, bin integer NOT NULL, headways bigint NOT NULL, PRIMARY KEY (station_id, line, direction, bin))`,
     `CREATE TABLE IF NOT EXISTS ${t(INCIDENT_SPANS_TABLE)} (
   incident_id text PRIMARY KEY, line text, reported_at timestamptz NOT NULL, resolved_at timestamptz)`,
+    // The report's incidents open in its last days: resolved since then, or still open (NULL).
+    `CREATE INDEX IF NOT EXISTS eventful_answer_incidents_resolved ON ${t(INCIDENT_SPANS_TABLE)} (resolved_at)`,
     `CREATE TABLE IF NOT EXISTS ${t(ANSWER_STATE_TABLE)} (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), fingerprint text NOT NULL,
   built_at timestamptz NOT NULL DEFAULT now())`,

@@ -274,6 +274,47 @@ describe('report', () => {
     expect(page).toContain('1 station, 1 line, 2 days');
   });
 
+  it('should count every incident of the period but draw only those open in its last 7 days', async () => {
+    const weeks = await freshSchema(client, 'report');
+    schemas.push(weeks);
+    await createWaitTables(client, weeks);
+    const night: Array<[string, string]> = [
+      ['03:00:00', '03:00:00'],
+      ['03:20:00', '03:20:00'],
+      ['03:40:00', '03:40:00'],
+    ];
+    await insertArrivals(client, weeks, [...platformDay('2026-11-01', night), ...platformDay('2026-11-28', night)]);
+    const resolved = { event_type: 'incident_resolved' } as const;
+    await insertIncidentEvents(client, weeks, [
+      { incident_id: 'INC-OLD', occurred_at: '2026-11-01T03:10:00Z', line: 'Blue' },
+      { incident_id: 'INC-OLD', occurred_at: '2026-11-01T03:30:00Z', ...resolved },
+      { incident_id: 'INC-GONE', occurred_at: '2026-11-19T10:00:00Z', line: 'Blue' },
+      { incident_id: 'INC-GONE', occurred_at: '2026-11-20T10:00:00Z', ...resolved },
+      { incident_id: 'INC-LONG', occurred_at: '2026-11-15T10:00:00Z', line: 'Blue' },
+      { incident_id: 'INC-LONG', occurred_at: '2026-11-25T10:00:00Z', ...resolved },
+      { incident_id: 'INC-OPEN', occurred_at: '2026-11-27T10:00:00Z', line: 'Blue' },
+    ]);
+    await applyViews(client, weeks);
+    const html = path.join(OUTPUT_DIR, 'report-weeks.html');
+    const r = await runCommand('report', ['--db-schema', weeks, '--html', html]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.summary).toMatchObject({
+      incidents: 4,
+      days: 2,
+      stations: 1,
+      lines: 1,
+      period: { from: '2026-11-01T03:00:00.000Z', to: '2026-11-28T03:40:00.000Z' },
+    });
+    const page = await readFile(html, 'utf8');
+    expect(page).toContain('Incidents by line, the last 7 days');
+    // 7 days before the last arrival: INC-LONG was resolved after that, INC-OPEN still is open.
+    expect(page).toContain('4 incidents in this period; 2 open since 2026-11-21 03:40 UTC are shown');
+    expect(page).toContain('INC-LONG');
+    expect(page).toContain('INC-OPEN');
+    expect(page).not.toContain('INC-OLD');
+    expect(page).not.toContain('INC-GONE');
+  });
+
   it('should take the service periods and the long-headway bound from flags and refuse bad ones', async () => {
     const r = await runCommand('report', [
       '--db-schema',

@@ -37,7 +37,6 @@ const station = (
   stationName: name,
   line,
   direction: 'northbound',
-  maxHeadwaySeconds: 600,
   ...figures(expected, scheduled),
   timetabled: NO_LATENESS,
   timetabledShare: 0,
@@ -115,26 +114,30 @@ function reportData(overrides: Partial<ReportData> = {}): ReportData {
         },
       ],
     },
-    incidents: [
-      {
-        incidentId: 'INC-<1>',
-        line: 'Red',
-        stationId: 'STN-666',
-        description: `Signal failure & "smoke" <img src=x onerror=alert(1)>`,
-        severity: 'critical',
-        reportedAt: new Date('2026-11-27T08:00:00Z'),
-        resolvedAt: new Date('2026-11-27T08:30:00Z'),
-      },
-      {
-        incidentId: 'INC-2',
-        line: 'Blue',
-        stationId: null,
-        description: null,
-        severity: 'constructor',
-        reportedAt: new Date('2026-11-27T20:00:00Z'),
-        resolvedAt: null,
-      },
-    ],
+    incidents: {
+      total: 2,
+      since: new Date('2026-11-27T00:00:00Z'),
+      recent: [
+        {
+          incidentId: 'INC-<1>',
+          line: 'Red',
+          stationId: 'STN-666',
+          description: `Signal failure & "smoke" <img src=x onerror=alert(1)>`,
+          severity: 'critical',
+          reportedAt: new Date('2026-11-27T08:00:00Z'),
+          resolvedAt: new Date('2026-11-27T08:30:00Z'),
+        },
+        {
+          incidentId: 'INC-2',
+          line: 'Blue',
+          stationId: null,
+          description: null,
+          severity: 'constructor',
+          reportedAt: new Date('2026-11-27T20:00:00Z'),
+          resolvedAt: null,
+        },
+      ],
+    },
     lineIncidents: [
       {
         line: 'Red',
@@ -308,13 +311,27 @@ describe('the HTML report', () => {
   it('should say so when there were no incidents and no scheduled times', () => {
     const quiet = renderReportHtml(
       reportData({
-        incidents: [],
+        incidents: { total: 0, since: new Date('2026-11-27T00:00:00Z'), recent: [] },
         lineIncidents: [],
         stations: [station('STN-1', 'A', 'Blue', 300, null)],
       }),
     );
     expect(quiet).toContain('No incidents in this period.');
     expect(quiet).toContain('No scheduled times in the data.');
+  });
+
+  it('should count every incident of the period but draw only those of its last days', () => {
+    const base = reportData();
+    const year = renderReportHtml({
+      ...base,
+      period: { from: new Date('2025-11-28T00:00:00Z'), to: base.period.to },
+      incidents: { ...base.incidents, total: 2694, since: new Date('2026-11-20T23:59:00Z') },
+      lineIncidents: [],
+    });
+    expect(year).toContain('Incidents by line, the last 7 days');
+    expect(year).toContain('2,694 incidents in this period; 2 open since 2026-11-20 23:59 UTC are shown');
+    expect(year).toMatch(/Incidents<\/div><div class="value">2,694<\/div>/);
+    expect(html).toContain('Incidents by line over time');
   });
 });
 
