@@ -125,6 +125,11 @@ SELECT c.incident_id, s.line, s.lo, s.hi FROM (
  * touched hours (only on lines with an incident, or already flagged) and those inside a changed period (an index
  * range of the line: a headway that is not a gap ends at most the service-gap bound after its predecessor; gaps
  * come from their own partial index).
+ *
+ * Only the periods still open after the earliest predecessor among the candidates take part (by the index of
+ * `eventful_answer_incidents` on `resolved_at`): one that ended before a headway's train before it arrived cannot
+ * overlap it, nor raise the latest end the sweep compares with that arrival above it. So the sweep sorts the
+ * snapshot's rows and the incidents of their days, not every incident of history.
  */
 function flagsSql(dbSchema: string, o: ResolvedViewOptions, touched: string, onlyAdded: boolean): string {
   const H = answerTable(dbSchema, HEADWAYS_TABLE);
@@ -135,11 +140,15 @@ function flagsSql(dbSchema: string, o: ResolvedViewOptions, touched: string, onl
     WHERE incident_id NOT IN (SELECT incident_id FROM ${PERIODS})
     UNION ALL SELECT incident_id, line, reported_at, resolved_at FROM ${PERIODS})`
     : PERIODS;
+  const openAfter = (rows: string): string =>
+    `(SELECT * FROM ${periods} p
+    WHERE p.resolved_at IS NULL OR p.resolved_at > (SELECT min(previous_arrived_at) FROM ${rows}))`;
   const reach = `interval '${o.maxHeadwaySeconds} seconds'`;
   return `CREATE TEMP TABLE eventful_answer_flags AS
-WITH candidates AS (
-  SELECT h.* FROM ${headwaysInHours(dbSchema, touched, CANDIDATE)}
-  WHERE h.during_incident OR h.line IN (SELECT p.line FROM ${periods} p)
+WITH touched_rows AS MATERIALIZED (SELECT h.* FROM ${headwaysInHours(dbSchema, touched, CANDIDATE)}),
+candidates AS MATERIALIZED (
+  SELECT t.* FROM touched_rows t
+  WHERE t.during_incident OR t.line IN (SELECT p.line FROM ${openAfter('touched_rows')} p)
   UNION ALL
   SELECT w.* FROM (SELECT DISTINCT line, lo, hi FROM ${CHANGED} WHERE line IS NOT NULL AND lo IS NOT NULL) r
   CROSS JOIN LATERAL (
@@ -152,7 +161,7 @@ WITH candidates AS (
 )
 SELECT DISTINCT w.station_id, w.line, w.direction, w.arrived_at, w.event_id, w.flag FROM (
   SELECT s.*, ${overlaps('s.latest_end', 's.previous_arrived_at')} AS flag
-  FROM (${sweepSql('candidates', CANDIDATE_COLUMNS, 'arrived_at', periods)}) s
+  FROM (${sweepSql('candidates', CANDIDATE_COLUMNS, 'arrived_at', openAfter('candidates'))}) s
 ) w WHERE w.flag IS DISTINCT FROM w.during_incident`;
 }
 
