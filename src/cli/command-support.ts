@@ -18,7 +18,7 @@ export function terminalWidth(): number {
 
 /**
  * Finishes a command's parser: unknown flags are errors (strict), every parse error becomes a
- * {@link UsageError} (exit 2 with a summary line), `--help` is on and `--version` off, and help is wrapped at
+ * {@link UsageError} (exit 2 with a summary line), `--help` (and `-h`) is on and `--version` off, and help is wrapped at
  * `width` columns.
  */
 export function withUsageErrors<T>(parser: Argv<T>, width: number): Argv<T> {
@@ -28,6 +28,7 @@ export function withUsageErrors<T>(parser: Argv<T>, width: number): Argv<T> {
       throw new UsageError(withoutCamelCaseTwins(msg ?? err?.message ?? 'bad usage'));
     })
     .help()
+    .alias('help', 'h')
     .version(false)
     .wrap(width);
 }

@@ -115,7 +115,8 @@ export const EXTRACT_OPTIONS = {
 const DESCRIPTION =
   "Drains everything new in Kafka topics (up to each partition's high watermark at the start) into a snapshot\n" +
   "folder, then commits the consumer group's offsets. --dry-run reads and counts, but writes no snapshot and\n" +
-  'commits nothing. Exits 99 when there is nothing new; on any failure nothing is committed.';
+  'commits nothing (with --out, it checks that a real run could write there). Exits 99 when there is nothing new;\n' +
+  'on any failure nothing is committed.';
 
 function parser(argv: string[]) {
   const options = commandParser(argv, SCRIPT, `$0 [options]\n\n${DESCRIPTION}`, EXTRACT_OPTIONS)
@@ -209,8 +210,10 @@ export async function main(argv: string[]): Promise<never> {
       `group "${settings.groupId}", topics ${settings.topics.join(',')}, run id "${settings.runId}", ` +
         `kafka ${JSON.stringify(redactKafkaConfig(settings.kafka))}`,
     );
-    const store = settings.dryRun ? undefined : await openSnapshotStore(settings.out!);
-    await store?.prepare();
+    // A dry run writes nothing, but checks that the real run could write to --out when one is given.
+    const opened = settings.out === undefined ? undefined : await openSnapshotStore(settings.out);
+    await opened?.prepare(settings.dryRun);
+    const store = settings.dryRun ? undefined : opened;
     let source: KafkaConsumerSource;
     try {
       source = new KafkaConsumerSource({

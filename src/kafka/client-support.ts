@@ -4,7 +4,7 @@
  * while the group coordinator moves, and the connect, metadata, watermark and disconnect calls.
  */
 import Kafka from '@confluentinc/kafka-javascript';
-import { EventfulError } from '../basics/errors.js';
+import { EventfulError, ExitCode } from '../basics/errors.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
 import type { TopicPartition } from './drain-plan.js';
 import type { CommittedOffset, TopicPartitionOffset, Watermarks } from './event-source.js';
@@ -65,7 +65,10 @@ export function createConsumer(
   eofs: TopicPartitionOffset[],
   onClientError: ((message: string) => void) | undefined,
 ): Kafka.KafkaConsumer {
-  const consumer = new Kafka.KafkaConsumer(conf as Kafka.ConsumerGlobalConfig, { 'auto.offset.reset': 'earliest' });
+  // event_cb: librdkafka's log lines reach 'event.log', where connectConsumer reads why a connection failed.
+  const consumer = new Kafka.KafkaConsumer({ ...conf, event_cb: true } as Kafka.ConsumerGlobalConfig, {
+    'auto.offset.reset': 'earliest',
+  });
   consumer.setDefaultConsumeTimeout(consumeTimeoutMs);
   consumer.on('partition.eof', (e) => eofs.push({ topic: e.topic, partition: e.partition, offset: e.offset }));
   consumer.on('event.error', (err) => onClientError?.(describe(err)));
@@ -143,9 +146,94 @@ export function committedOffsetsOf(
   }));
 }
 
+/** A librdkafka log line as the client hands it to 'event.log'. */
+interface ClientLogLine {
+  severity: number;
+  fac: string;
+  message: string;
+}
+
+/** librdkafka's log severities up to warning (syslog's 0–4): those that say why a broker connection failed. */
+const FAILURE_SEVERITY = 4;
+/** How long a failed connect waits for the log lines that explain it: the client hands them over after the error. */
+const LOG_GRACE_MS = 200;
+/** A refusal of the SASL credentials, in a log line or in an error event (which carries no code). */
+const AUTHENTICATION_FAILED = /SASL authentication error|authentication failure/i;
+/** A listener that takes no SASL (or not this mechanism): the handshake fails before any credential is sent. */
+const SASL_HANDSHAKE_FAILED = /SASL \S+ mechanism handshake failed/i;
+
+/** A log line without its thread (`[thrd:...]: `): the broker, then what happened to the connection. */
+const withoutThread = (message: string): string => message.replace(/^\[thrd:[^\]]*\]: /, '');
+
+/** What librdkafka said while a connect failed: its first failure on the connection (its log: never a secret), and whether any said the broker refused the SASL handshake, the credentials, or closed the connection at once. */
+interface ConnectNotes {
+  said?: string;
+  handshakeRefused: boolean;
+  authenticationFailed: boolean;
+  closedAtOnce: boolean;
+  tlsFailed: boolean;
+}
+
+/** Notes the failure `line` (of a log line, or of an error event) says. */
+function note(notes: ConnectNotes, line: string): void {
+  notes.handshakeRefused ||= SASL_HANDSHAKE_FAILED.test(line);
+  notes.authenticationFailed ||= AUTHENTICATION_FAILED.test(line);
+  notes.closedAtOnce ||= /connection closed by peer|while requesting ApiVersion|Broken pipe/i.test(line);
+  notes.tlsFailed ||= /SSL handshake failed|certificate/i.test(line);
+}
+
 /**
- * Connects the consumer, failing with a `broker_unreachable` {@link EventfulError} (exit 1) naming the brokers
- * when none answers within `timeoutMs`.
+ * The error of a failed connect, from the client's error and what librdkafka said, ending with `afterHint`: exit 2
+ * when the broker refused the SASL handshake or the credentials (a retry will not help), else `broker_unreachable`
+ * (exit 1) with what to check. A listener that closed the connection at once likely wants another
+ * `security.protocol`; a failed TLS handshake, other TLS settings.
+ */
+function connectError(
+  properties: Readonly<KafkaProperties>,
+  timeoutMs: number,
+  err: unknown,
+  notes: ConnectNotes,
+  afterHint: string,
+): EventfulError {
+  const servers = String(properties['bootstrap.servers'] ?? properties['metadata.broker.list']);
+  const { said } = notes;
+  const quoted = said ? `: ${said}` : '';
+  if (notes.handshakeRefused)
+    return new EventfulError(
+      `the Kafka broker at ${servers} does not take SASL mechanism ${String(properties['sasl.mechanisms'])} on ` +
+        `this listener${quoted}. Check security.protocol (the listener may be PLAINTEXT or SSL) and sasl.mechanisms${afterHint}`,
+      ExitCode.Usage,
+      'kafka_authentication',
+    );
+  if (notes.authenticationFailed)
+    return new EventfulError(
+      `the Kafka broker at ${servers} refused the SASL credentials${quoted}. Check sasl.mechanisms, sasl.username ` +
+        "and the password (EVENTFUL_KAFKA__SASL_PASSWORD, or the Airflow connection's extra); a retry will not " +
+        `help${afterHint}`,
+      ExitCode.Usage,
+      'kafka_authentication',
+    );
+  const protocol = String(properties['security.protocol'] ?? 'plaintext').toLowerCase();
+  let advice = 'Check --bootstrap-servers, the network and the security settings';
+  if (notes.tlsFailed)
+    advice =
+      'The TLS handshake failed: check security.protocol (the listener may not use TLS) and that ssl.ca.location ' +
+      "names the CA of the broker's certificate";
+  else if (notes.closedAtOnce && protocol === 'plaintext')
+    advice =
+      'The broker closed the connection at once: its listener probably wants SASL or TLS. Set security.protocol ' +
+      '(SASL_SSL, SASL_PLAINTEXT or SSL) and its sasl.* or ssl.* settings (EVENTFUL_KAFKA__SECURITY_PROTOCOL, ...)';
+  return new EventfulError(
+    `cannot reach the Kafka broker at ${servers} within ${timeoutMs} ms: ${describe(err)}` +
+      `${said ? ` (librdkafka: ${said})` : ''}. ${advice}${afterHint}`,
+    1,
+    'broker_unreachable',
+  );
+}
+
+/**
+ * Connects the consumer, failing with the error {@link connectError} makes of what the client said while it tried:
+ * `kafka_authentication` (exit 2) or `broker_unreachable` (exit 1) when none answers within `timeoutMs`.
  *
  * @param afterHint - appended to the error's advice (for instance what was not done).
  */
@@ -155,17 +243,31 @@ export async function connectConsumer(
   timeoutMs: number,
   afterHint = '',
 ): Promise<void> {
-  await new Promise<void>((resolve, reject) =>
-    consumer.connect({ timeout: timeoutMs, allTopics: false }, (err) => (err ? reject(err) : resolve())),
-  ).catch((err: unknown) => {
-    throw new EventfulError(
-      `cannot reach the Kafka broker at ${String(properties['bootstrap.servers'] ?? properties['metadata.broker.list'])} ` +
-        `within ${timeoutMs} ms: ${describe(err)}. Check --bootstrap-servers, the network and the security settings` +
-        afterHint,
-      1,
-      'broker_unreachable',
+  const notes: ConnectNotes = {
+    handshakeRefused: false,
+    authenticationFailed: false,
+    closedAtOnce: false,
+    tlsFailed: false,
+  };
+  const onLog = (line: ClientLogLine): void => {
+    if (line.severity > FAILURE_SEVERITY || line.fac !== 'FAIL') return;
+    notes.said ??= withoutThread(line.message);
+    note(notes, line.message);
+  };
+  const onError = (err: ClientError): void => note(notes, err?.message ?? '');
+  consumer.on('event.log', onLog);
+  consumer.on('event.error', onError);
+  try {
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({ timeout: timeoutMs, allTopics: false }, (err) => (err ? reject(err) : resolve())),
     );
-  });
+  } catch (err) {
+    await sleep(LOG_GRACE_MS);
+    throw connectError(properties, timeoutMs, err, notes, afterHint);
+  } finally {
+    consumer.removeListener('event.log', onLog);
+    consumer.removeListener('event.error', onError);
+  }
 }
 
 /** Every topic of the cluster with its partition ids in ascending order (`kafka_metadata` error on failure). */

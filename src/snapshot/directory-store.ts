@@ -9,7 +9,7 @@ import {
   writev as writevFd,
   type WriteStream,
 } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../basics/errors.js';
 import type { Readable, Writable } from 'node:stream';
@@ -120,6 +120,19 @@ async function makeFolders(dir: string): Promise<void> {
   if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error(`${dir} is a file`), { code: 'EEXIST' });
 }
 
+/**
+ * Checks, making nothing, that {@link makeFolders} could make `dir` and write in it: the nearest folder of its path
+ * that exists must be a folder the process may write (`dir` itself a folder when it exists). Throws the errno error
+ * mkdir would (EACCES, EROFS, ENOTDIR, EEXIST).
+ */
+async function checkFolders(dir: string): Promise<void> {
+  let at = dir;
+  while (!(await exists(at)) && path.dirname(at) !== at) at = path.dirname(at);
+  if (!(await stat(at)).isDirectory())
+    throw Object.assign(new Error(`${at} is a file`), { code: at === dir ? 'EEXIST' : 'ENOTDIR' });
+  await access(at, fsConstants.W_OK | fsConstants.X_OK);
+}
+
 /** Whether `p` exists; false too when a part of its path is a file (ENOTDIR). */
 async function exists(p: string): Promise<boolean> {
   try {
@@ -194,14 +207,15 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
     return createReadStream(path.join(this.root, id, name), { highWaterMark: READ_CHUNK_BYTES });
   }
 
-  async prepare(): Promise<void> {
+  async prepare(dryRun = false): Promise<void> {
     try {
-      await makeFolders(this.root);
+      await (dryRun ? checkFolders(this.root) : makeFolders(this.root));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (!code || !FOLDER_ERRORS.has(code)) throw err;
       throw new UsageError(
-        `cannot make the snapshot folder ${this.root} (${code}: ${FOLDER_ERRORS.get(code)}): ` +
+        `${dryRun ? 'a run without --dry-run could not write its snapshot: ' : ''}` +
+          `cannot make the snapshot folder ${this.root} (${code}: ${FOLDER_ERRORS.get(code)}): ` +
           `choose a folder the task's user can write`,
       );
     }

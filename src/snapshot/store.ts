@@ -77,9 +77,11 @@ export interface SnapshotStore {
   list(ids?: readonly string[]): Promise<SnapshotListing>;
   /**
    * Makes what a writer needs before any snapshot is written (a folder store: its root folder), so that a load
-   * after a first extract that found nothing new finds an empty store, not a missing one. S3 needs nothing.
+   * after a first extract that found nothing new finds an empty store, not a missing one. S3 needs nothing (opening
+   * the store listed it). On a `dryRun`, makes nothing but checks that it could (a folder store: that the nearest
+   * existing folder of its path may be written), so that a dry run fails where the real run would.
    */
-  prepare(): Promise<void>;
+  prepare(dryRun?: boolean): Promise<void>;
   openRead(id: string, name: string): Readable;
   beginWrite(id: string): Promise<SnapshotWriter>;
 }

@@ -384,11 +384,36 @@ describe('absurd flags and settings', () => {
     await writeSnapshot(snapshotRoot, onPartition('train-arrivals', 0, [fixtureArrival()]));
   });
 
+  /** The test broker's SASL/PLAIN listener, and the settings that log in to it with `password`. */
+  const saslBootstrap = (): string => process.env['KAFKA_SASL_BOOTSTRAP_SERVERS']!;
+  const sasl = (password: string): Record<string, string> => ({
+    EVENTFUL_KAFKA__SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
+    EVENTFUL_KAFKA__SASL_MECHANISMS: 'PLAIN',
+    EVENTFUL_KAFKA__SASL_USERNAME: process.env['KAFKA_SASL_USERNAME']!,
+    EVENTFUL_KAFKA__SASL_PASSWORD: password,
+  });
   const base = (): string[] => ['--topics', topic, '--group-id', 'g-bad-flags', '--out', root, '--schemas', schemas];
   const extractCases = (): FlagCase[] => [
     { name: 'no group id', args: ['--topics', topic, '--out', root], code: 2, message: /--group-id is required/ },
     { name: 'no topics', args: ['--group-id', 'g', '--out', root], code: 2, message: /name the topics to drain/ },
     { name: 'no snapshot root', args: ['--topics', topic, '--group-id', 'g'], code: 2, message: /--out is required/ },
+    {
+      // A dry run writes nothing, but fails where the real run would: under a file (the node binary), no folder.
+      name: 'dry run whose real run could not write --out',
+      args: [
+        '--topics',
+        topic,
+        '--group-id',
+        'g',
+        '--out',
+        `${process.execPath}/snaps`,
+        '--schemas',
+        schemas,
+        '--dry-run',
+      ],
+      code: 2,
+      message: /a run without --dry-run could not write its snapshot: cannot make the snapshot folder .*\(ENOTDIR: /,
+    },
     {
       name: 'negative max messages',
       args: [...base(), '--max-messages=-5'],
@@ -552,6 +577,35 @@ describe('absurd flags and settings', () => {
       args: [...base(), '--bootstrap-servers', 'broker.invalid:9092', '--connect-timeout', '3s'],
       code: 1,
       message: /cannot reach the Kafka broker at broker\.invalid:9092/,
+    },
+    // The test broker's SASL/PLAIN listener (scripts/kafka): each security mistake says what it is, not "unreachable".
+    {
+      name: 'wrong SASL password',
+      args: [...base(), '--bootstrap-servers', saslBootstrap(), '--connect-timeout', '5s'],
+      env: sasl('not-the-password'),
+      code: 2,
+      message:
+        /refused the SASL credentials: .*Invalid username or password.*Check sasl\.mechanisms, sasl\.username and the password \(EVENTFUL_KAFKA__SASL_PASSWORD/,
+    },
+    {
+      name: 'no security settings for a SASL listener',
+      args: [...base(), '--bootstrap-servers', saslBootstrap(), '--connect-timeout', '5s'],
+      code: 1,
+      message: /closed the connection at once: its listener probably wants SASL or TLS\. Set security\.protocol/,
+    },
+    {
+      name: 'SASL settings for a PLAINTEXT listener',
+      args: [...base(), '--connect-timeout', '5s'],
+      env: sasl('any'),
+      code: 2,
+      message: /does not take SASL mechanism PLAIN on this listener: .*Check security\.protocol/,
+    },
+    {
+      name: 'TLS for a listener without it',
+      args: [...base(), '--bootstrap-servers', saslBootstrap(), '--connect-timeout', '5s'],
+      env: { ...sasl('any'), EVENTFUL_KAFKA__SECURITY_PROTOCOL: 'SASL_SSL' },
+      code: 1,
+      message: /SSL handshake failed.*The TLS handshake failed: check security\.protocol/,
     },
     {
       name: 'bad value in the environment',

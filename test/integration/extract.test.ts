@@ -281,6 +281,24 @@ describe('extract against the real broker', () => {
     expect(summaryOf(real).counts.events).toBe(120);
   });
 
+  it('should drain over SASL/PLAIN with the password from the environment, and never print it', async () => {
+    const { topic, args } = await setup(3, 'extract-sasl');
+    await produce(topic, keyed(arrivals(30)));
+    const password = process.env['KAFKA_SASL_PASSWORD']!;
+    const r = await extract([...args, '--bootstrap-servers', process.env['KAFKA_SASL_BOOTSTRAP_SERVERS']!], {
+      env: {
+        EVENTFUL_KAFKA__SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
+        EVENTFUL_KAFKA__SASL_MECHANISMS: 'PLAIN',
+        EVENTFUL_KAFKA__SASL_USERNAME: process.env['KAFKA_SASL_USERNAME']!,
+        EVENTFUL_KAFKA__SASL_PASSWORD: password,
+      },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(summaryOf(r).counts.events).toBe(30);
+    expect(r.stderr + r.stdout).not.toContain(password);
+    expect(r.stderr).toContain('"sasl.password":"***"');
+  });
+
   it('should drain two topics, one of six partitions, in one run', async () => {
     const a = uniqueTopic('extract-two-a');
     const b = uniqueTopic('extract-two-b');

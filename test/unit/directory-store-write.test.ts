@@ -63,6 +63,20 @@ describe('DirectorySnapshotStore writing', () => {
     await expect(proc.prepare()).rejects.toThrow(/^cannot make the snapshot folder \/proc\/eventful-\d+ \(ENOENT/);
   });
 
+  it('should on a dry run make nothing, but fail where making the folder would', async () => {
+    const nested = path.join(root, 'x', 'y');
+    await (await DirectorySnapshotStore.open(nested)).prepare(true);
+    await expect(stat(path.join(root, 'x'))).rejects.toThrow(/ENOENT/);
+    const file = path.join(root, 'file');
+    await writeFile(file, 'not a folder');
+    await expect((await DirectorySnapshotStore.open(path.join(file, 'snaps'))).prepare(true)).rejects.toThrow(
+      /^a run without --dry-run could not write its snapshot: cannot make the snapshot folder .*file\/snaps \(ENOTDIR/,
+    );
+    await expect((await DirectorySnapshotStore.open(file)).prepare(true)).rejects.toThrow(
+      /cannot make the snapshot folder .*file \(EEXIST: a file of that name exists\)/,
+    );
+  });
+
   it('should list ids without reading manifests, and read the manifests of just the ids asked for', async () => {
     const good = await writeSnapshot(root, [
       { topic: 't', partition: 0, offset: 0, value: { event_id: '00000000-0000-4000-8000-000000000001' } },
