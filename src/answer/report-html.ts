@@ -65,6 +65,9 @@ export function severityColor(severity: string): string {
 
 const utc = (d: Date): string => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 const platform = (s: StationWait): string => `${s.line} ${s.direction}`;
+/** When an incident was resolved: the time alone on the day it was reported, else the date too. */
+const resolvedLabel = (reported: Date, resolved: Date): string =>
+  utc(resolved).slice(0, 10) === utc(reported).slice(0, 10) ? utc(resolved).slice(11) : utc(resolved);
 
 const STYLE = `
   :root { color-scheme: light; }
@@ -387,7 +390,10 @@ function incidentsSection(data: ReportData): string {
     legend: Object.entries(SEVERITY_COLORS).map(([name, color]) => ({ name, color })),
   });
   const effectChart = incidentEffectChart(data);
-  const shown = whole ? '' : `; ${recent.length} open since ${esc(utc(since))} are shown`;
+  const shown =
+    recent.length === total
+      ? ''
+      : `; shown: the ${recent.length.toLocaleString('en-US')} open since ${esc(utc(since))}`;
   const note = total
     ? `<p class="note">${plural(total, 'incident')} in this period${shown}, by line; colour: worst severity reached.</p>`
     : '<p class="note">No incidents in this period.</p>';
@@ -398,7 +404,7 @@ function incidentsSection(data: ReportData): string {
           (i) =>
             `<tr><td class="nowrap">${esc(i.incidentId)}</td><td class="nowrap"><span class="dot" style="background:${lineColor(i.line)}"></span>${esc(i.line)}</td>` +
             `<td><span class="dot" style="background:${severityColor(i.severity)}"></span>${esc(i.severity)}</td>` +
-            `<td class="nowrap">${esc(utc(i.reportedAt))} – ${i.resolvedAt ? esc(utc(i.resolvedAt).slice(11)) : 'still open'}</td>` +
+            `<td class="nowrap">${esc(utc(i.reportedAt))} – ${i.resolvedAt ? esc(resolvedLabel(i.reportedAt, i.resolvedAt)) : 'still open'}</td>` +
             `<td class="num">${i.resolvedAt ? esc(formatWait((i.resolvedAt.getTime() - i.reportedAt.getTime()) / 1000)) : '–'}</td>` +
             `<td>${esc([i.stationId, i.description].filter(Boolean).join(': '))}</td></tr>`,
         )

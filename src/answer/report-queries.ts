@@ -69,6 +69,9 @@ const PLATFORM_HOUR_SUMS = (hours: string): string => `
   WHERE p.arrivals > 0
   ORDER BY p.station_id, p.line, p.direction, p.service_hour`;
 
+/** How an incident whose events name no line is labelled. */
+const NO_LINE = '(no line)';
+
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
@@ -177,7 +180,7 @@ async function readExtent(db: Queryable, v: Views): Promise<{ from: Date; to: Da
 
 /** Every platform and hour of the day, summed over the days. */
 async function readHourSums(db: Queryable, v: Views): Promise<HourSums[]> {
-  for (const table of [PLATFORM_HOURS_TABLE, PLATFORM_BINS_TABLE])
+  for (const table of [PLATFORM_HOURS_TABLE, PLATFORM_BINS_TABLE, WAIT_DAILY_TABLE])
     if (!(await v.exists(table)))
       throw new UsageError(
         `the wait-time answer in this schema was built by an older version of eventful (no ${table}): ` +
@@ -240,7 +243,7 @@ async function readIncidents(db: Queryable, v: Views, since: Date): Promise<Inci
   const total = Number((await db.query(`SELECT count(*)::int AS n FROM ${spans}`)).rows[0]?.['n'] ?? 0);
   const recent = (await db.query(sql, [since])).rows.map((r) => ({
     incidentId: String(r['incident_id']),
-    line: String(r['line']),
+    line: str(r['line']) ?? NO_LINE,
     stationId: str(r['station_id']),
     description: str(r['description']),
     severity: String(r['max_severity'] ?? 'unknown'),
@@ -284,8 +287,8 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
       `schema "${query.dbSchema}" has no wait-time views (station_wait_times): run load first, which creates them, ` +
         `or check --db-schema`,
     );
-  const extent = await readExtent(db, v);
   const sums = await readHourSums(db, v);
+  const extent = await readExtent(db, v);
   const long = query.longHeadwaySeconds ?? WAIT_MODEL_DEFAULTS.longHeadwaySeconds;
   const network = {
     ...splitByModel(sums, long),

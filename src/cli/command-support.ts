@@ -18,19 +18,21 @@ export function terminalWidth(): number {
 
 /**
  * Finishes a command's parser: unknown flags are errors (strict), every parse error becomes a
- * {@link UsageError} (exit 2 with a summary line), `--help` (and `-h`) is on and `--version` off, and help is wrapped at
+ * {@link UsageError} (exit 2 with a summary line), `--help` is on and `--version` off, and help is wrapped at
  * `width` columns.
  */
 export function withUsageErrors<T>(parser: Argv<T>, width: number): Argv<T> {
-  return parser
-    .strict()
-    .fail((msg, err) => {
-      throw new UsageError(withoutCamelCaseTwins(msg ?? err?.message ?? 'bad usage'));
-    })
-    .help()
-    .alias('help', 'h')
-    .version(false)
-    .wrap(width);
+  return (
+    parser
+      .strict()
+      .fail((msg, err) => {
+        throw new UsageError(withoutCamelCaseTwins(msg ?? err?.message ?? 'bad usage'));
+      })
+      // No -h alias: yargs would read a value such as `--max-age -1h` as -1 and -h, print the help and exit 0.
+      .help()
+      .version(false)
+      .wrap(width)
+  );
 }
 
 /**

@@ -115,8 +115,8 @@ export const EXTRACT_OPTIONS = {
 const DESCRIPTION =
   "Drains everything new in Kafka topics (up to each partition's high watermark at the start) into a snapshot\n" +
   "folder, then commits the consumer group's offsets. --dry-run reads and counts, but writes no snapshot and\n" +
-  'commits nothing (with --out, it checks that a real run could write there). Exits 99 when there is nothing new;\n' +
-  'on any failure nothing is committed.';
+  'commits nothing (with --out, it checks that a real run could make its folder there, or list its bucket).\n' +
+  'Exits 99 when there is nothing new; on any failure nothing is committed.';
 
 function parser(argv: string[]) {
   const options = commandParser(argv, SCRIPT, `$0 [options]\n\n${DESCRIPTION}`, EXTRACT_OPTIONS)
@@ -210,7 +210,8 @@ export async function main(argv: string[]): Promise<never> {
       `group "${settings.groupId}", topics ${settings.topics.join(',')}, run id "${settings.runId}", ` +
         `kafka ${JSON.stringify(redactKafkaConfig(settings.kafka))}`,
     );
-    // A dry run writes nothing, but checks that the real run could write to --out when one is given.
+    // A dry run writes nothing, but checks --out when one is given: that a real run could make its folder (of a
+    // folder store), or that its bucket can be listed (of S3: opening the store lists it, which needs the S3 settings).
     const opened = settings.out === undefined ? undefined : await openSnapshotStore(settings.out);
     await opened?.prepare(settings.dryRun);
     const store = settings.dryRun ? undefined : opened;

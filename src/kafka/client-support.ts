@@ -65,10 +65,7 @@ export function createConsumer(
   eofs: TopicPartitionOffset[],
   onClientError: ((message: string) => void) | undefined,
 ): Kafka.KafkaConsumer {
-  // event_cb: librdkafka's log lines reach 'event.log', where connectConsumer reads why a connection failed.
-  const consumer = new Kafka.KafkaConsumer({ ...conf, event_cb: true } as Kafka.ConsumerGlobalConfig, {
-    'auto.offset.reset': 'earliest',
-  });
+  const consumer = new Kafka.KafkaConsumer(conf as Kafka.ConsumerGlobalConfig, { 'auto.offset.reset': 'earliest' });
   consumer.setDefaultConsumeTimeout(consumeTimeoutMs);
   consumer.on('partition.eof', (e) => eofs.push({ topic: e.topic, partition: e.partition, offset: e.offset }));
   consumer.on('event.error', (err) => onClientError?.(describe(err)));
@@ -153,30 +150,47 @@ interface ClientLogLine {
   message: string;
 }
 
-/** librdkafka's log severities up to warning (syslog's 0–4): those that say why a broker connection failed. */
-const FAILURE_SEVERITY = 4;
+/**
+ * librdkafka's log severities up to info (syslog's 0–6): a connection the peer closed is logged at info when one
+ * request was in flight (at warning with more), and it is the line that says a listener wants SASL or TLS.
+ */
+const FAILURE_SEVERITY = 6;
 /** How long a failed connect waits for the log lines that explain it: the client hands them over after the error. */
 const LOG_GRACE_MS = 200;
-/** A refusal of the SASL credentials, in a log line or in an error event (which carries no code). */
-const AUTHENTICATION_FAILED = /SASL authentication error|authentication failure/i;
+/**
+ * The broker's refusal of the SASL credentials, in a log line. Not the error events' "authentication failure": the
+ * client raises that one too when it could not even try (an OAUTHBEARER token it could not fetch, a SASL plugin it
+ * lacks), where a retry may help.
+ */
+const AUTHENTICATION_FAILED = /SASL authentication (?:error|failure)/i;
 /** A listener that takes no SASL (or not this mechanism): the handshake fails before any credential is sent. */
-const SASL_HANDSHAKE_FAILED = /SASL \S+ mechanism handshake failed/i;
+const SASL_HANDSHAKE_FAILED = /SASL (\S+) mechanism handshake failed/i;
 
-/** A log line without its thread (`[thrd:...]: `): the broker, then what happened to the connection. */
-const withoutThread = (message: string): string => message.replace(/^\[thrd:[^\]]*\]: /, '');
+/**
+ * A log line as it may be quoted: without its thread (`[thrd:...]: `), and without what follows a SCRAM
+ * "ServerSignature mismatch", which prints a value derived from the password.
+ */
+const quotable = (message: string): string =>
+  message.replace(/^\[thrd:[^\]]*\]: /, '').replace(/(ServerSignature mismatch).*$/, '$1 (details withheld)');
 
-/** What librdkafka said while a connect failed: its first failure on the connection (its log: never a secret), and whether any said the broker refused the SASL handshake, the credentials, or closed the connection at once. */
+/**
+ * What librdkafka's log said while a connect failed: its first failure on the connection ({@link quotable}), and
+ * whether any line said the broker refused the SASL handshake or the credentials, closed the connection at once, or
+ * failed the TLS handshake.
+ */
 interface ConnectNotes {
   said?: string;
-  handshakeRefused: boolean;
+  /** The SASL mechanism whose handshake the broker refused. */
+  refusedMechanism?: string | undefined;
   authenticationFailed: boolean;
   closedAtOnce: boolean;
   tlsFailed: boolean;
 }
 
-/** Notes the failure `line` (of a log line, or of an error event) says. */
+/** Notes what the log line `line` says of the connection. */
 function note(notes: ConnectNotes, line: string): void {
-  notes.handshakeRefused ||= SASL_HANDSHAKE_FAILED.test(line);
+  notes.said ??= quotable(line);
+  notes.refusedMechanism ??= SASL_HANDSHAKE_FAILED.exec(line)?.[1];
   notes.authenticationFailed ||= AUTHENTICATION_FAILED.test(line);
   notes.closedAtOnce ||= /connection closed by peer|while requesting ApiVersion|Broken pipe/i.test(line);
   notes.tlsFailed ||= /SSL handshake failed|certificate/i.test(line);
@@ -198,9 +212,9 @@ function connectError(
   const servers = String(properties['bootstrap.servers'] ?? properties['metadata.broker.list']);
   const { said } = notes;
   const quoted = said ? `: ${said}` : '';
-  if (notes.handshakeRefused)
+  if (notes.refusedMechanism)
     return new EventfulError(
-      `the Kafka broker at ${servers} does not take SASL mechanism ${String(properties['sasl.mechanisms'])} on ` +
+      `the Kafka broker at ${servers} does not take SASL mechanism ${notes.refusedMechanism} on ` +
         `this listener${quoted}. Check security.protocol (the listener may be PLAINTEXT or SSL) and sasl.mechanisms${afterHint}`,
       ExitCode.Usage,
       'kafka_authentication',
@@ -244,19 +258,15 @@ export async function connectConsumer(
   afterHint = '',
 ): Promise<void> {
   const notes: ConnectNotes = {
-    handshakeRefused: false,
     authenticationFailed: false,
     closedAtOnce: false,
     tlsFailed: false,
   };
+  // The client hands librdkafka's log lines to 'event.log' (its event callback is on unless event_cb is false).
   const onLog = (line: ClientLogLine): void => {
-    if (line.severity > FAILURE_SEVERITY || line.fac !== 'FAIL') return;
-    notes.said ??= withoutThread(line.message);
-    note(notes, line.message);
+    if (line.severity <= FAILURE_SEVERITY && line.fac === 'FAIL') note(notes, line.message);
   };
-  const onError = (err: ClientError): void => note(notes, err?.message ?? '');
   consumer.on('event.log', onLog);
-  consumer.on('event.error', onError);
   try {
     await new Promise<void>((resolve, reject) =>
       consumer.connect({ timeout: timeoutMs, allTopics: false }, (err) => (err ? reject(err) : resolve())),
@@ -266,7 +276,6 @@ export async function connectConsumer(
     throw connectError(properties, timeoutMs, err, notes, afterHint);
   } finally {
     consumer.removeListener('event.log', onLog);
-    consumer.removeListener('event.error', onError);
   }
 }
 

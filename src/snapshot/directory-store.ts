@@ -104,12 +104,7 @@ const FOLDER_ERRORS = new Map([
  * mkdir fails with ENOENT under an existing folder (under /proc it spun for minutes, deaf to SIGTERM).
  */
 async function makeFolders(dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let at = dir; !(await exists(at)); at = path.dirname(at)) {
-    missing.push(at);
-    if (path.dirname(at) === at) break;
-  }
-  for (const folder of missing.reverse()) {
+  for (const folder of (await nearestExisting(dir)).missing) {
     try {
       await mkdir(folder, { mode: DIR_MODE });
     } catch (err) {
@@ -126,11 +121,21 @@ async function makeFolders(dir: string): Promise<void> {
  * mkdir would (EACCES, EROFS, ENOTDIR, EEXIST).
  */
 async function checkFolders(dir: string): Promise<void> {
-  let at = dir;
-  while (!(await exists(at)) && path.dirname(at) !== at) at = path.dirname(at);
+  const { at } = await nearestExisting(dir);
   if (!(await stat(at)).isDirectory())
     throw Object.assign(new Error(`${at} is a file`), { code: at === dir ? 'EEXIST' : 'ENOTDIR' });
   await access(at, fsConstants.W_OK | fsConstants.X_OK);
+}
+
+/** The nearest path of `dir`'s that exists (itself, or a parent), and the missing ones below it, outermost first. */
+async function nearestExisting(dir: string): Promise<{ at: string; missing: string[] }> {
+  const missing: string[] = [];
+  let at = dir;
+  while (!(await exists(at)) && path.dirname(at) !== at) {
+    missing.unshift(at);
+    at = path.dirname(at);
+  }
+  return { at, missing };
 }
 
 /** Whether `p` exists; false too when a part of its path is a file (ENOTDIR). */

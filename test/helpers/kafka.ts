@@ -142,3 +142,22 @@ c.close()
   ]);
   return stdout.trim().split(' ').map(Number);
 }
+
+/**
+ * The test broker's SASL/PLAIN listener (scripts/kafka), and the settings (as variables) that log in to it with
+ * `password` (default: the right one).
+ */
+export function saslListener(password = process.env['KAFKA_SASL_PASSWORD']!): {
+  bootstrap: string;
+  env: Record<string, string>;
+} {
+  return {
+    bootstrap: process.env['KAFKA_SASL_BOOTSTRAP_SERVERS']!,
+    env: {
+      EVENTFUL_KAFKA__SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
+      EVENTFUL_KAFKA__SASL_MECHANISMS: 'PLAIN',
+      EVENTFUL_KAFKA__SASL_USERNAME: process.env['KAFKA_SASL_USERNAME']!,
+      EVENTFUL_KAFKA__SASL_PASSWORD: password,
+    },
+  };
+}

@@ -9,6 +9,7 @@ import {
   produce,
   produceWithKcat,
   produceWithPython,
+  saslListener,
   uniqueTopic,
   type TestMessage,
 } from '../helpers/kafka.js';
@@ -284,15 +285,9 @@ describe('extract against the real broker', () => {
   it('should drain over SASL/PLAIN with the password from the environment, and never print it', async () => {
     const { topic, args } = await setup(3, 'extract-sasl');
     await produce(topic, keyed(arrivals(30)));
-    const password = process.env['KAFKA_SASL_PASSWORD']!;
-    const r = await extract([...args, '--bootstrap-servers', process.env['KAFKA_SASL_BOOTSTRAP_SERVERS']!], {
-      env: {
-        EVENTFUL_KAFKA__SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
-        EVENTFUL_KAFKA__SASL_MECHANISMS: 'PLAIN',
-        EVENTFUL_KAFKA__SASL_USERNAME: process.env['KAFKA_SASL_USERNAME']!,
-        EVENTFUL_KAFKA__SASL_PASSWORD: password,
-      },
-    });
+    const sasl = saslListener();
+    const password = sasl.env['EVENTFUL_KAFKA__SASL_PASSWORD']!;
+    const r = await extract([...args, '--bootstrap-servers', sasl.bootstrap], { env: sasl.env });
     expect(r.code, r.stderr).toBe(0);
     expect(summaryOf(r).counts.events).toBe(30);
     expect(r.stderr + r.stdout).not.toContain(password);

@@ -308,7 +308,9 @@ describe('report', () => {
     const page = await readFile(html, 'utf8');
     expect(page).toContain('Incidents by line, the last 7 days');
     // 7 days before the last arrival: INC-LONG was resolved after that, INC-OPEN still is open.
-    expect(page).toContain('4 incidents in this period; 2 open since 2026-11-21 03:40 UTC are shown');
+    expect(page).toContain('4 incidents in this period; shown: the 2 open since 2026-11-21 03:40 UTC,');
+    // INC-LONG lasted ten days: its resolution shows its date.
+    expect(page).toContain('2026-11-15 10:00 UTC – 2026-11-25 10:00 UTC');
     expect(page).toContain('INC-LONG');
     expect(page).toContain('INC-OPEN');
     expect(page).not.toContain('INC-OLD');

@@ -329,7 +329,7 @@ describe('the HTML report', () => {
       lineIncidents: [],
     });
     expect(year).toContain('Incidents by line, the last 7 days');
-    expect(year).toContain('2,694 incidents in this period; 2 open since 2026-11-20 23:59 UTC are shown');
+    expect(year).toContain('2,694 incidents in this period; shown: the 2 open since 2026-11-20 23:59 UTC,');
     expect(year).toMatch(/Incidents<\/div><div class="value">2,694<\/div>/);
     expect(html).toContain('Incidents by line over time');
   });
