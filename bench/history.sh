@@ -4,6 +4,8 @@
 # on S3 (the project's s3proxy), side by side in one run:
 #   nothing new   load with no pending snapshot (what most runs of a sensor-triggered DAG are)
 #   one new       load of one new hourly snapshot of EVENTS train arrivals
+#   prune         on S3, prune with nothing to prune (after a first run that lists the whole lake and sets its
+#                 floor), and the objects it listed
 # each the median of REPEAT runs, with peak RSS, and the year/day ratios.
 # Target: a year within 1.5x of a day, for both, in both stores. Also printed: what one listing request costs the
 # S3 server with each store (s3proxy's file backend walks the whole prefix for every request; S3 does not).
@@ -53,6 +55,18 @@ load_once() {
   tail -1 "$WORK/time" | awk '{ printf "%s %.0f\n", $1, $2 / 1024 }'
 }
 
+# prune_once LOCATION: one timed prune that finds nothing to prune; prints "seconds objects-listed".
+prune_once() {
+  local out="$WORK/prune.json"
+  "$TIME" -f '%e' -o "$WORK/time" node dist/prune.js --snapshots "$1" >"$out" 2>"$WORK/prune.err" || true
+  grep -q '"status":"nothing_to_prune"' "$out" || {
+    echo "bench: prune of $1 did not end nothing_to_prune:" >&2
+    tail -5 "$WORK/prune.err" "$out" >&2
+    exit 1
+  }
+  echo "$(tail -1 "$WORK/time") $(tail -1 "$out" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).listing.objects))')"
+}
+
 declare -A RESULT REQUEST
 for hours in $HOURS; do
   schema="${BASE}_$hours"
@@ -96,6 +110,17 @@ SQL
       read -r s rss < <(load_once "$location" "$schema" loaded)
       one+=("$s") one_rss+=("$rss")
     done
+    if [[ "$store" == s3 ]]; then
+      # Untimed: the first prune of a lake lists all of it and sets its floor; the next list from there.
+      prune_once "$location" >/dev/null
+      pruned=() listed=()
+      for ((i = 1; i <= REPEAT; i++)); do
+        read -r s objects < <(prune_once "$location")
+        pruned+=("$s") listed+=("$objects")
+      done
+      RESULT[$store-$hours-prune]="$(echo "${pruned[*]}" | median) $(echo "${listed[*]}" | median)"
+      echo "bench: $store, $hours snapshots: prune ${pruned[*]} s, ${listed[*]} objects listed" >&2
+    fi
     RESULT[$store-$hours-none]="$(echo "${none[*]}" | median) $(echo "${none_rss[*]}" | median)"
     RESULT[$store-$hours-one]="$(echo "${one[*]}" | median) $(echo "${one_rss[*]}" | median)"
     echo "bench: $store, $hours snapshots: nothing new ${none[*]} s, one new ${one[*]} s" >&2
@@ -119,5 +144,8 @@ for store in dir s3; do
     echo "| $store | $label | $ds s, $dr MB | $ys s, $yr MB | ${r}x$mark |"
   done
 done
+read -r ds dn <<<"${RESULT[s3-$day-prune]}"
+read -r ys yn <<<"${RESULT[s3-$year-prune]}"
+echo "| s3 | prune, nothing to prune | $ds s, $dn objects listed | $ys s, $yn objects listed | $(ratio "$ys" "$ds")x |"
 echo "one S3 listing request of one entry (the server's own cost, whatever a request asks; a load makes 3 per run"
 echo "whatever the store's age: open, the ids from the floor on, a sweep page): ${REQUEST[$day]} ms with $day snapshots, ${REQUEST[$year]} ms with $year"

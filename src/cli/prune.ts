@@ -87,6 +87,8 @@ export interface PruneSummary {
   bytes: number;
   /** The first leftovers, one by one. */
   leftovers: PruneCandidate[];
+  /** On S3: where the listing started (null: the whole lake), objects listed, of them below the floor. */
+  listing?: PruneReport['listing'];
 }
 
 /** The summary of a prune run, and its exit code: 99 when there was nothing to prune. */
@@ -104,6 +106,7 @@ export function pruneResult(location: string, graceMs: number, report: PruneRepo
     objects: report.candidates.reduce((n, c) => n + c.objects, 0),
     bytes: report.candidates.reduce((n, c) => n + c.bytes, 0),
     leftovers: report.candidates.slice(0, SUMMARY_ITEMS),
+    ...(report.listing ? { listing: report.listing } : {}),
   };
   return {
     summary: summary as unknown as Record<string, unknown>,
@@ -155,6 +158,7 @@ export async function main(argv: string[]): Promise<never> {
         `${settings.dryRun ? 'would remove' : 'removed'} ${c.location}: ${c.objects} object(s), ${c.bytes} bytes, ` +
           `last written ${c.lastModified}`,
       );
+    if (report.warning) log.warn(report.warning);
     if (report.missing)
       log.warn(
         `${store.location} does not exist: nothing to prune there (check --snapshots if extract writes elsewhere)`,

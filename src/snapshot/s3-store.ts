@@ -5,12 +5,21 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { MANIFEST_FILE, parseManifest } from './format.js';
 import { addToListing, emptyListing } from './listing.js';
+import {
+  idOfKey,
+  parsePruneFloor,
+  PRUNE_FLOOR_OBJECT,
+  raisedFloor,
+  SWEEP_KEYS,
+  type PruneFloor,
+} from './prune-floor.js';
 import { describeS3Error, httpStatus, isNotFound } from './s3-errors.js';
 import { formatS3Location, type S3Location } from './s3-location.js';
 import { S3SnapshotWriter } from './s3-writer.js';
@@ -72,6 +81,24 @@ interface Doomed {
   candidate: PruneCandidate;
   keys: string[];
   uploads: Array<{ key: string; id: string }>;
+}
+
+/** Objects under `root` by snapshot id, then by the folder below it ('' for files right in it). */
+function bySnapshot(root: string, objects: readonly ObjectEntry[]): Map<string, SnapshotObjects> {
+  const byId = new Map<string, SnapshotObjects>();
+  for (const o of objects) {
+    const parts = o.key.slice(root.length).split('/');
+    const id = parts[0]!;
+    if (parts.length < 2 || id === '' || id.startsWith('.')) continue;
+    const entry = byId.get(id) ?? { manifest: false, folders: new Map<string, ObjectEntry[]>() };
+    byId.set(id, entry);
+    if (parts.length === 2 && parts[1] === MANIFEST_FILE) entry.manifest = true;
+    else {
+      const folder = parts.length > 2 ? parts[1]! : '';
+      entry.folders.set(folder, [...(entry.folders.get(folder) ?? []), o]);
+    }
+  }
+  return byId;
 }
 
 /**
@@ -283,15 +310,19 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
    * Lists (and unless `dryRun`, deletes) what failed or killed attempts left: data objects of an attempt folder
    * that no manifest names (snapshots never completed, or attempts that lost the race for a manifest), and
    * multipart uploads never completed, when last written more than `graceMs` ago. A complete snapshot's
-   * manifest and the files it names are never touched.
+   * manifest and the files it names are never touched. Lists from the lake's floor on, and one sweep page below
+   * it (see prune-floor.ts) of about `sweepKeys` objects.
    */
-  async prune(graceMs: number, dryRun: boolean, now: Date = new Date()): Promise<PruneReport> {
+  async prune(graceMs: number, dryRun: boolean, now: Date = new Date(), sweepKeys = SWEEP_KEYS): Promise<PruneReport> {
     const cutoff = now.getTime() - graceMs;
     const report: PruneReport = { dryRun, cutoff: new Date(cutoff).toISOString(), candidates: [], removed: 0 };
     // A store opened on one snapshot owns nothing else.
     if (this.only) return report;
+    const saved = await this.readPruneFloor();
+    const listed = await this.listForPrune(saved, sweepKeys);
+    report.listing = { from: saved?.floor ?? null, objects: listed.objects.length, swept: listed.swept };
     const doomed = [
-      ...(await this.orphanFolders(await this.listBySnapshot(), cutoff)),
+      ...(await this.orphanFolders(bySnapshot(this.root, listed.objects), cutoff)),
       ...(await this.staleUploadsDoomed(cutoff)),
     ];
     report.candidates = doomed.map((d) => d.candidate);
@@ -300,26 +331,71 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
       await this.remove(d);
       report.removed += 1;
     });
-    return report;
+    const floor: PruneFloor = { floor: raisedFloor(saved?.floor, now, graceMs), sweepFrom: listed.sweepFrom };
+    const warning = await this.writePruneFloor(floor);
+    return warning ? { ...report, warning } : report;
   }
 
-  /** Every object under the root, by snapshot id, then by the folder below it ('' for files right in it). */
-  private async listBySnapshot(): Promise<Map<string, SnapshotObjects>> {
-    const byId = new Map<string, SnapshotObjects>();
-    for await (const page of this.listPages(this.root, false))
+  /**
+   * The objects a prune looks at: every one without a floor; else those from the floor on and one sweep page
+   * below it. Returns them, how many of them the sweep listed, and where the next sweep goes on.
+   */
+  private async listForPrune(
+    saved: PruneFloor | undefined,
+    sweepKeys: number,
+  ): Promise<{ objects: ObjectEntry[]; swept: number; sweepFrom: string }> {
+    const objects: ObjectEntry[] = [];
+    const from = saved ? this.root + saved.floor : undefined;
+    for await (const page of this.listPages(this.root, false, from)) objects.push(...page.objects);
+    if (!saved) return { objects, swept: 0, sweepFrom: '' };
+    const sweep = await this.sweepBelow(saved, sweepKeys);
+    return { objects: [...sweep.objects, ...objects], swept: sweep.objects.length, sweepFrom: sweep.next };
+  }
+
+  /**
+   * About `sweepKeys` objects below the floor, whole snapshot ids, from after `sweepFrom` on, and where the next
+   * sweep goes on: the last key listed, or '' (the bottom) once the sweep reached the floor.
+   */
+  private async sweepBelow(saved: PruneFloor, sweepKeys: number): Promise<{ objects: ObjectEntry[]; next: string }> {
+    const end = this.root + saved.floor;
+    const objects: ObjectEntry[] = [];
+    const after = saved.sweepFrom ? this.root + saved.sweepFrom : undefined;
+    for await (const page of this.listPages(this.root, false, after))
       for (const o of page.objects) {
-        const parts = o.key.slice(this.root.length).split('/');
-        const id = parts[0]!;
-        if (parts.length < 2 || id === '' || id.startsWith('.')) continue;
-        const entry = byId.get(id) ?? { manifest: false, folders: new Map<string, ObjectEntry[]>() };
-        byId.set(id, entry);
-        if (parts.length === 2 && parts[1] === MANIFEST_FILE) entry.manifest = true;
-        else {
-          const folder = parts.length > 2 ? parts[1]! : '';
-          entry.folders.set(folder, [...(entry.folders.get(folder) ?? []), o]);
-        }
+        if (o.key >= end) return { objects, next: '' };
+        const last = objects.at(-1);
+        // Stop between two ids, never inside one: an id's files and its manifest are judged together.
+        if (last && objects.length >= sweepKeys && idOfKey(this.root, last.key) !== idOfKey(this.root, o.key))
+          return { objects, next: last.key.slice(this.root.length) };
+        objects.push(o);
       }
-    return byId;
+    return { objects, next: '' };
+  }
+
+  /** The lake's prune floor, or undefined when it has none (or one that is not a floor). */
+  private async readPruneFloor(): Promise<PruneFloor | undefined> {
+    const key = this.root + PRUNE_FLOOR_OBJECT;
+    try {
+      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return parsePruneFloor((await got.Body?.transformToString('utf8')) ?? '');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw this.fail(err, 'reading', key);
+    }
+  }
+
+  /** Keeps the floor for the next run. On failure, says so: the next run lists from the old floor. */
+  private async writePruneFloor(floor: PruneFloor): Promise<string | undefined> {
+    const key = this.root + PRUNE_FLOOR_OBJECT;
+    try {
+      const body = JSON.stringify(floor);
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: 'application/json' }),
+      );
+      return undefined;
+    } catch (err) {
+      return `could not keep the prune floor: ${this.fail(err, 'writing', key).message}; the next prune lists from the old one`;
+    }
   }
 
   /**

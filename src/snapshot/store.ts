@@ -146,6 +146,13 @@ export interface PruneReport {
   removed: number;
   /** The folder does not exist (a store on S3 never says so: a prefix exists once an object is under it). */
   missing?: boolean;
+  /**
+   * What an S3 store listed: from its floor on (null: all of it, the first run or a floor that could not be read),
+   * the objects listed, and how many of them the sweep below the floor listed (see prune-floor.ts).
+   */
+  listing?: { from: string | null; objects: number; swept: number };
+  /** What went wrong after the leftovers were removed (the floor not kept): logged as a warning. */
+  warning?: string;
 }
 
 /** A store that can find and remove what failed or killed write attempts left behind. */

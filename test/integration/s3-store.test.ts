@@ -18,6 +18,7 @@ import {
   MANIFEST_FILE,
   plainFileName,
   SNAPSHOT_FORMAT_VERSION,
+  snapshotStamp,
   type EventLine,
   type Manifest,
 } from '../../src/snapshot/format.js';
@@ -28,7 +29,8 @@ import { OPEN_TIMEOUT_MS, S3SnapshotStore } from '../../src/snapshot/s3-store.js
 import { S3PartWriter } from '../../src/snapshot/s3-part-writer.js';
 import { UPLOAD_PART_BYTES, UPLOAD_QUEUE } from '../../src/snapshot/s3-writer.js';
 import { SnapshotBuilder, type SnapshotBuilderOptions } from '../../src/snapshot/snapshot-builder.js';
-import { compareIds, SnapshotExistsError, type SnapshotStore } from '../../src/snapshot/store.js';
+import { PRUNE_FLOOR_OBJECT } from '../../src/snapshot/prune-floor.js';
+import { compareIds, SnapshotExistsError, type PruneReport, type SnapshotStore } from '../../src/snapshot/store.js';
 import { ROOT, runCommand } from '../helpers/run.js';
 import { clearPrefix, listKeys, testBucket, testS3Client, uniquePrefix } from '../helpers/s3.js';
 
@@ -108,6 +110,11 @@ describe('S3SnapshotStore against a real s3proxy', () => {
 
   async function put(key: string, body: string | Buffer): Promise<void> {
     await client.send(new PutObjectCommand({ Bucket: bucket(), Key: key, Body: body }));
+  }
+
+  async function getText(key: string): Promise<string> {
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket(), Key: key }));
+    return (await got.Body?.transformToString('utf8')) ?? '';
   }
 
   beforeAll(() => {
@@ -323,12 +330,69 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     expect(done.removed).toBe(3);
     const keysAfter = await listKeys(client, root);
     expect(keysAfter).toEqual(
-      [`${root}complete/${MANIFEST_FILE}`, ...complete.files.map((f) => `${root}complete/${f.path}`)].sort(),
+      [
+        `${root}${PRUNE_FLOOR_OBJECT}`,
+        `${root}complete/${MANIFEST_FILE}`,
+        ...complete.files.map((f) => `${root}complete/${f.path}`),
+      ].sort(),
     );
+    // The first run listed the whole lake; it leaves a floor for the next ones, twice the grace before it.
+    expect(done.listing).toMatchObject({ from: null, swept: 0 });
+    expect(JSON.parse(await getText(`${root}${PRUNE_FLOOR_OBJECT}`))).toEqual({
+      floor: snapshotStamp(later),
+      sweepFrom: '',
+    });
     expect((await store.prune(0, false, later)).candidates).toEqual([]);
     const after = await store.list();
     expect(after.incomplete).toEqual([]);
     expect(await readEvents(store, 'complete', after.complete[0]!.manifest)).toHaveLength(20);
+  });
+
+  it('should prune from its floor on and sweep below it a page of whole ids per run, so a run lists the last days, not the lake', async () => {
+    const store = await open();
+    const root = store.root;
+    // Ids as extract names them: its start time first. Three below the floor, one above.
+    const [a, b, c, fresh] = ['20200101T000000000Z_a_1', '20200102T000000000Z_b_1', '20200103T000000000Z_c_1'].concat(
+      '20990101T000000000Z_new_1',
+    ) as [string, string, string, string];
+    await put(`${root}${a}/attempt-dead01/events.ndjson`, '{"a":1}\n');
+    await put(`${root}${a}/attempt-dead01/rejected.ndjson`, Buffer.alloc(0));
+    await put(`${root}${b}/attempt-dead02/events.ndjson`, '{"b":1}\n');
+    const complete = await writeSnapshot(store, c, 5);
+    await put(`${root}${fresh}/attempt-dead03/events.ndjson`, '{"new":1}\n');
+    const floor = '20250101T000000000Z';
+    await put(`${root}${PRUNE_FLOOR_OBJECT}`, JSON.stringify({ floor, sweepFrom: '' }));
+    const later = new Date(Date.now() + 2_000);
+    const ids = (r: PruneReport): string[] => r.candidates.map((x) => x.id).sort();
+
+    // A dry run: everything from the floor on, and a sweep of 2 objects (the floor object, then all of a's).
+    const dry = await store.prune(0, true, later, 2);
+    expect(ids(dry)).toEqual([a, fresh]);
+    expect(dry.listing).toEqual({ from: floor, objects: 4, swept: 3 });
+    // ... which keeps the floor as it was: the same again.
+    expect(ids(await store.prune(0, true, later, 2))).toEqual([a, fresh]);
+
+    const first = await store.prune(0, false, later, 2);
+    expect([ids(first), first.removed]).toEqual([[a, fresh], 2]);
+    const kept = JSON.parse(await getText(`${root}${PRUNE_FLOOR_OBJECT}`)) as { floor: string; sweepFrom: string };
+    expect(kept).toEqual({ floor: snapshotStamp(later), sweepFrom: `${a}/attempt-dead01/rejected.ndjson` });
+    // The sweep goes on after a: b's one object, then the whole of c (never half an id). It reached the end of
+    // what is below the floor, so the next sweep starts over at the bottom.
+    const cObjects = complete.files.length + 1;
+    const second = await store.prune(0, false, later, 2);
+    expect([ids(second), second.listing?.swept]).toEqual([[b], 1 + cObjects]);
+    expect(JSON.parse(await getText(`${root}${PRUNE_FLOOR_OBJECT}`))).toMatchObject({ sweepFrom: '' });
+    const third = await store.prune(0, false, later, 2);
+    expect([ids(third), third.listing?.swept]).toEqual([[], 1 + cObjects]);
+    expect(ids(await store.prune(0, false, later, 2))).toEqual([]);
+    expect((await store.list()).complete.map((x) => x.id)).toEqual([c]);
+    expect(await readEvents(store, c, (await store.list()).complete[0]!.manifest)).toHaveLength(5);
+
+    // A floor that is not one is ignored: the run lists the whole lake.
+    await put(`${root}${b}/attempt-dead04/events.ndjson`, '{"b":2}\n');
+    await put(`${root}${PRUNE_FLOOR_OBJECT}`, 'not a floor');
+    const whole = await store.prune(0, true, new Date(Date.now() + 2_000), 2);
+    expect([ids(whole), whole.listing?.from]).toEqual([[b], null]);
   });
 
   it('should list a manifest that cannot be parsed as unreadable, and never prune beside it', async () => {
@@ -702,11 +766,13 @@ describe('eventful-prune against a real s3proxy', () => {
     const real = await runCommand('prune', ['--snapshots', location, '--grace', '0']);
     expect(real.code).toBe(ExitCode.Ok);
     expect(real.summary).toMatchObject({ status: 'ok', dryRun: false, found: 1, removed: 1 });
-    expect(await listKeys(client, prefix)).toEqual([]);
+    expect(real.summary).toMatchObject({ listing: { from: null, objects: 1, swept: 0 } });
+    // What is left is the floor the next run lists from.
+    expect(await listKeys(client, prefix)).toEqual([`${prefix}${PRUNE_FLOOR_OBJECT}`]);
 
     const again = await runCommand('prune', ['--snapshots', location, '--grace', '0']);
     expect(again.code).toBe(ExitCode.NothingToDo);
-    expect(again.summary).toMatchObject({ status: 'nothing_to_prune' });
+    expect(again.summary).toMatchObject({ status: 'nothing_to_prune', listing: { from: expect.any(String) } });
   });
 
   it('should exit 2 for a malformed location and for a wrong key pair, never printing the secret', async () => {
