@@ -5,6 +5,7 @@
 import Kafka from '@confluentinc/kafka-javascript';
 import { EventfulError } from '../basics/errors.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
+import { configuredClient } from '../kafka/client-support.js';
 
 /** A destination for simulated messages. */
 export interface EventSink {
@@ -75,11 +76,9 @@ export class KafkaSink implements EventSink {
 
   /** Connects a producer; fails with a clear message when the broker cannot be reached in time. */
   static async connect(props: Readonly<KafkaProperties>): Promise<KafkaSink> {
-    const producer = new Kafka.Producer({
-      ...PRODUCER_DEFAULTS,
-      ...props,
-      dr_cb: true,
-    } as Kafka.ProducerGlobalConfig);
+    const producer = configuredClient(
+      () => new Kafka.Producer({ ...PRODUCER_DEFAULTS, ...props, dr_cb: true } as Kafka.ProducerGlobalConfig),
+    );
     await new Promise<void>((resolve, reject) => {
       producer.once('ready', () => resolve());
       producer.connect({ timeout: CONNECT_TIMEOUT_MS }, (err) => {
@@ -148,7 +147,7 @@ export async function createTopics(
   partitions: number,
   replicationFactor: number,
 ): Promise<Record<string, 'created' | 'exists'>> {
-  const admin = Kafka.AdminClient.create(props as Kafka.GlobalConfig);
+  const admin = configuredClient(() => Kafka.AdminClient.create(props as Kafka.GlobalConfig));
   const out: Record<string, 'created' | 'exists'> = {};
   try {
     for (const topic of topics)

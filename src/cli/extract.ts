@@ -215,20 +215,13 @@ export async function main(argv: string[]): Promise<never> {
     const opened = settings.out === undefined ? undefined : await openSnapshotStore(settings.out);
     await opened?.prepare(settings.dryRun);
     const store = settings.dryRun ? undefined : opened;
-    let source: KafkaConsumerSource;
-    try {
-      source = new KafkaConsumerSource({
-        properties: settings.kafka,
-        groupId: settings.groupId,
-        timeoutMs: settings.connectTimeoutMs,
-        onClientError: clientErrorLogger(log),
-        onOverride: (m) => log.warn(m),
-      });
-    } catch (err) {
-      // librdkafka refuses an unknown property or a bad value when the client is made: configuration (exit 2,
-      // a retry will not help), not a failure.
-      throw new UsageError(`the Kafka client refused its configuration: ${(err as Error).message}`);
-    }
+    const source = new KafkaConsumerSource({
+      properties: settings.kafka,
+      groupId: settings.groupId,
+      timeoutMs: settings.connectTimeoutMs,
+      onClientError: clientErrorLogger(log),
+      onOverride: (m) => log.warn(m),
+    });
     const { schemas, decoder, pool } = startDecoding(settings);
     schemas.catch(() => undefined);
     decoder.catch(() => undefined);

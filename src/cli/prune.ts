@@ -159,10 +159,6 @@ export async function main(argv: string[]): Promise<never> {
           `last written ${c.lastModified}`,
       );
     if (report.warning) log.warn(report.warning);
-    if (report.missing)
-      log.warn(
-        `${store.location} does not exist: nothing to prune there (check --snapshots if extract writes elsewhere)`,
-      );
     log.info(
       report.candidates.length === 0
         ? 'nothing to prune'

@@ -4,7 +4,7 @@
  * while the group coordinator moves, and the connect, metadata, watermark and disconnect calls.
  */
 import Kafka from '@confluentinc/kafka-javascript';
-import { EventfulError, ExitCode } from '../basics/errors.js';
+import { EventfulError, ExitCode, UsageError } from '../basics/errors.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
 import type { TopicPartition } from './drain-plan.js';
 import type { CommittedOffset, TopicPartitionOffset, Watermarks } from './event-source.js';
@@ -55,6 +55,21 @@ export interface KafkaClientOptions {
 }
 
 /**
+ * Makes a Kafka client with `make`. librdkafka refuses an unknown property or a bad value when a client is made:
+ * that is configuration (exit 2, a retry will not help), not a failure.
+ */
+export function configuredClient<T>(make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    throw new UsageError(
+      `the Kafka client refused its configuration: ${(err as Error).message} ` +
+        '(check --kafka, the EVENTFUL_KAFKA__* variables and --bootstrap-servers)',
+    );
+  }
+}
+
+/**
  * A consumer over `conf` that reads from the oldest kept offset when one falls out of range (retention), waits
  * up to `consumeTimeoutMs` per `consume(n)`, pushes end-of-partition events onto `eofs` and hands librdkafka's
  * errors to `onClientError`.
@@ -65,7 +80,9 @@ export function createConsumer(
   eofs: TopicPartitionOffset[],
   onClientError: ((message: string) => void) | undefined,
 ): Kafka.KafkaConsumer {
-  const consumer = new Kafka.KafkaConsumer(conf as Kafka.ConsumerGlobalConfig, { 'auto.offset.reset': 'earliest' });
+  const consumer = configuredClient(
+    () => new Kafka.KafkaConsumer(conf as Kafka.ConsumerGlobalConfig, { 'auto.offset.reset': 'earliest' }),
+  );
   consumer.setDefaultConsumeTimeout(consumeTimeoutMs);
   consumer.on('partition.eof', (e) => eofs.push({ topic: e.topic, partition: e.partition, offset: e.offset }));
   consumer.on('event.error', (err) => onClientError?.(describe(err)));

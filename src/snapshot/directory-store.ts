@@ -180,12 +180,22 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
       const ids = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
       return idsInRange(ids, range);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return [];
-      if (code === 'ENOTDIR')
-        throw new UsageError(`${this.root} is a file, not a folder of snapshots: check --snapshots`);
-      throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw this.notAFolder(err);
     }
+  }
+
+  /** A failed `readdir` of the root as the error to show: a usage error when the root is missing or a file. */
+  private notAFolder(err: unknown): unknown {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR')
+      return new UsageError(`${this.root} is a file, not a folder of snapshots: check --snapshots`);
+    if (code === 'ENOENT')
+      return new UsageError(
+        `${this.root} does not exist: check --snapshots (or EVENTFUL_SNAPSHOTS); it must be the folder extract ` +
+          `writes to (--out), which extract makes on its first run`,
+      );
+    return err;
   }
 
   async list(ids?: readonly string[]): Promise<SnapshotListing> {
@@ -253,8 +263,7 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
     try {
       entries = await readdir(this.root, { withFileTypes: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ...report, missing: true };
-      throw err;
+      throw this.notAFolder(err);
     }
     for (const e of entries
       .filter((d) => d.isDirectory() && d.name.startsWith(TEMP_PREFIX))

@@ -144,8 +144,6 @@ export interface PruneReport {
   candidates: PruneCandidate[];
   /** Candidates removed (0 in a dry run). */
   removed: number;
-  /** The folder does not exist (a store on S3 never says so: a prefix exists once an object is under it). */
-  missing?: boolean;
   /**
    * What an S3 store listed: from its floor on (null: all of it, the first run or a floor that could not be read),
    * the objects listed, and how many of them the sweep below the floor listed (see prune-floor.ts).

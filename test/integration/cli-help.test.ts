@@ -167,10 +167,10 @@ describe('boolean flags given a value', () => {
 });
 
 describe('a --snapshots folder that does not exist', () => {
-  it('should make prune say so rather than only that there was nothing to prune', async () => {
+  it('should make prune refuse it (exit 2, as load does) rather than skip the task with nothing to prune', async () => {
     const missing = path.join(os.tmpdir(), `eventful-no-such-folder-${process.pid}`);
     const r = await runCommand('prune', ['--snapshots', missing]);
-    expect(r.code).toBe(99);
-    expect(r.stderr).toContain(`WARN ${missing} does not exist: nothing to prune there (check --snapshots`);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${missing} does not exist: check --snapshots (or EVENTFUL_SNAPSHOTS)`);
   });
 });

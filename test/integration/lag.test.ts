@@ -379,4 +379,12 @@ describe('lag with bad settings', () => {
     expect(run.code).toBe(2);
     expect(run.stderr + run.stdout).not.toContain('hunter2');
   });
+
+  it("should exit 2 when librdkafka refuses a --kafka property, as extract does (it was exit 1, librdkafka's words alone)", async () => {
+    const run = await lag(['--topics', 't', '--group-id', 'g', '--kafka', 'fetch.max.byte=5']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /the Kafka client refused its configuration: No such configuration property: "fetch\.max\.byte" \(check --kafka/,
+    );
+  });
 });

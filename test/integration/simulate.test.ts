@@ -33,6 +33,14 @@ async function keyedMessages(topic: string): Promise<Array<{ key: string; value:
 describe('simulate against the real broker', () => {
   const window = ['--seed', 'it', '--start', '2026-11-26T07:00:00Z', '--duration', '2h', '--incidents-per-day', '48'];
 
+  it('should exit 2 when librdkafka refuses a --kafka property, for the producer and for creating topics', async () => {
+    for (const extra of [[], ['--create-topics']]) {
+      const r = await runCommand('simulate', [...window, '--kafka', 'security.protocol=plaintxt', ...extra]);
+      expect(r.code, extra.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/the Kafka client refused its configuration: .*security\.protocol.* \(check --kafka/);
+    }
+  });
+
   it('should create six-partition topics and deliver exactly the events its dry run prints, keyed by train and incident', async () => {
     const arrivals = uniqueTopic('sim-arrivals');
     const incidents = uniqueTopic('sim-incidents');

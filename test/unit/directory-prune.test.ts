@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/basics/errors.js';
 import { DirectorySnapshotStore } from '../../src/snapshot/directory-store.js';
 import { SnapshotBuilder } from '../../src/snapshot/snapshot-builder.js';
 import { SnapshotExistsError } from '../../src/snapshot/store.js';
@@ -69,9 +70,17 @@ describe('DirectorySnapshotStore.prune', () => {
     expect(report.candidates).toEqual([]);
   });
 
-  it('should find nothing to prune in a missing root', async () => {
-    const store = await DirectorySnapshotStore.open(path.join(root, 'nope'));
-    expect((await store.prune(0, false)).candidates).toEqual([]);
+  it('should refuse a root that is missing or a file as a usage error, as load does', async () => {
+    const missing = await DirectorySnapshotStore.open(path.join(root, 'nope'));
+    await expect(missing.prune(0, false)).rejects.toThrow(
+      new UsageError(
+        `${path.join(root, 'nope')} does not exist: check --snapshots (or EVENTFUL_SNAPSHOTS); it must be the ` +
+          'folder extract writes to (--out), which extract makes on its first run',
+      ),
+    );
+    await writeFile(path.join(root, 'a-file'), 'x');
+    const file = await DirectorySnapshotStore.open(path.join(root, 'a-file'));
+    await expect(file.prune(0, false)).rejects.toBeInstanceOf(UsageError);
   });
 
   it('should refuse to write a snapshot id that exists with SnapshotExistsError', async () => {
