@@ -19,6 +19,7 @@ import { isS3Location } from '../snapshot/s3-location.js';
 import { stampedTime } from '../snapshot/format.js';
 import type { SnapshotRef } from '../snapshot/store.js';
 import { ChecksumMismatchError } from '../snapshot/line-file.js';
+import { MissingSnapshotFileError } from '../snapshot/read-lines.js';
 import { acquireLoadLock, releaseLoadLock } from './advisory-lock.js';
 import { readExistingTables } from './catalog.js';
 import type { WarehouseConnection } from './connection.js';
@@ -179,6 +180,7 @@ function sha256(text: string): string {
 
 function errorOf(err: unknown): { code: string; message: string } {
   if (err instanceof ChecksumMismatchError) return { code: 'checksum_mismatch', message: err.message };
+  if (err instanceof MissingSnapshotFileError) return { code: 'snapshot_file_missing', message: err.message };
   if (err instanceof SnapshotRefusedError || err instanceof InterruptedError || err instanceof TooManyRejectedError)
     return { code: err.code, message: err.message };
   const e = err as { code?: unknown; message?: unknown; detail?: unknown; where?: unknown };

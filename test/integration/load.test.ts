@@ -365,6 +365,26 @@ describe('load', () => {
     expect(await tableExists(client, schema, 'eventful_load_ledger')).toBe(false);
   });
 
+  it('should say which file a snapshot lacks, and what to do, rather than ENOENT', async () => {
+    const id = await writeSnapshot(root, onPartition('train-arrivals', 0, [arrival()]));
+    await rm(path.join(root, id, 'events.ndjson'));
+
+    const r = await load();
+
+    expect(r.code).toBe(1);
+    expect((r.summary?.['results'] as Results)[0]).toMatchObject({
+      snapshotId: id,
+      status: 'Error',
+      error: { code: 'snapshot_file_missing' },
+    });
+    expect(r.stderr).toContain(
+      `events.ndjson, which the manifest of snapshot ${id} lists, is missing from ${root}: restore the file, or ` +
+        'move the snapshot out of --snapshots',
+    );
+    expect(r.stderr).not.toContain('ENOENT');
+    expect(await tableExists(client, schema, 'eventful_load_ledger')).toBe(false);
+  });
+
   it('should write nothing of a tampered snapshot even when batches were already being copied', async () => {
     const values = Array.from({ length: 6_000 }, () => arrival());
     await writeSnapshot(root, onPartition('train-arrivals', 0, values.slice(0, 10)));
