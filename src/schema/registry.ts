@@ -218,6 +218,28 @@ export async function loadSchemaFile(file: string): Promise<{ schema?: LoadedSch
   };
 }
 
+/** Why none of a topic's several schemas takes `value`: the values each one's `match` takes, and the event's. */
+function noMatchMessage(topic: string, candidates: readonly LoadedSchema[], value: Record<string, unknown>): string {
+  const unmatched = candidates.filter((c) => !c.mapping.match).map((c) => c.name);
+  if (unmatched.length)
+    return (
+      `topic "${topic}" is claimed by several schemas, and ${unmatched.join(', ')} has no "match" to tell its ` +
+      'events apart: run eventful-validate on the schemas'
+    );
+  const shown = (v: unknown): string => {
+    const text = v === undefined ? 'missing' : JSON.stringify(v);
+    return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  };
+  const takes = candidates.map(
+    (c) => `${c.name} takes ${c.mapping.match!.property} ${c.mapping.match!.values.join('/')}`,
+  );
+  const properties = [...new Set(candidates.map((c) => c.mapping.match!.property))];
+  return (
+    `no schema for topic "${topic}" matches this event's ${properties.map((p) => `${p} ${shown(value[p])}`).join(', ')} ` +
+    `(${takes.join('; ')})`
+  );
+}
+
 /** The schemas of a folder, routed by topic (and by the `match` property where a topic carries several types). */
 export class SchemaRegistry {
   private readonly byTopic = new Map<string, LoadedSchema[]>();
@@ -283,16 +305,7 @@ export class SchemaRegistry {
       candidates.length === 1 && !candidates[0]!.mapping.match
         ? candidates[0]
         : candidates.find((s) => s.mapping.match?.values.includes(String(value[s.mapping.match.property])));
-    if (!schema)
-      return {
-        reason: {
-          code: 'no_schema',
-          message: `no schema for topic "${topic}" matches this event's ${candidates
-            .map((c) => c.mapping.match?.property)
-            .filter(Boolean)
-            .join('/')}`,
-        },
-      };
+    if (!schema) return { reason: { code: 'no_schema', message: noMatchMessage(topic, candidates, value) } };
     const issues = schema.validate(value)
       ? exactnessIssues(schema, value, source)
       : issuesFromAjv(schema.validate.errors);
