@@ -134,6 +134,7 @@ export function addOptions<T>(parser: Argv<T>, definitions: OptionDefinitions): 
  * so `--dry-run=yes` did the real run.
  */
 export function booleanWords(argv: readonly string[], definitions: OptionDefinitions): string[] {
+  refuseRepeatedBooleans(argv, definitions);
   return argv.map((arg) => {
     const m = /^--([^=]+)=(.*)$/s.exec(arg);
     // yargs takes the camelCase spelling (--dryRun) as the same flag.
@@ -144,6 +145,23 @@ export function booleanWords(argv: readonly string[], definitions: OptionDefinit
     if (FALSE.has(word)) return `--${m[1]}=false`;
     throw new UsageError(`--${name} takes no value, or one of ${[...TRUE, ...FALSE].join(', ')}; got "${m[2]}"`);
   });
+}
+
+/**
+ * Refuses a boolean flag given twice, in any spelling (`--dry-run --no-dry-run`, `--dryRun=false --dry-run`):
+ * yargs takes the last, so a contradiction did what its last word said without a word.
+ */
+function refuseRepeatedBooleans(argv: readonly string[], definitions: OptionDefinitions): void {
+  const seen = new Set<string>();
+  for (const arg of argv) {
+    const m = /^--(no-)?([^=]+)(=.*)?$/s.exec(arg);
+    if (!m) continue;
+    const name = m[2]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    if (definitions[name]?.type !== 'boolean') continue;
+    if (seen.has(name))
+      throw new UsageError(`--${name} is given more than once: give it once, as --${name} or --no-${name}`);
+    seen.add(name);
+  }
 }
 
 /** A command's parser: its script name, usage text and options (boolean values read by {@link booleanWords}). */

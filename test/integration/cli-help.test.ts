@@ -154,8 +154,8 @@ describe('boolean flags given a value', () => {
     const yes = await runCommand('simulate', ['--dry-run=yes', '--duration', '10m']);
     expect(yes.code, yes.stderr).toBe(0);
     expect(yes.summary).toMatchObject({ status: 'ok', dry_run: true });
-    const off = booleanWords(['--dry-run=OFF', '--batch-size=3', '--dry-run'], LOAD_OPTIONS);
-    expect(off).toEqual(['--dry-run=false', '--batch-size=3', '--dry-run']);
+    const off = booleanWords(['--dry-run=OFF', '--batch-size=3', '--answer'], LOAD_OPTIONS);
+    expect(off).toEqual(['--dry-run=false', '--batch-size=3', '--answer']);
     expect(booleanWords(['--dryRun=yes', '--kafka=a=b'], LOAD_OPTIONS)).toEqual(['--dryRun=true', '--kafka=a=b']);
 
     const maybe = await runCommand('simulate', ['--dry-run=maybe', '--duration', '10m']);
@@ -163,6 +163,20 @@ describe('boolean flags given a value', () => {
     expect(maybe.stderr).toMatch(
       /--dry-run takes no value, or one of 1, true, yes, on, 0, false, no, off; got "maybe" \(see/,
     );
+  });
+});
+
+describe('a boolean flag given twice', () => {
+  it('should be refused in any spelling rather than do what its last word says (it ran extract for real)', async () => {
+    for (const argv of [
+      ['--dry-run', '--no-dry-run'],
+      ['--dryRun=false', '--dry-run'],
+      ['--no-answer', '--answer=yes'],
+    ])
+      expect(() => booleanWords(argv, LOAD_OPTIONS), argv.join(' ')).toThrow(/is given more than once: give it once/);
+    const r = await runCommand('simulate', ['--dry-run', '--no-dry-run', '--duration', '10m']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--dry-run is given more than once: give it once, as --dry-run or --no-dry-run \(see/);
   });
 });
 
