@@ -178,6 +178,36 @@ function isSafeRelativePath(p: unknown): boolean {
   return typeof p === 'string' && p.split('/').every((seg) => PATH_SEGMENT.test(seg) && seg !== '..');
 }
 
+/** Whether `v` is a count or an offset: an integer, 0 or more. */
+function isCount(v: unknown): boolean {
+  return Number.isSafeInteger(v) && (v as number) >= 0;
+}
+
+/** What is wrong with a manifest's numbers: file sizes, partition ranges and counts, each a whole number. */
+function numberProblems(m: Partial<Manifest>): string[] {
+  const problems: string[] = [];
+  for (const f of Array.isArray(m.files) ? m.files : [])
+    if (typeof f?.name === 'string' && !(isCount(f.bytes) && isCount(f.lines)))
+      problems.push(`file ${f.name}: bytes and lines must be whole numbers`);
+  if (!Array.isArray(m.partitions)) problems.push('partitions missing');
+  else
+    for (const [i, r] of m.partitions.entries()) {
+      const fields = [r?.partition, r?.firstOffset, r?.lastOffset, r?.messages, r?.highWatermark];
+      if (typeof r?.topic !== 'string' || !fields.every(isCount))
+        problems.push(
+          `partitions[${i}] needs a topic and whole numbers for partition, offsets, messages, highWatermark`,
+        );
+      else if (r.firstOffset > r.lastOffset)
+        problems.push(`partitions[${i}]: firstOffset ${r.firstOffset} is after lastOffset ${r.lastOffset}`);
+    }
+  if (typeof m.counts !== 'object' || m.counts === null) problems.push('counts missing');
+  else
+    for (const name of ['messages', 'events', 'rejected'] as const)
+      if (!isCount(m.counts[name]))
+        problems.push(`counts.${name} ${JSON.stringify(m.counts[name])} is not a whole number`);
+  return problems;
+}
+
 /** Checks that `value` has the manifest's shape, so a hand-edited or truncated manifest is refused clearly. */
 export function parseManifest(text: string, where: string): Manifest {
   let raw: unknown;
@@ -202,8 +232,9 @@ export function parseManifest(text: string, where: string): Manifest {
           problems.push(`file ${f.name}: unknown compression ${JSON.stringify(f.compression)}`);
         else if (f.path !== undefined && !isSafeRelativePath(f.path))
           problems.push(`file ${f.name}: path ${JSON.stringify(f.path)} is not a plain relative path`);
-    if (!Array.isArray(m.partitions)) problems.push('partitions missing');
-    if (typeof m.counts !== 'object' || m.counts === null) problems.push('counts missing');
+    if (typeof m.startedAt !== 'string' || Number.isNaN(Date.parse(m.startedAt)))
+      problems.push(`startedAt ${JSON.stringify(m.startedAt)} is not a time`);
+    problems.push(...numberProblems(m));
   }
   if (problems.length) throw new Error(`${where}: manifest refused: ${problems.join('; ')}`);
   return m as Manifest;

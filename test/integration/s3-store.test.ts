@@ -436,7 +436,7 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     const m = await writeSnapshot(store, 'gone', 5);
     await client.send(new DeleteObjectCommand({ Bucket: bucket(), Key: `${store.root}gone/${m.files[0]!.path}` }));
     await expect(drain(openSnapshotLines(store, 'gone', m.files[0]!))).rejects.toThrow(
-      /reading s3:\/\/.*\/gone\/attempt-[0-9a-f]+\/events\.ndjson failed: NoSuchKey/,
+      /attempt-[0-9a-f]+\/events\.ndjson, which the manifest of snapshot gone lists, is missing from s3:\/\/.*: restore the file/,
     );
   });
 

@@ -215,8 +215,9 @@ describe('parseManifest and the new file fields', () => {
   const base = {
     formatVersion: 1,
     snapshotId: 's',
+    startedAt: '2026-12-06T10:00:00.000Z',
     partitions: [],
-    counts: {},
+    counts: { messages: 1, events: 1, rejected: 0 },
     files: [{ name: 'events.ndjson.gz', bytes: 1, lines: 1, sha256: 'a'.repeat(64), compression: 'gzip' }],
   };
 
@@ -230,6 +231,27 @@ describe('parseManifest and the new file fields', () => {
   it('should refuse an unknown compression', () => {
     const files = [{ ...base.files[0], compression: 'zstd' }];
     expect(() => parseManifest(JSON.stringify({ ...base, files }), 'm')).toThrow(/unknown compression/);
+  });
+
+  it('should refuse numbers that are not counts or offsets, and a start that is not a time, each by name', () => {
+    const range = { topic: 't', partition: 0, firstOffset: 0, lastOffset: 4, messages: 5, highWatermark: 5 };
+    const refused = (changes: Record<string, unknown>): string => {
+      try {
+        parseManifest(JSON.stringify({ ...base, partitions: [range], ...changes }), 'm');
+        return 'accepted';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    expect(refused({})).toBe('accepted');
+    expect(refused({ counts: { ...base.counts, events: 'lots' } })).toMatch(
+      /counts\.events "lots" is not a whole number/,
+    );
+    expect(refused({ counts: { ...base.counts, rejected: -1 } })).toMatch(/counts\.rejected -1 is not a whole number/);
+    expect(refused({ partitions: [{ ...range, lastOffset: -5 }] })).toMatch(/partitions\[0\] needs a topic and whole/);
+    expect(refused({ partitions: [{ ...range, firstOffset: 9 }] })).toMatch(/firstOffset 9 is after lastOffset 4/);
+    expect(refused({ startedAt: 'yesterday' })).toMatch(/startedAt "yesterday" is not a time/);
+    expect(refused({ files: [{ ...base.files[0], lines: 1.5 }] })).toMatch(/bytes and lines must be whole numbers/);
   });
 
   it.each(['../other/events.ndjson', '/etc/passwd', 'a//b', '.hidden/x'])('should refuse the path %s', (p) => {
