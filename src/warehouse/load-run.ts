@@ -122,7 +122,11 @@ export interface LoadSummary {
   snapshots: string;
   schemas: string;
   /** What the evolution plan changes (applied, or in a dry run would apply), and the wait-time views. */
-  migration?: ReturnType<typeof describePlan> & { notes: string[]; views?: ViewsOutcome };
+  /**
+   * The schema changes the run planned, and whether they are in the warehouse after it (`applied`): false in a dry
+   * run, with nothing pending, or when the first snapshot failed (its transaction held them and rolled back).
+   */
+  migration?: ReturnType<typeof describePlan> & { applied: boolean; notes: string[]; views?: ViewsOutcome };
   results: SnapshotResult[];
   /** Of the listed snapshot ids (see `listing`): those without a manifest yet, and how many the ledger has recorded. */
   skipped: { incomplete: string[]; alreadyLoaded: number };
@@ -449,7 +453,7 @@ async function planDdl(
     desired.map((t) => t.name),
   );
   const plan = planEvolution(desired, existing);
-  summary.migration = { ...describePlan(plan), notes: plan.notes };
+  summary.migration = { ...describePlan(plan), applied: false, notes: plan.notes };
   for (const n of plan.notes) log.info(n);
   if (plan.refusals.length) {
     summary.refusals = plan.refusals;
@@ -670,6 +674,7 @@ async function buildAnswerBehind(
     // Views skipped (a customised schema lacks a column they read): nothing was built, and nothing is kept.
     built = 'answer' in views && views.answer === 'built';
     await conn.query(built && !settings.dryRun ? 'COMMIT' : 'ROLLBACK');
+    if (built && !settings.dryRun && summary.migration) summary.migration.applied = true;
   } catch (err) {
     await conn.query('ROLLBACK').catch(() => undefined);
     throw err;
@@ -729,6 +734,7 @@ async function loadPending(
         await writeLedgerEntry(conn, settings.dbSchema, ref, sha, counts, schemaHashes);
         testCrashPoint('before-commit');
         if (!settings.dryRun) await conn.query('COMMIT');
+        if (!settings.dryRun && summary.migration) summary.migration.applied = true;
         reportLoaded(summary, settings.dryRun, ref, counts, Date.now() - t0, log);
       } catch (err) {
         if (!settings.dryRun) await conn.query('ROLLBACK').catch(() => undefined);

@@ -68,6 +68,7 @@ describe('load', () => {
       },
     ]);
     expect(r.summary?.['migration']).toMatchObject({
+      applied: true,
       tablesCreated: [
         'eventful_load_ledger',
         'eventful_rejected',
@@ -361,6 +362,11 @@ describe('load', () => {
       new RegExp(`ERROR 1 snapshot\\(s\\) not loaded: ${id}\\. Each one's error is above; docs/operations.md says`),
     );
     expect(r.summary?.['error']).toMatchObject({ code: 'snapshots_failed' });
+    // The planned tables are reported, but as not applied: the failed snapshot's transaction held them.
+    expect(r.summary?.['migration']).toMatchObject({
+      applied: false,
+      tablesCreated: expect.arrayContaining(['train_arrivals']),
+    });
     expect(await tableExists(client, schema, 'train_arrivals')).toBe(false);
     expect(await tableExists(client, schema, 'eventful_load_ledger')).toBe(false);
   });
@@ -594,6 +600,7 @@ describe('load', () => {
     const r = await load(['--dry-run']);
     expect(r.code).toBe(0);
     expect(r.summary?.['migration']).toMatchObject({
+      applied: false,
       tablesCreated: expect.arrayContaining(['train_arrivals', 'incidents']),
     });
     expect(await dumpSchema(schema)).toBe(before);
