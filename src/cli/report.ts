@@ -3,7 +3,7 @@
  * (by expected and by excess wait) as tables on stdout and, with `--html FILE`, writes one self-contained
  * HTML page with charts. The last stdout line is the JSON summary.
  */
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hideBin } from 'yargs/helpers';
 import { renderReportHtml } from '../answer/report-html.js';
@@ -13,7 +13,8 @@ import { DEFAULT_PERIOD_STARTS, parseServicePeriods, type ServicePeriod } from '
 import { WAIT_MODEL_DEFAULTS, type LatenessFigures, type ModelSplit, type WaitFigures } from '../answer/wait-rollup.js';
 import { identifierProblem } from '../schema/identifiers.js';
 import { connectWarehouse } from '../warehouse/connection.js';
-import { ExitCode, UsageError } from '../basics/errors.js';
+import { EventfulError, ExitCode, UsageError } from '../basics/errors.js';
+import { folderProblem, makeFolders } from '../basics/folders.js';
 import { stderrLogger } from '../basics/log.js';
 import { runCommand } from './run-command.js';
 import { terminalWidth, withUsageErrors } from './command-support.js';
@@ -96,24 +97,38 @@ async function parseArgs(argv: string[]) {
 
 /** Writes a file whole or not at all (a reader never sees half a page, and a failure leaves no part behind). */
 async function writeAtomically(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
+  await makeFolders(path.dirname(file));
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     await writeFile(tmp, content);
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new EventfulError(
+      `could not write the HTML report to ${file}${code ? ` (${code})` : ''}: choose another --html path`,
+    );
   }
 }
 
-/** Refuses an --html path that names a folder, before the queries run. */
-async function refuseFolder(file: string, from: string): Promise<void> {
+/**
+ * The page's path from --html, refused before the queries run when no page can be written there: no name, a
+ * folder, or a folder that cannot be made or written.
+ */
+async function htmlTarget(raw: string, from: string): Promise<string> {
+  if (raw.trim() === '') throw new UsageError(`${from} needs the page's file name, e.g. ${from} report.html`);
+  const file = path.resolve(raw);
   const found = await stat(file).catch(() => undefined);
   if (found?.isDirectory())
     throw new UsageError(
       `${from} ${file} is a folder: give the page's file name, e.g. ${path.join(file, 'report.html')}`,
     );
+  const problem = await folderProblem(path.dirname(file));
+  if (problem)
+    throw new UsageError(
+      `${from} ${file}: no page can be written in ${path.dirname(file)} (${problem}): choose another path`,
+    );
+  return file;
 }
 
 /** Parses --periods, naming the flag in the error. */
@@ -204,8 +219,8 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<neve
   return runCommand(log, async () => {
     const args = await withHelpHint(SCRIPT, () => parseArgs(argv));
     const { dbSchema } = args;
-    const html = args.html === undefined ? undefined : path.resolve(args.html);
-    if (html) await withHelpHint(SCRIPT, () => refuseFolder(html, '--html'));
+    const html =
+      args.html === undefined ? undefined : await withHelpHint(SCRIPT, () => htmlTarget(args.html!, '--html'));
 
     const db = await connectWarehouse('eventful-report', log);
     let data;

@@ -9,9 +9,10 @@ import {
   writev as writevFd,
   type WriteStream,
 } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../basics/errors.js';
+import { checkFolders, exists, FOLDER_ERRORS, makeFolders } from '../basics/folders.js';
 import type { Readable, Writable } from 'node:stream';
 import { MANIFEST_FILE } from './format.js';
 import { addToListing, emptyListing } from './listing.js';
@@ -89,67 +90,6 @@ async function fsyncPath(p: string, isDir: boolean): Promise<void> {
   }
 }
 
-/** The errors of making a folder that its path or its permissions cause, in words. */
-const FOLDER_ERRORS = new Map([
-  ['EACCES', 'permission denied'],
-  ['EPERM', 'not permitted'],
-  ['EROFS', 'a read-only file system'],
-  ['ENOTDIR', 'a part of the path is a file'],
-  ['ENOENT', 'this file system makes no folders there'],
-  ['EEXIST', 'a file of that name exists'],
-]);
-
-/**
- * `mkdir -p`, one level at a time from the nearest folder that exists. Node's recursive mkdir never returns where
- * mkdir fails with ENOENT under an existing folder (under /proc it spun for minutes, deaf to SIGTERM).
- */
-async function makeFolders(dir: string): Promise<void> {
-  for (const folder of (await nearestExisting(dir)).missing) {
-    try {
-      await mkdir(folder, { mode: DIR_MODE });
-    } catch (err) {
-      // Made meanwhile by another run: fine, if it is a folder.
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(folder)).isDirectory()) throw err;
-    }
-  }
-  if (!(await stat(dir)).isDirectory()) throw Object.assign(new Error(`${dir} is a file`), { code: 'EEXIST' });
-}
-
-/**
- * Checks, making nothing, that {@link makeFolders} could make `dir` and write in it: the nearest folder of its path
- * that exists must be a folder the process may write (`dir` itself a folder when it exists). Throws the errno error
- * mkdir would (EACCES, EROFS, ENOTDIR, EEXIST).
- */
-async function checkFolders(dir: string): Promise<void> {
-  const { at } = await nearestExisting(dir);
-  if (!(await stat(at)).isDirectory())
-    throw Object.assign(new Error(`${at} is a file`), { code: at === dir ? 'EEXIST' : 'ENOTDIR' });
-  await access(at, fsConstants.W_OK | fsConstants.X_OK);
-}
-
-/** The nearest path of `dir`'s that exists (itself, or a parent), and the missing ones below it, outermost first. */
-async function nearestExisting(dir: string): Promise<{ at: string; missing: string[] }> {
-  const missing: string[] = [];
-  let at = dir;
-  while (!(await exists(at)) && path.dirname(at) !== at) {
-    missing.unshift(at);
-    at = path.dirname(at);
-  }
-  return { at, missing };
-}
-
-/** Whether `p` exists; false too when a part of its path is a file (ENOTDIR). */
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-    throw err;
-  }
-}
-
 /**
  * Snapshots as folders under a root directory: written into `<root>/.tmp-<id>`, every file fsynced,
  * the manifest written last, then the folder renamed to `<root>/<id>` and the root fsynced.
@@ -224,7 +164,7 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
 
   async prepare(dryRun = false): Promise<void> {
     try {
-      await (dryRun ? checkFolders(this.root) : makeFolders(this.root));
+      await (dryRun ? checkFolders(this.root) : makeFolders(this.root, DIR_MODE));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (!code || !FOLDER_ERRORS.has(code)) throw err;

@@ -367,5 +367,18 @@ describe('report', () => {
     expect(folder.code).toBe(2);
     expect(folder.stderr).toMatch(/--html \S+ is a folder: give the page's file name, e\.g\. \S+report\.html/);
     expect((await readdir(path.dirname(OUTPUT_DIR))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    // So are no name at all (it wrote into the current folder's name) and a folder that cannot be made, before any
+    // query or any line on stdout.
+    for (const args of [['--html'], ['--html=']]) {
+      const none = await runCommand('report', ['--db-schema', schema, ...args]);
+      expect(none.code, args.join(' ')).toBe(2);
+      expect(none.stderr).toMatch(/--html needs the page's file name, e\.g\. --html report\.html/);
+    }
+    const file = path.join(OUTPUT_DIR, `not-a-folder-${process.pid}`);
+    await writeFile(file, 'x');
+    const under = await runCommand('report', ['--db-schema', schema, '--html', path.join(file, 'page.html')]);
+    expect(under.code).toBe(2);
+    expect(under.stderr).toContain(`no page can be written in ${file} (EEXIST: a file of that name exists)`);
+    expect(under.stdout.trim().split('\n')).toHaveLength(1);
   });
 });
