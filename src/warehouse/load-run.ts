@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { UsageError } from '../basics/errors.js';
 import type { Logger } from '../basics/log.js';
 import { qualified, schemaTables, type TableDef } from '../schema/ddl.js';
@@ -377,6 +378,35 @@ function snapshotError(summary: LoadSummary, log: Logger, snapshotId: string, co
   summary.results.push({ snapshotId, status: 'Error', error: { code, message } });
 }
 
+/** Folders without a manifest that {@link nestedRoot} looks into, and the ids it lists in each. */
+const NESTED_LOOKS = 5;
+const NESTED_IDS = 20;
+
+/**
+ * The first of the `incomplete` ids not named like a snapshot (extract names every one by its start time) that
+ * holds complete snapshots itself: --snapshots then names the folder above the snapshots, and every run would skip
+ * the task with nothing pending.
+ */
+async function nestedRoot(
+  store: SnapshotStore,
+  incomplete: readonly string[],
+): Promise<{ id: string; location: string; complete: number } | undefined> {
+  for (const id of incomplete.filter((i) => !stampedTime(i)).slice(0, NESTED_LOOKS)) {
+    const location = isS3Location(store.location) ? `${store.location}${id}/` : path.join(store.location, id);
+    const inner = await openSnapshotStore(location).catch(() => undefined);
+    if (!inner) continue;
+    try {
+      const complete = (await inner.list(await inner.listIds({ limit: NESTED_IDS }))).complete.length;
+      if (complete > 0) return { id, location, complete };
+    } catch {
+      // Not readable as a store: not what --snapshots meant either.
+    } finally {
+      (inner as { close?: () => void }).close?.();
+    }
+  }
+  return undefined;
+}
+
 /** Incomplete snapshots named in the warning that skips them (the summary lists them all). */
 const INCOMPLETE_NAMED = 5;
 
@@ -402,6 +432,12 @@ async function listSnapshots(
     throw new UsageError(
       `${store.location} holds ${unrecorded.length} folder(s) but no snapshot (a folder with a manifest.json, ` +
         `named like 20261206T061500123Z_<run>_<hash>): check --snapshots`,
+    );
+  const nested = await nestedRoot(store, unrecorded);
+  if (nested)
+    throw new UsageError(
+      `${nested.id} in ${store.location} is not a snapshot but a folder of them (${nested.complete} or more ` +
+        `complete): --snapshots names the folder above; did you mean --snapshots ${nested.location}?`,
     );
   if (unrecorded.length)
     log.warn(

@@ -548,6 +548,20 @@ describe('load', () => {
     );
   });
 
+  it('should refuse a --snapshots folder one level above the snapshots, even after loads, and name the right one', async () => {
+    // A warehouse that has loaded from the right folder, then a run pointed at the folder above it: every run
+    // would otherwise skip the task with nothing pending.
+    const inner = path.join(root, 'lake');
+    await writeSnapshot(inner, onPartition('train-arrivals', 0, [arrival()]));
+    expect((await run('load', ['--snapshots', inner, '--db-schema', schema])).code).toBe(0);
+    const r = await load();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `lake in ${root} is not a snapshot but a folder of them (1 or more complete): --snapshots names the folder ` +
+        `above; did you mean --snapshots ${inner}?`,
+    );
+  });
+
   it('should say what to do when --schemas names no folder', async () => {
     const r = await load(['--schemas', path.join(root, 'no-such-schemas')]);
     expect(r.code).toBe(2);
