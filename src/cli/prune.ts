@@ -23,6 +23,8 @@ export const PRUNE_ENV = {
 
 /** Leftovers younger than this are left alone: an extract may still be writing them. */
 export const DEFAULT_GRACE = '24h';
+/** A grace shorter than this is warned of: extract runs can take that long. */
+const SHORT_GRACE_MS = 3_600_000;
 /** Leftovers named one by one in the summary line; the counts cover all of them. */
 const SUMMARY_ITEMS = 100;
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
@@ -152,6 +154,11 @@ export async function main(argv: string[]): Promise<never> {
     log.info(
       `${settings.dryRun ? 'listing' : 'removing'} leftovers older than ${formatDurationMs(settings.graceMs)} in ${store.location}`,
     );
+    if (settings.graceMs < SHORT_GRACE_MS)
+      log.warn(
+        `--grace ${formatDurationMs(settings.graceMs)} is shorter than an hour: the files of an extract still ` +
+          'running can be removed (that run then fails, publishing and committing nothing)',
+      );
     const report = await store.prune(settings.graceMs, settings.dryRun);
     for (const c of report.candidates)
       log.info(

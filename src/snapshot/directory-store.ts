@@ -266,6 +266,19 @@ class DirectorySnapshotWriter implements SnapshotWriter {
   }
 
   async publish(manifestText: string): Promise<void> {
+    try {
+      await this.publishFiles(manifestText);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await exists(this.temp)))
+        throw new Error(
+          `the snapshot's temporary folder ${this.temp} was removed while extract wrote it (by prune with a --grace ` +
+            'shorter than this run?): nothing was published nor committed, so the next run reads the same events',
+        );
+      throw err;
+    }
+  }
+
+  private async publishFiles(manifestText: string): Promise<void> {
     for (const f of this.files) {
       if (!f.closed) await new Promise<void>((resolve, reject) => f.once('close', resolve).once('error', reject));
       await fsyncPath(String(f.path), false);

@@ -761,6 +761,7 @@ describe('eventful-prune against a real s3proxy', () => {
     const dry = await runCommand('prune', ['--snapshots', location, '--grace', '0', '--dry-run']);
     expect(dry.code).toBe(ExitCode.Ok);
     expect(dry.summary).toMatchObject({ command: 'prune', status: 'ok', dryRun: true, found: 1, removed: 0 });
+    expect(dry.stderr).toContain('WARN --grace 0ms is shorter than an hour: the files of an extract still running');
     expect(await listKeys(client, prefix)).toHaveLength(1);
 
     const real = await runCommand('prune', ['--snapshots', location, '--grace', '0']);

@@ -23,6 +23,20 @@ describe('DirectorySnapshotStore writing', () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  it('should say that its temporary folder was removed while it wrote (a prune with a short grace), not ENOENT', async () => {
+    const store = await DirectorySnapshotStore.open(root);
+    const writer = await store.beginWrite('s2');
+    const out = writer.openFile('events.ndjson');
+    await write(out, Buffer.from('{"a":1}\n'));
+    await new Promise<void>((resolve) => out.end(resolve));
+    await rm(path.join(root, '.tmp-s2'), { recursive: true });
+    await expect(writer.publish('{}')).rejects.toThrow(
+      `the snapshot's temporary folder ${path.join(root, '.tmp-s2')} was removed while extract wrote it (by prune ` +
+        'with a --grace shorter than this run?): nothing was published nor committed',
+    );
+    await expect(stat(path.join(root, 's2'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('should store every byte of a file larger than its background sync step, written and vectored', async () => {
     const store = await DirectorySnapshotStore.open(root);
     const writer = await store.beginWrite('s1');
