@@ -98,7 +98,7 @@ a transaction that is rolled back. Exits 99 when no snapshot is pending.`;
 function integerIn(o: ResolvedOptions, name: string, min: number, max: number): number {
   const n = o.number(name)!;
   if (!Number.isInteger(n) || n < min || n > max)
-    throw new UsageError(`${o.from(name)} must be an integer from ${min} to ${max}`);
+    throw new UsageError(`${o.from(name)} must be an integer from ${min} to ${max}, got ${n}`);
   return n;
 }
 

@@ -261,7 +261,8 @@ export function resolveOptions(
   for (const [name, d] of Object.entries(definitions)) {
     const flag = flags[name];
     if (Array.isArray(flag) && !d.array) throw new UsageError(`--${name} is given more than once`);
-    if (typeof flag === 'number' && !Number.isFinite(flag)) throw new UsageError(`--${name} must be a number`);
+    if (typeof flag === 'number' && !Number.isFinite(flag))
+      throw new UsageError(`--${name} must be a number, e.g. --${name} ${d.default ?? 1}`);
     const text = d.env === undefined ? undefined : env[d.env];
     if (flag !== undefined) out[name] = { value: flag as ResolvedOption['value'], from: `--${name}` };
     else if (text !== undefined && text !== '') out[name] = { value: fromEnv(d, text), from: d.env! };

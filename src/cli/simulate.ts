@@ -107,13 +107,17 @@ async function checkedArgs(argv: string[]) {
   const startSeconds = args.start === undefined ? startOfUtcDay(Date.now()) : parseStartTime(args.start);
   const topics = { arrival: args['arrivals-topic'], incident: args['incidents-topic'] };
   if (durationSeconds === undefined)
-    throw new UsageError(`--duration "${args.duration}" is not a duration: use e.g. 24h, 90m, 2d or 1h30m`);
+    throw new UsageError(
+      `--duration "${args.duration}" is not a duration of at least a second: use e.g. 24h, 90m, 2d or 1h30m`,
+    );
   if (startSeconds === undefined)
     throw new UsageError(`--start "${args.start}" is not an ISO 8601 time, e.g. 2026-11-27 or 2026-11-27T06:00:00Z`);
-  if (!(args.rate >= 0)) throw new UsageError('--rate must be a number ≥ 0 (0 = as fast as possible)');
-  if (!(args['incidents-per-day'] >= 0)) throw new UsageError('--incidents-per-day must be a number ≥ 0');
+  if (!(args.rate >= 0))
+    throw new UsageError(`--rate must be a number ≥ 0 (0 = as fast as possible), got ${args.rate}`);
+  if (!(args['incidents-per-day'] >= 0))
+    throw new UsageError(`--incidents-per-day must be a number ≥ 0, got ${args['incidents-per-day']}`);
   if (!Number.isInteger(args.partitions) || args.partitions < 1)
-    throw new UsageError('--partitions must be a positive integer');
+    throw new UsageError(`--partitions must be a positive integer, got ${args.partitions}`);
   if (!Number.isInteger(args['replication-factor']) || args['replication-factor'] < 1)
     throw new UsageError('--replication-factor must be a positive integer');
   if (!topics.arrival || !topics.incident || topics.arrival === topics.incident)

@@ -656,7 +656,7 @@ describe('absurd flags and settings', () => {
       name: 'batch not a number',
       args: ['--snapshots', snapshotRoot, '--batch-size', 'abc'],
       code: 2,
-      message: /--batch-size must be a number \(see `eventful-load --help`\)/,
+      message: /--batch-size must be a number, e\.g\. --batch-size 50000 \(see `eventful-load --help`\)/,
     },
     {
       name: 'too many workers',

@@ -144,7 +144,7 @@ describe("the commands' --help", () => {
   it('should name the flag when a number option is given text', async () => {
     const r = await runCommand('report', ['--top', 'many']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--top must be a number \(see `eventful-report --help`\)/);
+    expect(r.stderr).toMatch(/--top must be a number, e\.g\. --top 10 \(see `eventful-report --help`\)/);
   });
 });
 
