@@ -314,7 +314,10 @@ export async function readReportData(db: Queryable, query: ReportQuery): Promise
   const chosenId = query.station ?? stations[0]!.stationId;
   const atChosen = platforms.filter((x) => x.stationId === chosenId);
   if (atChosen.length === 0)
-    throw new UsageError(`--station ${chosenId}: no arrivals at this station in schema "${query.dbSchema}"`);
+    throw new UsageError(
+      `--station ${chosenId}: no arrivals at this station in schema "${query.dbSchema}"; its stations are listed by ` +
+        `SELECT DISTINCT station_id, station_name FROM "${query.dbSchema}".station_wait_times`,
+    );
   return {
     dbSchema: query.dbSchema,
     generatedAt: new Date(),

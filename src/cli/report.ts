@@ -85,6 +85,10 @@ async function parseArgs(argv: string[]) {
   const longHeadway = o.number('long-headway')!;
   if (!(Number.isFinite(longHeadway) && longHeadway > 0))
     throw new UsageError(`${o.from('long-headway')} must be a positive number of minutes`);
+  if (o.string('station') !== undefined && o.string('html') === undefined)
+    throw new UsageError(
+      `${o.from('station')} picks the station of the HTML page's headway chart, and no page is written: add --html FILE`,
+    );
   return {
     dbSchema,
     top,

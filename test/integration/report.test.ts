@@ -357,9 +357,16 @@ describe('report', () => {
     const noViews = await runCommand('report', ['--db-schema', bare]);
     expect(noViews.code).toBe(2);
     expect(noViews.stderr).toMatch(/no wait-time views.*run load first/);
-    const unknown = await runCommand('report', ['--db-schema', schema, '--station', 'STN-999']);
+    const page = path.join(OUTPUT_DIR, `unknown-station-${process.pid}.html`);
+    const unknown = await runCommand('report', ['--db-schema', schema, '--station', 'STN-999', '--html', page]);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain('--station STN-999');
+    expect(unknown.stderr).toContain(
+      `--station STN-999: no arrivals at this station in schema "${schema}"; its stations are listed by SELECT`,
+    );
+    // Without a page, --station would pick nothing.
+    const noPage = await runCommand('report', ['--db-schema', schema, '--station', 'STN-007']);
+    expect(noPage.code).toBe(2);
+    expect(noPage.stderr).toContain("--station picks the station of the HTML page's headway chart");
     const badSchema = await runCommand('report', ['--db-schema', 'Robert"); DROP TABLE x;--']);
     expect(badSchema.code).toBe(2);
     // A folder for --html is refused before the queries, and leaves no temporary file beside it.
