@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { hideBin } from 'yargs/helpers';
+import { identifierProblem } from '../schema/identifiers.js';
 import { DEFAULT_SCHEMAS_DIR } from '../schema/schema-folder.js';
 import { connectWarehouse } from '../warehouse/connection.js';
 import { runLoad, type LoadStatus } from '../warehouse/load-run.js';
@@ -127,6 +128,8 @@ export async function parseLoadArgs(argv: string[]): Promise<{
   const maxRejectedRatio = o.number('max-rejected-ratio')!;
   if (!(maxRejectedRatio >= 0 && maxRejectedRatio <= 1))
     throw new UsageError(`${o.from('max-rejected-ratio')} must be a number from 0 to 1`);
+  const dbSchemaProblem = identifierProblem(o.string('db-schema')!);
+  if (dbSchemaProblem) throw new UsageError(`${o.from('db-schema')}: ${dbSchemaProblem}`);
   const progressSeconds = o.number('progress-seconds')!;
   if (!Number.isFinite(progressSeconds) || progressSeconds <= 0)
     throw new UsageError(`${o.from('progress-seconds')} must be a positive number`);

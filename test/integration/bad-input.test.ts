@@ -683,6 +683,13 @@ describe('absurd flags and settings', () => {
       message: /--db-schema: identifier .* must match/,
     },
     {
+      name: 'bad db schema from the environment, named as such',
+      args: ['--snapshots', snapshotRoot],
+      env: { EVENTFUL_DB_SCHEMA: 'Probe-X' },
+      code: 2,
+      message: /EVENTFUL_DB_SCHEMA: identifier .* must match.*\(see `eventful-load --help`\)/,
+    },
+    {
       name: 'db schema too long',
       args: ['--snapshots', snapshotRoot, '--db-schema', 'a'.repeat(64)],
       code: 2,
