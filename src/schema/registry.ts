@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import { jsonErrorText } from '../basics/json-text.js';
 import addFormatsModule from 'ajv-formats';
 import type { RejectReason, ValidationIssue } from '../snapshot/format.js';
 import { DECIMAL_FORMAT, isDecimalText } from './decimal-text.js';
@@ -153,6 +154,19 @@ function mappingProblems(
   return out;
 }
 
+/** The JSON pointer of the first place in `v` (depth first) where an object has the key `key`. */
+function pointerToKey(v: unknown, key: string, at = ''): string | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  const entries: Array<[string, unknown]> = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v);
+  const escape = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
+  if (!Array.isArray(v) && Object.hasOwn(v, key)) return `${at}/${escape(key)}`;
+  for (const [k, x] of entries) {
+    const found = pointerToKey(x, key, `${at}/${escape(k)}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Loads one schema file; returns the schema or the problems that keep it from being used. */
 export async function loadSchemaFile(file: string): Promise<{ schema?: LoadedSchema; problems: SchemaProblem[] }> {
   const problems: SchemaProblem[] = [];
@@ -167,10 +181,11 @@ export async function loadSchemaFile(file: string): Promise<{ schema?: LoadedSch
     return problem('', `cannot read: ${(err as Error).message}`);
   }
   let json: Record<string, unknown>;
+  const text = bytes.toString('utf8');
   try {
-    json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    json = JSON.parse(text) as Record<string, unknown>;
   } catch (err) {
-    return problem('', `not valid JSON: ${(err as Error).message}`);
+    return problem('', `not valid JSON: ${jsonErrorText(text, err)}`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return problem('', 'not a JSON object');
   if (json['type'] !== 'object') return problem('/type', 'a schema for events must have "type": "object"');
@@ -191,7 +206,13 @@ export async function loadSchemaFile(file: string): Promise<{ schema?: LoadedSch
     if (problems.length) return { problems };
     validate = ajv.compile(json);
   } catch (err) {
-    return problem('', `does not compile in ajv strict mode: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    const keyword = /unknown keyword: "([^"]+)"/.exec(message)?.[1];
+    const where = keyword === undefined ? undefined : pointerToKey(json, keyword);
+    return problem(
+      where ?? '',
+      `does not compile in ajv strict mode: ${message}${keyword ? ' (a misspelt keyword? see the keywords of JSON Schema 2020-12)' : ''}`,
+    );
   }
   const properties = (json['properties'] ?? {}) as Record<string, PropertySchema>;
   const required = (json['required'] ?? []) as string[];

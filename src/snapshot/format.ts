@@ -8,6 +8,7 @@
  * Data files written with gzip compression are named `events.ndjson.gz` / `rejected.ndjson.gz`, and their
  * manifest entries say `compression: 'gzip'`.
  */
+import { jsonErrorText } from '../basics/json-text.js';
 
 /** Bumped on any change a reader of an older version could misread. */
 export const SNAPSHOT_FORMAT_VERSION = 1;
@@ -214,7 +215,7 @@ export function parseManifest(text: string, where: string): Manifest {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${where}: manifest is not valid JSON (${(err as Error).message})`);
+    throw new Error(`${where}: manifest is not valid JSON (${jsonErrorText(text, err)})`);
   }
   const m = raw as Partial<Manifest>;
   const problems: string[] = [];
