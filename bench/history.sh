@@ -49,7 +49,7 @@ load_once() {
   "$TIME" -f '%e %M' -o "$WORK/time" node dist/load.js --snapshots "$1" --db-schema "$2" >"$out" 2>"$WORK/load.err" || true
   grep -q "\"status\":\"$3\"" "$out" || {
     echo "bench: load of $1 into $2 did not end $3:" >&2
-    tail -5 "$WORK/load.err" "$out" >&2
+    tail -n 5 "$WORK/load.err" "$out" >&2
     exit 1
   }
   tail -1 "$WORK/time" | awk '{ printf "%s %.0f\n", $1, $2 / 1024 }'
@@ -61,7 +61,7 @@ prune_once() {
   "$TIME" -f '%e' -o "$WORK/time" node dist/prune.js --snapshots "$1" >"$out" 2>"$WORK/prune.err" || true
   grep -q '"status":"nothing_to_prune"' "$out" || {
     echo "bench: prune of $1 did not end nothing_to_prune:" >&2
-    tail -5 "$WORK/prune.err" "$out" >&2
+    tail -n 5 "$WORK/prune.err" "$out" >&2
     exit 1
   }
   echo "$(tail -1 "$WORK/time") $(tail -1 "$out" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).listing.objects))')"
