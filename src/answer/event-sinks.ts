@@ -5,7 +5,7 @@
 import Kafka from '@confluentinc/kafka-javascript';
 import { EventfulError } from '../basics/errors.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
-import { configuredClient } from '../kafka/client-support.js';
+import { configuredClient, connectClient } from '../kafka/client-support.js';
 
 /** A destination for simulated messages. */
 export interface EventSink {
@@ -79,17 +79,7 @@ export class KafkaSink implements EventSink {
     const producer = configuredClient(
       () => new Kafka.Producer({ ...PRODUCER_DEFAULTS, ...props, dr_cb: true } as Kafka.ProducerGlobalConfig),
     );
-    await new Promise<void>((resolve, reject) => {
-      producer.once('ready', () => resolve());
-      producer.connect({ timeout: CONNECT_TIMEOUT_MS }, (err) => {
-        if (err)
-          reject(
-            new EventfulError(
-              `cannot connect to Kafka at ${String(props['bootstrap.servers'])} within ${CONNECT_TIMEOUT_MS / 1000}s: ${err.message}`,
-            ),
-          );
-      });
-    });
+    await connectClient(producer, props, CONNECT_TIMEOUT_MS);
     return new KafkaSink(producer);
   }
 

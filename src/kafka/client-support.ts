@@ -262,14 +262,22 @@ function connectError(
   );
 }
 
+/** What connecting needs of a client: a consumer or a producer. */
+interface ConnectingClient {
+  on(event: 'event.log', listener: (line: ClientLogLine) => void): unknown;
+  removeListener(event: 'event.log', listener: (line: ClientLogLine) => void): unknown;
+  connect(options: { timeout: number; allTopics: boolean }, cb: (err: unknown) => void): unknown;
+}
+
 /**
- * Connects the consumer, failing with the error {@link connectError} makes of what the client said while it tried:
- * `kafka_authentication` (exit 2) or `broker_unreachable` (exit 1) when none answers within `timeoutMs`.
+ * Connects a consumer (or a producer), failing with the error {@link connectError} makes of what the client said
+ * while it tried: `kafka_authentication` (exit 2) or `broker_unreachable` (exit 1) when none answers within
+ * `timeoutMs`.
  *
  * @param afterHint - appended to the error's advice (for instance what was not done).
  */
-export async function connectConsumer(
-  consumer: Kafka.KafkaConsumer,
+export async function connectClient(
+  client: ConnectingClient,
   properties: Readonly<KafkaProperties>,
   timeoutMs: number,
   afterHint = '',
@@ -283,16 +291,16 @@ export async function connectConsumer(
   const onLog = (line: ClientLogLine): void => {
     if (line.severity <= FAILURE_SEVERITY && line.fac === 'FAIL') note(notes, line.message);
   };
-  consumer.on('event.log', onLog);
+  client.on('event.log', onLog);
   try {
     await new Promise<void>((resolve, reject) =>
-      consumer.connect({ timeout: timeoutMs, allTopics: false }, (err) => (err ? reject(err) : resolve())),
+      client.connect({ timeout: timeoutMs, allTopics: false }, (err) => (err ? reject(err) : resolve())),
     );
   } catch (err) {
     await sleep(LOG_GRACE_MS);
     throw connectError(properties, timeoutMs, err, notes, afterHint);
   } finally {
-    consumer.removeListener('event.log', onLog);
+    client.removeListener('event.log', onLog);
   }
 }
 
@@ -339,7 +347,7 @@ export function readWatermarks(
  * Disconnects the consumer, waiting at most `timeoutMs` (a bound that does not keep the process alive by
  * itself); never throws.
  */
-export async function disconnectConsumer(consumer: Kafka.KafkaConsumer, timeoutMs: number): Promise<void> {
+export async function disconnectClient(consumer: Kafka.KafkaConsumer, timeoutMs: number): Promise<void> {
   await Promise.race([
     new Promise<void>((resolve) => consumer.disconnect(() => resolve())),
     new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),

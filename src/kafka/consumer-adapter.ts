@@ -2,11 +2,11 @@ import Kafka from '@confluentinc/kafka-javascript';
 import { EventfulError } from '../basics/errors.js';
 import {
   committedOffsetsOf,
-  connectConsumer,
+  connectClient,
   createConsumer,
   describe,
   type KafkaClientOptions,
-  disconnectConsumer,
+  disconnectClient,
   GROUP_HAS_MEMBERS_CODES,
   readCommittedWithRetry,
   readTopicPartitions,
@@ -55,7 +55,7 @@ export class KafkaConsumerSource implements EventSource {
   }
 
   async connect(): Promise<void> {
-    await connectConsumer(
+    await connectClient(
       this.consumer,
       this.options.properties,
       this.options.timeoutMs,
@@ -132,6 +132,6 @@ export class KafkaConsumerSource implements EventSource {
   async disconnect(): Promise<void> {
     if (!this.connected && !this.consumer.isConnected()) return;
     this.connected = false;
-    await disconnectConsumer(this.consumer, DISCONNECT_TIMEOUT_MS);
+    await disconnectClient(this.consumer, DISCONNECT_TIMEOUT_MS);
   }
 }

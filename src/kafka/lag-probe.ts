@@ -19,11 +19,11 @@ import { EventfulError, UsageError } from '../basics/errors.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
 import {
   committedOffsetsOf,
-  connectConsumer,
+  connectClient,
   createConsumer,
   describe,
   type KafkaClientOptions,
-  disconnectConsumer,
+  disconnectClient,
   NO_AUTO_COMMIT_PROPERTIES,
   readCommittedWithRetry,
   readTopicPartitions,
@@ -143,7 +143,7 @@ export class KafkaLagProbe implements LagSource {
   }
 
   async connect(): Promise<void> {
-    await connectConsumer(this.consumer, this.options.properties, this.options.timeoutMs);
+    await connectClient(this.consumer, this.options.properties, this.options.timeoutMs);
     this.connected = true;
     this.admin = Kafka.AdminClient.createFrom(this.consumer);
   }
@@ -249,6 +249,6 @@ export class KafkaLagProbe implements LagSource {
     this.admin = undefined;
     if (!this.connected && !this.consumer.isConnected()) return;
     this.connected = false;
-    await disconnectConsumer(this.consumer, DISCONNECT_TIMEOUT_MS);
+    await disconnectClient(this.consumer, DISCONNECT_TIMEOUT_MS);
   }
 }

@@ -228,8 +228,12 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
   async prepare(): Promise<void> {}
 
   /** A manifest's text, or undefined when there is none. */
-  private async readManifest(id: string): Promise<string | undefined> {
-    const key = `${this.root}${id}/${MANIFEST_FILE}`;
+  private readManifest(id: string): Promise<string | undefined> {
+    return this.readText(`${this.root}${id}/${MANIFEST_FILE}`);
+  }
+
+  /** A small object's text, or undefined when there is none. */
+  private async readText(key: string): Promise<string | undefined> {
     try {
       const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return (await got.Body?.transformToString('utf8')) ?? '';
@@ -374,14 +378,8 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
 
   /** The lake's prune floor, or undefined when it has none (or one that is not a floor). */
   private async readPruneFloor(): Promise<PruneFloor | undefined> {
-    const key = this.root + PRUNE_FLOOR_OBJECT;
-    try {
-      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return parsePruneFloor((await got.Body?.transformToString('utf8')) ?? '');
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw this.fail(err, 'reading', key);
-    }
+    const text = await this.readText(this.root + PRUNE_FLOOR_OBJECT);
+    return text === undefined ? undefined : parsePruneFloor(text);
   }
 
   /** Keeps the floor for the next run. On failure, says so: the next run lists from the old floor. */

@@ -2,7 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { bootstrap, consumeAllWithKcat, uniqueTopic } from '../helpers/kafka.js';
+import { bootstrap, consumeAllWithKcat, saslListener, uniqueTopic } from '../helpers/kafka.js';
 import { ROOT, runCommand } from '../helpers/run.js';
 
 const execFileAsync = promisify(execFile);
@@ -120,6 +120,18 @@ describe('simulate against the real broker', () => {
       timeoutMs: 60_000,
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('cannot connect to Kafka at 127.0.0.1:1');
+    expect(r.stderr).toContain('cannot reach the Kafka broker at 127.0.0.1:1 within 30000 ms');
+  }, 60_000);
+
+  it('should exit 2 when the broker refuses the SASL credentials, as extract and lag do (it said "unreachable")', async () => {
+    const password = 'not-the-sasl-password-5e1d';
+    const sasl = saslListener(password);
+    const r = await runCommand('simulate', ['--bootstrap-servers', sasl.bootstrap, '--duration', '1h'], {
+      env: sasl.env,
+      timeoutMs: 60_000,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/the Kafka broker at \S+ refused the SASL credentials/);
+    expect(r.stderr + r.stdout).not.toContain(password);
   }, 60_000);
 });
