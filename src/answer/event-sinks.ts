@@ -3,7 +3,7 @@
  * for `--dry-run`. The simulation loop only sees {@link EventSink}.
  */
 import Kafka from '@confluentinc/kafka-javascript';
-import { EventfulError } from '../basics/errors.js';
+import { EventfulError, UsageError } from '../basics/errors.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
 import { configuredClient, connectClient } from '../kafka/client-support.js';
 
@@ -74,12 +74,29 @@ export class KafkaSink implements EventSink {
     producer.setPollInterval(POLL_INTERVAL_MS);
   }
 
-  /** Connects a producer; fails with a clear message when the broker cannot be reached in time. */
-  static async connect(props: Readonly<KafkaProperties>): Promise<KafkaSink> {
+  /**
+   * Connects a producer for `topics`; fails with a clear message when the broker cannot be reached in time or a
+   * topic is not there (asked one by one, so a cluster that creates topics on first use still does).
+   */
+  static async connect(props: Readonly<KafkaProperties>, topics: readonly string[]): Promise<KafkaSink> {
     const producer = configuredClient(
       () => new Kafka.Producer({ ...PRODUCER_DEFAULTS, ...props, dr_cb: true } as Kafka.ProducerGlobalConfig),
     );
     await connectClient(producer, props, CONNECT_TIMEOUT_MS);
+    try {
+      for (const topic of topics) {
+        const metadata = await new Promise<Kafka.Metadata>((resolve, reject) =>
+          producer.getMetadata({ topic, timeout: CONNECT_TIMEOUT_MS }, (err, m) => (err ? reject(err) : resolve(m))),
+        ).catch(() => undefined);
+        if (metadata && !metadata.topics.some((t) => t.name === topic && t.partitions.length > 0))
+          throw new UsageError(
+            `topic "${topic}" does not exist on ${String(props['bootstrap.servers'])}: create it, or pass --create-topics`,
+          );
+      }
+    } catch (err) {
+      await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+      throw err;
+    }
     return new KafkaSink(producer);
   }
 

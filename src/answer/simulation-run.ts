@@ -170,7 +170,9 @@ export async function runSimulation(s: SimulationRunSettings, log: Logger): Prom
   );
   const topicsCreated = await createTopicsIfAsked(s, log);
   const stop = stopOnSignals(log);
-  const sink: EventSink = s.dryRun ? new NdjsonSink(process.stdout) : await KafkaSink.connect(s.kafka);
+  const sink: EventSink = s.dryRun
+    ? new NdjsonSink(process.stdout)
+    : await KafkaSink.connect(s.kafka, [s.topics.arrival, s.topics.incident]);
   const state: RunState = {
     sink,
     tally: new SimulationTally([s.topics.arrival, s.topics.incident]),

@@ -115,6 +115,17 @@ describe('simulate against the real broker', () => {
     expect((await runCommand('simulate', ['--kafka', 'sasl.password=hunter2'])).code).toBe(2);
   });
 
+  it('should exit 2 at once when a topic does not exist and --create-topics is not given', async () => {
+    const missing = uniqueTopic('sim-missing');
+    const topics = ['--arrivals-topic', missing, '--incidents-topic', uniqueTopic('sim-missing-too')];
+    const r = await runCommand('simulate', [...window, ...topics]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      new RegExp(`topic "${missing}" does not exist on \\S+: create it, or pass --create-topics`),
+    );
+    expect(r.summary).toMatchObject({ status: 'failed', error: { code: 'usage' } });
+  });
+
   it('should fail with exit 1 and a clear message when the broker cannot be reached', async () => {
     const r = await runCommand('simulate', ['--bootstrap-servers', '127.0.0.1:1', '--duration', '1h'], {
       timeoutMs: 60_000,
