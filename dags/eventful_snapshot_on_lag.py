@@ -6,7 +6,9 @@ eventful, started by the backlog instead of the clock: snapshot Kafka into Postg
 eventful's ``lag`` command, which reads the consumer group's committed offsets and the topics'
 watermarks without joining the group or consuming anything. When at least ``min_lag`` events are
 pending, or the oldest one is older than ``max_age``, or pending events are about to expire
-(``retention.ms``), the asset is marked updated and this DAG runs ``extract >> load``.
+(``retention.ms``), the asset is marked updated and this DAG runs ``extract >> load``. Over SASL the
+topics' ``retention.ms`` cannot be read: set ``EVENTFUL_LAG_ASSUME_RETENTION`` (e.g. ``168h``) in the
+triggerer's environment (Airflow 2: the workers') for the expiry condition to apply.
 
 **Airflow 2 (fallback, the same file).** No event-driven scheduling: the DAG runs hourly with a
 ``lag`` task in front. Below the thresholds lag exits 99, the task is *skipped*, and so is extract
