@@ -5,7 +5,7 @@
 import Kafka from '@confluentinc/kafka-javascript';
 import { EventfulError, UsageError } from '../basics/errors.js';
 import type { KafkaProperties } from '../config/kafka-config.js';
-import { configuredClient, connectClient } from '../kafka/client-support.js';
+import { configuredClient, connectClient, disconnectClient } from '../kafka/client-support.js';
 
 /** A destination for simulated messages. */
 export interface EventSink {
@@ -76,7 +76,8 @@ export class KafkaSink implements EventSink {
 
   /**
    * Connects a producer for `topics`; fails with a clear message when the broker cannot be reached in time or a
-   * topic is not there (asked one by one, so a cluster that creates topics on first use still does).
+   * topic is not there. Each topic is asked for by name, again while it has no partitions (a cluster that creates
+   * topics on first use makes it on the first ask; a new topic takes a moment to reach every broker).
    */
   static async connect(props: Readonly<KafkaProperties>, topics: readonly string[]): Promise<KafkaSink> {
     const producer = configuredClient(
@@ -84,17 +85,13 @@ export class KafkaSink implements EventSink {
     );
     await connectClient(producer, props, CONNECT_TIMEOUT_MS);
     try {
-      for (const topic of topics) {
-        const metadata = await new Promise<Kafka.Metadata>((resolve, reject) =>
-          producer.getMetadata({ topic, timeout: CONNECT_TIMEOUT_MS }, (err, m) => (err ? reject(err) : resolve(m))),
-        ).catch(() => undefined);
-        if (metadata && !metadata.topics.some((t) => t.name === topic && t.partitions.length > 0))
+      for (const topic of topics)
+        if (!(await topicAppears(producer, topic)))
           throw new UsageError(
             `topic "${topic}" does not exist on ${String(props['bootstrap.servers'])}: create it, or pass --create-topics`,
           );
-      }
     } catch (err) {
-      await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+      await disconnectClient(producer, CONNECT_TIMEOUT_MS);
       throw err;
     }
     return new KafkaSink(producer);
@@ -144,6 +141,26 @@ export class KafkaSink implements EventSink {
           ? { firstError: `${undelivered} messages had no delivery report within ${FLUSH_TIMEOUT_MS / 1000}s` }
           : {}),
     };
+  }
+}
+
+/** How long a topic may take to appear (created on first use, or reaching every broker), and how often it is asked. */
+const TOPIC_APPEARS_MS = 10_000;
+const TOPIC_ASK_EVERY_MS = 500;
+
+/**
+ * Whether `topic` has partitions, asked until it does or {@link TOPIC_APPEARS_MS} passed. A metadata request that
+ * fails counts as there: the first send then says what is wrong.
+ */
+async function topicAppears(producer: Kafka.Producer, topic: string): Promise<boolean> {
+  const deadline = Date.now() + TOPIC_APPEARS_MS;
+  for (;;) {
+    const metadata = await new Promise<Kafka.Metadata>((resolve, reject) =>
+      producer.getMetadata({ topic, timeout: CONNECT_TIMEOUT_MS }, (err, m) => (err ? reject(err) : resolve(m))),
+    ).catch(() => undefined);
+    if (!metadata || metadata.topics.some((t) => t.name === topic && t.partitions.length > 0)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, TOPIC_ASK_EVERY_MS));
   }
 }
 

@@ -347,9 +347,12 @@ export function readWatermarks(
  * Disconnects the consumer, waiting at most `timeoutMs` (a bound that does not keep the process alive by
  * itself); never throws.
  */
-export async function disconnectClient(consumer: Kafka.KafkaConsumer, timeoutMs: number): Promise<void> {
+export async function disconnectClient(
+  client: { disconnect(cb: () => void): unknown },
+  timeoutMs: number,
+): Promise<void> {
   await Promise.race([
-    new Promise<void>((resolve) => consumer.disconnect(() => resolve())),
+    new Promise<void>((resolve) => client.disconnect(() => resolve())),
     new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref()),
   ]).catch(() => undefined);
 }

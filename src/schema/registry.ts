@@ -154,14 +154,20 @@ function mappingProblems(
   return out;
 }
 
-/** The JSON pointer of the first place in `v` (depth first) where an object has the key `key`. */
-function pointerToKey(v: unknown, key: string, at = ''): string | undefined {
+/** Keywords whose values are data or names, not schemas: a misspelt keyword is never looked for in them. */
+const NOT_SCHEMA_KEYS = new Set(['default', 'examples', 'const', 'enum', 'x-counterexamples', 'x-warehouse']);
+/** Keywords whose value maps names (properties) to schemas: their keys are names, their values schemas. */
+const NAMED_SCHEMAS = new Set(['properties', 'patternProperties', '$defs', 'definitions', 'dependentSchemas']);
+
+/** The JSON pointer of the first schema in `v` (depth first) that has the keyword `key`. */
+function pointerToKey(v: unknown, key: string, at = '', named = false): string | undefined {
   if (v === null || typeof v !== 'object') return undefined;
-  const entries: Array<[string, unknown]> = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v);
   const escape = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
-  if (!Array.isArray(v) && Object.hasOwn(v, key)) return `${at}/${escape(key)}`;
+  if (!named && !Array.isArray(v) && Object.hasOwn(v, key)) return `${at}/${escape(key)}`;
+  const entries: Array<[string, unknown]> = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v);
   for (const [k, x] of entries) {
-    const found = pointerToKey(x, key, `${at}/${escape(k)}`);
+    if (!named && NOT_SCHEMA_KEYS.has(k)) continue;
+    const found = pointerToKey(x, key, `${at}/${escape(k)}`, !named && NAMED_SCHEMAS.has(k));
     if (found) return found;
   }
   return undefined;

@@ -6,7 +6,8 @@
  * The lake keeps the floor beside its snapshot folders, in {@link PRUNE_FLOOR_OBJECT}: every snapshot id that sorts
  * below it was examined by a prune that removed its leftovers. A run lists:
  *
- * 1. the objects from the floor on (ids stamped since then, and any id that does not start with a stamp);
+ * 1. the objects from the floor on (ids stamped since then, and ids that sort above stamps: those starting with a
+ *    letter or '_'; an id starting with '-', '.' or a lower digit sorts below, and only the sweep reaches it);
  * 2. about {@link SWEEP_KEYS} objects below the floor, whole snapshot ids, going on where the last run's sweep
  *    stopped and starting over at the bottom once it reaches the floor. It is the safety net for a leftover that
  *    appears below the floor: an extract that ran for longer than twice the grace period, a folder copied in by hand.
@@ -21,7 +22,7 @@ import { snapshotStamp } from './format.js';
 /** The object, right under the root, that keeps the floor. No snapshot id starts with '.', and no listing names it. */
 export const PRUNE_FLOOR_OBJECT = '.eventful-prune-floor.json';
 
-/** Objects the sweep below the floor lists per run, rounded up to a whole snapshot id: one listing request's worth. */
+/** Objects the sweep below the floor lists per run, rounded up to a whole snapshot id (a page, and part of a next). */
 export const SWEEP_KEYS = 1000;
 
 /** The floor, and where the sweep below it goes on: a key under the root ('' for the bottom). */
@@ -30,8 +31,15 @@ export interface PruneFloor {
   sweepFrom: string;
 }
 
-/** The floor kept in `text`, or undefined when it is not one (then the run lists the whole lake). */
-export function parsePruneFloor(text: string): PruneFloor | undefined {
+/** What a floor looks like: a snapshot stamp, or '' (nothing settled). */
+const FLOOR_SHAPE = /^(\d{8}T\d{9}Z)?$/;
+
+/**
+ * The floor kept in `text`, or undefined when it is not one (then the run lists the whole lake): not a floor's
+ * JSON, a floor not shaped like a stamp, or one later than `now` (written by a clock ahead, or by hand), which
+ * would hide every new leftover from the listing for good.
+ */
+export function parsePruneFloor(text: string, now: Date): PruneFloor | undefined {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -40,7 +48,8 @@ export function parsePruneFloor(text: string): PruneFloor | undefined {
   }
   if (v === null || typeof v !== 'object') return undefined;
   const { floor, sweepFrom } = v as Record<string, unknown>;
-  return typeof floor === 'string' && typeof sweepFrom === 'string' ? { floor, sweepFrom } : undefined;
+  if (typeof floor !== 'string' || typeof sweepFrom !== 'string' || !FLOOR_SHAPE.test(floor)) return undefined;
+  return floor > snapshotStamp(now) ? undefined : { floor, sweepFrom };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ManifestFile } from './format.js';
 import { readVerifiedLineBlocks, readVerifiedLines } from './line-file.js';
+import { isNotFound } from './s3-errors.js';
 import type { SnapshotStore } from './store.js';
 
 /**
@@ -44,9 +45,10 @@ async function* missingSaid<T>(
   }
 }
 
+/** A file's ENOENT, or an object store's not-found (S3 errors arrive described, with the SDK's error as cause). */
 function isMissing(err: unknown): boolean {
-  const e = err as { code?: unknown; name?: unknown; cause?: { name?: unknown } };
-  return e.code === 'ENOENT' || e.name === 'NoSuchKey' || e.cause?.name === 'NoSuchKey';
+  const e = err as { code?: unknown; cause?: unknown };
+  return e.code === 'ENOENT' || isNotFound(err) || (e.cause !== undefined && isNotFound(e.cause));
 }
 
 export { ChecksumMismatchError } from './line-file.js';

@@ -322,7 +322,7 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
     const report: PruneReport = { dryRun, cutoff: new Date(cutoff).toISOString(), candidates: [], removed: 0 };
     // A store opened on one snapshot owns nothing else.
     if (this.only) return report;
-    const saved = await this.readPruneFloor();
+    const saved = await this.readPruneFloor(now);
     const listed = await this.listForPrune(saved, sweepKeys);
     report.listing = { from: saved?.floor ?? null, objects: listed.objects.length, swept: listed.swept };
     const doomed = [
@@ -335,6 +335,8 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
       await this.remove(d);
       report.removed += 1;
     });
+    // An empty prefix (a lake not written yet, or a mistyped one) gets no floor: writing one would make the prefix.
+    if (!saved && listed.objects.length === 0) return report;
     const floor: PruneFloor = { floor: raisedFloor(saved?.floor, now, graceMs), sweepFrom: listed.sweepFrom };
     const warning = await this.writePruneFloor(floor);
     return warning ? { ...report, warning } : report;
@@ -377,9 +379,9 @@ export class S3SnapshotStore implements PrunableSnapshotStore {
   }
 
   /** The lake's prune floor, or undefined when it has none (or one that is not a floor). */
-  private async readPruneFloor(): Promise<PruneFloor | undefined> {
+  private async readPruneFloor(now: Date): Promise<PruneFloor | undefined> {
     const text = await this.readText(this.root + PRUNE_FLOOR_OBJECT);
-    return text === undefined ? undefined : parsePruneFloor(text);
+    return text === undefined ? undefined : parsePruneFloor(text, now);
   }
 
   /** Keeps the floor for the next run. On failure, says so: the next run lists from the old floor. */

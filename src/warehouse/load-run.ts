@@ -383,7 +383,7 @@ const NESTED_LOOKS = 5;
 const NESTED_IDS = 20;
 
 /**
- * The first of the `incomplete` ids not named like a snapshot (extract names every one by its start time) that
+ * The first of the `incomplete` ids (none named like a snapshot: extract names every one by its start time) that
  * holds complete snapshots itself: --snapshots then names the folder above the snapshots, and every run would skip
  * the task with nothing pending.
  */
@@ -391,7 +391,7 @@ async function nestedRoot(
   store: SnapshotStore,
   incomplete: readonly string[],
 ): Promise<{ id: string; location: string; complete: number } | undefined> {
-  for (const id of incomplete.filter((i) => !stampedTime(i)).slice(0, NESTED_LOOKS)) {
+  for (const id of incomplete.slice(0, NESTED_LOOKS)) {
     const location = isS3Location(store.location) ? `${store.location}${id}/` : path.join(store.location, id);
     const inner = await openSnapshotStore(location).catch(() => undefined);
     if (!inner) continue;
@@ -433,7 +433,10 @@ async function listSnapshots(
       `${store.location} holds ${unrecorded.length} folder(s) but no snapshot (a folder with a manifest.json, ` +
         `named like 20261206T061500123Z_<run>_<hash>): check --snapshots`,
     );
-  const nested = await nestedRoot(store, unrecorded);
+  // Only where the listing holds no snapshot nor a name like one: a lake with a hand-made folder of snapshots
+  // beside its own is not one level too high.
+  const nested =
+    listing.complete.length === 0 && !ids.some(stampedTime) ? await nestedRoot(store, unrecorded) : undefined;
   if (nested)
     throw new UsageError(
       `${nested.id} in ${store.location} is not a snapshot but a folder of them (${nested.complete} or more ` +

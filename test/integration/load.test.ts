@@ -562,6 +562,15 @@ describe('load', () => {
     );
   });
 
+  it('should still load a lake that holds a hand-made folder of snapshots beside its own', async () => {
+    await writeSnapshot(path.join(root, 'archive'), onPartition('train-arrivals', 0, [arrival()]));
+    const own = await writeSnapshot(root, onPartition('train-arrivals', 1, [arrival()]));
+    const r = await load();
+    expect(r.code).toBe(0);
+    expect((r.summary?.['results'] as Results).map((x) => x.snapshotId)).toEqual([own]);
+    expect(r.stderr).toMatch(/WARN skipping 1 incomplete snapshot\(s\) \(no manifest yet\): archive$/m);
+  });
+
   it('should say what to do when --schemas names no folder', async () => {
     const r = await load(['--schemas', path.join(root, 'no-such-schemas')]);
     expect(r.code).toBe(2);

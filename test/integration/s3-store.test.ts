@@ -393,6 +393,11 @@ describe('S3SnapshotStore against a real s3proxy', () => {
     await put(`${root}${PRUNE_FLOOR_OBJECT}`, 'not a floor');
     const whole = await store.prune(0, true, new Date(Date.now() + 2_000), 2);
     expect([ids(whole), whole.listing?.from]).toEqual([[b], null]);
+
+    // An empty prefix (not written yet, or mistyped) is left empty: no floor makes it.
+    const empty = await open();
+    expect((await empty.prune(0, false)).candidates).toEqual([]);
+    expect(await listKeys(client, empty.root)).toEqual([]);
   });
 
   it('should list a manifest that cannot be parsed as unreadable, and never prune beside it', async () => {

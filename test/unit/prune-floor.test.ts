@@ -19,12 +19,23 @@ describe('prune floor', () => {
   });
 
   it('should read only a floor written as one, and take anything else for none', () => {
-    expect(parsePruneFloor('{"floor":"20261204T100000000Z","sweepFrom":""}')).toEqual({
+    expect(parsePruneFloor('{"floor":"20261204T100000000Z","sweepFrom":""}', now)).toEqual({
       floor: '20261204T100000000Z',
       sweepFrom: '',
     });
-    for (const text of ['', 'not a floor', 'null', '[]', '{"floor":1,"sweepFrom":""}', '{"floor":"x"}'])
-      expect(parsePruneFloor(text)).toBeUndefined();
+    expect(parsePruneFloor('{"floor":"","sweepFrom":"x/y"}', now)).toEqual({ floor: '', sweepFrom: 'x/y' });
+    for (const text of [
+      '',
+      'not a floor',
+      'null',
+      '[]',
+      '{"floor":1,"sweepFrom":""}',
+      '{"floor":"x"}',
+      '{"floor":"zzz","sweepFrom":""}',
+      // Later than now (a clock ahead, a hand edit): it would hide every new leftover from the listing.
+      '{"floor":"20991231T000000000Z","sweepFrom":""}',
+    ])
+      expect(parsePruneFloor(text, now), text).toBeUndefined();
   });
 
   it('should name the snapshot id of a key, or the name of an object right under the root', () => {
