@@ -14,6 +14,7 @@ import { StopSignal } from '../../src/extract/stop-signal.js';
 import { KafkaConsumerSource } from '../../src/kafka/consumer-adapter.js';
 import { SchemaRegistry } from '../../src/schema/registry.js';
 import { MANIFEST_FILE, parseManifest, snapshotId } from '../../src/snapshot/format.js';
+import { PRUNE_FLOOR_OBJECT } from '../../src/snapshot/prune-floor.js';
 import { openSnapshotStore } from '../../src/snapshot/open-store.js';
 import { SnapshotExistsError } from '../../src/snapshot/store.js';
 import { bootstrap, committedOffsets, createTopic, produce, uniqueTopic, type TestMessage } from '../helpers/kafka.js';
@@ -376,10 +377,12 @@ describe('extract → s3:// → load against real s3proxy, Kafka and PostgreSQL'
     expect(pruned.code, pruned.stderr).toBe(0);
     expect(summaryOf(pruned)).toMatchObject({ dryRun: false, found: drySummary.found, removed: drySummary.found });
     expect(await uploadsUnder(prefix)).toEqual([]);
+    // The complete snapshots' objects, and the floor the next prune lists from.
     const kept = [...complete].flatMap(([id, text]) => [
       `${prefix}${id}/${MANIFEST_FILE}`,
       ...parseManifest(text, id).files.map((f) => `${prefix}${id}/${f.path ?? f.name}`),
     ]);
+    kept.push(`${prefix}${PRUNE_FLOOR_OBJECT}`);
     expect(await listKeys(s3, prefix)).toEqual(kept.sort());
     const again = await runCommand('prune', ['--snapshots', location, '--grace', '0s']);
     expect(again.code).toBe(ExitCode.NothingToDo);
