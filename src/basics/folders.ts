@@ -7,7 +7,7 @@ import { access, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 /** The errors of making a folder that its path or its permissions cause, in words. */
-export const FOLDER_ERRORS = new Map([
+const FOLDER_ERRORS = new Map([
   ['EACCES', 'permission denied'],
   ['EPERM', 'not permitted'],
   ['EROFS', 'a read-only file system'],
@@ -68,6 +68,15 @@ export async function exists(p: string): Promise<boolean> {
 }
 
 /**
+ * A failure of {@link makeFolders} or {@link checkFolders} that the path or its permissions cause, in words
+ * (`EACCES: permission denied`); undefined for any other.
+ */
+export function folderErrorWords(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code && FOLDER_ERRORS.has(code) ? `${code}: ${FOLDER_ERRORS.get(code)}` : undefined;
+}
+
+/**
  * Why {@link makeFolders} could not make `dir` and write in it, in words (`EACCES: permission denied`), or
  * undefined when it could. Makes nothing.
  */
@@ -76,8 +85,8 @@ export async function folderProblem(dir: string): Promise<string | undefined> {
     await checkFolders(dir);
     return undefined;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (!code || !FOLDER_ERRORS.has(code)) throw err;
-    return `${code}: ${FOLDER_ERRORS.get(code)}`;
+    const words = folderErrorWords(err);
+    if (!words) throw err;
+    return words;
   }
 }

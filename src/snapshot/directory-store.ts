@@ -12,7 +12,7 @@ import {
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../basics/errors.js';
-import { checkFolders, exists, FOLDER_ERRORS, makeFolders } from '../basics/folders.js';
+import { checkFolders, exists, folderErrorWords, makeFolders } from '../basics/folders.js';
 import type { Readable, Writable } from 'node:stream';
 import { MANIFEST_FILE } from './format.js';
 import { addToListing, emptyListing } from './listing.js';
@@ -166,12 +166,11 @@ export class DirectorySnapshotStore implements PrunableSnapshotStore {
     try {
       await (dryRun ? checkFolders(this.root) : makeFolders(this.root, DIR_MODE));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (!code || !FOLDER_ERRORS.has(code)) throw err;
+      const words = folderErrorWords(err);
+      if (!words) throw err;
       throw new UsageError(
         `${dryRun ? 'a run without --dry-run could not write its snapshot: ' : ''}` +
-          `cannot make the snapshot folder ${this.root} (${code}: ${FOLDER_ERRORS.get(code)}): ` +
-          `choose a folder the task's user can write`,
+          `cannot make the snapshot folder ${this.root} (${words}): choose a folder the task's user can write`,
       );
     }
   }
